@@ -1,0 +1,125 @@
+package executor
+
+import (
+	"time"
+
+	"github.com/bestpatch/bestpatch/scoring"
+)
+
+// Format names a test-output format that the executor can parse.
+type Format string
+
+const (
+	// GoJSON is the output of `go test -json`.
+	GoJSON Format = "go-json"
+	// Pytest is pytest's `-rA` short test summary (PASSED/FAILED/ERROR/SKIPPED lines).
+	Pytest Format = "pytest"
+	// JUnit is a JUnit XML report file written by the test command.
+	JUnit Format = "junit"
+)
+
+// Environment is where runs happen: a Docker image, or a checkout on disk.
+type Environment struct {
+	// Image is a Docker image holding the repository at Workdir.
+	Image string `json:"image,omitempty"`
+	// Repo is a path to a local checkout (Local backend).
+	Repo string `json:"repo,omitempty"`
+	// Commit is the base commit; empty means HEAD.
+	Commit string `json:"commit,omitempty"`
+	// Workdir is the repository inside the image (default /testbed).
+	Workdir string `json:"workdir,omitempty"`
+	// Activate is a shell prefix run before the tests, e.g.
+	// "source /opt/miniconda3/bin/activate testbed".
+	Activate string `json:"activate,omitempty"`
+	// Env holds extra environment variables for the test command.
+	Env map[string]string `json:"env,omitempty"`
+	// User runs the tests as this user inside the container.
+	User string `json:"user,omitempty"`
+	// Limits bound a container's resources; zero values take the defaults.
+	Limits Limits `json:"limits,omitzero"`
+}
+
+// Limits bound the resources of one run's container.
+type Limits struct {
+	MemoryMB int     `json:"memory_mb,omitempty"`
+	CPUs     float64 `json:"cpus,omitempty"`
+	PIDs     int64   `json:"pids,omitempty"`
+}
+
+// TestPatch is one test artifact as a patch that adds test files.
+type TestPatch struct {
+	ID    string `json:"id"`
+	Patch string `json:"patch"`
+}
+
+// Run is one execution: a patch (empty for the base run) against test patches.
+type Run struct {
+	Env Environment `json:"env"`
+	// Patch is the candidate's diff; empty for the base run.
+	Patch string `json:"patch,omitempty"`
+	// Tests are applied after the candidate; each may fail to apply alone.
+	Tests []TestPatch `json:"tests,omitempty"`
+	// TestFiles are shell patterns (bash `case` syntax, `*` crosses `/`) of
+	// test files: files the candidate touched that match are restored to base
+	// before the tests run, and reported.
+	TestFiles []string `json:"test_files,omitempty"`
+	// Command is the test command, run with bash -c in the repository root.
+	Command string `json:"command"`
+	// Format is the format of the command's output.
+	Format Format `json:"format"`
+	// Report is the JUnit XML path relative to the repository (Format JUnit).
+	Report string `json:"report,omitempty"`
+	// Timeout is the hard limit for the test command; the whole process group
+	// is killed when it expires.
+	Timeout time.Duration `json:"timeout"`
+}
+
+// Status classifies how a run ended.
+type Status string
+
+const (
+	// Completed: the patch applied and the test command ran to its end
+	// (whatever its exit code); Cases hold the evidence.
+	Completed Status = "completed"
+	// ApplyFailed: no apply method could apply the patch.
+	ApplyFailed Status = "apply_failed"
+	// EmptyPatch: the patch applied but changed nothing.
+	EmptyPatch Status = "empty"
+	// TimedOut: the test command hit the run's timeout and was killed.
+	TimedOut Status = "timeout"
+	// Infra: the environment failed (image missing, engine unreachable, disk
+	// full, out of memory, no test output at all). Never a test failure.
+	Infra Status = "infra"
+)
+
+// Case is one test case's outcome as parsed from the output.
+type Case struct {
+	// ID is the case's identity: "importpath::TestName/sub" for Go,
+	// the pytest node id, "classname::name" for JUnit.
+	ID      string          `json:"id"`
+	Outcome scoring.Outcome `json:"outcome"`
+}
+
+// Result is what one Run produced.
+type Result struct {
+	Status Status `json:"status"`
+	// Reason explains a status other than Completed, for humans.
+	Reason string `json:"reason,omitempty"`
+	// Applied names the method that applied the patch ("git apply",
+	// "patch --fuzz"), empty for the base run or when nothing applied.
+	Applied string `json:"applied,omitempty"`
+	// TestsApplied maps each TestPatch ID to whether it applied.
+	TestsApplied map[string]bool `json:"tests_applied,omitempty"`
+	// Restored lists test files the candidate touched and the run restored.
+	Restored []string `json:"restored,omitempty"`
+	// ExitCode of the test command.
+	ExitCode int `json:"exit_code"`
+	// Cases are the parsed per-case outcomes.
+	Cases []Case `json:"cases,omitempty"`
+	// Broken lists units that failed before any case ran: Go packages that
+	// did not build, pytest files that failed collection.
+	Broken []string `json:"broken,omitempty"`
+	// Output is a size-capped excerpt of the test output (head and tail).
+	Output   string        `json:"output,omitempty"`
+	Duration time.Duration `json:"duration"`
+}

@@ -1,0 +1,3 @@
+module github.com/bestpatch/bestpatch
+
+go 1.26.8

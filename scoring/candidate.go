@@ -1,0 +1,16 @@
+package scoring
+
+// Candidate is one proposed patch for an issue.
+type Candidate struct {
+	// ID identifies the candidate within its job; results are keyed by it,
+	// never by position.
+	ID string `json:"id"`
+	// Patch is the unified diff as the agent produced it.
+	Patch string `json:"patch"`
+	// Model is the producing system (SWE-bench's model_name_or_path).
+	Model string `json:"model_name_or_path,omitempty"`
+	// Sample is the sample index of the producing run (which predictions file).
+	Sample int `json:"sample"`
+	// Verifier is an optional judge's P(YES) in [0, 1].
+	Verifier *float64 `json:"verifier_score,omitempty"`
+}

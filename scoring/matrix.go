@@ -1,0 +1,44 @@
+package scoring
+
+// RunStatus says whether a row of the matrix holds test evidence.
+type RunStatus string
+
+const (
+	// RunOK: the patch applied and the tests ran; Cases hold the evidence.
+	RunOK RunStatus = "ok"
+	// RunApplyFailed: no apply method could apply the patch. The candidate is
+	// out; it never inherits the base run's passing tests.
+	RunApplyFailed RunStatus = "apply_failed"
+	// RunEmpty: the patch changes nothing. The candidate is out.
+	RunEmpty RunStatus = "empty"
+	// RunUnknown: a timeout or an infrastructure failure, after retries. The
+	// evidence is missing: never a pass, never a model failure.
+	RunUnknown RunStatus = "unknown"
+)
+
+// Artifact is one test artifact: a generated test, or the task's original suite.
+type Artifact struct {
+	ID string `json:"id"`
+	// Generated is true for generated tests (they feed the FP/PP score) and
+	// false for the original suite (it feeds the regression count).
+	Generated bool `json:"generated"`
+}
+
+// Row is one run's evidence: by artifact ID, then by test case ID.
+type Row struct {
+	Status RunStatus                     `json:"status"`
+	Reason string                        `json:"reason,omitempty"`
+	Cases  map[string]map[string]Outcome `json:"cases,omitempty"`
+}
+
+// Matrix is the outcome matrix of one job: the base run and one row per
+// candidate, keyed by candidate ID (candidates that share a normalized patch
+// share a run, and so share an identical row).
+type Matrix struct {
+	Artifacts []Artifact `json:"artifacts"`
+	Base      Row        `json:"base"`
+	// Flaky lists, by artifact, the cases whose outcome differed between
+	// repeated base runs. They are quarantined: left out of every score.
+	Flaky      map[string][]string `json:"flaky,omitempty"`
+	Candidates map[string]Row      `json:"candidates"`
+}

@@ -1,0 +1,65 @@
+package selector
+
+import (
+	"context"
+
+	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/scoring"
+)
+
+// Task describes one issue to select a patch for: where to run, how to test.
+type Task struct {
+	// ID is the SWE-bench instance_id; predictions are matched to it.
+	ID string `json:"instance_id"`
+	// Env is the environment: a Docker image or a local checkout.
+	Env executor.Environment `json:"environment"`
+	// TestCommand runs the tests from the repository root.
+	TestCommand string `json:"test_command"`
+	// Format is the test-output format of TestCommand.
+	Format executor.Format `json:"test_format"`
+	// Report is the JUnit report path, for Format junit.
+	Report string `json:"junit_report,omitempty"`
+	// Timeout bounds one run's test command (Go duration, e.g. "10m").
+	Timeout Duration `json:"timeout,omitzero"`
+	// OriginalTests selects which original test cases count for regressions:
+	// case IDs, where `*` matches any run of characters. Empty: all of them.
+	OriginalTests []string `json:"original_tests,omitempty"`
+	// TestFiles are patterns of test files (restored if a candidate touches
+	// them). Empty: the defaults for the test format.
+	TestFiles []string `json:"test_files,omitempty"`
+	// GeneratedTests are test artifacts, each a patch that adds test files.
+	GeneratedTests []GeneratedTest `json:"generated_tests,omitempty"`
+	// Problem is the issue text (for the generator and reports).
+	Problem string `json:"problem_statement,omitempty"`
+}
+
+// GeneratedTest is one generated test artifact.
+type GeneratedTest struct {
+	ID string `json:"id"`
+	// Patch adds the test files. In a task file, patch_file may name a file
+	// (relative to the task file) holding the patch instead.
+	Patch string `json:"patch"`
+}
+
+// Job is one selection: a task, its candidates, and how to choose.
+type Job struct {
+	ID         string              `json:"id,omitempty"`
+	Task       Task                `json:"task"`
+	Candidates []scoring.Candidate `json:"candidates"`
+	Options    Options             `json:"options,omitzero"`
+}
+
+// Options tune a job's selection.
+type Options struct {
+	// Policy names the selection policy; empty means "auto".
+	Policy string `json:"policy,omitempty"`
+	// BaseRuns is how many times the base run is repeated to find flaky
+	// cases; 0 means the default (2).
+	BaseRuns int `json:"base_runs,omitempty"`
+}
+
+// Executor runs one run in an environment. The Local and Docker backends of
+// package executor implement it.
+type Executor interface {
+	Run(ctx context.Context, run executor.Run) (executor.Result, error)
+}
