@@ -1,0 +1,273 @@
+package selector
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/bluekeyes/go-gitdiff/gitdiff"
+
+	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/scoring"
+)
+
+// declaredTests is what a generated test patch adds: its files and the test
+// functions they declare. Cases are attributed to artifacts by them.
+type declaredTests struct {
+	files []string
+	funcs []string
+}
+
+// testFunc matches Go and Python test function declarations on added lines.
+var testFunc = regexp.MustCompile(`^\s*(?:func\s+((?:Test|Fuzz|Example)\w*)\s*\(|(?:async\s+)?def\s+(test\w*)\s*\()`)
+
+// declare reads the files and test functions a test patch adds. A patch that
+// does not parse declares nothing; its cases then count as the original
+// suite's, and the base run reports the patch as not applying.
+func declare(patch string) declaredTests {
+	var d declaredTests
+	files, _, err := gitdiff.Parse(strings.NewReader(patch))
+	if err != nil {
+		return d
+	}
+	for _, f := range files {
+		if f.NewName == "" {
+			continue
+		}
+		d.files = append(d.files, f.NewName)
+		for _, frag := range f.TextFragments {
+			for _, l := range frag.Lines {
+				if l.Op != gitdiff.OpAdd {
+					continue
+				}
+				if m := testFunc.FindStringSubmatch(l.Line); m != nil {
+					d.funcs = append(d.funcs, m[1]+m[2])
+				}
+			}
+		}
+	}
+	return d
+}
+
+// owns reports whether a case ID belongs to this generated test: a pytest
+// node id under one of its files, or a Go case whose top-level test is one
+// of its functions in the package of one of its files.
+func (d declaredTests) owns(caseID string) bool {
+	file, name, ok := strings.Cut(caseID, "::")
+	if !ok {
+		return false
+	}
+	for _, f := range d.files {
+		if file == f {
+			return true
+		}
+	}
+	top, _, _ := strings.Cut(name, "/")
+	top, _, _ = strings.Cut(top, "[") // pytest parametrization
+	if !slices.Contains(d.funcs, top) {
+		return false
+	}
+	for _, f := range d.files {
+		dir := path.Dir(f)
+		if dir == "." || file == dir || strings.HasSuffix(file, "/"+dir) || strings.HasSuffix(file, "."+strings.ReplaceAll(strings.TrimSuffix(f, ".py"), "/", ".")) {
+			return true
+		}
+	}
+	return false
+}
+
+// attribute returns the artifact a case belongs to among the given tests.
+func (p *Plan) attribute(caseID string, tests []executor.TestPatch) string {
+	for _, t := range tests {
+		if p.declared[t.ID].owns(caseID) {
+			return t.ID
+		}
+	}
+	return OriginalArtifact
+}
+
+// counts reports whether an original case is one of those that count.
+func (p *Plan) counts(caseID string) bool {
+	pats := p.job.Task.OriginalTests
+	if len(pats) == 0 {
+		return true
+	}
+	for _, pat := range pats {
+		if globMatch(pat, caseID) {
+			return true
+		}
+	}
+	return false
+}
+
+// globMatch matches s against a pattern in which `*` stands for any run of
+// characters (including "/") and everything else is literal.
+func globMatch(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, mid := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, mid)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(mid):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
+}
+
+// cases sorts a result's cases into artifacts: a case attributed to one of
+// `tests` goes there, any other case to the original suite (if it counts).
+// Only artifacts in `keep` are filled.
+func (p *Plan) cases(res executor.Result, tests []executor.TestPatch, keep map[string]bool, into map[string]map[string]scoring.Outcome) {
+	for _, c := range res.Cases {
+		a := p.attribute(c.ID, tests)
+		if !keep[a] || (a == OriginalArtifact && !p.counts(c.ID)) {
+			continue
+		}
+		if into[a] == nil {
+			into[a] = map[string]scoring.Outcome{}
+		}
+		into[a][c.ID] = c.Outcome
+	}
+}
+
+// Matrix assembles the outcome matrix from the recorded results. Call it
+// when Done.
+func (p *Plan) Matrix() scoring.Matrix {
+	kept := p.keptTests()
+	keep := map[string]bool{OriginalArtifact: true}
+	m := scoring.Matrix{Artifacts: []scoring.Artifact{{ID: OriginalArtifact}}, Candidates: map[string]scoring.Row{}}
+	for _, t := range kept {
+		keep[t.ID] = true
+		m.Artifacts = append(m.Artifacts, scoring.Artifact{ID: t.ID, Generated: true})
+	}
+
+	// The base row.
+	m.Base = scoring.Row{Status: scoring.RunOK, Cases: map[string]map[string]scoring.Outcome{}}
+	first := p.results["base/1"]
+	if first.Status != executor.Completed {
+		m.Base.Status, m.Base.Reason = rowStatus(first)
+	}
+	if p.baseIsolated() {
+		p.cases(p.results["base/iso/"+OriginalArtifact], nil, keep, m.Base.Cases)
+		for _, t := range kept {
+			p.cases(p.results["base/iso/gen:"+t.ID], []executor.TestPatch{t}, map[string]bool{t.ID: true}, m.Base.Cases)
+		}
+	} else {
+		p.cases(first, p.tests, keep, m.Base.Cases)
+	}
+
+	// Flaky cases: outcomes that differ between repeated base runs.
+	for i := 2; i <= p.baseRuns; i++ {
+		again := map[string]map[string]scoring.Outcome{}
+		p.cases(p.results[fmt.Sprintf("base/%d", i)], p.tests, keep, again)
+		for a, cs := range again {
+			for id, o := range cs {
+				if before, ok := m.Base.Cases[a][id]; ok && before != o && !slices.Contains(m.Flaky[a], id) {
+					if m.Flaky == nil {
+						m.Flaky = map[string][]string{}
+					}
+					m.Flaky[a] = append(m.Flaky[a], id)
+				}
+			}
+		}
+	}
+	for a := range m.Flaky {
+		slices.Sort(m.Flaky[a])
+	}
+
+	for i := range p.groups {
+		g := &p.groups[i]
+		row := p.candidateRow(g, kept, keep, m.Base.Cases)
+		for _, id := range g.members {
+			m.Candidates[id] = row
+		}
+	}
+	for _, id := range p.empty {
+		m.Candidates[id] = scoring.Row{Status: scoring.RunEmpty, Reason: "the patch is empty"}
+	}
+	return m
+}
+
+// candidateRow assembles one group's evidence from its full run, or from its
+// isolation runs when the full run was broken.
+func (p *Plan) candidateRow(g *group, kept []executor.TestPatch, keep map[string]bool, expected map[string]map[string]scoring.Outcome) scoring.Row {
+	runs := p.candidateRuns(g)
+	full, ok := p.results[runs[0].ID]
+	if len(p.tests) > 0 && (!ok || (p.poisoned(full) && len(kept) < len(p.tests))) {
+		if r, ok2 := p.results[runs[1].ID]; ok2 {
+			full, ok = r, true
+		}
+	}
+	if !ok {
+		return scoring.Row{Status: scoring.RunUnknown, Reason: "no result recorded"}
+	}
+	row := scoring.Row{Status: scoring.RunOK, Cases: map[string]map[string]scoring.Outcome{}}
+	if full.Status != executor.Completed {
+		row.Status, row.Reason = rowStatus(full)
+		if row.Status != scoring.RunUnknown {
+			row.Cases = nil
+			return row
+		}
+	}
+	got := map[string]map[string]scoring.Outcome{}
+	if orig, isolated := p.results[runs[2].ID]; isolated && p.poisoned(full) {
+		p.cases(orig, nil, keep, got)
+		for _, t := range kept {
+			if r, ok := p.results["cand/"+g.key+"/iso/gen:"+t.ID]; ok {
+				if r.Status == executor.TimedOut || r.Status == executor.Infra {
+					row.Status, row.Reason = rowStatus(r)
+				}
+				p.cases(r, []executor.TestPatch{t}, map[string]bool{t.ID: true}, got)
+			}
+		}
+		if orig.Status == executor.TimedOut || orig.Status == executor.Infra {
+			row.Status, row.Reason = rowStatus(orig)
+		}
+	} else {
+		p.cases(full, p.tests, keep, got)
+	}
+	// Every case the base produced is expected; one that did not run is ERROR.
+	for a, cs := range expected {
+		row.Cases[a] = map[string]scoring.Outcome{}
+		for id := range cs {
+			o, ran := got[a][id]
+			if !ran {
+				o = scoring.Error
+			}
+			row.Cases[a][id] = o
+		}
+	}
+	return row
+}
+
+// rowStatus maps an executor status to the matrix's.
+func rowStatus(r executor.Result) (scoring.RunStatus, string) {
+	switch r.Status {
+	case executor.Completed:
+		return scoring.RunOK, ""
+	case executor.ApplyFailed:
+		return scoring.RunApplyFailed, orDefault(r.Reason, "the patch does not apply")
+	case executor.EmptyPatch:
+		return scoring.RunEmpty, orDefault(r.Reason, "the patch changes nothing")
+	case executor.TimedOut:
+		return scoring.RunUnknown, orDefault(r.Reason, "the tests timed out")
+	default:
+		return scoring.RunUnknown, orDefault(r.Reason, "infrastructure failure")
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

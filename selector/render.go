@@ -1,0 +1,128 @@
+package selector
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/bestpatch/bestpatch/scoring"
+)
+
+// WriteText writes a report for people: the choice and why, the ranking
+// with every signal, the outcome matrix in counts, and the chosen patch.
+func (r Report) WriteText(w io.Writer, patches map[string]string) error {
+	v := r.Verdict
+	var b strings.Builder
+	if v.Chosen != "" {
+		fmt.Fprintf(&b, "Chosen: %s (policy %s)\n", v.Chosen, v.Policy)
+	} else {
+		fmt.Fprintf(&b, "No candidate chosen (policy %s)\n", v.Policy)
+	}
+	if v.Why != "" {
+		fmt.Fprintf(&b, "Why:    %s\n", v.Why)
+	}
+	if len(v.Ties) > 1 {
+		fmt.Fprintf(&b, "Ties:   %s (broken deterministically)\n", strings.Join(v.Ties, ", "))
+	}
+	fmt.Fprintf(&b, "Runs:   %d for %d candidates (%d distinct) in %s\n\n", len(r.Runs), len(r.Matrix.Candidates), r.Distinct, r.Duration.Round(1e7))
+
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RANK\tCANDIDATE\tSTATUS\tFP/PP\tREGRESSIONS\tGEN PASSED\tVOTES\tSIMILARITY\tVERIFIER\tFLAGS\tOUT")
+	for _, c := range v.Ranking {
+		s := c.Signals
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%s\t%s\t%s\n",
+			c.Rank, c.ID, orDash(string(s.Status)), floatOrDash(s.FPPP), intOrDash(s.Regressions), intOrDash(s.GeneratedPassed),
+			s.Votes, s.Similarity, floatOrDash(s.Verifier), orDash(strings.Join(s.Flags, ",")), c.Out)
+	}
+	tw.Flush()
+
+	if len(r.Matrix.Artifacts) > 0 && len(r.Matrix.Base.Cases) > 0 {
+		b.WriteString("\nOutcome matrix (PASS/FAIL/ERROR per test artifact; one row per distinct run):\n")
+		tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		header := []string{"ROW"}
+		for _, a := range r.Matrix.Artifacts {
+			header = append(header, a.ID)
+		}
+		fmt.Fprintln(tw, strings.Join(header, "\t"))
+		writeRow := func(name string, row scoring.Row) {
+			cells := []string{name}
+			for _, a := range r.Matrix.Artifacts {
+				if row.Status != scoring.RunOK && row.Status != "" {
+					cells = append(cells, string(row.Status))
+					continue
+				}
+				cells = append(cells, countCell(row.Cases[a.ID]))
+			}
+			fmt.Fprintln(tw, strings.Join(cells, "\t"))
+		}
+		writeRow("base", r.Matrix.Base)
+		seen := map[string]bool{}
+		for _, c := range v.Ranking {
+			row, ok := r.Matrix.Candidates[c.ID]
+			if !ok {
+				continue
+			}
+			key := fmt.Sprint(row)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			writeRow(c.ID, row)
+		}
+		tw.Flush()
+	}
+	for _, id := range sortedKeys(r.Dropped) {
+		fmt.Fprintf(&b, "Generated test %s dropped: %s\n", id, r.Dropped[id])
+	}
+	for a, cases := range r.Matrix.Flaky {
+		fmt.Fprintf(&b, "Flaky on base, quarantined (%s): %s\n", a, strings.Join(cases, ", "))
+	}
+	for _, n := range v.Notes {
+		fmt.Fprintf(&b, "Note: %s\n", n)
+	}
+	if p, ok := patches[v.Chosen]; ok && v.Chosen != "" {
+		fmt.Fprintf(&b, "\nChosen patch (%s):\n%s", v.Chosen, p)
+		if !strings.HasSuffix(p, "\n") {
+			b.WriteByte('\n')
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func countCell(cases map[string]scoring.Outcome) string {
+	if len(cases) == 0 {
+		return "-"
+	}
+	n := map[scoring.Outcome]int{}
+	for _, o := range cases {
+		n[o]++
+	}
+	parts := []string{fmt.Sprintf("%d/%d", n[scoring.Pass], n[scoring.Fail])}
+	if n[scoring.Error] > 0 {
+		parts = append(parts, fmt.Sprintf("E%d", n[scoring.Error]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func floatOrDash(f *float64) string {
+	if f == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", *f)
+}
+
+func intOrDash(i *int) string {
+	if i == nil {
+		return "-"
+	}
+	return fmt.Sprint(*i)
+}

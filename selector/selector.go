@@ -1,0 +1,245 @@
+package selector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/sourcegraph/conc"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/scoring"
+)
+
+// Cache stores run results by content key (RunKey).
+type Cache interface {
+	Get(ctx context.Context, key string) (executor.Result, bool, error)
+	Put(ctx context.Context, key string, res executor.Result) error
+}
+
+// Pool is a shared budget of worker slots: every job that runs through the
+// same Pool shares its slots, so a batch of many jobs or a daemon serving
+// many clients never runs more than Size runs at once.
+type Pool struct {
+	sem  *semaphore.Weighted
+	size int
+}
+
+// NewPool returns a pool of n worker slots; n <= 0 means the number of cores.
+func NewPool(n int) *Pool {
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	return &Pool{sem: semaphore.NewWeighted(int64(n)), size: n}
+}
+
+// Size is the number of worker slots.
+func (p *Pool) Size() int { return p.size }
+
+// Selector runs jobs: it plans their runs, executes them through a shared
+// pool, and scores the outcome matrix.
+type Selector struct {
+	Exec Executor
+	Pool *Pool
+	// Cache, if set, serves runs already done (by content) and stores new ones.
+	Cache Cache
+	Log   *slog.Logger
+	// OnEvent, if set, receives progress events. It must not block.
+	OnEvent func(Event)
+}
+
+// Report is a finished job: the verdict and the evidence behind it.
+type Report struct {
+	Job     string          `json:"job"`
+	Task    string          `json:"instance_id"`
+	Verdict scoring.Verdict `json:"verdict"`
+	Matrix  scoring.Matrix  `json:"matrix"`
+	// Dropped lists generated tests left out, with the reason.
+	Dropped map[string]string `json:"dropped_tests,omitempty"`
+	Runs    []RunRecord       `json:"runs"`
+	// Distinct is the number of distinct normalized candidates.
+	Distinct int           `json:"distinct"`
+	Duration time.Duration `json:"duration"`
+}
+
+// RunRecord summarises one executed run.
+type RunRecord struct {
+	ID         string          `json:"id"`
+	Candidates []string        `json:"candidates,omitempty"`
+	Status     executor.Status `json:"status"`
+	Applied    string          `json:"applied,omitempty"`
+	Reason     string          `json:"reason,omitempty"`
+	Cached     bool            `json:"cached,omitempty"`
+	Duration   time.Duration   `json:"duration"`
+}
+
+// Select runs a job to its verdict.
+func (s *Selector) Select(ctx context.Context, job Job) (Report, error) {
+	start := time.Now()
+	log := s.logger().With("job", job.ID, "task", job.Task.ID)
+	plan, err := NewPlan(job)
+	if err != nil {
+		s.emit(Event{Kind: EventFailed, Job: job.ID, Message: err.Error()})
+		return Report{}, err
+	}
+	s.emit(Event{Kind: EventAccepted, Job: job.ID, Candidates: len(job.Candidates), Distinct: plan.Distinct()})
+	log.Info("job accepted", "candidates", len(job.Candidates), "distinct", plan.Distinct(), "generated_tests", len(job.Task.GeneratedTests))
+
+	records, err := s.execute(ctx, plan)
+	if err != nil {
+		kind := EventFailed
+		if errors.Is(err, context.Canceled) {
+			kind = EventCancelled
+		}
+		s.emit(Event{Kind: kind, Job: job.ID, Message: err.Error()})
+		return Report{}, err
+	}
+	rep, err := Score(plan)
+	if err != nil {
+		s.emit(Event{Kind: EventFailed, Job: job.ID, Message: err.Error()})
+		return Report{}, err
+	}
+	rep.Runs = records
+	rep.Duration = time.Since(start)
+	s.emit(Event{Kind: EventSelected, Job: job.ID, Chosen: rep.Verdict.Chosen})
+	log.Info("job done", "chosen", rep.Verdict.Chosen, "ties", len(rep.Verdict.Ties), "runs", len(records), "seconds", rep.Duration.Seconds())
+	return rep, nil
+}
+
+// Score scores a finished plan. It is exported for runners that execute a
+// plan's runs elsewhere (the daemon's work queue).
+func Score(plan *Plan) (Report, error) {
+	if !plan.Done() {
+		return Report{}, fmt.Errorf("job %s: %d runs still missing, cannot score yet", plan.job.ID, len(plan.Needed()))
+	}
+	m := plan.Matrix()
+	v, err := scoreMatrix(plan.job, &m)
+	if err != nil {
+		return Report{}, fmt.Errorf("job %s: scoring: %w", plan.job.ID, err)
+	}
+	return Report{
+		Job: plan.job.ID, Task: plan.job.Task.ID, Verdict: v, Matrix: m,
+		Dropped: plan.Dropped(), Distinct: plan.Distinct(),
+	}, nil
+}
+
+// execute runs the plan's needed runs through the pool until the plan is done.
+func (s *Selector) execute(ctx context.Context, plan *Plan) ([]RunRecord, error) {
+	pool := s.Pool
+	if pool == nil {
+		pool = NewPool(0)
+	}
+	var (
+		mu       sync.Mutex
+		started  = map[string]bool{}
+		records  []RunRecord
+		firstErr error
+		wg       conc.WaitGroup
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// dispatch starts every needed run not started yet; call with mu held.
+	var dispatch func()
+	dispatch = func() {
+		for _, r := range plan.Needed() {
+			if started[r.ID] {
+				continue
+			}
+			started[r.ID] = true
+			wg.Go(func() {
+				rec, res, err := s.runOne(ctx, pool, plan.job.ID, r)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					if firstErr == nil {
+						firstErr = err
+						cancel()
+					}
+					return
+				}
+				records = append(records, rec)
+				if err := plan.Record(r.ID, res); err != nil && firstErr == nil {
+					firstErr = err
+					cancel()
+					return
+				}
+				if firstErr == nil {
+					dispatch()
+				}
+			})
+		}
+	}
+	mu.Lock()
+	dispatch()
+	mu.Unlock()
+	if r := wg.WaitAndRecover(); r != nil {
+		return nil, fmt.Errorf("job %s: a run panicked: %v", plan.job.ID, r.Value)
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return records, nil
+}
+
+// runOne runs one planned run: from the cache if it has it, else through the
+// executor in a pool slot.
+func (s *Selector) runOne(ctx context.Context, pool *Pool, jobID string, r PlannedRun) (RunRecord, executor.Result, error) {
+	rec := RunRecord{ID: r.ID, Candidates: r.Candidates}
+	if s.Cache != nil {
+		if res, ok, err := s.Cache.Get(ctx, r.Key); err != nil {
+			s.logger().Warn("result cache read failed; running instead", "run", r.ID, "err", err)
+		} else if ok {
+			rec.Status, rec.Applied, rec.Reason, rec.Cached = res.Status, res.Applied, res.Reason, true
+			s.emit(Event{Kind: EventRunFinished, Job: jobID, Run: r.ID, Status: string(res.Status), Cached: true})
+			return rec, res, nil
+		}
+	}
+	if err := pool.sem.Acquire(ctx, 1); err != nil {
+		return rec, executor.Result{}, err
+	}
+	defer pool.sem.Release(1)
+	s.emit(Event{Kind: EventRunStarted, Job: jobID, Run: r.ID})
+	begin := time.Now()
+	res, err := s.Exec.Run(ctx, r.Run)
+	if err != nil {
+		return rec, res, fmt.Errorf("job %s: run %s: %w", jobID, r.ID, err)
+	}
+	rec.Status, rec.Applied, rec.Reason, rec.Duration = res.Status, res.Applied, res.Reason, time.Since(begin)
+	s.emit(Event{Kind: EventRunFinished, Job: jobID, Run: r.ID, Status: string(res.Status), Seconds: rec.Duration.Seconds()})
+	s.logger().Debug("run finished", "job", jobID, "run", r.ID, "status", res.Status, "applied", res.Applied, "cases", len(res.Cases), "seconds", rec.Duration.Seconds())
+	if s.Cache != nil && Cacheable(res) {
+		if err := s.Cache.Put(ctx, r.Key, res); err != nil {
+			s.logger().Warn("result cache write failed", "run", r.ID, "err", err)
+		}
+	}
+	return rec, res, nil
+}
+
+// Cacheable reports whether a result may be reused by content: timeouts and
+// infrastructure failures are not, they may go another way next time.
+func Cacheable(res executor.Result) bool {
+	return res.Status != executor.TimedOut && res.Status != executor.Infra
+}
+
+func (s *Selector) emit(e Event) {
+	if s.OnEvent != nil {
+		e.Time = time.Now()
+		s.OnEvent(e)
+	}
+}
+
+func (s *Selector) logger() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
+}
