@@ -1,0 +1,3 @@
+module example.com/interval
+
+go 1.22
