@@ -12,6 +12,9 @@
 # that start with "bestpatch:" being machine-read markers.
 set -u
 mark() { printf 'bestpatch:%s\n' "$*" >&2; }
+# A repository owned by another user (a container run as Environment.User)
+# would otherwise stop git with "dubious ownership".
+git() { command git -c safe.directory='*' "$@"; }
 
 base=$(git rev-parse --verify -q HEAD) || { mark "infra=not a git repository: $(pwd)"; exit 3; }
 clean() { git reset -q --hard "$base" && git clean -qfd; }
@@ -41,7 +44,7 @@ if [ -s "$BP_DIR/candidate.patch" ]; then
 	# Test tampering: a candidate may not change the tests that judge it.
 	if [ -s "$BP_DIR/test-files" ]; then
 		git diff --cached --name-only --no-renames "$base" | while IFS= read -r f; do
-			while IFS= read -r pat; do
+			while IFS= read -r pat || [ -n "$pat" ]; do
 				[ -n "$pat" ] || continue
 				# shellcheck disable=SC2254
 				case "$f" in $pat)
@@ -55,6 +58,11 @@ if [ -s "$BP_DIR/candidate.patch" ]; then
 				esac
 			done <"$BP_DIR/test-files"
 		done
+	fi
+	# A candidate that only touched test files has nothing left to test.
+	if git diff --cached --quiet "$base"; then
+		mark "empty"
+		exit 0
 	fi
 	git reset -q
 fi
@@ -76,6 +84,7 @@ activate=""
 # timeout(1) runs the command in its own process group and kills the group.
 # Its exit status cannot tell a timeout from an OOM kill, so the clock decides.
 limit=${BP_TIMEOUT:-1800}
+[ -n "${BP_REPORT:-}" ] && rm -f -- "$BP_REPORT" # a stale report must not count
 start=$(date +%s)
 timeout -s KILL "$limit" bash -c "${activate:+$activate && }$(cat "$BP_DIR/command")" 2>&1
 code=$?

@@ -1,0 +1,69 @@
+package executor
+
+import (
+	"sort"
+
+	"github.com/bestpatch/bestpatch/scoring"
+)
+
+// caseSet gathers parsed cases in first-seen order, one entry per ID. A case
+// reported more than once (go test -count=N, a pytest teardown error after a
+// pass) keeps the worst outcome: Fail over Error over Pass over Skip, except
+// that a Pass and an Error together are a Fail: the case ran, then its
+// teardown failed, which is not "did not run".
+type caseSet struct {
+	index map[string]int
+	cases []Case
+}
+
+func (s *caseSet) add(id string, o scoring.Outcome) {
+	if s.index == nil {
+		s.index = map[string]int{}
+	}
+	i, ok := s.index[id]
+	if !ok {
+		s.index[id] = len(s.cases)
+		s.cases = append(s.cases, Case{ID: id, Outcome: o})
+		return
+	}
+	s.cases[i].Outcome = mergeOutcomes(s.cases[i].Outcome, o)
+}
+
+func mergeOutcomes(a, b scoring.Outcome) scoring.Outcome {
+	if (a == scoring.Pass && b == scoring.Error) || (a == scoring.Error && b == scoring.Pass) {
+		return scoring.Fail
+	}
+	if outcomeRank(b) > outcomeRank(a) {
+		return b
+	}
+	return a
+}
+
+func outcomeRank(o scoring.Outcome) int {
+	switch o {
+	case scoring.Fail:
+		return 4
+	case scoring.Error:
+		return 3
+	case scoring.Pass:
+		return 2
+	case scoring.Skip:
+		return 1
+	}
+	return 0
+}
+
+// unitSet gathers broken units (packages, files) without duplicates.
+type unitSet map[string]bool
+
+func (u unitSet) sorted() []string {
+	if len(u) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(u))
+	for k := range u {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

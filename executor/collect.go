@@ -1,0 +1,239 @@
+package executor
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Size caps of a collector. Whatever a run prints, a collector holds at most
+// about MaxLine + 2*ExcerptHalf bytes of it, plus the parsed cases.
+const (
+	// MaxLine is the longest output line handed to a parser; the rest of a
+	// longer line is dropped (it still counts in the excerpt's size).
+	MaxLine = 1 << 20
+	// ExcerptHalf is the size of both the head and the tail of the output
+	// kept in Result.Output.
+	ExcerptHalf = 32 << 10
+	// scriptLogHalf is the same for the script's own stderr lines (git's
+	// complaints), quoted in a failed run's Reason.
+	scriptLogHalf = 2 << 10
+)
+
+// outputParser reads one test-output format incrementally.
+type outputParser interface {
+	// line takes one output line without its newline; truncated says the
+	// line was longer than MaxLine and was cut.
+	line(line []byte, truncated bool)
+	// finish returns the cases and broken units once the output has ended.
+	finish() (cases []Case, broken []string)
+}
+
+// noOutputParser is the stdout parser of the JUnit format, whose results come
+// from the report file.
+type noOutputParser struct{}
+
+func (noOutputParser) line([]byte, bool)          {}
+func (noOutputParser) finish() ([]Case, []string) { return nil, nil }
+
+// Collector turns the streams of one run of run.sh into a Result: its stdout
+// (test output, parsed as it arrives), its stderr ("bestpatch:" markers and
+// git's messages) and, for the JUnit format, the report file. Memory stays
+// bounded whatever the size of the streams.
+//
+// Write the streams through Stdout and Stderr (each from at most one
+// goroutine at a time; the two may be written concurrently), pass the report
+// to ReadReport if the format is JUnit, then call Result once.
+type Collector struct {
+	format  Format
+	timeout string // the script's limit, for the reason of a timeout
+	report  string
+
+	// stdout side
+	output    excerpt
+	outLines  *lineSplitter
+	parser    outputParser
+	outWriter io.Writer
+
+	// stderr side
+	errLines  *lineSplitter
+	scriptLog excerpt
+	marks     markers
+
+	// report side
+	reportRead  bool
+	reportCases []Case
+	reportErr   error
+}
+
+// markers are the "bestpatch:" lines run.sh wrote on stderr.
+type markers struct {
+	infra         string
+	applied       string
+	applyFailed   bool
+	empty         bool
+	restored      []string
+	testsApplied  map[string]bool
+	timedOut      bool
+	exitSeen      bool
+	exitCode      int
+	reportMissing bool
+}
+
+// NewCollector returns a collector for a run of stage st in format f.
+func NewCollector(f Format, st Stage) (*Collector, error) {
+	c := &Collector{
+		format:    f,
+		timeout:   st.Timeout.String(),
+		report:    st.Report,
+		output:    excerpt{headMax: ExcerptHalf, tailMax: ExcerptHalf},
+		scriptLog: excerpt{headMax: scriptLogHalf, tailMax: scriptLogHalf},
+	}
+	switch f {
+	case GoJSON:
+		c.parser = newGoTestParser()
+	case Pytest:
+		c.parser = newPytestParser()
+	case JUnit:
+		c.parser = noOutputParser{}
+	default:
+		return nil, fmt.Errorf("test format %q is not known: use %q, %q or %q", f, GoJSON, Pytest, JUnit)
+	}
+	c.outLines = newLineSplitter(MaxLine, c.parser.line)
+	c.outWriter = io.MultiWriter(&c.output, c.outLines)
+	c.errLines = newLineSplitter(MaxLine, c.markerLine)
+	return c, nil
+}
+
+// Stdout is where the script's stdout goes. Writes never fail.
+func (c *Collector) Stdout() io.Writer { return c.outWriter }
+
+// Stderr is where the script's stderr goes. Writes never fail.
+func (c *Collector) Stderr() io.Writer { return c.errLines }
+
+// ReadReport parses the JUnit report the script copied to ReportFile. A
+// report that cannot be read or parsed makes the run Infra.
+func (c *Collector) ReadReport(r io.Reader) {
+	c.reportRead = true
+	c.reportCases, c.reportErr = parseJUnit(r)
+}
+
+func (c *Collector) markerLine(line []byte, _ bool) {
+	s, ok := strings.CutPrefix(toValidUTF8(line), "bestpatch:")
+	if !ok {
+		c.scriptLog.Write(line)
+		c.scriptLog.Write([]byte{'\n'})
+		return
+	}
+	key, val, _ := strings.Cut(s, "=")
+	m := &c.marks
+	switch key {
+	case "infra":
+		m.infra = val
+	case "apply":
+		if val == "failed" {
+			m.applyFailed = true
+		} else {
+			m.applied = applyMethods[val]
+			if m.applied == "" {
+				m.applied = val
+			}
+		}
+	case "empty":
+		m.empty = true
+	case "restored":
+		m.restored = append(m.restored, val)
+	case "test-apply":
+		state, id, _ := strings.Cut(val, " ")
+		if m.testsApplied == nil {
+			m.testsApplied = map[string]bool{}
+		}
+		m.testsApplied[id] = state == "ok"
+	case "timeout":
+		m.timedOut = true
+	case "exit":
+		if n, err := strconv.Atoi(val); err == nil {
+			m.exitSeen, m.exitCode = true, n
+		}
+	case "report":
+		m.reportMissing = strings.HasPrefix(val, "missing")
+	}
+}
+
+// applyMethods names run.sh's apply methods the way Result.Applied reports them.
+var applyMethods = map[string]string{
+	"git-apply":         "git apply",
+	"git-apply-recount": "git apply --recount",
+	"patch-fuzz":        "patch --fuzz",
+}
+
+// Result ends the streams and classifies the run. Duration is left to the
+// backend.
+func (c *Collector) Result() Result {
+	c.outLines.Close()
+	c.errLines.Close()
+	m := c.marks
+	res := Result{
+		Status:       Completed,
+		Applied:      m.applied,
+		TestsApplied: m.testsApplied,
+		Restored:     m.restored,
+		ExitCode:     m.exitCode,
+		Output:       c.output.String(),
+	}
+	res.Cases, res.Broken = c.parser.finish()
+	if c.format == JUnit {
+		res.Cases = c.reportCases
+	}
+	log := strings.TrimSpace(c.scriptLog.String())
+	withLog := func(s string) string {
+		if log == "" {
+			return s
+		}
+		return s + "\n" + log
+	}
+	switch {
+	case m.infra != "":
+		res.Status, res.Reason = Infra, withLog("the run script failed: "+m.infra)
+	case m.applyFailed:
+		res.Status, res.Reason = ApplyFailed, withLog("the patch does not apply (tried git apply, git apply --recount --ignore-whitespace, patch --fuzz=5):")
+	case m.empty && len(m.restored) > 0:
+		res.Status, res.Reason = EmptyPatch, "the patch changes only test files, which were restored: nothing is left to test"
+	case m.empty:
+		res.Status, res.Reason = EmptyPatch, "the patch applies but changes nothing"
+	case m.timedOut:
+		res.Status, res.Reason = TimedOut, "the test command ran past the run's timeout ("+c.timeout+") and was killed"
+	case !m.exitSeen:
+		res.Status, res.Reason = Infra, withLog("the run script stopped before the test command finished (killed, out of memory, or the sandbox died)")
+	case c.format == JUnit && m.reportMissing:
+		res.Status, res.Reason = Infra, fmt.Sprintf("the test command wrote no JUnit report at %s: check test_command and junit_report", c.report)
+	case c.format == JUnit && !c.reportRead:
+		res.Status, res.Reason = Infra, "the JUnit report was not collected from the sandbox"
+	case c.format == JUnit && c.reportErr != nil:
+		res.Status, res.Reason = Infra, "the JUnit report at "+c.report+" cannot be read: "+c.reportErr.Error()
+	case len(res.Cases) == 0 && len(res.Broken) == 0:
+		res.Status, res.Reason = Infra, fmt.Sprintf("no test results in the output: check test_command and test_format (%s); the command exited with status %d", c.format, m.exitCode)
+	}
+	return res
+}
+
+// toValidUTF8 turns bytes of any encoding into valid text.
+func toValidUTF8(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+// formatBytes writes a byte count for humans.
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

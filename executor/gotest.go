@@ -1,0 +1,132 @@
+package executor
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"sort"
+
+	"github.com/bestpatch/bestpatch/scoring"
+)
+
+// goTestParser reads `go test -json` output (test2json events) line by line.
+//
+// Cases are "importpath::TestName/sub", subtests included. A package that
+// does not build (Go 1.24+: a fail event with FailedBuild; before, and with
+// GODEBUG=gotestjsonbuildtext=1: a "FAIL pkg [build failed]" output line,
+// JSON or plain text) or that fails before any case reports (setup failure,
+// TestMain exit, init panic) is broken. When a package fails with tests still
+// running, the test binary died under them (a panic, go's own -timeout): the
+// running tests fail; tests that had not started, or were paused waiting for
+// a parallel slot, did not run and are left out. Lines that are not JSON
+// (build errors on stderr, anything else the command prints) are ignored.
+type goTestParser struct {
+	cases  caseSet
+	broken unitSet
+	pkgs   map[string]*goPackage
+}
+
+type goPackage struct {
+	running     map[string]bool // tests that run now (run or cont, no end yet)
+	reported    bool            // some case of this package ended
+	buildFailed bool            // a "[build failed]" or "[setup failed]" line was seen
+}
+
+// goEvent is the part of a test2json event the parser needs.
+type goEvent struct {
+	Action      string
+	Package     string
+	Test        string
+	Output      string
+	FailedBuild string
+}
+
+// goFailedBuild matches go's summary line for a package that did not build.
+var goFailedBuild = regexp.MustCompile(`^FAIL\s+(\S+)\s+\[(?:build|setup) failed\]`)
+
+func newGoTestParser() *goTestParser {
+	return &goTestParser{broken: unitSet{}, pkgs: map[string]*goPackage{}}
+}
+
+var (
+	outputAction = []byte(`"Action":"output"`)
+	failedMark   = []byte(`failed]`)
+)
+
+func (p *goTestParser) line(line []byte, truncated bool) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 {
+		return
+	}
+	if line[0] != '{' {
+		if m := goFailedBuild.FindSubmatch(line); m != nil {
+			p.broken[toValidUTF8(m[1])] = true
+		}
+		return
+	}
+	// Most events are output lines that say nothing about outcomes; skip
+	// decoding them. Only "FAIL pkg [build failed]" output matters.
+	if bytes.Contains(line, outputAction) && !bytes.Contains(line, failedMark) {
+		return
+	}
+	if truncated {
+		return // a cut JSON object does not decode
+	}
+	var ev goEvent
+	if json.Unmarshal(line, &ev) != nil || ev.Package == "" {
+		return
+	}
+	pkg := p.pkgs[ev.Package]
+	if pkg == nil {
+		pkg = &goPackage{running: map[string]bool{}}
+		p.pkgs[ev.Package] = pkg
+	}
+	if ev.Test == "" {
+		p.packageEvent(ev, pkg)
+		return
+	}
+	id := ev.Package + "::" + ev.Test
+	switch ev.Action {
+	case "run", "cont":
+		pkg.running[ev.Test] = true
+	case "pause":
+		delete(pkg.running, ev.Test)
+	case "pass", "fail", "skip":
+		delete(pkg.running, ev.Test)
+		pkg.reported = true
+		p.cases.add(id, map[string]scoring.Outcome{"pass": scoring.Pass, "fail": scoring.Fail, "skip": scoring.Skip}[ev.Action])
+	}
+}
+
+func (p *goTestParser) packageEvent(ev goEvent, pkg *goPackage) {
+	switch ev.Action {
+	case "output":
+		if m := goFailedBuild.FindStringSubmatch(ev.Output); m != nil {
+			pkg.buildFailed = true
+		}
+	case "fail":
+		switch {
+		case ev.FailedBuild != "" || pkg.buildFailed:
+			p.broken[ev.Package] = true
+		case len(pkg.running) > 0:
+			running := make([]string, 0, len(pkg.running))
+			for t := range pkg.running {
+				running = append(running, t)
+			}
+			sort.Strings(running)
+			for _, t := range running {
+				p.cases.add(ev.Package+"::"+t, scoring.Fail)
+			}
+			pkg.reported = true
+		case !pkg.reported:
+			p.broken[ev.Package] = true
+		}
+		delete(p.pkgs, ev.Package)
+	case "pass", "skip":
+		delete(p.pkgs, ev.Package)
+	}
+}
+
+func (p *goTestParser) finish() ([]Case, []string) {
+	return p.cases.cases, p.broken.sorted()
+}

@@ -1,0 +1,99 @@
+package executor
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/bestpatch/bestpatch/scoring"
+)
+
+// MaxReportSize caps how much of a JUnit report is read. The decoder
+// streams, but one element's text (a huge <system-out>) is held whole.
+const MaxReportSize = 64 << 20
+
+// parseJUnit reads a JUnit XML report as a stream: every <testcase>, at any
+// depth of <testsuites>/<testsuite>, is one case "classname::name" (just
+// "name" without a classname). A case with a <failure> child is Fail, with
+// an <error> child Error (pytest writes <error> when setup fails, so the case
+// did not run; an error "on teardown" after the body ran is Fail), with a
+// <skipped> child Skip (pytest's xfail, type "pytest.xfail", is Pass as in
+// the pytest format), otherwise Pass. Cases read before a syntax error or the
+// size cap are returned with the error.
+func parseJUnit(r io.Reader) ([]Case, error) {
+	lr := &io.LimitedReader{R: r, N: MaxReportSize + 1}
+	d := xml.NewDecoder(lr)
+	var cases caseSet
+	var cur *Case // the open <testcase>, if any
+	depth, caseDepth := 0, 0
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if lr.N <= 0 {
+				return cases.cases, fmt.Errorf("JUnit report is larger than %s: read only its first part", formatBytes(MaxReportSize))
+			}
+			return cases.cases, fmt.Errorf("JUnit report is not valid XML: %w", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			switch {
+			case t.Name.Local == "testcase" && cur == nil:
+				cls, name := attr(t, "classname"), attr(t, "name")
+				id := name
+				if cls != "" {
+					id = cls + "::" + name
+				}
+				cur, caseDepth = &Case{ID: id, Outcome: scoring.Pass}, depth
+			case cur != nil && depth == caseDepth+1:
+				cur.Outcome = mergeJUnitChild(cur.Outcome, t)
+			}
+		case xml.EndElement:
+			if cur != nil && depth == caseDepth {
+				cases.add(cur.ID, cur.Outcome)
+				cur = nil
+			}
+			depth--
+		}
+	}
+	return cases.cases, nil
+}
+
+// mergeJUnitChild folds one child element of a <testcase> into its outcome.
+func mergeJUnitChild(o scoring.Outcome, child xml.StartElement) scoring.Outcome {
+	var next scoring.Outcome
+	switch child.Name.Local {
+	case "failure":
+		next = scoring.Fail
+	case "error":
+		next = scoring.Error
+		if strings.HasPrefix(attr(child, "message"), "failed on teardown") {
+			next = scoring.Fail
+		}
+	case "skipped":
+		if attr(child, "type") == "pytest.xfail" {
+			return o
+		}
+		next = scoring.Skip
+	default:
+		return o // system-out, properties, rerun records: not an outcome
+	}
+	if o == scoring.Pass || outcomeRank(next) > outcomeRank(o) {
+		return next
+	}
+	return o
+}
+
+func attr(e xml.StartElement, name string) string {
+	for _, a := range e.Attr {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}

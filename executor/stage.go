@@ -1,0 +1,207 @@
+package executor
+
+import (
+	"archive/tar"
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// runScript is the script every backend runs; see run.sh's header.
+//
+//go:embed run.sh
+var runScript []byte
+
+// DefaultTimeout bounds the test command of a Run whose Timeout is zero.
+const DefaultTimeout = 30 * time.Minute
+
+// ReportFile is where run.sh copies the JUnit report, relative to $BP_DIR.
+const ReportFile = "report.xml"
+
+// StagedFile is one file of a run's input directory ($BP_DIR).
+type StagedFile struct {
+	// Path is slash-separated and relative to $BP_DIR.
+	Path string
+	Mode fs.FileMode
+	Data []byte
+}
+
+// Stage is everything a backend copies into a sandbox to run one Run: the
+// files of $BP_DIR and the script's settings. It is built once per run and
+// written either to a directory (Local) or into a tar stream (Docker).
+type Stage struct {
+	Files []StagedFile
+	// Timeout is the script's limit for the test command.
+	Timeout time.Duration
+	// Report is the JUnit report path the script copies to ReportFile
+	// (relative to the repository root); empty unless the format is JUnit.
+	Report string
+}
+
+// NewStage validates a run and lays out its $BP_DIR. Test patches are staged
+// as tests/NNNN.patch with their IDs in tests/NNNN.id, numbered in run order
+// so that the script's glob applies them in that order.
+func NewStage(run Run) (Stage, error) {
+	if err := run.Validate(); err != nil {
+		return Stage{}, err
+	}
+	st := Stage{Timeout: run.Timeout}
+	if st.Timeout <= 0 {
+		st.Timeout = DefaultTimeout
+	}
+	add := func(name string, mode fs.FileMode, data []byte) {
+		st.Files = append(st.Files, StagedFile{Path: name, Mode: mode, Data: data})
+	}
+	add("run.sh", 0o755, runScript)
+	add("command", 0o644, []byte(run.Command+"\n"))
+	if run.Patch != "" {
+		add("candidate.patch", 0o644, []byte(withNewline(run.Patch)))
+	}
+	for i, t := range run.Tests {
+		n := fmt.Sprintf("tests/%04d", i)
+		add(n+".patch", 0o644, []byte(withNewline(t.Patch)))
+		add(n+".id", 0o644, []byte(t.ID))
+	}
+	if len(run.TestFiles) > 0 {
+		add("test-files", 0o644, []byte(strings.Join(run.TestFiles, "\n")+"\n"))
+	}
+	if run.Env.Activate != "" {
+		add("activate", 0o644, []byte(run.Env.Activate))
+	}
+	if run.Format == JUnit {
+		st.Report = run.Report
+	}
+	return st, nil
+}
+
+// withNewline ends a patch with a newline: git apply rejects a last hunk
+// line without one ("corrupt patch").
+func withNewline(s string) string {
+	if s == "" || strings.HasSuffix(s, "\n") {
+		return s
+	}
+	return s + "\n"
+}
+
+// Env returns the script's environment variables for a stage written at dir
+// (the path of $BP_DIR as the script sees it).
+func (s Stage) Env(dir string) []string {
+	secs := int64(math.Ceil(s.Timeout.Seconds()))
+	env := []string{"BP_DIR=" + dir, "BP_TIMEOUT=" + strconv.FormatInt(secs, 10)}
+	if s.Report != "" {
+		env = append(env, "BP_REPORT="+s.Report)
+	}
+	return env
+}
+
+// WriteDir writes the stage's files under dir, which must exist.
+func (s Stage) WriteDir(dir string) error {
+	for _, f := range s.Files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("stage run inputs in %s: %w", dir, err)
+		}
+		if err := os.WriteFile(p, f.Data, f.Mode); err != nil {
+			return fmt.Errorf("stage run inputs in %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// Tar returns the stage as an uncompressed tar stream whose entries sit
+// under prefix (slash-separated, relative; "" for the top), directories
+// included, ready for Docker's CopyToContainer.
+func (s Stage) Tar(prefix string) (*bytes.Reader, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dirs := map[string]bool{}
+	var mkdir func(d string) error
+	mkdir = func(d string) error {
+		if d == "." || d == "" || d == "/" || dirs[d] {
+			return nil
+		}
+		if err := mkdir(path.Dir(d)); err != nil {
+			return err
+		}
+		dirs[d] = true
+		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, Format: tar.FormatPAX})
+	}
+	prefix = strings.Trim(prefix, "/")
+	for _, f := range s.Files {
+		name := path.Join(prefix, f.Path)
+		if err := mkdir(path.Dir(name)); err != nil {
+			return nil, fmt.Errorf("tar run inputs: %w", err)
+		}
+		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: int64(f.Mode.Perm()), Size: int64(len(f.Data)), Format: tar.FormatPAX}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return nil, fmt.Errorf("tar run inputs: %w", err)
+		}
+		if _, err := tw.Write(f.Data); err != nil {
+			return nil, fmt.Errorf("tar run inputs: %w", err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, fmt.Errorf("tar run inputs: %w", err)
+	}
+	return bytes.NewReader(buf.Bytes()), nil
+}
+
+// Validate reports what is wrong with a run before any backend touches it.
+// These are caller mistakes, not environment failures.
+func (r Run) Validate() error {
+	var errs []error
+	if strings.TrimSpace(r.Command) == "" {
+		errs = append(errs, errors.New("the test command is empty: set the run's command"))
+	}
+	switch r.Format {
+	case GoJSON, Pytest:
+		if r.Report != "" {
+			errs = append(errs, fmt.Errorf("a JUnit report path (%q) is set but the format is %q: the report is read only for format %q", r.Report, r.Format, JUnit))
+		}
+	case JUnit:
+		if r.Report == "" {
+			errs = append(errs, fmt.Errorf("format %q needs the report path the test command writes: set the run's report", JUnit))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("test format %q is not known: use %q, %q or %q", r.Format, GoJSON, Pytest, JUnit))
+	}
+	if r.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout %s is negative: use a positive duration or 0 for the default (%s)", r.Timeout, DefaultTimeout))
+	}
+	seen := map[string]bool{}
+	for i, t := range r.Tests {
+		switch {
+		case t.ID == "" || strings.ContainsAny(t.ID, "\n\r"):
+			errs = append(errs, fmt.Errorf("test patch %d has an empty or multi-line ID %q: give every test patch a one-line ID", i, t.ID))
+		case seen[t.ID]:
+			errs = append(errs, fmt.Errorf("test patch ID %q is used twice: test patch IDs must be unique", t.ID))
+		}
+		seen[t.ID] = true
+		if strings.TrimSpace(t.Patch) == "" {
+			errs = append(errs, fmt.Errorf("test patch %q is empty: drop it or give it a diff", t.ID))
+		}
+	}
+	for _, p := range r.TestFiles {
+		if strings.ContainsAny(p, "\n\r") {
+			errs = append(errs, fmt.Errorf("test file pattern %q spans lines: use one pattern per entry", p))
+		}
+	}
+	for k := range r.Env.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			errs = append(errs, fmt.Errorf("environment variable name %q is not valid: names are non-empty and hold no '='", k))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid run: %w", errors.Join(errs...))
+	}
+	return nil
+}
