@@ -21,14 +21,37 @@ type Signals struct {
 	Votes int `json:"votes"`
 	// Similarity is the mean similarity to the most similar half of the others.
 	Similarity float64 `json:"similarity"`
-	// Localization is the share of other candidates that touch the same files.
+	// Localization is the mean Jaccard overlap of the non-test files this
+	// candidate changes with those each other candidate changes.
 	Localization float64 `json:"localization"`
+	// FunctionLocalization is the same overlap over the functions (scopes)
+	// enclosing the changes, read from the code and the hunk headers.
+	FunctionLocalization float64 `json:"function_localization"`
 	// Verifier is the judge's P(YES), when the candidate carries one.
 	Verifier *float64 `json:"verifier,omitempty"`
 
-	// Flags: "empty", "apply_failed", "touches_tests", "size_outlier", "unknown".
+	// ChangedLines counts the canonical lines the effective patch (without
+	// test files and scratch scripts) deletes and adds.
+	ChangedLines int `json:"changed_lines"`
+	// Key is the normalized key of the effective patch: candidates with equal
+	// keys make the same change and share a vote.
+	Key string `json:"key,omitempty"`
+
+	// Flags: see the Flag constants.
 	Flags []string `json:"flags,omitempty"`
 }
+
+// Flags a candidate can carry.
+const (
+	FlagEmpty        = "empty"         // changes nothing once normalized, or its run found an empty diff
+	FlagApplyFailed  = "apply_failed"  // no apply method could apply it
+	FlagOnlyTests    = "only_tests"    // changes only test files, which are restored before runs
+	FlagTouchesTests = "touches_tests" // changes test files as well (test tampering)
+	FlagScratchFiles = "scratch_files" // adds scripts at the repository root (reproduction scripts)
+	FlagSizeOutlier  = "size_outlier"  // far larger than the other candidates
+	FlagUnknown      = "unknown"       // its run timed out or failed for infrastructure reasons
+	FlagUnparsed     = "unparsed"      // not a diff the parser reads; compared as plain text
+)
 
 // Ranked is one candidate's place in a verdict.
 type Ranked struct {
@@ -37,6 +60,10 @@ type Ranked struct {
 	Signals Signals `json:"signals"`
 	// Out says why the candidate was filtered out, if it was.
 	Out string `json:"out,omitempty"`
+	// Keys are the policy's key values for this candidate, in key order
+	// (oriented so that higher is better; nil when the candidate lacks the
+	// signal), when it reached the ordering.
+	Keys []*float64 `json:"keys,omitempty"`
 }
 
 // Verdict is the outcome of a selection.

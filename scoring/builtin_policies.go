@@ -1,0 +1,104 @@
+package scoring
+
+// Names of the built-in policies.
+const (
+	PolicyAuto      = "auto"
+	PolicyKimi      = "kimi"
+	PolicyAgentless = "agentless"
+	PolicyR2EHybrid = "r2e-hybrid"
+	PolicyConsensus = "consensus"
+)
+
+// consensusKey is the execution-free score: a weighted sum of agreement
+// signals. The weights were chosen on the dev split of the SWE-bench Lite and
+// Verified candidate sets (see docs/SCORING.md), never on the test split.
+func consensusKey() Key {
+	return Key{Weights: map[Signal]float64{
+		SignalSimilarity:           1,
+		SignalVotes:                0.5,
+		SignalFunctionLocalization: 0.5,
+	}}
+}
+
+// consensusFilters drop, when some candidate is free of them, the patches the
+// data says are rarely right: test-tampering, oversized ones.
+func consensusFilters() []Filter {
+	return []Filter{
+		{Signal: SignalTouchesTests, Keep: KeepBest},
+		{Signal: SignalSizeOutlier, Keep: KeepBest},
+	}
+}
+
+func builtinPolicies() []Policy {
+	return []Policy{
+		{
+			Name: PolicyAuto,
+			Doc:  "the best-supported ordering for the signals the job has: r2e-hybrid with tests and verifier, regressions then FP/PP with tests only, verifier top half then consensus with a verifier only, consensus with neither",
+			Auto: true,
+		},
+		{
+			Name: PolicyKimi,
+			Doc:  "Kimi-Dev test-time self-play: highest FP/PP score",
+			Keys: []Key{{Signal: SignalFPPP}},
+		},
+		{
+			Name: PolicyAgentless,
+			Doc:  "Agentless: fewest regressions, then most reproduction tests passed, then most votes",
+			Filters: []Filter{
+				{Signal: SignalRegressions, Keep: KeepBest},
+				{Signal: SignalGeneratedPassed, Keep: KeepBest},
+			},
+			Keys: []Key{{Signal: SignalVotes}},
+		},
+		{
+			Name: PolicyR2EHybrid,
+			Doc:  "R2E-Gym hybrid: top half by verifier (at least 3), then fewest regressions, then highest FP/PP, then highest verifier",
+			Filters: []Filter{
+				{Signal: SignalVerifier, Keep: KeepTop, Fraction: 0.5, Min: 3},
+				{Signal: SignalRegressions, Keep: KeepBest},
+			},
+			Keys: []Key{{Signal: SignalFPPP}, {Signal: SignalVerifier}},
+		},
+		{
+			Name:    PolicyConsensus,
+			Doc:     "execution-free consensus: drop test-touching and oversized patches when others remain, then the weighted agreement score (similarity, votes, function localization)",
+			Filters: consensusFilters(),
+			Keys:    []Key{consensusKey()},
+		},
+	}
+}
+
+// resolveAuto picks the concrete ordering for the signals present, with why.
+func resolveAuto(hasTests, hasVerifier bool) (Policy, string) {
+	switch {
+	case hasTests && hasVerifier:
+		return Policy{
+			Name: PolicyAuto,
+			Filters: []Filter{
+				{Signal: SignalVerifier, Keep: KeepTop, Fraction: 0.5, Min: 3},
+				{Signal: SignalRegressions, Keep: KeepBest},
+			},
+			Keys: []Key{{Signal: SignalFPPP}, {Signal: SignalVerifier}, consensusKey()},
+		}, "tests and verifier scores present: R2E-Gym hybrid ordering, consensus last"
+	case hasTests:
+		return Policy{
+			Name:    PolicyAuto,
+			Filters: []Filter{{Signal: SignalRegressions, Keep: KeepBest}},
+			Keys:    []Key{{Signal: SignalFPPP}, consensusKey()},
+		}, "tests present, no verifier scores: fewest regressions, then FP/PP, then consensus"
+	case hasVerifier:
+		return Policy{
+			Name: PolicyAuto,
+			Filters: append([]Filter{
+				{Signal: SignalVerifier, Keep: KeepTop, Fraction: 0.5, Min: 3},
+			}, consensusFilters()...),
+			Keys: []Key{consensusKey(), {Signal: SignalVerifier}},
+		}, "verifier scores present, no tests: top half by verifier, then consensus"
+	default:
+		return Policy{
+			Name:    PolicyAuto,
+			Filters: consensusFilters(),
+			Keys:    []Key{consensusKey()},
+		}, "no test evidence and no verifier scores: execution-free consensus"
+	}
+}

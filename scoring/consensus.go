@@ -1,0 +1,233 @@
+package scoring
+
+import (
+	"path"
+	"sort"
+	"strings"
+)
+
+// view is one candidate as the execution-free signals see it.
+type view struct {
+	id        string
+	norm      NormalizedPatch // the whole patch
+	effective NormalizedPatch // without test files and scratch scripts
+	unparsed  bool
+	body      string          // text compared by similarity
+	files     map[string]bool // non-test files changed
+	scopes    map[string]bool // "path\x00scope" of each change
+}
+
+// isScratchFile reports a new script at the repository root: agents leave
+// reproduction scripts there (reproduce.py, test_bug.sh); a fix rarely
+// needs one, and the tests never import it.
+func isScratchFile(f FileChange) bool {
+	if !f.IsNew || strings.Contains(f.Path, "/") {
+		return false
+	}
+	switch path.Ext(f.Path) {
+	case ".py", ".sh":
+		return true
+	}
+	return false
+}
+
+func newView(c Candidate, sources map[string]string) view {
+	v := view{id: c.ID}
+	norm, err := Normalize(c.Patch, sources)
+	if err != nil {
+		norm = NormalizeFallback(c.Patch)
+		v.unparsed = true
+	}
+	v.norm = norm
+	var files []FileChange
+	for _, f := range norm.Files {
+		if !f.IsTest && !isScratchFile(f) {
+			files = append(files, f)
+		}
+	}
+	v.effective = NormalizedPatch{Files: files, Formatted: norm.Formatted}
+	v.effective.Text = canonicalText(files)
+	if v.unparsed {
+		v.effective.Text = norm.Text
+	}
+	v.effective.Key = keyOf(v.effective.Text)
+	v.body = similarityBody(v.effective)
+	v.files = map[string]bool{}
+	v.scopes = map[string]bool{}
+	for _, f := range files {
+		v.files[f.Path] = true
+		for _, s := range f.Scopes {
+			v.scopes[f.Path+"\x00"+s] = true
+		}
+	}
+	return v
+}
+
+// similarityBody is the change without positions: per file, its path and
+// the canonical lines deleted and added. Positions are left out because two
+// candidates making the same edit a few lines apart agree on the fix.
+func similarityBody(n NormalizedPatch) string {
+	if len(n.Files) == 0 {
+		return n.Text
+	}
+	var b strings.Builder
+	for _, f := range n.Files {
+		b.WriteString(f.Path + "\n")
+		for _, bl := range f.Blocks {
+			for _, l := range bl.Deleted {
+				b.WriteString("-" + l + "\n")
+			}
+			for _, l := range bl.Added {
+				b.WriteString("+" + l + "\n")
+			}
+		}
+	}
+	return b.String()
+}
+
+// flagsOf returns the flags that follow from the patch alone.
+func flagsOf(v view) []string {
+	var flags []string
+	if v.unparsed {
+		flags = append(flags, FlagUnparsed)
+	}
+	switch {
+	case !v.unparsed && v.norm.Empty():
+		flags = append(flags, FlagEmpty)
+	case v.norm.OnlyTests():
+		flags = append(flags, FlagOnlyTests)
+	case v.norm.TouchesTests():
+		flags = append(flags, FlagTouchesTests)
+	}
+	for _, f := range v.norm.Files {
+		if isScratchFile(f) {
+			flags = append(flags, FlagScratchFiles)
+			break
+		}
+	}
+	return flags
+}
+
+// consensus fills the execution-free signals of the live candidates: votes,
+// similarity, localization, size and the size-outlier flag.
+func consensus(views []view, sig map[string]*Signals) {
+	n := len(views)
+	dmp := newDiffer()
+	sims := make([][]float64, n)
+	for i := range sims {
+		sims[i] = make([]float64, n)
+	}
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			var s float64
+			if views[i].effective.Key == views[j].effective.Key {
+				s = 1
+			} else {
+				s = similarity(dmp, views[i].body, views[j].body)
+			}
+			sims[i][j], sims[j][i] = s, s
+		}
+	}
+	votes := map[string]int{}
+	for _, v := range views {
+		votes[v.effective.Key]++
+	}
+	sizes := make([]int, n)
+	for i, v := range views {
+		sizes[i] = v.effective.ChangedLines()
+		if v.unparsed {
+			sizes[i] = strings.Count(v.effective.Text, "\n") + 1
+		}
+	}
+	for i, v := range views {
+		s := sig[v.id]
+		s.Votes = votes[v.effective.Key]
+		s.Key = v.effective.Key
+		s.ChangedLines = sizes[i]
+		if n < 2 {
+			continue
+		}
+		others := make([]float64, 0, n-1)
+		fileOverlap, scopeOverlap := 0.0, 0.0
+		for j, w := range views {
+			if j == i {
+				continue
+			}
+			others = append(others, sims[i][j])
+			fileOverlap += jaccard(v.files, w.files)
+			scopeOverlap += jaccard(v.scopes, w.scopes)
+		}
+		s.Similarity = meanOfTopHalf(others)
+		s.Localization = fileOverlap / float64(n-1)
+		s.FunctionLocalization = scopeOverlap / float64(n-1)
+	}
+	markSizeOutliers(views, sizes, sig)
+}
+
+// meanOfTopHalf is the mean of the largest ceil(len/2) values: similarity
+// to the most similar half of the others (SWE-RL, SWE-Swiss), so that a
+// candidate in a tight cluster is not diluted by unrelated ones.
+func meanOfTopHalf(vals []float64) float64 {
+	if len(vals) == 0 {
+		return 0
+	}
+	sorted := append([]float64(nil), vals...)
+	sort.Sort(sort.Reverse(sort.Float64Slice(sorted)))
+	k := (len(sorted) + 1) / 2
+	sum := 0.0
+	for _, v := range sorted[:k] {
+		sum += v
+	}
+	return sum / float64(k)
+}
+
+// jaccard is |a∩b| / |a∪b|; two empty sets agree (1).
+func jaccard(a, b map[string]bool) float64 {
+	if len(a) == 0 && len(b) == 0 {
+		return 1
+	}
+	inter := 0
+	for k := range a {
+		if b[k] {
+			inter++
+		}
+	}
+	return float64(inter) / float64(len(a)+len(b)-inter)
+}
+
+// Size outliers: a candidate whose change is larger than outlierFactor times
+// the median and at least outlierMargin lines above it. Oversized patches
+// are the ones that rewrite unrelated code; tiny ones are not flagged because
+// many right fixes are one line.
+const (
+	outlierFactor = 3.0
+	outlierMargin = 20
+)
+
+func markSizeOutliers(views []view, sizes []int, sig map[string]*Signals) {
+	if len(sizes) < 3 {
+		return // a median of two says nothing
+	}
+	sorted := append([]int(nil), sizes...)
+	sort.Ints(sorted)
+	median := float64(sorted[len(sorted)/2])
+	if len(sorted)%2 == 0 {
+		median = float64(sorted[len(sorted)/2-1]+sorted[len(sorted)/2]) / 2
+	}
+	for i, v := range views {
+		sz := float64(sizes[i])
+		if sz > outlierFactor*median && sz >= median+outlierMargin {
+			sig[v.id].Flags = append(sig[v.id].Flags, FlagSizeOutlier)
+		}
+	}
+}
+
+// hasFlag reports whether flags holds f.
+func hasFlag(flags []string, f string) bool {
+	for _, g := range flags {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,172 @@
+package scoring
+
+import "fmt"
+
+// executionSignals are the signals read from the outcome matrix for one
+// candidate. Nil pointers mean "no evidence" (unknown run, no such tests).
+type executionSignals struct {
+	fppp            *float64
+	fp, pp          int
+	regressions     *int
+	generatedPassed *int
+}
+
+// caseSet is a set of test case IDs by artifact ID.
+type caseSet map[string]map[string]bool
+
+func (s caseSet) has(artifact, c string) bool { return s[artifact][c] }
+
+func flakySet(m *Matrix) caseSet {
+	s := caseSet{}
+	for a, cases := range m.Flaky {
+		s[a] = map[string]bool{}
+		for _, c := range cases {
+			s[a][c] = true
+		}
+	}
+	return s
+}
+
+// readMatrix computes the execution signals of every candidate in ids (those
+// still in play) and the notes a reader needs: quarantined cases, generated
+// tests left out, terms left out for an empty denominator.
+//
+// Kimi-Dev's self-play score: for each reproducing generated test j, F(j) and
+// P(j) count its cases failing and passing on base (ERROR and SKIP on base
+// count as neither; flaky cases are left out). For candidate i, FP(i,j)
+// counts cases failing on base and passing with i, PP(i,j) cases passing on
+// base and still passing. S_i = ΣFP/ΣF + ΣPP/ΣP. A generated test with F(j)=0
+// reproduces nothing and is left out, as Kimi-Dev does. A term whose
+// denominator is zero is left out (and noted), so S_i then lies in [0, 1].
+//
+// A case expected from the base run but absent from a candidate's row is
+// ERROR: it did not run, so it is never a pass.
+func readMatrix(m *Matrix, ids []string, original func(artifact, c string) bool) (map[string]executionSignals, []string) {
+	out := make(map[string]executionSignals, len(ids))
+	var notes []string
+	if m == nil {
+		return out, nil
+	}
+	if m.Base.Status != RunOK && m.Base.Status != "" {
+		return out, []string{fmt.Sprintf("base run %s (%s): execution signals left out", m.Base.Status, m.Base.Reason)}
+	}
+	flaky := flakySet(m)
+	quarantined := 0
+	for _, cases := range flaky {
+		quarantined += len(cases)
+	}
+	if quarantined > 0 {
+		notes = append(notes, fmt.Sprintf("%d flaky case(s) quarantined: left out of every score", quarantined))
+	}
+
+	// Reproducing generated tests and the denominators.
+	var reproducing []string
+	sumF, sumP := 0, 0
+	generated := 0
+	for _, a := range m.Artifacts {
+		if !a.Generated {
+			continue
+		}
+		generated++
+		f, p := 0, 0
+		for c, o := range m.Base.Cases[a.ID] {
+			if flaky.has(a.ID, c) {
+				continue
+			}
+			switch o {
+			case Fail:
+				f++
+			case Pass:
+				p++
+			}
+		}
+		if f == 0 {
+			notes = append(notes, fmt.Sprintf("generated test %s reproduces nothing (no case fails on base): left out of FP/PP", a.ID))
+			continue
+		}
+		reproducing = append(reproducing, a.ID)
+		sumF += f
+		sumP += p
+	}
+	switch {
+	case generated > 0 && len(reproducing) == 0:
+		notes = append(notes, "FP/PP left out: no generated test fails on base (ΣF = 0)")
+	case len(reproducing) > 0 && sumP == 0:
+		notes = append(notes, "FP/PP: PP term left out: no case of a reproducing generated test passes on base (ΣP = 0)")
+	}
+
+	// Original cases that pass on base and count.
+	type ref struct{ artifact, c string }
+	var guarded []ref
+	originals := 0
+	for _, a := range m.Artifacts {
+		if a.Generated {
+			continue
+		}
+		originals++
+		for c, o := range m.Base.Cases[a.ID] {
+			if o == Pass && !flaky.has(a.ID, c) && (original == nil || original(a.ID, c)) {
+				guarded = append(guarded, ref{a.ID, c})
+			}
+		}
+	}
+	if originals > 0 && len(guarded) == 0 {
+		notes = append(notes, "regressions left out: no counted original case passes on base")
+	}
+
+	unknown := 0
+	for _, id := range ids {
+		row, ok := m.Candidates[id]
+		if !ok || row.Status != RunOK {
+			if !ok || row.Status == RunUnknown {
+				unknown++
+			}
+			continue
+		}
+		var s executionSignals
+		if len(reproducing) > 0 {
+			passed := 0
+			for _, a := range reproducing {
+				all := true
+				for c, base := range m.Base.Cases[a] {
+					if flaky.has(a, c) || (base != Pass && base != Fail) {
+						continue
+					}
+					got := row.Cases[a][c] // absent: zero Outcome, never Pass
+					switch {
+					case got == Pass && base == Fail:
+						s.fp++
+					case got == Pass && base == Pass:
+						s.pp++
+					default:
+						all = false
+					}
+				}
+				if all {
+					passed++
+				}
+			}
+			v := float64(s.fp) / float64(sumF)
+			if sumP > 0 {
+				v += float64(s.pp) / float64(sumP)
+			}
+			s.fppp = &v
+			s.generatedPassed = &passed
+		}
+		if len(guarded) > 0 {
+			n := 0
+			for _, r := range guarded {
+				switch got, ok := row.Cases[r.artifact][r.c]; {
+				case !ok, got == Fail, got == Error:
+					n++
+				}
+			}
+			s.regressions = &n
+		}
+		out[id] = s
+	}
+	if unknown > 0 {
+		notes = append(notes, fmt.Sprintf("%d candidate(s) without evidence (timeout, infrastructure error or no run): execution signals unknown, ranked below any evidence", unknown))
+	}
+	return out, notes
+}
