@@ -219,7 +219,9 @@ func (p *Plan) candidateRow(g *group, kept []executor.TestPatch, keep map[string
 		}
 	}
 	got := map[string]map[string]scoring.Outcome{}
-	if orig, isolated := p.results[runs[2].ID]; isolated && p.poisoned(full) {
+	if len(runs) < 3 {
+		p.cases(full, nil, keep, got)
+	} else if orig, isolated := p.results[runs[2].ID]; isolated && p.poisoned(full) {
 		p.cases(orig, nil, keep, got)
 		for _, t := range kept {
 			if r, ok := p.results["cand/"+g.key+"/iso/gen:"+t.ID]; ok {

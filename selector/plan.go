@@ -325,10 +325,10 @@ func (p *Plan) Needed() []PlannedRun {
 // split into the original suite alone and each kept generated test alone.
 func (p *Plan) groupNeeded(g *group, baseDone bool) []PlannedRun {
 	runs := p.candidateRuns(g)
-	all, kept, isoOrig := runs[0], runs[1], runs[2]
 	if len(p.tests) == 0 {
-		return []PlannedRun{all}
+		return runs
 	}
+	all, kept, isoOrig := runs[0], runs[1], runs[2]
 	allRes, haveAll := p.results[all.ID]
 	if !baseDone {
 		if haveAll {

@@ -1,0 +1,296 @@
+package selector
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/scoring"
+)
+
+// The plan is a pure state machine: these tests feed it results by hand and
+// check which runs it asks for next and what matrix it assembles.
+
+const fixPatch = `diff --git a/a.go b/a.go
+--- a/a.go
++++ b/a.go
+@@ -1 +1 @@
+-x
++y
+`
+
+func testPatch(file, fn string) string {
+	return "diff --git a/" + file + " b/" + file + "\nnew file mode 100644\n--- /dev/null\n+++ b/" + file +
+		"\n@@ -0,0 +1,3 @@\n+package p\n+\n+func " + fn + "(t *testing.T) {}\n"
+}
+
+func newTestPlan(t *testing.T, gen []string, cands ...scoring.Candidate) *Plan {
+	t.Helper()
+	job := Job{ID: "j", Task: Task{ID: "t", Env: executor.Environment{Repo: "/r"}, TestCommand: "go test -json ./...", Format: executor.GoJSON}}
+	for _, g := range gen {
+		job.Task.GeneratedTests = append(job.Task.GeneratedTests, GeneratedTest{ID: g, Patch: testPatch("gen_"+g+"_test.go", "TestGen"+strings.ToUpper(g[:1])+g[1:])})
+	}
+	job.Candidates = cands
+	p, err := NewPlan(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func ids(runs []PlannedRun) []string {
+	var out []string
+	for _, r := range runs {
+		out = append(out, r.ID)
+	}
+	return out
+}
+
+func completed(broken []string, cases ...string) executor.Result {
+	r := executor.Result{Status: executor.Completed, Broken: broken}
+	for _, c := range cases {
+		id, o, _ := strings.Cut(c, "=")
+		out, err := scoring.ParseOutcome(o)
+		if err != nil {
+			panic(err)
+		}
+		r.Cases = append(r.Cases, executor.Case{ID: id, Outcome: out})
+	}
+	return r
+}
+
+func record(t *testing.T, p *Plan, id string, r executor.Result) {
+	t.Helper()
+	if err := p.Record(id, r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPlanDedupesWhitespaceTwinsAndSkipsEmpty(t *testing.T) {
+	p := newTestPlan(t, nil,
+		scoring.Candidate{ID: "a", Patch: fixPatch},
+		scoring.Candidate{ID: "b", Patch: strings.ReplaceAll(fixPatch, "+y\n", "+y   \n")},
+		scoring.Candidate{ID: "c", Patch: "  \n"},
+	)
+	if p.Distinct() != 1 {
+		t.Fatalf("distinct = %d, want 1 (a and b differ only in trailing blanks)", p.Distinct())
+	}
+	got := ids(p.Needed())
+	if len(got) != 3 || got[0] != "base/1" || got[1] != "base/2" || !strings.HasPrefix(got[2], "cand/") {
+		t.Fatalf("needed = %v, want two base runs and one candidate run", got)
+	}
+	if cands := p.Needed()[2].Candidates; !slices.Equal(cands, []string{"a", "b"}) {
+		t.Fatalf("shared run candidates = %v", cands)
+	}
+}
+
+func TestPlanRecordIsFirstWriterWins(t *testing.T) {
+	p := newTestPlan(t, nil, scoring.Candidate{ID: "a", Patch: fixPatch})
+	record(t, p, "base/1", completed(nil, "p::TestA=PASS"))
+	record(t, p, "base/1", completed(nil, "p::TestA=FAIL"))
+	if r, _ := p.Result("base/1"); r.Cases[0].Outcome != scoring.Pass {
+		t.Fatal("a second result for the same run overwrote the first")
+	}
+	if err := p.Record("cand/nope/all", executor.Result{}); err == nil {
+		t.Fatal("recording an unknown run succeeded")
+	}
+}
+
+func TestPlanIsolation(t *testing.T) {
+	cand := scoring.Candidate{ID: "a", Patch: fixPatch}
+	key := func(p *Plan) string { return p.groups[0].key }
+	tests := []struct {
+		name string
+		// steps: run ID suffix (after "cand/<key>/" for candidate runs) -> result
+		steps []struct {
+			run string
+			res executor.Result
+		}
+		wantNeeded []string
+		wantDrop   []string
+	}{
+		{
+			name: "common case: one run per candidate",
+			steps: []struct {
+				run string
+				res executor.Result
+			}{
+				{"base/1", completed(nil, "p::TestA=PASS", "p::TestGenR=FAIL")},
+				{"base/2", completed(nil, "p::TestA=PASS", "p::TestGenR=FAIL")},
+				{"all", completed(nil, "p::TestA=PASS", "p::TestGenR=PASS")},
+			},
+			wantNeeded: nil,
+		},
+		{
+			name: "a generated test that does not compile on base is isolated and dropped",
+			steps: []struct {
+				run string
+				res executor.Result
+			}{
+				{"base/1", completed([]string{"p"})},
+				{"base/2", completed([]string{"p"})},
+				{"base/iso/original", completed(nil, "p::TestA=PASS")},
+				{"base/iso/gen:r", completed(nil, "p::TestA=PASS", "p::TestGenR=FAIL")},
+				{"base/iso/gen:b", completed([]string{"p"})},
+			},
+			wantNeeded: []string{"kept"},
+			wantDrop:   []string{"b"},
+		},
+		{
+			name: "a poisoned optimistic candidate run is redone with the kept tests",
+			steps: []struct {
+				run string
+				res executor.Result
+			}{
+				{"all", completed([]string{"p"})},
+				{"base/1", completed([]string{"p"})},
+				{"base/2", completed([]string{"p"})},
+				{"base/iso/original", completed(nil, "p::TestA=PASS")},
+				{"base/iso/gen:r", completed(nil, "p::TestA=PASS", "p::TestGenR=FAIL")},
+				{"base/iso/gen:b", completed([]string{"p"})},
+			},
+			wantNeeded: []string{"kept"},
+			wantDrop:   []string{"b"},
+		},
+		{
+			name: "a candidate that breaks the build is not split further",
+			steps: []struct {
+				run string
+				res executor.Result
+			}{
+				{"base/1", completed(nil, "p::TestA=PASS", "p::TestGenR=FAIL", "p::TestGenB=PASS")},
+				{"base/2", completed(nil, "p::TestA=PASS", "p::TestGenR=FAIL", "p::TestGenB=PASS")},
+				{"all", completed([]string{"p"})},
+				{"iso/original", completed([]string{"p"})},
+			},
+			wantNeeded: nil,
+		},
+		{
+			name: "a candidate that breaks one generated test is split per test",
+			steps: []struct {
+				run string
+				res executor.Result
+			}{
+				{"base/1", completed(nil, "p::TestA=PASS", "p::TestGenR=FAIL", "p::TestGenB=PASS")},
+				{"base/2", completed(nil, "p::TestA=PASS", "p::TestGenR=FAIL", "p::TestGenB=PASS")},
+				{"all", completed([]string{"p"})},
+				{"iso/original", completed(nil, "p::TestA=PASS")},
+			},
+			wantNeeded: []string{"iso/gen:r", "iso/gen:b"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newTestPlan(t, []string{"r", "b"}, cand)
+			for _, s := range tc.steps {
+				id := s.run
+				if !strings.HasPrefix(id, "base/") {
+					id = "cand/" + key(p) + "/" + id
+				}
+				record(t, p, id, s.res)
+			}
+			var want []string
+			for _, w := range tc.wantNeeded {
+				want = append(want, "cand/"+key(p)+"/"+w)
+			}
+			if got := ids(p.Needed()); !slices.Equal(got, want) {
+				t.Fatalf("needed = %v, want %v", got, want)
+			}
+			if got := sortedKeys(p.Dropped()); !slices.Equal(got, tc.wantDrop) {
+				t.Fatalf("dropped = %v, want %v", got, tc.wantDrop)
+			}
+		})
+	}
+}
+
+func TestPlanMatrix(t *testing.T) {
+	p := newTestPlan(t, []string{"r"},
+		scoring.Candidate{ID: "a", Patch: fixPatch},
+		scoring.Candidate{ID: "e", Patch: ""},
+	)
+	p.job.Task.OriginalTests = []string{"p::TestA*"}
+	k := p.groups[0].key
+	record(t, p, "base/1", completed(nil, "p::TestA=PASS", "p::TestAB=PASS", "p::TestOther=PASS", "p::TestFlip=PASS", "p::TestGenR=FAIL"))
+	record(t, p, "base/2", completed(nil, "p::TestA=PASS", "p::TestAB=FAIL", "p::TestOther=PASS", "p::TestGenR=FAIL"))
+	record(t, p, "cand/"+k+"/all", completed(nil, "p::TestA=PASS", "p::TestGenR=PASS"))
+	if !p.Done() {
+		t.Fatalf("not done: %v", ids(p.Needed()))
+	}
+	m := p.Matrix()
+	if len(m.Artifacts) != 2 || m.Artifacts[1] != (scoring.Artifact{ID: "r", Generated: true}) {
+		t.Fatalf("artifacts = %+v", m.Artifacts)
+	}
+	if _, ok := m.Base.Cases[OriginalArtifact]["p::TestOther"]; ok {
+		t.Fatal("p::TestOther does not match original_tests but was kept")
+	}
+	if got := m.Flaky[OriginalArtifact]; !slices.Equal(got, []string{"p::TestAB"}) {
+		t.Fatalf("flaky = %v, want [p::TestAB]", got)
+	}
+	row := m.Candidates["a"]
+	if row.Status != scoring.RunOK || row.Cases["r"]["p::TestGenR"] != scoring.Pass {
+		t.Fatalf("candidate row = %+v", row)
+	}
+	if row.Cases[OriginalArtifact]["p::TestAB"] != scoring.Error {
+		t.Fatalf("a base case missing from the candidate's run must be ERROR, got %v", row.Cases[OriginalArtifact]["p::TestAB"])
+	}
+	if m.Candidates["e"].Status != scoring.RunEmpty {
+		t.Fatalf("empty candidate row = %+v", m.Candidates["e"])
+	}
+}
+
+func TestPlanMatrixStatuses(t *testing.T) {
+	for _, tc := range []struct {
+		status executor.Status
+		want   scoring.RunStatus
+	}{
+		{executor.ApplyFailed, scoring.RunApplyFailed},
+		{executor.EmptyPatch, scoring.RunEmpty},
+		{executor.TimedOut, scoring.RunUnknown},
+		{executor.Infra, scoring.RunUnknown},
+	} {
+		p := newTestPlan(t, nil, scoring.Candidate{ID: "a", Patch: fixPatch})
+		record(t, p, "base/1", completed(nil, "p::TestA=PASS"))
+		record(t, p, "base/2", completed(nil, "p::TestA=PASS"))
+		record(t, p, "cand/"+p.groups[0].key+"/all", executor.Result{Status: tc.status})
+		if got := p.Matrix().Candidates["a"].Status; got != tc.want {
+			t.Errorf("%s: row status %s, want %s", tc.status, got, tc.want)
+		}
+	}
+}
+
+func TestGlobMatch(t *testing.T) {
+	for _, tc := range []struct {
+		pat, s string
+		want   bool
+	}{
+		{"p::TestA", "p::TestA", true},
+		{"p::TestA", "p::TestAB", false},
+		{"p::Test*", "p::TestAB/sub", true},
+		{"*::TestA", "x/y::TestA", true},
+		{"a*b*c", "aXbYc", true},
+		{"a*b*c", "aXcYb", false},
+	} {
+		if got := globMatch(tc.pat, tc.s); got != tc.want {
+			t.Errorf("globMatch(%q, %q) = %v", tc.pat, tc.s, got)
+		}
+	}
+}
+
+func TestDeclareAttributesCases(t *testing.T) {
+	d := declare(testPatch("pkg/gen_x_test.go", "TestGenX"))
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{
+		{"example.com/m/pkg::TestGenX", true},
+		{"example.com/m/pkg::TestGenX/sub", true},
+		{"example.com/m/other::TestGenX", false},
+		{"example.com/m/pkg::TestOther", false},
+		{"pkg/gen_x_test.go::test_anything", true},
+	} {
+		if got := d.owns(tc.id); got != tc.want {
+			t.Errorf("owns(%q) = %v, want %v", tc.id, got, tc.want)
+		}
+	}
+}
