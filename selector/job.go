@@ -58,6 +58,13 @@ type Options struct {
 	BaseRuns int `json:"base_runs,omitempty"`
 }
 
+func (o Options) policy() string {
+	if o.Policy == "" {
+		return "auto"
+	}
+	return o.Policy
+}
+
 // Executor runs one run in an environment. The Local and Docker backends of
 // package executor implement it.
 type Executor interface {

@@ -79,12 +79,12 @@ func NewPlan(job Job) (*Plan, error) {
 	}
 	index := map[string]int{}
 	for _, c := range job.Candidates {
-		norm := dedupeText(c.Patch)
-		if norm == "" {
+		full, empty := dedupeKey(c.Patch)
+		if empty {
 			p.empty = append(p.empty, c.ID)
 			continue
 		}
-		k := shortHash(norm)
+		k := full[:12]
 		i, ok := index[k]
 		if !ok {
 			i = len(p.groups)
@@ -394,9 +394,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func shortHash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:6])
 }

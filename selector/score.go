@@ -8,10 +8,14 @@ import (
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
-// scoreMatrix ranks a job's candidates on its matrix.
+// scoreMatrix ranks a job's candidates on its matrix. The matrix already
+// holds only the original cases that count (Task.OriginalTests).
 func scoreMatrix(job Job, m *scoring.Matrix) (scoring.Verdict, error) {
-	_ = strings.TrimSpace
-	return scoring.Verdict{}, nil
+	pol, err := scoring.ParsePolicy(job.Options.policy())
+	if err != nil {
+		return scoring.Verdict{}, err
+	}
+	return scoring.Score(scoring.Input{Candidates: job.Candidates, Matrix: m}, pol)
 }
 
 func jsonMarshal(v any) ([]byte, error) {
@@ -22,16 +26,18 @@ func jsonMarshal(v any) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-// dedupeText is the text by which candidates are deduplicated into runs.
-func dedupeText(patch string) string {
-	var b strings.Builder
-	for _, l := range strings.Split(patch, "\n") {
-		if strings.HasPrefix(l, "index ") {
-			continue
+// dedupeKey is the key by which candidates share a run: their normalized
+// patch (whitespace, comments, index lines and context do not matter). A
+// patch that does not parse is compared by its text; it still runs, so that
+// the executor's apply step is what rejects it.
+func dedupeKey(patch string) (key string, empty bool) {
+	n, err := scoring.Normalize(patch, nil)
+	if err != nil {
+		if strings.TrimSpace(patch) == "" {
+			return "", true
 		}
-		l = strings.TrimRight(l, " \t\r")
-		b.WriteString(l)
-		b.WriteByte('\n')
+		n = scoring.NormalizeFallback(patch)
+		return n.Key, false
 	}
-	return strings.TrimSpace(b.String())
+	return n.Key, n.Empty()
 }

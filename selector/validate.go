@@ -3,8 +3,10 @@ package selector
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/scoring"
 )
 
 // ErrInvalidJob marks errors that come from the job's content, not from
@@ -47,6 +49,9 @@ func (j Job) Validate() error {
 			return invalid("task %q: generated test %q has an empty patch", t.ID, g.ID)
 		}
 		seen[g.ID] = true
+	}
+	if _, err := scoring.ParsePolicy(j.Options.policy()); err != nil {
+		return invalid("job %q: policy: %v (built-in policies: %s)", j.ID, err, strings.Join(scoring.PolicyNames(), ", "))
 	}
 	if len(j.Candidates) == 0 {
 		return invalid("task %q: no candidates: give at least one predictions line with this instance_id", t.ID)
