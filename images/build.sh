@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# build.sh: build bestpatch's test images offline, from Debian packages.
+#
+# No registry is used: each image starts from a Debian rootfs made by
+# mmdebstrap (cached as a tarball keyed by its package list), imported with
+# `docker import`, then layered with `docker build` FROM that local image.
+# Every image carries a content hash (tag or label); a build whose hash is
+# already present is skipped, so a second run takes seconds.
+#
+# Usage:
+#   images/build.sh [all]                    the default test images: go-base,
+#                                            bestpatch/go-uuid (google/uuid) and sympy
+#   images/build.sh go-base                  bestpatch/go-base: Debian + git, patch, bash,
+#                                            coreutils + the host's Go toolchain
+#   images/build.sh go-module MOD@VER [TAG]  a Go module from the module proxy at /testbed
+#                                            (default TAG bestpatch/go-<name>:<ver>)
+#   images/build.sh go-task REPO_DIR TAG     a prepared Go repository on go-base at /testbed
+#                                            (git-committed if it is not a repository yet;
+#                                            module dependencies downloaded now; GOCACHE warmed)
+#   images/build.sh sympy                    bestpatch/sympy: Debian's python3, pytest and
+#                                            sympy, with sympy as the repository at /testbed
+#
+# Environment: BESTPATCH_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/bestpatch),
+# DEBIAN_MIRROR (default http://deb.debian.org/debian), DEBIAN_SUITE (bookworm),
+# GOROOT_HOST (the toolchain copied into go-base; default `go env GOROOT`).
+set -euo pipefail
+shopt -s inherit_errexit # a failure inside $(...) stops the build too
+
+suite=${DEBIAN_SUITE:-bookworm}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+cache=${BESTPATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bestpatch}
+# Fixed timestamps make the rootfs, the git commits and the layers reproducible.
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1704067200}
+# The legacy builder uses local images as they are: no pull, no buildx needed.
+export DOCKER_BUILDKIT=0
+
+# Bump to invalidate the cached rootfs tarballs (the image tags hash their
+# Dockerfiles, so editing those needs no bump).
+recipe=1
+
+log() { printf 'images: %s\n' "$*" >&2; }
+die() {
+	printf 'images: error: %s\n' "$*" >&2
+	exit 1
+}
+hash() { sha256sum | cut -c1-16; }
+have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# rootfs PACKAGES...: print the path of a cached Debian rootfs tarball holding
+# the essential packages plus PACKAGES, building it on a miss.
+rootfs() {
+	local key tar
+	key=$(printf '%s\n' "$recipe" "$suite" "$mirror" "$@" | hash)
+	tar="$cache/rootfs/$suite-$key.tar"
+	if [ ! -f "$tar" ]; then
+		command -v mmdebstrap >/dev/null || die "mmdebstrap is not installed: run \`apt-get install -y mmdebstrap\`"
+		log "mmdebstrap $suite with $* (cached as $tar)"
+		# --variant=essential: no apt inside the image (nothing is installed at
+		# run time); docs, man pages and locales are dropped to stay small.
+		mmdebstrap --quiet --variant=essential --include="$(
+			IFS=,
+			echo "$*"
+		)" \
+			--dpkgopt='path-exclude=/usr/share/man/*' \
+			--dpkgopt='path-exclude=/usr/share/doc/*' \
+			--dpkgopt='path-exclude=/usr/share/locale/*' \
+			--dpkgopt='path-exclude=/usr/share/info/*' \
+			"$suite" "${tar%.tar}.partial.tar" "$mirror" >&2 || die "mmdebstrap failed for $suite from $mirror: check that the mirror is reachable"
+		mv "${tar%.tar}.partial.tar" "$tar"
+	fi
+	printf '%s\n' "$tar"
+}
+
+# rootfs_image TAR: docker import a rootfs tarball (once) and print its tag.
+rootfs_image() {
+	local tag
+	tag=bestpatch/rootfs:$(basename "$1" .tar)
+	if ! have_image "$tag"; then
+		log "docker import $1 -> $tag"
+		docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' "$1" "$tag" >/dev/null
+	fi
+	printf '%s\n' "$tag"
+}
+
+# build_context DIR TAG: docker build DIR (holding a Dockerfile) as TAG.
+build_context() {
+	log "docker build -> $2"
+	docker build --quiet --network none -t "$2" "$1" >/dev/null || die "docker build of $2 failed (context $1)"
+}
+
+go_packages=(bash coreutils git patch diffutils findutils grep sed)
+
+# go_base_dockerfile FROM: the layer that turns the rootfs into go-base.
+go_base_dockerfile() {
+	cat <<-EOF
+		FROM $1
+		COPY go /usr/local/go
+		ENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
+		    GOMODCACHE=/opt/go/mod GOCACHE=/opt/go/cache GOPATH=/opt/go/path \\
+		    GOFLAGS=-mod=mod GOPROXY=off GOSUMDB=off GOTOOLCHAIN=local CGO_ENABLED=0
+		# Runs may use another user: caches world-writable, any repository owner trusted.
+		RUN mkdir -p /opt/go/mod /opt/go/cache /opt/go/path /testbed && chmod -R 1777 /opt/go \\
+		 && git config --system safe.directory '*' \\
+		 && git config --system user.email bestpatch@localhost && git config --system user.name bestpatch
+		WORKDIR /testbed
+		LABEL dev.bestpatch.image=go-base
+	EOF
+}
+
+# go_base: build bestpatch/go-base unless its hash tag exists; print that tag.
+go_base() {
+	local goroot from tag ctx
+	goroot=${GOROOT_HOST:-$(go env GOROOT)}
+	[ -x "$goroot/bin/go" ] || die "no Go toolchain at $goroot: set GOROOT_HOST"
+	from=$(rootfs_image "$(rootfs "${go_packages[@]}")")
+	tag=bestpatch/go-base:$( (go_base_dockerfile "$from" && "$goroot/bin/go" version) | hash)
+	if have_image "$tag"; then
+		log "$tag is up to date"
+	else
+		# The host's toolchain rather than Debian's golang package: bookworm ships
+		# Go 1.19, too old for modules that declare a newer go line, and without a
+		# network the toolchain cannot be upgraded at run time (GOTOOLCHAIN=local).
+		ctx=$(mktemp -d)
+		cp -a "$goroot" "$ctx/go"
+		rm -rf "$ctx/go/test" "$ctx/go/.git"
+		go_base_dockerfile "$from" >"$ctx/Dockerfile"
+		build_context "$ctx" "$tag"
+		rm -rf "$ctx"
+	fi
+	docker tag "$tag" bestpatch/go-base:latest
+	printf '%s\n' "$tag"
+}
+
+# go_task REPO_DIR TAG: REPO_DIR at /testbed on go-base, its module
+# dependencies in GOMODCACHE (downloaded now, on the host), GOCACHE warmed by
+# compiling every package and test once so that a run only rebuilds what a
+# patch changes. Skipped when TAG already carries the same content hash.
+go_task() {
+	local repo=$1 tag=$2 base content ctx
+	[ -f "$repo/go.mod" ] || die "$repo has no go.mod: go-task needs the root of a Go module"
+	base=$(go_base)
+	content=$( (
+		echo "$base"
+		cd "$repo" && find . -path ./.git -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+		git -C "$repo" rev-parse HEAD 2>/dev/null || true
+	) | hash)
+	if [ "$(docker image inspect -f '{{index .Config.Labels "dev.bestpatch.content"}}' "$tag" 2>/dev/null)" = "$content" ]; then
+		log "$tag is up to date"
+		return 0
+	fi
+	ctx=$(mktemp -d)
+	cp -a "$repo" "$ctx/repo"
+	chmod -R u+w "$ctx/repo"
+	mkdir -p "$ctx/mod"
+	local copy_mod=""
+	if [ ! -d "$repo/vendor" ]; then
+		log "go mod download in $repo"
+		(cd "$ctx/repo" && GOMODCACHE="$ctx/mod" GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod download) ||
+			die "go mod download failed in $repo: check that the module proxy is reachable and go.mod is valid"
+		rm -rf "$ctx/mod/cache/vcs"
+		# COPY of an empty directory makes an empty layer, which the 20.10 legacy
+		# builder on fuse-overlayfs sometimes loses ("layer does not exist").
+		[ -z "$(ls -A "$ctx/mod")" ] || copy_mod="COPY mod /opt/go/mod"
+	fi
+	cat >"$ctx/Dockerfile" <<-EOF
+		FROM $base
+		$copy_mod
+		COPY repo /testbed
+		RUN chmod -R 1777 /opt/go \\
+		 && if [ ! -d .git ]; then git init -q && git add -A \\
+		    && GIT_AUTHOR_DATE=@$SOURCE_DATE_EPOCH GIT_COMMITTER_DATE=@$SOURCE_DATE_EPOCH git commit -qm base; fi \\
+		 && { test -z "\$(git status --porcelain)" || { echo "/testbed has uncommitted changes" >&2; exit 1; }; }
+		# Warm the build cache; a package that does not build is the task's business.
+		RUN go test -count=1 -run '^$' ./... >/dev/null 2>&1; go vet ./... >/dev/null 2>&1; chmod -R 1777 /opt/go/cache
+		LABEL dev.bestpatch.image=go-task dev.bestpatch.content=$content
+	EOF
+	build_context "$ctx" "$tag"
+	chmod -R u+w "$ctx"
+	rm -rf "$ctx"
+}
+
+# go_module MOD@VER [TAG]: a module version from the proxy, as a go-task.
+go_module() {
+	local modver=$1 tag=${2:-} dir
+	[[ $modver == *@* ]] || die "go-module wants MODULE@VERSION, got $modver"
+	[ -n "$tag" ] || tag="bestpatch/go-$(basename "${modver%@*}"):${modver#*@}"
+	dir=$(cd / && GOFLAGS=-mod=mod go mod download -json "$modver" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+	[ -d "$dir" ] || die "go mod download $modver failed: check that the module and version exist on the proxy"
+	go_task "$dir" "$tag"
+}
+
+sympy_dockerfile() {
+	# SWE-bench-like: the package's source (Debian ships sympy's own tests) is
+	# the repository at /testbed, installed in develop mode (a .pth entry) as
+	# SWE-bench's images do; bytecode is compiled now and git-ignored, so the
+	# `git clean -fd` before each run keeps it.
+	cat <<-EOF
+		FROM $1
+		ENV LANG=C.UTF-8
+		RUN git config --system safe.directory '*' \\
+		 && git config --system user.email bestpatch@localhost && git config --system user.name bestpatch \\
+		 && mkdir -p /testbed && mv /usr/lib/python3/dist-packages/sympy /testbed/sympy \\
+		 && echo /testbed >/usr/lib/python3/dist-packages/testbed.pth \\
+		 && cd /testbed && printf '__pycache__/\\n*.pyc\\n.pytest_cache/\\n' >.gitignore \\
+		 && git init -q && git add -A \\
+		 && GIT_AUTHOR_DATE=@$SOURCE_DATE_EPOCH GIT_COMMITTER_DATE=@$SOURCE_DATE_EPOCH git commit -qm base \\
+		 && python3 -m compileall -q /testbed >/dev/null && chmod -R a+rwX /testbed
+		WORKDIR /testbed
+		LABEL dev.bestpatch.image=sympy
+	EOF
+}
+
+sympy() {
+	local from tag ctx
+	from=$(rootfs_image "$(rootfs bash coreutils git patch python3 python3-pytest python3-sympy)")
+	tag=bestpatch/sympy:$(sympy_dockerfile "$from" | hash)
+	if have_image "$tag"; then
+		log "$tag is up to date"
+	else
+		ctx=$(mktemp -d)
+		sympy_dockerfile "$from" >"$ctx/Dockerfile"
+		build_context "$ctx" "$tag"
+		rm -rf "$ctx"
+	fi
+	docker tag "$tag" bestpatch/sympy:latest
+}
+
+docker version >/dev/null 2>&1 || die "no Docker engine answers (DOCKER_HOST=${DOCKER_HOST:-unset}): start dockerd or point DOCKER_HOST at one"
+mkdir -p "$cache/rootfs"
+# One build at a time per cache: the tests of several packages may call this.
+exec 9>"$cache/build.lock"
+flock 9
+
+case ${1:-all} in
+all)
+	go_module github.com/google/uuid@v1.6.0 bestpatch/go-uuid:latest
+	sympy
+	;;
+go-base) go_base >/dev/null ;;
+go-module)
+	[ $# -ge 2 ] || die "usage: $0 go-module MODULE@VERSION [TAG]"
+	go_module "$2" "${3:-}"
+	;;
+go-task)
+	[ $# -eq 3 ] || die "usage: $0 go-task REPO_DIR TAG"
+	go_task "$2" "$3"
+	;;
+sympy) sympy ;;
+*) die "unknown target $1; see the usage at the top of $0" ;;
+esac
