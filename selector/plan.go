@@ -331,7 +331,9 @@ func (p *Plan) groupNeeded(g *group, baseDone bool) []PlannedRun {
 	all, kept, isoOrig := runs[0], runs[1], runs[2]
 	allRes, haveAll := p.results[all.ID]
 	if !baseDone {
-		if haveAll {
+		if haveAll || p.baseIsolated() {
+			// Once the base shows broken units, wait for it to tell which
+			// generated tests compile rather than run a poisoned candidate.
 			return nil
 		}
 		return []PlannedRun{all}

@@ -31,8 +31,12 @@ func (r Report) WriteText(w io.Writer, patches map[string]string) error {
 	fmt.Fprintln(tw, "RANK\tCANDIDATE\tSTATUS\tFP/PP\tREGRESSIONS\tGEN PASSED\tVOTES\tSIMILARITY\tVERIFIER\tFLAGS\tOUT")
 	for _, c := range v.Ranking {
 		s := c.Signals
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%s\t%s\t%s\n",
-			c.Rank, c.ID, orDash(string(s.Status)), floatOrDash(s.FPPP), intOrDash(s.Regressions), intOrDash(s.GeneratedPassed),
+		rank := "-"
+		if c.Rank > 0 {
+			rank = fmt.Sprint(c.Rank)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%s\t%s\t%s\n",
+			rank, c.ID, orDash(string(s.Status)), floatOrDash(s.FPPP), intOrDash(s.Regressions), intOrDash(s.GeneratedPassed),
 			s.Votes, s.Similarity, floatOrDash(s.Verifier), orDash(strings.Join(s.Flags, ",")), c.Out)
 	}
 	tw.Flush()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -153,9 +154,20 @@ func (s *Selector) execute(ctx context.Context, plan *Plan) ([]RunRecord, error)
 			}
 			started[r.ID] = true
 			wg.Go(func() {
-				rec, res, err := s.runOne(ctx, pool, plan.job.ID, r)
+				// A run queued for a slot may stop being needed while it waits
+				// (the base showed that a generated test does not compile, so
+				// the optimistic candidate run would be poisoned): check again.
+				stillNeeded := func() bool {
+					mu.Lock()
+					defer mu.Unlock()
+					return slices.ContainsFunc(plan.Needed(), func(n PlannedRun) bool { return n.ID == r.ID })
+				}
+				rec, res, err := s.runOne(ctx, pool, plan.job.ID, r, stillNeeded)
 				mu.Lock()
 				defer mu.Unlock()
+				if errors.Is(err, errNotNeeded) {
+					return
+				}
 				if err != nil {
 					if firstErr == nil {
 						firstErr = err
@@ -192,7 +204,10 @@ func (s *Selector) execute(ctx context.Context, plan *Plan) ([]RunRecord, error)
 
 // runOne runs one planned run: from the cache if it has it, else through the
 // executor in a pool slot.
-func (s *Selector) runOne(ctx context.Context, pool *Pool, jobID string, r PlannedRun) (RunRecord, executor.Result, error) {
+// errNotNeeded: the run was dropped from the plan before it got a slot.
+var errNotNeeded = errors.New("run no longer needed")
+
+func (s *Selector) runOne(ctx context.Context, pool *Pool, jobID string, r PlannedRun, stillNeeded func() bool) (RunRecord, executor.Result, error) {
 	rec := RunRecord{ID: r.ID, Candidates: r.Candidates}
 	if s.Cache != nil {
 		if res, ok, err := s.Cache.Get(ctx, r.Key); err != nil {
@@ -207,6 +222,9 @@ func (s *Selector) runOne(ctx context.Context, pool *Pool, jobID string, r Plann
 		return rec, executor.Result{}, err
 	}
 	defer pool.sem.Release(1)
+	if !stillNeeded() {
+		return rec, executor.Result{}, errNotNeeded
+	}
 	s.emit(Event{Kind: EventRunStarted, Job: jobID, Run: r.ID})
 	begin := time.Now()
 	res, err := s.Exec.Run(ctx, r.Run)

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/internal/runcache"
+	"github.com/bestpatch/bestpatch/selector"
+)
+
+// runtimeFlags are the flags every command that runs jobs shares: which
+// executor, how many workers, where the result cache lives, and logging.
+type runtimeFlags struct {
+	executor  string
+	workers   int
+	cacheDir  string
+	noCache   bool
+	logLevel  string
+	logFormat string
+}
+
+func (r *runtimeFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&r.executor, "executor", "auto", "where runs happen: docker, local (runs patches on this host, unsandboxed), or auto (docker for tasks with an image, local for a repo)")
+	f.IntVar(&r.workers, "workers", 0, "parallel runs (default: the number of cores)")
+	f.StringVar(&r.cacheDir, "cache-dir", defaultCacheDir(), "result cache: finished runs are never run again")
+	f.BoolVar(&r.noCache, "no-cache", false, "run everything again, ignoring and not writing the result cache")
+	f.StringVar(&r.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	f.StringVar(&r.logFormat, "log-format", "text", "log format: text or json")
+}
+
+func defaultCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "bestpatch-cache")
+	}
+	return filepath.Join(dir, "bestpatch", "runs")
+}
+
+func (r *runtimeFlags) logger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(r.logLevel)); err != nil {
+		level = slog.LevelWarn
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(r.logFormat, "json") {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// selector builds a Selector for jobs like `sample`; close releases what it
+// opened (snapshots, engine connections).
+func (r *runtimeFlags) selector(ctx context.Context, log *slog.Logger, sample selector.Task) (*selector.Selector, func(), error) {
+	exec, closeFn, err := r.newExecutor(ctx, log, sample)
+	if err != nil {
+		return nil, nil, err
+	}
+	sel := &selector.Selector{Exec: exec, Pool: selector.NewPool(r.workers), Log: log}
+	if !r.noCache {
+		cache, err := runcache.Open(r.cacheDir)
+		if err != nil {
+			closeFn()
+			return nil, nil, err
+		}
+		sel.Cache = cache
+	}
+	return sel, closeFn, nil
+}
+
+func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, sample selector.Task) (selector.Executor, func(), error) {
+	kind := r.executor
+	if kind == "auto" {
+		kind = "local"
+		if sample.Env.Image != "" {
+			kind = "docker"
+		}
+	}
+	switch kind {
+	case "local":
+		l := executor.NewLocal(executor.LocalConfig{Logger: log})
+		return l, func() { l.Close() }, nil
+	case "docker":
+		return newDockerExecutor(ctx, log)
+	default:
+		return nil, nil, fmt.Errorf("--executor %q is not known: use docker, local or auto", r.executor)
+	}
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/selector"
+)
+
+func newSelectCmd() *cobra.Command {
+	var (
+		taskFile, instance string
+		preds              []string
+		asJSON             bool
+		rt                 runtimeFlags
+		opts               selector.Options
+	)
+	cmd := &cobra.Command{
+		Use:   "select --task TASK.json --preds PREDS.jsonl [PREDS.jsonl...]",
+		Short: "Pick the best candidate patch for one task",
+		Long: `select runs every distinct candidate (and the base) against the task's original
+and generated tests, scores them, and prints the verdict: the ranking with every
+signal, the outcome matrix, and the chosen patch.
+
+Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
+		Example: `  # The bundled example, on the local backend (no Docker needed):
+  bestpatch select --executor local --task testdata/example/task.json --preds testdata/example/preds/*.jsonl
+
+  # A SWE-bench-style task in a Docker image, JSON output:
+  bestpatch select --task task.json --preds run_00.jsonl run_01.jsonl --json`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			preds = append(preds, args...)
+			if taskFile == "" || len(preds) == 0 {
+				return fmt.Errorf("select needs --task FILE and at least one --preds FILE (see bestpatch select --help)")
+			}
+			tasks, err := selector.LoadTasks(taskFile)
+			if err != nil {
+				return err
+			}
+			task, err := pickTask(tasks, instance, taskFile)
+			if err != nil {
+				return err
+			}
+			byInstance, err := selector.LoadPredictions(preds)
+			if err != nil {
+				return err
+			}
+			cands := byInstance[task.ID]
+			if len(cands) == 0 {
+				return fmt.Errorf("no prediction in %s has instance_id %q (the task's); check the files", strings.Join(preds, ", "), task.ID)
+			}
+			log := rt.logger(cmd.ErrOrStderr())
+			sel, closeFn, err := rt.selector(cmd.Context(), log, task)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			rep, err := sel.Select(cmd.Context(), selector.Job{ID: task.ID, Task: task, Candidates: cands, Options: opts})
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rep); err != nil {
+					return err
+				}
+			} else if err := rep.WriteText(out, patchesByID(cands)); err != nil {
+				return err
+			}
+			if rep.Verdict.Chosen == "" {
+				return exitCode(2)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&taskFile, "task", "", "task file (JSON, or JSONL with --instance); see docs/FORMATS.md")
+	f.StringSliceVar(&preds, "preds", nil, "SWE-bench predictions files (JSONL), one per sample; repeatable")
+	f.StringVar(&instance, "instance", "", "instance_id to select for, when the task file holds several")
+	f.BoolVar(&asJSON, "json", false, "print the full report as JSON")
+	f.StringVar(&opts.Policy, "policy", "", "selection policy: "+strings.Join(scoring.PolicyNames(), ", ")+", or a JSON policy spec (default auto)")
+	f.IntVar(&opts.BaseRuns, "base-runs", 0, "how many times to run the base to find flaky tests (default 2)")
+	rt.register(f)
+	return cmd
+}
+
+func pickTask(tasks []selector.Task, instance, file string) (selector.Task, error) {
+	if instance == "" {
+		if len(tasks) > 1 {
+			return selector.Task{}, fmt.Errorf("%s holds %d tasks: choose one with --instance, or use bestpatch batch", file, len(tasks))
+		}
+		return tasks[0], nil
+	}
+	i := slices.IndexFunc(tasks, func(t selector.Task) bool { return t.ID == instance })
+	if i < 0 {
+		return selector.Task{}, fmt.Errorf("%s has no task with instance_id %q", file, instance)
+	}
+	return tasks[i], nil
+}
+
+func patchesByID(cands []scoring.Candidate) map[string]string {
+	m := make(map[string]string, len(cands))
+	for _, c := range cands {
+		m[c.ID] = c.Patch
+	}
+	return m
+}
