@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"github.com/bestpatch/bestpatch/scoring"
@@ -222,7 +223,13 @@ func decodeError(path string, line int, raw []byte, err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		return &InputError{path, lineAt(line, raw, te.Offset), te.Field, fmt.Errorf("has a %s value, want %s", te.Value, te.Type)}
+		want := te.Type.String()
+		if te.Type == reflect.TypeFor[Duration]() {
+			want = `a duration such as "10m" or a number of seconds`
+		}
+		// Task fields are promoted from the embedded Task of taskLine.
+		field := strings.TrimPrefix(te.Field, "Task.")
+		return &InputError{path, lineAt(line, raw, te.Offset), field, fmt.Errorf("has a %s value, want %s", te.Value, want)}
 	case errors.As(err, &se):
 		return &InputError{path, lineAt(line, raw, se.Offset), "", fmt.Errorf("not valid JSON: %w", se)}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
