@@ -1,0 +1,206 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/moby/moby/client"
+)
+
+// Default settings of the Docker backend; see DockerConfig.
+const (
+	DefaultMemoryMB   = 4096
+	DefaultCPUs       = 1.0
+	DefaultPIDs       = 1024
+	DefaultWorkdir    = "/testbed"
+	DefaultRetries    = 2
+	DefaultSetupGrace = 3 * time.Minute
+)
+
+// DockerConfig configures the Docker backend. The zero value is usable.
+type DockerConfig struct {
+	// Host is the engine's address (unix:///var/run/docker.sock,
+	// tcp://host:2376); empty takes DOCKER_HOST and the other DOCKER_*
+	// variables from the environment, as the docker CLI does.
+	Host string
+	// Limits apply to runs whose Environment leaves a limit at zero; zero
+	// fields here take DefaultMemoryMB, DefaultCPUs and DefaultPIDs.
+	Limits Limits
+	// Retries is how many times a run that failed for an engine reason
+	// (unreachable, disk full, an API error) is tried again; 0 means
+	// DefaultRetries, a negative value none.
+	Retries int
+	// SetupGrace is how long a container may live beyond the run's timeout
+	// (reset, patching, copying) before the Go side kills it: the backstop
+	// behind run.sh's own timeout. 0 means DefaultSetupGrace.
+	SetupGrace time.Duration
+	// MaxRuns caps the containers running at once; 0 derives the cap from
+	// the engine's CPUs and memory and each run's limits.
+	MaxRuns int
+	// CreateGap spaces out container creations (0: none). Measured on
+	// Docker 20.10 the engine serializes creation anyway, so the default
+	// adds nothing; see docs/DOCKER.md.
+	CreateGap time.Duration
+	// Log receives retries and clean-up failures; nil discards them.
+	Log *slog.Logger
+}
+
+// Docker runs each Run in a fresh container of the run's image: no network,
+// memory/CPU/PID limits, all capabilities dropped, no-new-privileges, and
+// the container is removed whatever happens. It implements the selector's
+// Executor. Safe for concurrent use; Close it when done.
+type Docker struct {
+	cli   *client.Client
+	cfg   DockerConfig
+	owner owner
+	slots *slots
+	log   *slog.Logger
+}
+
+// NewDocker connects to the engine, negotiating the API version (the
+// engine may be as old as Docker 20.10, API 1.41), and sizes the
+// concurrency from the engine's CPUs and memory. It fails, saying what to
+// do, when no engine answers.
+func NewDocker(ctx context.Context, cfg DockerConfig) (*Docker, error) {
+	opts := []client.Opt{client.FromEnv}
+	if cfg.Host != "" {
+		opts = append(opts, client.WithHost(cfg.Host))
+	}
+	cli, err := client.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("docker backend: configure the engine client: %w; check DOCKER_HOST and the other DOCKER_* variables", err)
+	}
+	// Negotiate now: a lazy negotiation that fails would let the first real
+	// request go out at the client's newest API version and come back with
+	// a confusing "client version is too new".
+	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		cli.Close()
+		return nil, unreachable(cli.DaemonHost(), err)
+	}
+	info, err := cli.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("docker backend: read the engine's resources at %s: %w", cli.DaemonHost(), err)
+	}
+	own, err := newOwner()
+	if err != nil {
+		cli.Close()
+		return nil, err
+	}
+	cfg.Limits = defaultLimits(cfg.Limits)
+	switch {
+	case cfg.Retries == 0:
+		cfg.Retries = DefaultRetries
+	case cfg.Retries < 0:
+		cfg.Retries = 0
+	}
+	if cfg.SetupGrace <= 0 {
+		cfg.SetupGrace = DefaultSetupGrace
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Docker{
+		cli:   cli,
+		cfg:   cfg,
+		owner: own,
+		slots: newSlots(info.Info.NCPU, info.Info.MemTotal, cfg.MaxRuns, cfg.CreateGap),
+		log:   log,
+	}, nil
+}
+
+// Close releases the engine connection. Runs in progress are not stopped.
+func (d *Docker) Close() error { return d.cli.Close() }
+
+// APIVersion is the Engine API version negotiated with the engine.
+func (d *Docker) APIVersion() string { return d.cli.ClientVersion() }
+
+// Run runs one Run in a fresh container and removes the container. An
+// invalid run or a cancelled ctx is an error; every failure of the
+// environment is a Result with Status Infra (engine failures retried
+// first), never a test failure.
+func (d *Docker) Run(ctx context.Context, run Run) (Result, error) {
+	st, err := NewStage(run)
+	if err != nil {
+		return Result{}, err
+	}
+	spec := d.containerSpec(run, st)
+	release, err := d.slots.acquire(ctx, spec.limits)
+	if err != nil {
+		return Result{}, fmt.Errorf("docker backend: wait for a free slot: %w", err)
+	}
+	defer release()
+
+	begin := time.Now()
+	tries := uint(d.cfg.Retries + 1)
+	// backoff rather than a hand-written loop: jittered exponential delays,
+	// a try cap, permanent errors and ctx cancellation in one tested call.
+	res, err := backoff.Retry(ctx, func() (Result, error) {
+		res, err := d.attempt(ctx, run, st, spec)
+		if err != nil && ctx.Err() == nil && !errors.As(err, new(*permanentError)) {
+			d.log.Warn("docker run failed; retrying", "image", run.Env.Image, "err", err)
+		}
+		return res, err
+	},
+		backoff.WithBackOff(&backoff.ExponentialBackOff{
+			InitialInterval:     time.Second,
+			RandomizationFactor: 0.5,
+			Multiplier:          2,
+			MaxInterval:         15 * time.Second,
+		}),
+		backoff.WithMaxTries(tries),
+		backoff.WithMaxElapsedTime(0), // the try cap bounds it; ctx bounds the whole
+	)
+	if cerr := ctx.Err(); cerr != nil {
+		return Result{}, fmt.Errorf("docker backend: run in %s: %w", run.Env.Image, context.Cause(ctx))
+	}
+	if err != nil {
+		res = Result{Status: Infra, Reason: infraReason(err, d.cli.DaemonHost())}
+	}
+	res.Duration = time.Since(begin)
+	return res, nil
+}
+
+// permanentError marks an infrastructure failure that retrying cannot fix
+// (a missing image); it is reported at once.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// permanent wraps err so that backoff.Retry stops at once and the
+// classification still sees it.
+func permanent(err error) error { return backoff.Permanent(&permanentError{err}) }
+
+func defaultLimits(l Limits) Limits {
+	if l.MemoryMB <= 0 {
+		l.MemoryMB = DefaultMemoryMB
+	}
+	if l.CPUs <= 0 {
+		l.CPUs = DefaultCPUs
+	}
+	if l.PIDs <= 0 {
+		l.PIDs = DefaultPIDs
+	}
+	return l
+}
+
+// mergeLimits takes each limit from the run's environment, else from the
+// backend's defaults.
+func mergeLimits(env, def Limits) Limits {
+	if env.MemoryMB <= 0 {
+		env.MemoryMB = def.MemoryMB
+	}
+	if env.CPUs <= 0 {
+		env.CPUs = def.CPUs
+	}
+	if env.PIDs <= 0 {
+		env.PIDs = def.PIDs
+	}
+	return env
+}

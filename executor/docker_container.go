@@ -1,0 +1,301 @@
+package executor
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+)
+
+// stageDir is where a run's $BP_DIR lands in the container: a directory of
+// its own at the root, so that copying it in never alters an existing
+// directory's mode (a tar entry for /tmp would reset /tmp's sticky bit).
+const stageDir = "/bestpatch"
+
+// maxReportSize caps the JUnit report read back from a container.
+const maxReportSize = 64 << 20
+
+// removeTimeout bounds the removal of a container, done with a fresh
+// context so that it happens even when the run's context is cancelled.
+const removeTimeout = time.Minute
+
+// containerScript runs run.sh, then reports the resource limits the run hit,
+// read from the container's own cgroup (v2 or v1) with shell builtins only:
+// after a fork bomb there may be no room left to fork.
+const containerScript = `bash "$BP_DIR/run.sh"
+code=$?
+for f in /sys/fs/cgroup/pids.events /sys/fs/cgroup/pids/pids.events; do
+	if [ -r "$f" ]; then
+		while read -r k v; do [ "$k" = max ] && printf 'bestpatch:pids-max=%s\n' "$v" >&2; done <"$f"
+		break
+	fi
+done
+for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do
+	if [ -r "$f" ]; then
+		while read -r k v; do [ "$k" = oom_kill ] && printf 'bestpatch:oom-kill=%s\n' "$v" >&2; done <"$f"
+		break
+	fi
+done
+exit $code
+`
+
+// spec is what a run's containers are made of; every retry uses it afresh.
+type spec struct {
+	config *container.Config
+	host   *container.HostConfig
+	limits Limits
+}
+
+func (d *Docker) containerSpec(run Run, st Stage) spec {
+	lim := mergeLimits(run.Env.Limits, d.cfg.Limits)
+	workdir := run.Env.Workdir
+	if workdir == "" {
+		workdir = DefaultWorkdir
+	}
+	env := st.Env(stageDir)
+	for _, k := range slices.Sorted(maps.Keys(run.Env.Env)) {
+		env = append(env, k+"="+run.Env.Env[k])
+	}
+	mem := int64(lim.MemoryMB) << 20
+	pids := lim.PIDs
+	yes := true
+	return spec{
+		limits: lim,
+		config: &container.Config{
+			Image:           run.Env.Image,
+			Cmd:             []string{"bash", "-c", containerScript},
+			Env:             env,
+			WorkingDir:      workdir,
+			User:            run.Env.User,
+			AttachStdout:    true,
+			AttachStderr:    true,
+			NetworkDisabled: true,
+		},
+		host: &container.HostConfig{
+			NetworkMode: "none",
+			Resources: container.Resources{
+				Memory:     mem,
+				MemorySwap: mem, // no swap: a memory hog is killed, not slowed to a crawl
+				NanoCPUs:   int64(lim.CPUs * 1e9),
+				PidsLimit:  &pids,
+			},
+			CapDrop:     []string{"ALL"},
+			SecurityOpt: []string{"no-new-privileges"},
+			// An init as PID 1 reaps zombies, and its exit ends every process
+			// the tests left behind.
+			Init: &yes,
+			// The output is streamed by attach; the engine keeps no log, so a
+			// run that prints without end cannot fill the engine's disk.
+			LogConfig: container.LogConfig{Type: "none"},
+		},
+	}
+}
+
+// attempt is one try at a run: create, copy the stage in, attach, start,
+// wait, read the state (and the JUnit report), remove. An error means the
+// engine failed (retryable unless permanent) or ctx ended.
+func (d *Docker) attempt(ctx context.Context, run Run, st Stage, sp spec) (res Result, err error) {
+	if _, err := d.cli.ImageInspect(ctx, run.Env.Image); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return Result{}, permanent(&imageMissingError{image: run.Env.Image, err: err})
+		}
+		return Result{}, err
+	}
+	id := newRunID()
+	name := "bestpatch-" + id
+	sp.config.Labels = d.owner.labels(id)
+
+	if err := d.slots.pace(ctx); err != nil {
+		return Result{}, err
+	}
+	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: sp.config, HostConfig: sp.host})
+	if err != nil {
+		return Result{}, fmt.Errorf("create container %s from %s: %w", name, run.Env.Image, err)
+	}
+	cid := created.ID
+	// Always remove, on every path: error, ctx cancelled, panic.
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+		defer cancel()
+		if _, rerr := d.cli.ContainerRemove(rctx, cid, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); rerr != nil && !cerrdefs.IsNotFound(rerr) {
+			d.log.Error("cannot remove container; the next Sweep will", "container", name, "err", rerr)
+		}
+	}()
+
+	archive, err := st.Tar(strings.TrimPrefix(stageDir, "/"))
+	if err != nil {
+		return Result{}, permanent(err)
+	}
+	if _, err := d.cli.CopyToContainer(ctx, cid, client.CopyToContainerOptions{
+		DestinationPath: "/",
+		Content:         archive,
+		CopyUIDGID:      run.Env.User != "", // $BP_DIR owned by the run's user, who writes the report there
+	}); err != nil {
+		return Result{}, fmt.Errorf("copy the run's inputs into container %s: %w", name, err)
+	}
+
+	coll, err := NewCollector(run.Format, st)
+	if err != nil {
+		return Result{}, permanent(err)
+	}
+	limits := &limitMarks{}
+	stderr := io.MultiWriter(coll.Stderr(), newLineSplitter(MaxLine, limits.line))
+
+	att, err := d.cli.ContainerAttach(ctx, cid, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return Result{}, fmt.Errorf("attach to container %s: %w", name, err)
+	}
+	defer att.Close()
+	copied := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(coll.Stdout(), stderr, att.Reader)
+		copied <- err
+	}()
+
+	// The backstop: run.sh kills the tests at the timeout; this kills the
+	// container if the script itself hangs (a reset or patch that never ends).
+	backstop := st.Timeout + d.cfg.SetupGrace
+	wctx, cancel := context.WithTimeout(ctx, backstop)
+	defer cancel()
+	waited := d.cli.ContainerWait(wctx, cid, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if _, err := d.cli.ContainerStart(ctx, cid, client.ContainerStartOptions{}); err != nil {
+		return Result{}, fmt.Errorf("start container %s: %w", name, err)
+	}
+
+	backstopHit := false
+	select {
+	case w := <-waited.Result:
+		if w.Error != nil && w.Error.Message != "" {
+			return Result{}, fmt.Errorf("wait for container %s: %s", name, w.Error.Message)
+		}
+	case err := <-waited.Error:
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+		if wctx.Err() == nil {
+			return Result{}, fmt.Errorf("wait for container %s: %w", name, err)
+		}
+		backstopHit = true
+		kctx, kcancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+		_, _ = d.cli.ContainerKill(kctx, cid, client.ContainerKillOptions{Signal: "KILL"})
+		kcancel()
+	}
+
+	// The attach stream ends when the container's streams close.
+	select {
+	case <-copied:
+	case <-time.After(30 * time.Second):
+		att.Close()
+		<-copied
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+
+	ins, err := d.cli.ContainerInspect(ctx, cid, client.ContainerInspectOptions{})
+	if err != nil {
+		return Result{}, fmt.Errorf("inspect container %s: %w", name, err)
+	}
+	if st.Report != "" {
+		if err := d.readReport(ctx, cid, coll); err != nil {
+			return Result{}, fmt.Errorf("read the JUnit report from container %s: %w", name, err)
+		}
+	}
+
+	res = coll.Result()
+	state := ins.Container.State
+	exit := 0
+	oomKilled := false
+	if state != nil {
+		exit, oomKilled = state.ExitCode, state.OOMKilled
+	}
+	switch {
+	case backstopHit:
+		res.Status = TimedOut
+		res.Reason = fmt.Sprintf("the container ran past the run's timeout plus %s of setup and was killed: the run script itself hung (reset, patch or copy)", d.cfg.SetupGrace)
+	case oomKilled || limits.oomKills > 0:
+		res.Status = Infra
+		res.Reason = fmt.Sprintf("out of memory: a process was killed at the run's memory limit of %d MiB (container exit %d); raise limits.memory_mb if the tests need more", sp.limits.MemoryMB, exit)
+	case limits.pidsMax > 0:
+		res.Status = Infra
+		res.Reason = fmt.Sprintf("process limit reached: forks failed %d times at the run's limit of %d processes (a fork bomb, or tests that need more: raise limits.pids)", limits.pidsMax, sp.limits.PIDs)
+	case diskFull(res.Reason) || diskFull(res.Output):
+		res.Status = Infra
+		res.Reason = "the disk is full in the container (No space left on device): free space on the Docker engine's disk (docker system prune) and run again"
+	case res.Status == Infra && exit != 0:
+		res.Reason += fmt.Sprintf(" (container exit status %d)", exit)
+	}
+	return res, nil
+}
+
+// readReport copies $BP_DIR/report.xml out of the stopped container into
+// the collector; a missing file is left to the collector's markers.
+func (d *Docker) readReport(ctx context.Context, cid string, coll *Collector) error {
+	out, err := d.cli.CopyFromContainer(ctx, cid, client.CopyFromContainerOptions{SourcePath: stageDir + "/" + ReportFile})
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	defer out.Content.Close()
+	tr := tar.NewReader(out.Content)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if hdr.Typeflag == tar.TypeReg {
+			coll.ReadReport(io.LimitReader(tr, maxReportSize))
+			return nil
+		}
+	}
+}
+
+// limitMarks are the container script's resource markers on stderr.
+type limitMarks struct {
+	pidsMax  int
+	oomKills int
+}
+
+func (m *limitMarks) line(line []byte, _ bool) {
+	marker, ok := strings.CutPrefix(string(line), "bestpatch:")
+	if !ok {
+		return
+	}
+	key, val, _ := strings.Cut(marker, "=")
+	n, err := strconv.Atoi(strings.TrimSpace(val))
+	if err != nil {
+		return
+	}
+	switch key {
+	case "pids-max":
+		m.pidsMax = n
+	case "oom-kill":
+		m.oomKills = n
+	}
+}
+
+func diskFull(s string) bool { return strings.Contains(s, "No space left on device") }
+
+// newRunID names one container: unique across runs, hosts and restarts.
+func newRunID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
