@@ -1,0 +1,357 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// numbered returns "l1\n...ln\n" with line k replaced by repl[k].
+func numbered(n int, repl map[int]string) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		if r, ok := repl[i]; ok {
+			b.WriteString(r + "\n")
+			continue
+		}
+		fmt.Fprintf(&b, "l%d\n", i)
+	}
+	return b.String()
+}
+
+// libCheck reports through a pytest summary whether lib.txt holds the fix,
+// and whether the test files hold what the base commit has.
+const libCheck = `if grep -q 'l10 fixed' lib.txt; then r=PASSED; else r=FAILED; fi
+if grep -q original lib_test.go && [ ! -e new_test.go ]; then t=PASSED; else t=FAILED; fi
+g=FAILED; [ -e gen_test.go ] && g=PASSED
+` + `printf '%s\n' '==== short test summary info ====' "$r t::fix" "$t t::tests_untouched" "$g t::gen_present" '==== end ===='`
+
+func TestLocalApply(t *testing.T) {
+	l, _ := newTestLocal(t)
+	base := map[string]string{"lib.txt": numbered(20, nil), "lib_test.go": "original\n"}
+	repo := gitRepo(t, base)
+	fix := diffAgainst(t, repo, map[string]string{"lib.txt": numbered(20, map[int]string{10: "l10 fixed"})})
+
+	// A patch written against a slightly different file: its context (line 8)
+	// does not match, so only patch --fuzz applies it.
+	other := gitRepo(t, map[string]string{"lib.txt": numbered(20, map[int]string{8: "l8 elsewhere"}), "lib_test.go": "original\n"})
+	fuzzy := diffAgainst(t, other, map[string]string{"lib.txt": numbered(20, map[int]string{8: "l8 elsewhere", 10: "l10 fixed"})})
+
+	tamper := diffAgainst(t, repo, map[string]string{
+		"lib.txt":     numbered(20, map[int]string{10: "l10 fixed"}),
+		"lib_test.go": "tampered\n",
+		"new_test.go": "added by the candidate\n",
+	})
+	onlyTests := diffAgainst(t, repo, map[string]string{"lib_test.go": "tampered\n"})
+	noop := "--- a/lib.txt\n+++ b/lib.txt\n@@ -1,2 +1,2 @@\n-l1\n+l1\n l2\n"
+	genTest := diffAgainst(t, repo, map[string]string{"gen_test.go": "generated\n"})
+	badTest := diffAgainst(t, repo, map[string]string{"missing_test.go": "x\n", "lib_test.go": "other\n"})
+	badTest = strings.ReplaceAll(badTest, "-original", "-not what the file holds")
+
+	cases := []struct {
+		name         string
+		patch        string
+		testFiles    []string
+		tests        []TestPatch
+		status       Status
+		applied      string
+		restored     []string
+		testsApplied map[string]bool
+		outcomes     map[string]string
+		reason       string
+	}{
+		{name: "base run", status: Completed,
+			outcomes: map[string]string{"t::fix": "FAIL", "t::tests_untouched": "PASS", "t::gen_present": "FAIL"}},
+		{name: "git apply", patch: fix, status: Completed, applied: "git apply",
+			outcomes: map[string]string{"t::fix": "PASS", "t::tests_untouched": "PASS", "t::gen_present": "FAIL"}},
+		{name: "needs fuzz", patch: fuzzy, status: Completed, applied: "patch --fuzz",
+			outcomes: map[string]string{"t::fix": "PASS", "t::tests_untouched": "PASS", "t::gen_present": "FAIL"}},
+		{name: "malformed", patch: "this is not a diff\n@@ -1 +1 @@\n", status: ApplyFailed, reason: "does not apply"},
+		{name: "does not match", patch: strings.ReplaceAll(fix, "-l10", "-l10 gone"), status: ApplyFailed, reason: "patch failed"},
+		{name: "changes nothing", patch: noop, status: EmptyPatch, applied: "git apply", reason: "changes nothing"},
+		{name: "tampering restored", patch: tamper, testFiles: []string{"*_test.go"}, status: Completed, applied: "git apply",
+			restored: []string{"lib_test.go", "new_test.go"},
+			outcomes: map[string]string{"t::fix": "PASS", "t::tests_untouched": "PASS", "t::gen_present": "FAIL"}},
+		{name: "tampering without test-file patterns", patch: tamper, status: Completed, applied: "git apply",
+			outcomes: map[string]string{"t::fix": "PASS", "t::tests_untouched": "FAIL", "t::gen_present": "FAIL"}},
+		{name: "only test files", patch: onlyTests, testFiles: []string{"*_test.go"}, status: EmptyPatch, applied: "git apply",
+			restored: []string{"lib_test.go"}, reason: "only test files"},
+		{name: "test patches", patch: fix, tests: []TestPatch{{ID: "gen", Patch: genTest}, {ID: "broken one", Patch: badTest}},
+			status: Completed, applied: "git apply", testsApplied: map[string]bool{"gen": true, "broken one": false},
+			outcomes: map[string]string{"t::fix": "PASS", "t::tests_untouched": "PASS", "t::gen_present": "PASS"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := l.Run(t.Context(), Run{
+				Env: Environment{Repo: repo}, Patch: tc.patch, Tests: tc.tests, TestFiles: tc.testFiles,
+				Command: libCheck, Format: Pytest, Timeout: time.Minute,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != tc.status || res.Applied != tc.applied {
+				t.Fatalf("status %q applied %q, want %q %q; reason: %s\noutput: %s", res.Status, res.Applied, tc.status, tc.applied, res.Reason, res.Output)
+			}
+			if !strings.Contains(res.Reason, tc.reason) {
+				t.Errorf("reason %q does not say %q", res.Reason, tc.reason)
+			}
+			if got := slices.Sorted(slices.Values(res.Restored)); !slices.Equal(got, tc.restored) {
+				t.Errorf("restored %q, want %q", got, tc.restored)
+			}
+			if fmt.Sprint(res.TestsApplied) != fmt.Sprint(tc.testsApplied) {
+				t.Errorf("tests applied %v, want %v", res.TestsApplied, tc.testsApplied)
+			}
+			if tc.outcomes != nil && fmt.Sprint(outcomes(res.Cases)) != fmt.Sprint(tc.outcomes) {
+				t.Errorf("cases %v, want %v", outcomes(res.Cases), tc.outcomes)
+			}
+		})
+	}
+}
+
+// The reason of a failed apply quotes git's own complaint.
+func TestLocalApplyFailedQuotesGit(t *testing.T) {
+	l, _ := newTestLocal(t)
+	repo := gitRepo(t, map[string]string{"a.txt": "a\n"})
+	res, err := l.Run(t.Context(), Run{Env: Environment{Repo: repo}, Patch: "garbage\n", Command: "true", Format: Pytest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != ApplyFailed || !strings.Contains(res.Reason, "No valid patches") {
+		t.Fatalf("status %q reason %q: want apply_failed quoting git apply", res.Status, res.Reason)
+	}
+}
+
+func TestLocalCommitAndEnvironment(t *testing.T) {
+	l, _ := newTestLocal(t)
+	repo := gitRepo(t, map[string]string{"v.txt": "one\n"})
+	first := strings.TrimSpace(gitCmd(t, repo, "rev-parse", "HEAD"))
+	commitFiles(t, repo, map[string]string{"v.txt": "two\n"})
+	// Uncommitted changes in the checkout are not part of any run.
+	writeFiles(t, repo, map[string]string{"v.txt": "dirty\n"})
+
+	cmd := `printf '%s\n' '=== short test summary info ===' "PASSED t::$(cat v.txt)-$BP_TEST_VAR-$GOTOOLCHAIN-$ACTIVATED" '=== end ==='`
+	for _, tc := range []struct{ commit, want string }{{"", "t::two-hello-local-yes"}, {first, "t::one-hello-local-yes"}} {
+		res, err := l.Run(t.Context(), Run{
+			Env:     Environment{Repo: repo, Commit: tc.commit, Env: map[string]string{"BP_TEST_VAR": "hello"}, Activate: "export ACTIVATED=yes"},
+			Command: cmd, Format: Pytest,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != Completed || len(res.Cases) != 1 || res.Cases[0].ID != tc.want {
+			t.Errorf("commit %q: %s %v, want the single case %s; output: %s", tc.commit, res.Status, res.Cases, tc.want, res.Output)
+		}
+	}
+}
+
+func TestLocalBadInputs(t *testing.T) {
+	l, tmp := newTestLocal(t)
+	repo := gitRepo(t, map[string]string{"a.txt": "a\n"})
+	file := filepath.Join(repo, "a.txt")
+	good := Run{Env: Environment{Repo: repo}, Command: "true", Format: Pytest}
+	cases := []struct {
+		name string
+		edit func(r *Run)
+		want string
+	}{
+		{"missing repo", func(r *Run) { r.Env.Repo = filepath.Join(tmp, "nope") }, "does not exist"},
+		{"no repo", func(r *Run) { r.Env.Repo = "" }, "set env.repo"},
+		{"not a directory", func(r *Run) { r.Env.Repo = file }, "is not a directory"},
+		{"bad commit", func(r *Run) { r.Env.Commit = "deadbeef" }, `commit "deadbeef" is not in repository`},
+		{"empty command", func(r *Run) { r.Command = " " }, "test command is empty"},
+		{"unknown format", func(r *Run) { r.Format = "tap" }, `"tap" is not known`},
+		{"junit without report", func(r *Run) { r.Format = JUnit }, "needs the report path"},
+		{"duplicate test IDs", func(r *Run) { r.Tests = []TestPatch{{ID: "a", Patch: "x"}, {ID: "a", Patch: "y"}} }, "used twice"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := good
+			tc.edit(&r)
+			res, err := l.Run(t.Context(), r)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v (result %s %s), want an error saying %q", err, res.Status, res.Reason, tc.want)
+			}
+			if tc.name == "missing repo" && !strings.Contains(err.Error(), r.Env.Repo) {
+				t.Errorf("error %q does not name the path", err)
+			}
+		})
+	}
+}
+
+func TestLocalSnapshotsPlainDirectoryOnce(t *testing.T) {
+	l, tmp := newTestLocal(t)
+	plain := t.TempDir()
+	writeFiles(t, plain, map[string]string{"v.txt": "plain\n", ".gitignore": "v.txt\n"})
+	// A subdirectory of a checkout is not its top level: snapshotted too.
+	sub := filepath.Join(gitRepo(t, map[string]string{"sub/v.txt": "sub\n"}), "sub")
+
+	cmd := `printf '%s\n' '=== short test summary info ===' "PASSED t::$(cat v.txt)" '=== end ==='`
+	var wg sync.WaitGroup
+	results := make([]Result, 6)
+	errs := make([]error, 6)
+	for i := range results {
+		dir := plain
+		if i%2 == 1 {
+			dir = sub
+		}
+		wg.Go(func() {
+			results[i], errs[i] = l.Run(t.Context(), Run{Env: Environment{Repo: dir}, Command: cmd, Format: Pytest})
+		})
+	}
+	wg.Wait()
+	for i, res := range results {
+		want := map[bool]string{true: "t::plain", false: "t::sub"}[i%2 == 0]
+		if errs[i] != nil || res.Status != Completed || len(res.Cases) != 1 || res.Cases[0].ID != want {
+			t.Errorf("run %d: %v %s %s %v, want %s", i, errs[i], res.Status, res.Reason, res.Cases, want)
+		}
+	}
+	snaps, _ := filepath.Glob(filepath.Join(tmp, "bestpatch-snapshot-*"))
+	if len(snaps) != 2 {
+		t.Errorf("%d snapshots made, want one per directory (2): %v", len(snaps), snaps)
+	}
+	if _, err := l.Run(t.Context(), Run{Env: Environment{Repo: plain, Commit: "HEAD"}, Command: cmd, Format: Pytest}); err == nil || !strings.Contains(err.Error(), "not the top level") {
+		t.Errorf("a commit for a plain directory: got %v, want an error", err)
+	}
+}
+
+func TestLocalTimeoutKillsEverything(t *testing.T) {
+	l, _ := newTestLocal(t)
+	repo := gitRepo(t, map[string]string{"a.txt": "a\n"})
+	marker := fmt.Sprintf("bestpatch-hang-%d", time.Now().UnixNano())
+	// A child in the background and one in the foreground, both hanging.
+	cmd := fmt.Sprintf(`(exec -a %[1]s-bg sleep 1000) & exec -a %[1]s-fg sleep 1000`, marker)
+	res, err := l.Run(t.Context(), Run{Env: Environment{Repo: repo}, Command: cmd, Format: Pytest, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != TimedOut || !strings.Contains(res.Reason, "2s") {
+		t.Errorf("status %q reason %q, want timeout naming the limit", res.Status, res.Reason)
+	}
+	if left := markedProcesses(t, marker); len(left) > 0 {
+		t.Errorf("processes left after the timeout: %v", left)
+	}
+}
+
+func TestLocalKillsLeftoversOfACompletedRun(t *testing.T) {
+	l, _ := newTestLocal(t)
+	repo := gitRepo(t, map[string]string{"a.txt": "a\n"})
+	marker := fmt.Sprintf("bestpatch-leftover-%d", time.Now().UnixNano())
+	// The background job keeps the output pipe open; only killing it ends
+	// the run (well before its 1000 s).
+	cmd := fmt.Sprintf(`(exec -a %s sleep 1000) & %s`, marker, summary("PASSED t::a"))
+	res, err := l.Run(t.Context(), Run{Env: Environment{Repo: repo}, Command: cmd, Format: Pytest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != Completed || len(res.Cases) != 1 {
+		t.Errorf("status %q cases %v, want completed with t::a; reason %s", res.Status, res.Cases, res.Reason)
+	}
+	if left := markedProcesses(t, marker); len(left) > 0 {
+		t.Errorf("processes left after the run: %v", left)
+	}
+}
+
+func TestLocalCancel(t *testing.T) {
+	l, _ := newTestLocal(t)
+	repo := gitRepo(t, map[string]string{"a.txt": "a\n"})
+	marker := fmt.Sprintf("bestpatch-cancel-%d", time.Now().UnixNano())
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil && len(markedProcesses(t, marker)) == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+	}()
+	_, err := l.Run(ctx, Run{Env: Environment{Repo: repo}, Command: "exec -a " + marker + " sleep 1000", Format: Pytest})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want an error wrapping context.Canceled", err)
+	}
+	if left := markedProcesses(t, marker); len(left) > 0 {
+		t.Errorf("processes left after cancel: %v", left)
+	}
+}
+
+func TestLocalOutputLimits(t *testing.T) {
+	l, _ := newTestLocal(t)
+	repo := gitRepo(t, map[string]string{"a.txt": "a\n"})
+	maxOutput := 2*ExcerptHalf + 200
+	cases := []struct {
+		name, cmd string
+		status    Status
+		cases     map[string]string
+		reason    string
+	}{
+		{"100 MB of lines", "yes | head -c 100000000", Infra, map[string]string{}, "no test results"},
+		{"a 100 MB line", "head -c 100000000 /dev/zero | tr '\\0' a; echo; " + summary("PASSED t::after_the_long_line"),
+			Completed, map[string]string{"t::after_the_long_line": "PASS"}, ""},
+		{"not UTF-8", `printf 'caf\xe9 \xff\xfe\n=== short test summary info ===\nPASSED t::caf\xe9\nFAILED t::b - \xff\n=== end ===\n'`,
+			Completed, map[string]string{"t::caf\uFFFD": "PASS", "t::b": "FAIL"}, ""},
+		{"no output", "true", Infra, map[string]string{}, "no test results in the output: check test_command and test_format"},
+		{"output without results", "echo collected 0 items; exit 4", Infra, map[string]string{}, "exited with status 4"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := l.Run(t.Context(), Run{Env: Environment{Repo: repo}, Command: tc.cmd, Format: Pytest})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != tc.status || !strings.Contains(res.Reason, tc.reason) {
+				t.Errorf("status %q reason %q, want %q saying %q", res.Status, res.Reason, tc.status, tc.reason)
+			}
+			if fmt.Sprint(outcomes(res.Cases)) != fmt.Sprint(tc.cases) {
+				t.Errorf("cases %v, want %v", outcomes(res.Cases), tc.cases)
+			}
+			if len(res.Output) > maxOutput {
+				t.Errorf("output excerpt is %d bytes, want at most %d", len(res.Output), maxOutput)
+			}
+			if !utf8.ValidString(res.Output) {
+				t.Errorf("output excerpt is not valid UTF-8")
+			}
+		})
+	}
+}
+
+func TestLocalJUnit(t *testing.T) {
+	py := pytestPython(t)
+	l, _ := newTestLocal(t)
+	repo := gitRepo(t, map[string]string{"tests/test_j.py": "def test_ok():\n    pass\n\ndef test_bad():\n    assert False\n"})
+	run := Run{Env: Environment{Repo: repo}, Command: py + " -m pytest -q -p no:cacheprovider --junitxml=out/report.xml tests", Format: JUnit, Report: "out/report.xml"}
+	res, err := l.Run(t.Context(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"tests.test_j::test_ok": "PASS", "tests.test_j::test_bad": "FAIL"}
+	if res.Status != Completed || fmt.Sprint(outcomes(res.Cases)) != fmt.Sprint(want) || res.ExitCode != 1 {
+		t.Errorf("%s %s exit %d %v, want completed, exit 1, %v", res.Status, res.Reason, res.ExitCode, outcomes(res.Cases), want)
+	}
+
+	run.Report = "elsewhere.xml"
+	res, err = l.Run(t.Context(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != Infra || !strings.Contains(res.Reason, "no JUnit report at elsewhere.xml") {
+		t.Errorf("missing report: %s %q, want infra naming the path", res.Status, res.Reason)
+	}
+}
+
+func TestLocalRemovesReadOnlyLeftovers(t *testing.T) {
+	l, _ := newTestLocal(t) // its cleanup fails the test if a directory is left
+	repo := gitRepo(t, map[string]string{"a.txt": "a\n"})
+	if os.Geteuid() == 0 {
+		t.Log("running as root: read-only directories do not stop removal anyway")
+	}
+	cmd := "mkdir -p ro/deep && touch ro/deep/f && chmod -R a-w ro && " + summary("PASSED t::a")
+	if res, err := l.Run(t.Context(), Run{Env: Environment{Repo: repo}, Command: cmd, Format: Pytest}); err != nil || res.Status != Completed {
+		t.Fatalf("%v %s %s", err, res.Status, res.Reason)
+	}
+}
