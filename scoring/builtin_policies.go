@@ -9,24 +9,18 @@ const (
 	PolicyConsensus = "consensus"
 )
 
-// consensusKey is the execution-free score: a weighted sum of agreement
-// signals. The weights were chosen on the dev split of the SWE-bench Lite and
-// Verified candidate sets (see docs/SCORING.md), never on the test split.
+// consensusKey is the execution-free score: similarity to the most similar
+// half of the other candidates, plus a quarter of the share of candidates
+// that make exactly the same normalized change. The weights were chosen on
+// the dev split of the SWE-bench Lite and Verified candidate sets, never on
+// the test split (docs/SCORING.md): similarity carried the accuracy; votes
+// mostly break its rare ties; localization, size and the flags added
+// nothing on dev, so they are reported but not weighed.
 func consensusKey() Key {
 	return Key{Weights: map[Signal]float64{
-		SignalSimilarity:           1,
-		SignalVotes:                0.5,
-		SignalFunctionLocalization: 0.5,
+		SignalSimilarity: 1,
+		SignalVotes:      0.25,
 	}}
-}
-
-// consensusFilters drop, when some candidate is free of them, the patches the
-// data says are rarely right: test-tampering, oversized ones.
-func consensusFilters() []Filter {
-	return []Filter{
-		{Signal: SignalTouchesTests, Keep: KeepBest},
-		{Signal: SignalSizeOutlier, Keep: KeepBest},
-	}
 }
 
 func builtinPolicies() []Policy {
@@ -60,10 +54,9 @@ func builtinPolicies() []Policy {
 			Keys: []Key{{Signal: SignalFPPP}, {Signal: SignalVerifier}},
 		},
 		{
-			Name:    PolicyConsensus,
-			Doc:     "execution-free consensus: drop test-touching and oversized patches when others remain, then the weighted agreement score (similarity, votes, function localization)",
-			Filters: consensusFilters(),
-			Keys:    []Key{consensusKey()},
+			Name: PolicyConsensus,
+			Doc:  "execution-free consensus: similarity to the most similar half of the others + 0.25 x share of exact (normalized) matches",
+			Keys: []Key{consensusKey()},
 		},
 	}
 }
@@ -89,16 +82,15 @@ func resolveAuto(hasTests, hasVerifier bool) (Policy, string) {
 	case hasVerifier:
 		return Policy{
 			Name: PolicyAuto,
-			Filters: append([]Filter{
+			Filters: []Filter{
 				{Signal: SignalVerifier, Keep: KeepTop, Fraction: 0.5, Min: 3},
-			}, consensusFilters()...),
+			},
 			Keys: []Key{consensusKey(), {Signal: SignalVerifier}},
 		}, "verifier scores present, no tests: top half by verifier, then consensus"
 	default:
 		return Policy{
-			Name:    PolicyAuto,
-			Filters: consensusFilters(),
-			Keys:    []Key{consensusKey()},
+			Name: PolicyAuto,
+			Keys: []Key{consensusKey()},
 		}, "no test evidence and no verifier scores: execution-free consensus"
 	}
 }

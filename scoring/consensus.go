@@ -96,6 +96,8 @@ func flagsOf(v view) []string {
 		flags = append(flags, FlagEmpty)
 	case v.norm.OnlyTests():
 		flags = append(flags, FlagOnlyTests)
+	case !v.unparsed && v.effective.Empty():
+		flags = append(flags, FlagOnlyScratch)
 	case v.norm.TouchesTests():
 		flags = append(flags, FlagTouchesTests)
 	}

@@ -30,87 +30,128 @@ func Score(in Input, p Policy) (Verdict, error) {
 	if err := p.Validate(); err != nil {
 		return Verdict{}, err
 	}
-	if err := checkCandidates(in.Candidates); err != nil {
+	a, err := Assess(in)
+	if err != nil {
 		return Verdict{}, err
 	}
-	v := Verdict{Policy: p.Name}
-	sig := make(map[string]*Signals, len(in.Candidates))
-	outWhy := map[string]string{}
-	var live []string
+	return a.Select(p)
+}
+
+// Assessment is every candidate's signals for one job, computed once, so
+// that several policies can rank the same job without recomputing them.
+type Assessment struct {
+	candidates  []Candidate
+	sig         map[string]*Signals
+	live        []string          // candidates in play, input order
+	outWhy      map[string]string // candidates out before any policy, and why
+	notes       []string
+	hasTests    bool
+	hasVerifier bool
+}
+
+// Assess computes the signals of every candidate: normalization and the
+// execution-free signals, and the execution signals when a matrix is given.
+func Assess(in Input) (*Assessment, error) {
+	if err := checkCandidates(in.Candidates); err != nil {
+		return nil, err
+	}
+	a := &Assessment{
+		candidates: in.Candidates,
+		sig:        make(map[string]*Signals, len(in.Candidates)),
+		outWhy:     map[string]string{},
+	}
 	var liveViews []view
 	for _, c := range in.Candidates {
 		cv := newView(c, in.Sources)
 		s := &Signals{Verifier: c.Verifier, Flags: flagsOf(cv)}
-		sig[c.ID] = s
+		a.sig[c.ID] = s
 		if in.Matrix != nil {
-			row, ok := in.Matrix.Candidates[c.ID]
-			switch {
-			case !ok:
-				s.Status = RunUnknown
-			default:
+			s.Status = RunUnknown // no row: no evidence
+			if row, ok := in.Matrix.Candidates[c.ID]; ok {
 				s.Status = row.Status
 			}
 		}
 		switch {
 		case s.Status == RunApplyFailed:
 			s.Flags = append(s.Flags, FlagApplyFailed)
-			outWhy[c.ID] = "the patch does not apply: out"
+			a.outWhy[c.ID] = "the patch does not apply: out"
 		case s.Status == RunEmpty:
 			if !hasFlag(s.Flags, FlagEmpty) {
 				s.Flags = append(s.Flags, FlagEmpty)
 			}
-			outWhy[c.ID] = "the patch leaves the tree unchanged: out"
+			a.outWhy[c.ID] = "the patch leaves the tree unchanged: out"
 		case hasFlag(s.Flags, FlagEmpty):
-			outWhy[c.ID] = "the patch changes nothing once whitespace and comments are normalized: out"
+			a.outWhy[c.ID] = "the patch changes nothing once whitespace and comments are normalized: out"
 		case hasFlag(s.Flags, FlagOnlyTests):
-			outWhy[c.ID] = "the patch changes only test files, which are restored before runs: out"
-		case s.Status == RunUnknown || (s.Status != "" && s.Status != RunOK):
+			a.outWhy[c.ID] = "the patch changes only test files, which are restored before runs: out"
+		case hasFlag(s.Flags, FlagOnlyScratch):
+			a.outWhy[c.ID] = "the patch only adds scripts at the repository root (reproduction scripts): no fix, out"
+		case s.Status != "" && s.Status != RunOK:
 			s.Flags = append(s.Flags, FlagUnknown)
 		}
-		if _, out := outWhy[c.ID]; !out {
-			live = append(live, c.ID)
+		if _, out := a.outWhy[c.ID]; !out {
+			a.live = append(a.live, c.ID)
 			liveViews = append(liveViews, cv)
+			a.hasVerifier = a.hasVerifier || c.Verifier != nil
 		}
 	}
-	consensus(liveViews, sig)
-	exec, notes := readMatrix(in.Matrix, live, in.OriginalCases)
-	v.Notes = append(v.Notes, notes...)
-	hasTests := false
+	consensus(liveViews, a.sig)
+	exec, notes := readMatrix(in.Matrix, a.live, in.OriginalCases)
+	a.notes = notes
 	for id, e := range exec {
-		s := sig[id]
+		s := a.sig[id]
 		s.FPPP, s.FP, s.PP = e.fppp, e.fp, e.pp
 		s.Regressions, s.GeneratedPassed = e.regressions, e.generatedPassed
-		hasTests = hasTests || e.fppp != nil || e.regressions != nil
+		a.hasTests = a.hasTests || e.fppp != nil || e.regressions != nil
 	}
-	for _, s := range sig {
+	for _, s := range a.sig {
 		sort.Strings(s.Flags)
 	}
+	return a, nil
+}
 
+// Signals returns a copy of one candidate's signals.
+func (a *Assessment) Signals(id string) (Signals, bool) {
+	s, ok := a.sig[id]
+	if !ok {
+		return Signals{}, false
+	}
+	return s.clone(), true
+}
+
+func (s *Signals) clone() Signals {
+	c := *s
+	c.Flags = append([]string(nil), s.Flags...)
+	return c
+}
+
+// Select ranks the assessed candidates under a policy.
+func (a *Assessment) Select(p Policy) (Verdict, error) {
+	if err := p.Validate(); err != nil {
+		return Verdict{}, err
+	}
+	v := Verdict{Policy: p.Name, Notes: append([]string(nil), a.notes...)}
 	concrete := p
 	if p.Auto {
-		hasVerifier := false
-		for _, id := range live {
-			hasVerifier = hasVerifier || sig[id].Verifier != nil
-		}
 		var why string
-		concrete, why = resolveAuto(hasTests, hasVerifier)
+		concrete, why = resolveAuto(a.hasTests, a.hasVerifier)
 		v.Notes = append(v.Notes, "auto: "+why)
 	}
-	o := applyPolicy(concrete, live, sig)
+	o := applyPolicy(concrete, a.live, a.sig)
 	v.Notes = append(v.Notes, o.notes...)
 
 	for _, id := range o.order {
-		v.Ranking = append(v.Ranking, Ranked{ID: id, Rank: o.rank[id], Signals: *sig[id], Keys: o.keys[id]})
+		v.Ranking = append(v.Ranking, Ranked{ID: id, Rank: o.rank[id], Signals: a.sig[id].clone(), Keys: o.keys[id]})
 	}
 	next := len(o.order) + 1
-	for _, id := range live {
+	for _, id := range a.live {
 		if why, ok := o.out[id]; ok {
-			v.Ranking = append(v.Ranking, Ranked{ID: id, Rank: next, Signals: *sig[id], Out: why})
+			v.Ranking = append(v.Ranking, Ranked{ID: id, Rank: next, Signals: a.sig[id].clone(), Out: why})
 		}
 	}
-	for _, c := range in.Candidates {
-		if why, ok := outWhy[c.ID]; ok {
-			v.Ranking = append(v.Ranking, Ranked{ID: c.ID, Signals: *sig[c.ID], Out: why})
+	for _, c := range a.candidates {
+		if why, ok := a.outWhy[c.ID]; ok {
+			v.Ranking = append(v.Ranking, Ranked{ID: c.ID, Signals: a.sig[c.ID].clone(), Out: why})
 		}
 	}
 	if len(o.order) == 0 {
@@ -126,7 +167,7 @@ func Score(in Input, p Policy) (Verdict, error) {
 	if len(v.Ties) < 2 {
 		v.Ties = nil
 	}
-	v.Why = explain(v, o, sig)
+	v.Why = explain(v, o, a.sig)
 	return v, nil
 }
 

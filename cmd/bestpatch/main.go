@@ -39,7 +39,8 @@ regressions, consensus, verifier), and reports the chosen patch with its evidenc
 		SilenceErrors: true,
 	}
 	root.AddCommand(
-	// Subcommands register here, one line each.
+		// Subcommands register here, one line each.
+		newEvalCmd(),
 	)
 	return root
 }

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/bestpatch/bestpatch/internal/evaluation"
+	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/spf13/cobra"
+)
+
+func newEvalCmd() *cobra.Command {
+	var data, policies []string
+	cmd := &cobra.Command{
+		Use:   "eval --data FILE.jsonl.gz [--data FILE ...]",
+		Short: "Measure every selection policy on labelled candidate sets",
+		Long: `eval runs every policy on labelled candidate sets (one JSON line per
+instance: {"instance_id", "candidates": [{"system", "patch", "resolved"}]})
+and prints, per data set and split (dev: sha256(instance_id) starts with 0-7;
+test: the rest), the tie-aware accuracy of random pick, majority vote, each
+policy, the best single system and the oracle, and each signal's AUC.
+Only execution-free signals apply: the data carries no tests.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(data) == 0 {
+				return fmt.Errorf("no data set given: pass --data FILE.jsonl.gz")
+			}
+			var ps []scoring.Policy
+			for _, spec := range policies {
+				p, err := scoring.ParsePolicy(spec)
+				if err != nil {
+					return err
+				}
+				ps = append(ps, p)
+			}
+			for _, path := range data {
+				insts, err := evaluation.LoadFile(path)
+				if err != nil {
+					return err
+				}
+				name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".gz"), ".jsonl")
+				tables, err := evaluation.Evaluate(cmd.Context(), name, insts, ps)
+				if err != nil {
+					return err
+				}
+				for _, t := range tables {
+					if err := evaluation.WriteTable(cmd.OutOrStdout(), t); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&data, "data", nil, "labelled candidate set, JSON lines (gzip when .gz); repeatable")
+	cmd.Flags().StringArrayVar(&policies, "policy", scoring.PolicyNames(), "policy name or JSON spec to measure; repeatable")
+	return cmd
+}
