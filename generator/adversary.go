@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/scoring"
@@ -75,7 +76,7 @@ func (a *Adversary) Distinguish(ctx context.Context, in DistinguishInput) (Test,
 	}
 	err := au.write(ctx, d, in.Context)
 	for errors.Is(err, errNotRunnable) && d.repairs < repairs {
-		err = au.repair(ctx, d, in.Context, err.Error(), "")
+		err = au.repair(ctx, d, in.Context, strings.TrimPrefix(err.Error(), errNotRunnable.Error()+": "), "")
 	}
 	if err != nil {
 		return Test{}, fmt.Errorf("adversarial test %s: %w", d.id, err)

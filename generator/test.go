@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/parser"
+	"go/scanner"
 	"go/token"
 	"path"
 	"regexp"
@@ -85,7 +86,16 @@ func newFilePatch(p, content string) string {
 // goTestFuncs parses a Go test file and returns the test functions go test
 // runs: top-level TestXxx with one parameter, Xxx not starting lower-case.
 func goTestFuncs(filename, src string) ([]string, error) {
-	f, err := parser.ParseFile(token.NewFileSet(), filename, src, parser.SkipObjectResolution)
+	f, err := parser.ParseFile(token.NewFileSet(), filename, src, parser.SkipObjectResolution|parser.AllErrors)
+	if list, ok := err.(scanner.ErrorList); ok {
+		// Every syntax error, not the first alone, for the repair.
+		list.RemoveMultiples()
+		msgs := make([]string, 0, len(list))
+		for _, e := range list[:min(len(list), 10)] {
+			msgs = append(msgs, e.Error())
+		}
+		return nil, errors.New("syntax errors:\n" + strings.Join(msgs, "\n"))
+	}
 	if err != nil {
 		return nil, err
 	}

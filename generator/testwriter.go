@@ -201,7 +201,7 @@ func (v *validation) settle(ctx context.Context, drafts []*draft, errs []error) 
 		case errors.Is(err, ErrMalformed):
 			v.drop(d, DropMalformed, err.Error())
 		case errors.Is(err, errNotRunnable):
-			fix = append(fix, brokenDraft{d: d, why: err.Error()})
+			fix = append(fix, brokenDraft{d: d, why: strings.TrimPrefix(err.Error(), errNotRunnable.Error()+": ")})
 		default:
 			v.drop(d, DropMalformed, err.Error())
 		}
