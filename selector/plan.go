@@ -231,8 +231,7 @@ func (p *Plan) baseNeeded() []PlannedRun {
 	for i := 1; i <= p.baseRuns; i++ {
 		runs = append(runs, p.run(fmt.Sprintf("base/%d", i), nil, "", p.tests))
 	}
-	first, ok := p.results["base/1"]
-	if ok && len(p.tests) > 0 && len(first.Broken) > 0 {
+	if p.baseIsolated() {
 		runs = append(runs, p.run("base/iso/"+OriginalArtifact, nil, "", nil))
 		for _, t := range p.tests {
 			runs = append(runs, p.run("base/iso/gen:"+t.ID, nil, "", []executor.TestPatch{t}))
@@ -241,10 +240,28 @@ func (p *Plan) baseNeeded() []PlannedRun {
 	return runs
 }
 
-// baseIsolated reports whether the base needed isolation runs.
+// baseIsolated reports whether the base needs isolation runs: generated
+// tests are present and a base run broke some unit.
 func (p *Plan) baseIsolated() bool {
-	first, ok := p.results["base/1"]
-	return ok && len(p.tests) > 0 && len(first.Broken) > 0
+	if len(p.tests) == 0 {
+		return false
+	}
+	for i := 1; i <= p.baseRuns; i++ {
+		if r, ok := p.results[fmt.Sprintf("base/%d", i)]; ok && len(r.Broken) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// baseSeen reports whether any base run is recorded.
+func (p *Plan) baseSeen() bool {
+	for i := 1; i <= p.baseRuns; i++ {
+		if _, ok := p.results[fmt.Sprintf("base/%d", i)]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // preexistingBroken are the units broken on base without any generated test.
@@ -318,11 +335,12 @@ func (p *Plan) Needed() []PlannedRun {
 	return need
 }
 
-// groupNeeded decides a candidate group's runs. Candidates start right away
-// with every generated test (optimistic: most generated tests compile); once
-// the base is known, a run poisoned by a test that does not compile on base
-// is redone with the kept tests, and a run broken by the candidate itself is
-// split into the original suite alone and each kept generated test alone.
+// groupNeeded decides a candidate group's runs. Once a first base run shows
+// that the generated tests compile, candidates start with every generated
+// test (the common case: one run per candidate); once the base is known, a
+// run poisoned by a test that does not compile on base is redone with the
+// kept tests, and a run broken by the candidate itself is split into the
+// original suite alone and each kept generated test alone.
 func (p *Plan) groupNeeded(g *group, baseDone bool) []PlannedRun {
 	runs := p.candidateRuns(g)
 	if len(p.tests) == 0 {
@@ -331,9 +349,10 @@ func (p *Plan) groupNeeded(g *group, baseDone bool) []PlannedRun {
 	all, kept, isoOrig := runs[0], runs[1], runs[2]
 	allRes, haveAll := p.results[all.ID]
 	if !baseDone {
-		if haveAll || p.baseIsolated() {
-			// Once the base shows broken units, wait for it to tell which
-			// generated tests compile rather than run a poisoned candidate.
+		if haveAll || !p.baseSeen() || p.baseIsolated() {
+			// Wait for a first base run, and once the base shows broken
+			// units, for it to tell which generated tests compile, rather
+			// than run a candidate that a broken test would poison.
 			return nil
 		}
 		return []PlannedRun{all}

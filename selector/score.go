@@ -2,8 +2,13 @@ package selector
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
+
+	"github.com/bluekeyes/go-gitdiff/gitdiff"
 
 	"github.com/bestpatch/bestpatch/scoring"
 )
@@ -26,18 +31,39 @@ func jsonMarshal(v any) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-// dedupeKey is the key by which candidates share a run: their normalized
-// patch (whitespace, comments, index lines and context do not matter). A
-// patch that does not parse is compared by its text; it still runs, so that
-// the executor's apply step is what rejects it.
+// dedupeKey is the key by which candidates share a run: the same
+// normalized change (whitespace, comments, index lines do not matter) AND
+// the same old side (context and removed lines, per file), because the old
+// side is what decides whether a patch applies. Two patches making the same
+// change from different context must not share a run: one of them may not
+// apply, and it must never inherit the other's passing tests. A patch that
+// does not parse is keyed by its text; it still runs, so that the
+// executor's apply step is what rejects it.
 func dedupeKey(patch string) (key string, empty bool) {
-	n, err := scoring.Normalize(patch, nil)
-	if err != nil {
-		if strings.TrimSpace(patch) == "" {
-			return "", true
-		}
-		n = scoring.NormalizeFallback(patch)
-		return n.Key, false
+	if strings.TrimSpace(patch) == "" {
+		return "", true
 	}
-	return n.Key, n.Empty()
+	n, err := scoring.Normalize(patch, nil)
+	files, _, perr := gitdiff.Parse(strings.NewReader(patch))
+	if err != nil || perr != nil {
+		sum := sha256.Sum256([]byte(patch))
+		return hex.EncodeToString(sum[:]), false
+	}
+	if n.Empty() {
+		return "", true
+	}
+	h := sha256.New()
+	h.Write([]byte(n.Key))
+	for _, f := range files {
+		fmt.Fprintf(h, "\x00%s\x00%s\x00%v\x00", f.OldName, f.NewName, f.IsDelete)
+		for _, frag := range f.TextFragments {
+			for _, l := range frag.Lines {
+				if l.Op != gitdiff.OpAdd {
+					h.Write([]byte(strings.TrimRight(l.Line, " \t\r\n")))
+					h.Write([]byte{'\n'})
+				}
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), false
 }

@@ -36,8 +36,9 @@ const (
 //
 // Candidates: "fix" (the exact fix), "twin" (the fix, written without gofmt's
 // spacing), "fix-regress" (the fix plus a broken Variant.String),
-// "wrong" (a plausible wrong check at the same site), "noapply" (a patch whose
-// context is not in the file), "empty". Generated tests: "repro" (fails on
+// "wrong" (a plausible wrong check at the same site), "noapply" (a patch written
+// against another version: neither its context nor the line it removes is
+// in the file, so even patch --fuzz fails), "empty". Generated tests: "repro" (fails on
 // base, passes with the fix), "passing" (passes on base), "broken" (does not
 // compile).
 func UUID(ctx context.Context, dir string) (*Subject, error) {
@@ -99,7 +100,7 @@ func UUID(ctx context.Context, dir string) (*Subject, error) {
  	}
  	// this context line is not in the file
  	// it must be of the form  xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx
--	if s[8] != '-' || s[13] != '-' || s[18] != '-' {
+-	if s[8] != '-' || s[13] != '-' {
 +	if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
  		return uuid, errors.New("invalid UUID format")
  	}
