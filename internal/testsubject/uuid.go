@@ -52,7 +52,9 @@ func UUID(ctx context.Context, dir string) (*Subject, error) {
 		func() error { _, err := Git(repo, "init", "-q", "-b", "main"); return err },
 		func() error { return Commit(repo, "upstream "+uuidVersion) },
 		func() error { return Edit(repo, "uuid.go", uuidGood, uuidBuggy) },
-		func() error { return Edit(repo, "uuid_test.go", "func TestUUID(t *testing.T) {", "func hiddenTestUUID(t *testing.T) {") },
+		func() error {
+			return Edit(repo, "uuid_test.go", "func TestUUID(t *testing.T) {", "func hiddenTestUUID(t *testing.T) {")
+		},
 		func() error { return Commit(repo, "base: bug injected, catching test hidden") },
 	}
 	for _, step := range steps {
