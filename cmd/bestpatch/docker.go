@@ -2,12 +2,23 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 
+	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/selector"
 )
 
+// newDockerExecutor connects to the engine and sweeps the containers that a
+// crashed bestpatch left behind.
 func newDockerExecutor(ctx context.Context, log *slog.Logger) (selector.Executor, func(), error) {
-	return nil, nil, errors.New("docker executor: not wired yet")
+	d, err := executor.NewDocker(ctx, executor.DockerConfig{Log: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	if removed, err := d.Sweep(ctx); err != nil {
+		log.Warn("sweeping orphaned containers failed", "err", err)
+	} else if len(removed) > 0 {
+		log.Info("removed orphaned containers", "count", len(removed))
+	}
+	return d, func() { d.Close() }, nil
 }
