@@ -40,6 +40,7 @@ regressions, consensus, verifier), and reports the chosen patch with its evidenc
 	}
 	root.AddCommand(
 		// Subcommands register here, one line each.
+		newSelectCmd(),
 		newEvalCmd(),
 	)
 	return root
