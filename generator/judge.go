@@ -174,19 +174,27 @@ func fitTrajectory(steps []Step, budget int) (string, int) {
 	for i := range kept {
 		kept[i] = true
 	}
+	// One note up front says what is missing; inline markers would cost a
+	// line per dropped reasoning step.
+	note := func(omitted int) string {
+		if omitted == 0 {
+			return ""
+		}
+		return fmt.Sprintf("[%d of %d steps omitted to fit, the oldest reasoning first]\n", omitted, len(steps))
+	}
 	render := func() string {
 		var b strings.Builder
-		gap := 0
-		for i, s := range steps {
+		n := 0
+		for i := range steps {
 			if !kept[i] {
-				gap++
-				continue
+				n++
 			}
-			if gap > 0 {
-				fmt.Fprintf(&b, "[... %d earlier steps omitted ...]\n", gap)
-				gap = 0
+		}
+		b.WriteString(note(n))
+		for i, s := range steps {
+			if kept[i] {
+				fmt.Fprintf(&b, "[%s]\n%s\n", s.Kind, strings.TrimRight(s.Text, "\n"))
 			}
-			fmt.Fprintf(&b, "[%s]\n%s\n", s.Kind, strings.TrimRight(s.Text, "\n"))
 		}
 		return b.String()
 	}
@@ -211,7 +219,7 @@ func fitTrajectory(steps []Step, budget int) (string, int) {
 		}
 		if victim < 0 {
 			// Only the last step is left: keep its tail.
-			gapNote := fmt.Sprintf("[... %d earlier steps omitted ...]\n", omitted)
+			gapNote := note(omitted)
 			head := fmt.Sprintf("[%s]\n[... start omitted ...]\n", steps[last].Kind)
 			room := budget*4 - len(head) - len(gapNote) - 1
 			if room <= 0 {
@@ -219,9 +227,6 @@ func fitTrajectory(steps []Step, budget int) (string, int) {
 			}
 			body := strings.TrimRight(steps[last].Text, "\n")
 			body = strings.ToValidUTF8(body[len(body)-min(room, len(body)):], "")
-			if omitted == 0 {
-				gapNote = ""
-			}
 			return gapNote + head + body + "\n", omitted
 		}
 		kept[victim] = false
