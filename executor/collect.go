@@ -117,7 +117,7 @@ func (c *Collector) Stderr() io.Writer { return c.errLines }
 // report that cannot be read or parsed makes the run Infra.
 func (c *Collector) ReadReport(r io.Reader) {
 	c.reportRead = true
-	c.reportCases, c.reportErr = parseJUnit(r)
+	c.reportCases, c.reportErr = parseJUnit(r, MaxReportSize)
 }
 
 func (c *Collector) markerLine(line []byte, _ bool) {

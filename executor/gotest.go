@@ -48,6 +48,8 @@ func newGoTestParser() *goTestParser {
 	return &goTestParser{broken: unitSet{}, pkgs: map[string]*goPackage{}}
 }
 
+var goOutcomes = map[string]scoring.Outcome{"pass": scoring.Pass, "fail": scoring.Fail, "skip": scoring.Skip}
+
 var (
 	outputAction = []byte(`"Action":"output"`)
 	failedMark   = []byte(`failed]`)
@@ -94,7 +96,7 @@ func (p *goTestParser) line(line []byte, truncated bool) {
 	case "pass", "fail", "skip":
 		delete(pkg.running, ev.Test)
 		pkg.reported = true
-		p.cases.add(id, map[string]scoring.Outcome{"pass": scoring.Pass, "fail": scoring.Fail, "skip": scoring.Skip}[ev.Action])
+		p.cases.add(id, goOutcomes[ev.Action])
 	}
 }
 

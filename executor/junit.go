@@ -20,10 +20,10 @@ const MaxReportSize = 64 << 20
 // an <error> child Error (pytest writes <error> when setup fails, so the case
 // did not run; an error "on teardown" after the body ran is Fail), with a
 // <skipped> child Skip (pytest's xfail, type "pytest.xfail", is Pass as in
-// the pytest format), otherwise Pass. Cases read before a syntax error or the
-// size cap are returned with the error.
-func parseJUnit(r io.Reader) ([]Case, error) {
-	lr := &io.LimitedReader{R: r, N: MaxReportSize + 1}
+// the pytest format), otherwise Pass. At most limit bytes are read; cases
+// read before a syntax error or the limit are returned with the error.
+func parseJUnit(r io.Reader, limit int64) ([]Case, error) {
+	lr := &io.LimitedReader{R: r, N: limit + 1}
 	d := xml.NewDecoder(lr)
 	var cases caseSet
 	var cur *Case // the open <testcase>, if any
@@ -35,7 +35,7 @@ func parseJUnit(r io.Reader) ([]Case, error) {
 				break
 			}
 			if lr.N <= 0 {
-				return cases.cases, fmt.Errorf("JUnit report is larger than %s: read only its first part", formatBytes(MaxReportSize))
+				return cases.cases, fmt.Errorf("JUnit report is larger than %s: read only its first part", formatBytes(limit))
 			}
 			return cases.cases, fmt.Errorf("JUnit report is not valid XML: %w", err)
 		}

@@ -1,0 +1,244 @@
+package executor
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// scratchModule is a Go module exercising every shape of `go test -json`
+// output the parser handles: passing, failing, skipping, nested and
+// parallel subtests, a panic inside a subtest, go's own -timeout, a test
+// package that does not compile, a library that does not compile (so its
+// importer does not build either), a missing import, a TestMain that exits
+// before any test, and a package without tests.
+var scratchModule = map[string]string{
+	"go.mod": "module example.com/scratch\n\ngo 1.21\n",
+	"ok/ok_test.go": `package ok
+
+import "testing"
+
+func TestPass(t *testing.T) {}
+func TestFail(t *testing.T) { t.Log("hello"); t.Fatal("boom") }
+func TestSkip(t *testing.T) { t.Skip("not today") }
+func TestSub(t *testing.T) {
+	t.Run("good", func(t *testing.T) {})
+	t.Run("bad case", func(t *testing.T) { t.Error("x") })
+	t.Run("nested", func(t *testing.T) { t.Run("deep", func(t *testing.T) {}) })
+}
+func TestParallel(t *testing.T) {
+	for _, n := range []string{"a", "b"} {
+		t.Run(n, func(t *testing.T) { t.Parallel() })
+	}
+}
+`,
+	"panicky/p_test.go": `package panicky
+
+import "testing"
+
+func TestA(t *testing.T) {}
+func TestB(t *testing.T) { t.Run("inner", func(t *testing.T) { var m map[string]int; m["x"] = 1 }) }
+func TestC(t *testing.T) {}
+`,
+	"timeouty/t_test.go": `package timeouty
+
+import ("testing"; "time")
+
+func TestQuick(t *testing.T) {}
+func TestSlow(t *testing.T) { time.Sleep(time.Hour) }
+func TestNeverReached(t *testing.T) {}
+`,
+	"buildfail/b.go":      "package buildfail\n\nfunc F() int { return 1 }\n",
+	"buildfail/b_test.go": "package buildfail\n\nimport \"testing\"\n\nfunc TestX(t *testing.T) { undefined() }\n",
+	"libfail/lib.go":      "package libfail\n\nfunc F() int { return \"x\" }\n",
+	"uses/u_test.go":      "package uses\n\nimport (\"testing\"; \"example.com/scratch/libfail\")\n\nfunc TestU(t *testing.T) { libfail.F() }\n",
+	"setupfail/s_test.go": "package setupfail\n\nimport (\"testing\"; \"example.com/scratch/doesnotexist\")\n\nfunc TestS(t *testing.T) { doesnotexist.F() }\n",
+	"mainexit/m_test.go":  "package mainexit\n\nimport (\"os\"; \"testing\")\n\nfunc TestMain(m *testing.M) { os.Exit(3) }\nfunc TestM(t *testing.T) {}\n",
+	"nofiles/n.go":        "package nofiles\n",
+}
+
+// scratchCommand runs the module's tests; go's -timeout is short so that
+// the timeouty package hits it.
+const scratchCommand = "go test -json -timeout 2s ./..."
+
+// wantScratchCases are the cases the scratch module's tests produce.
+var wantScratchCases = map[string]string{
+	"example.com/scratch/ok::TestPass":            "PASS",
+	"example.com/scratch/ok::TestFail":            "FAIL",
+	"example.com/scratch/ok::TestSkip":            "SKIP",
+	"example.com/scratch/ok::TestSub":             "FAIL",
+	"example.com/scratch/ok::TestSub/good":        "PASS",
+	"example.com/scratch/ok::TestSub/bad_case":    "FAIL",
+	"example.com/scratch/ok::TestSub/nested":      "PASS",
+	"example.com/scratch/ok::TestSub/nested/deep": "PASS",
+	"example.com/scratch/ok::TestParallel":        "PASS",
+	"example.com/scratch/ok::TestParallel/a":      "PASS",
+	"example.com/scratch/ok::TestParallel/b":      "PASS",
+	"example.com/scratch/panicky::TestA":          "PASS",
+	"example.com/scratch/panicky::TestB":          "FAIL",
+	"example.com/scratch/panicky::TestB/inner":    "FAIL",
+	"example.com/scratch/timeouty::TestQuick":     "PASS",
+	"example.com/scratch/timeouty::TestSlow":      "FAIL",
+}
+
+var wantScratchBroken = []string{
+	"example.com/scratch/buildfail",
+	"example.com/scratch/libfail",
+	"example.com/scratch/mainexit",
+	"example.com/scratch/setupfail",
+	"example.com/scratch/uses",
+}
+
+// goTestOutput runs the scratch module's tests with the real go command,
+// stdout and stderr merged as run.sh merges them, and extra environment.
+func goTestOutput(t testing.TB, env ...string) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	writeFiles(t, dir, scratchModule)
+	cmd := exec.Command("bash", "-c", scratchCommand+" 2>&1")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), append([]string{"GOTOOLCHAIN=local"}, env...)...)
+	out, err := cmd.Output()
+	if _, failed := err.(*exec.ExitError); err != nil && !failed {
+		t.Fatalf("go test: %v", err)
+	}
+	return out
+}
+
+func parseOutput(f Format, out []byte) ([]Case, []string) {
+	p := map[Format]outputParser{GoJSON: newGoTestParser(), Pytest: newPytestParser()}[f]
+	s := newLineSplitter(MaxLine, p.line)
+	s.Write(out)
+	s.Close()
+	return p.finish()
+}
+
+func TestGoTestRealOutput(t *testing.T) {
+	forms := []struct{ name, godebug string }{
+		{"build events (Go 1.24+)", ""},
+		{"build failures as text", "GODEBUG=gotestjsonbuildtext=1"},
+	}
+	for _, form := range forms {
+		t.Run(form.name, func(t *testing.T) {
+			t.Parallel()
+			out := goTestOutput(t, form.godebug)
+			cases, broken := parseOutput(GoJSON, out)
+			if got := outcomes(cases); fmt.Sprint(got) != fmt.Sprint(wantScratchCases) {
+				t.Errorf("cases\n got %v\nwant %v", got, wantScratchCases)
+			}
+			if fmt.Sprint(broken) != fmt.Sprint(wantScratchBroken) {
+				t.Errorf("broken %v, want %v", broken, wantScratchBroken)
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", out)
+			}
+		})
+	}
+}
+
+// The whole path, Local backend included, on a real module.
+func TestLocalGoTest(t *testing.T) {
+	t.Parallel()
+	l, _ := newTestLocal(t)
+	repo := gitRepo(t, scratchModule)
+	fix := diffAgainst(t, repo, map[string]string{"libfail/lib.go": "package libfail\n\nfunc F() int { return 1 }\n"})
+	res, err := l.Run(t.Context(), Run{Env: Environment{Repo: repo}, Patch: fix, Command: scratchCommand, Format: GoJSON})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"example.com/scratch/uses::TestU": "PASS"}
+	for k, v := range wantScratchCases {
+		want[k] = v
+	}
+	if res.Status != Completed || res.ExitCode != 1 || fmt.Sprint(outcomes(res.Cases)) != fmt.Sprint(want) {
+		t.Errorf("%s %s exit %d\n got %v\nwant %v", res.Status, res.Reason, res.ExitCode, outcomes(res.Cases), want)
+	}
+	wantBroken := []string{"example.com/scratch/buildfail", "example.com/scratch/mainexit", "example.com/scratch/setupfail"}
+	if fmt.Sprint(res.Broken) != fmt.Sprint(wantBroken) {
+		t.Errorf("broken %v, want %v", res.Broken, wantBroken)
+	}
+}
+
+func TestGoTestParser(t *testing.T) {
+	captured := func(name string) string {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	ev := func(action, pkg, test string) string {
+		return fmt.Sprintf(`{"Action":%q,"Package":%q,"Test":%q}`, action, pkg, test)
+	}
+	cases := []struct {
+		name   string
+		out    string
+		cases  map[string]string
+		broken []string
+	}{
+		{name: "captured, build events", out: captured("gotest-json.txt"), cases: map[string]string{
+			"example.com/scratch/ok::TestPass": "PASS", "example.com/scratch/ok::TestFail": "FAIL", "example.com/scratch/ok::TestSkip": "SKIP",
+			"example.com/scratch/ok::TestSub": "FAIL", "example.com/scratch/ok::TestSub/good": "PASS", "example.com/scratch/ok::TestSub/bad_case": "FAIL",
+			"example.com/scratch/ok::TestSub/nested": "PASS", "example.com/scratch/ok::TestSub/nested/deep": "PASS",
+			"example.com/scratch/ok::TestParallel": "PASS", "example.com/scratch/ok::TestParallel/a": "PASS", "example.com/scratch/ok::TestParallel/b": "PASS",
+			"example.com/scratch/panicky::TestA": "PASS", "example.com/scratch/panicky::TestB": "FAIL", "example.com/scratch/panicky::TestB/inner": "FAIL",
+			"example.com/scratch/timeouty::TestQuick": "PASS", "example.com/scratch/timeouty::TestSlow": "FAIL",
+		}, broken: []string{"example.com/scratch/buildfail", "example.com/scratch/libfail", "example.com/scratch/uses"}},
+		{name: "plain-text build failure line (old go)", out: "# example.com/m/p\np/x.go:1: bad\nFAIL\texample.com/m/p [build failed]\n" + ev("pass", "example.com/m/q", "TestQ"),
+			cases: map[string]string{"example.com/m/q::TestQ": "PASS"}, broken: []string{"example.com/m/p"}},
+		{name: "paused parallel tests did not run", out: strings.Join([]string{
+			ev("run", "p", "TestP"), ev("run", "p", "TestP/a"), ev("pause", "p", "TestP/a"), ev("run", "p", "TestP/b"),
+			`{"Action":"output","Package":"p","Test":"TestP/b","Output":"panic: test timed out after 1s\n"}`, ev("fail", "p", ""),
+		}, "\n"), cases: map[string]string{"p::TestP": "FAIL", "p::TestP/b": "FAIL"}},
+		{name: "repeated runs keep the worst", out: strings.Join([]string{ev("pass", "p", "TestA"), ev("fail", "p", "TestA"), ev("pass", "p", "TestA"), ev("pass", "p", "")}, "\n"),
+			cases: map[string]string{"p::TestA": "FAIL"}},
+		{name: "noise and cut lines", out: "{not json\n" + `{"Action":"pass","Package":"p","Test":"TestA"` + "\n\x00\xff\n" + ev("pass", "p", "TestB") + "\r\n",
+			cases: map[string]string{"p::TestB": "PASS"}},
+		{name: "package skipped (no test files) is not broken", out: ev("skip", "p", ""), cases: map[string]string{}},
+		{name: "last line without newline", out: ev("pass", "p", "TestA"), cases: map[string]string{"p::TestA": "PASS"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, broken := parseOutput(GoJSON, []byte(tc.out))
+			if fmt.Sprint(outcomes(got)) != fmt.Sprint(tc.cases) {
+				t.Errorf("cases\n got %v\nwant %v", outcomes(got), tc.cases)
+			}
+			if fmt.Sprint(broken) != fmt.Sprint(tc.broken) && !(len(broken) == 0 && len(tc.broken) == 0) {
+				t.Errorf("broken %v, want %v", broken, tc.broken)
+			}
+		})
+	}
+}
+
+// BenchmarkParseGoJSON measures the go test -json parser on captured real
+// output, through the line splitter as a run feeds it.
+func BenchmarkParseGoJSON(b *testing.B) {
+	one, err := os.ReadFile("testdata/gotest-json.txt")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Many packages' worth: rename the packages so they do not merge.
+	var buf bytes.Buffer
+	for i := range 200 {
+		buf.Write(bytes.ReplaceAll(one, []byte("example.com/scratch/"), fmt.Appendf(nil, "example.com/scratch%d/", i)))
+	}
+	out := buf.Bytes()
+	b.SetBytes(int64(len(out)))
+	b.ReportAllocs()
+	for b.Loop() {
+		p := newGoTestParser()
+		s := newLineSplitter(MaxLine, p.line)
+		for rest := out; len(rest) > 0; {
+			n := min(len(rest), 32<<10)
+			s.Write(rest[:n])
+			rest = rest[n:]
+		}
+		s.Close()
+		if cases, _ := p.finish(); len(cases) == 0 {
+			b.Fatal("no cases")
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package executor
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// pytestSuite exercises every summary line pytest -rA writes: pass, fail,
+// setup error, teardown error after a pass, skips, xfail, xpass (strict and
+// not), parameter ids with spaces, " - " and brackets, a class, output that
+// looks like a summary line, and a file that fails collection.
+var pytestSuite = map[string]string{
+	"tests/test_a.py": `import pytest
+
+def test_pass():
+    pass
+
+def test_fail():
+    assert 1 == 2
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture boom")
+
+def test_error(broken):
+    pass
+
+@pytest.fixture
+def bad_teardown():
+    yield
+    raise RuntimeError("teardown boom")
+
+def test_teardown(bad_teardown):
+    pass
+
+def test_skip():
+    pytest.skip("nope")
+
+@pytest.mark.xfail(reason="known")
+def test_xfail():
+    assert False
+
+@pytest.mark.xfail(reason="known")
+def test_xpass():
+    pass
+
+@pytest.mark.xfail(strict=True, reason="strict")
+def test_xpass_strict():
+    pass
+
+@pytest.mark.parametrize("x", ["a b", "c - d", "e[f]"])
+def test_param(x):
+    assert x != "c - d"
+
+class TestK:
+    def test_m(self):
+        print("PASSED tests/test_a.py::fake")
+        assert True
+`,
+	"tests/test_bad.py": "import nonexistent_module_xyz\n\ndef test_never():\n    pass\n",
+}
+
+var wantPytestCases = map[string]string{
+	"tests/test_a.py::test_pass":         "PASS",
+	"tests/test_a.py::test_fail":         "FAIL",
+	"tests/test_a.py::test_error":        "ERROR",
+	"tests/test_a.py::test_teardown":     "FAIL",
+	"tests/test_a.py::test_xfail":        "PASS",
+	"tests/test_a.py::test_xpass":        "PASS",
+	"tests/test_a.py::test_xpass_strict": "FAIL",
+	"tests/test_a.py::test_param[a b]":   "PASS",
+	"tests/test_a.py::test_param[c - d]": "FAIL",
+	"tests/test_a.py::test_param[e[f]]":  "PASS",
+	"tests/test_a.py::TestK::test_m":     "PASS",
+}
+
+func TestPytestRealOutput(t *testing.T) {
+	py := pytestPython(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, pytestSuite)
+	cmd := exec.Command("bash", "-c", py+" -m pytest -rA -p no:cacheprovider --continue-on-collection-errors tests 2>&1")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if _, failed := err.(*exec.ExitError); err != nil && !failed {
+		t.Fatalf("pytest: %v", err)
+	}
+	cases, broken := parseOutput(Pytest, out)
+	if got := outcomes(cases); fmt.Sprint(got) != fmt.Sprint(wantPytestCases) {
+		t.Errorf("cases\n got %v\nwant %v\noutput:\n%s", got, wantPytestCases, out)
+	}
+	if fmt.Sprint(broken) != "[tests/test_bad.py]" {
+		t.Errorf("broken %v, want [tests/test_bad.py]", broken)
+	}
+}
+
+func TestPytestParser(t *testing.T) {
+	captured, err := os.ReadFile("testdata/pytest-rA.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := func(lines ...string) string {
+		return "=== short test summary info ===\n" + strings.Join(lines, "\n") + "\n=== 1 passed in 0.01s ===\n"
+	}
+	cases := []struct {
+		name   string
+		out    string
+		cases  map[string]string
+		broken string
+	}{
+		{name: "captured", out: string(captured), cases: map[string]string{
+			"tests/test_a.py::test_pass": "PASS", "tests/test_a.py::test_fail": "FAIL", "tests/test_a.py::test_error": "ERROR",
+			"tests/test_a.py::test_teardown": "FAIL", "tests/test_a.py::test_xfail": "PASS", "tests/test_a.py::test_xpass": "PASS",
+			"tests/test_a.py::test_xpass_strict": "FAIL", "tests/test_a.py::test_param[a b]": "PASS",
+			"tests/test_a.py::test_param[c - d]": "FAIL", "tests/test_a.py::test_param[e[f]]": "PASS", "tests/test_a.py::TestK::test_m": "PASS",
+		}, broken: "[tests/test_bad.py]"},
+		{name: "lines outside the summary are ignored", out: "PASSED t.py::outside\n" + sum("PASSED t.py::inside") + "FAILED t.py::after\n",
+			cases: map[string]string{"t.py::inside": "PASS"}},
+		{name: "two sessions", out: sum("PASSED a.py::x") + "noise\n" + sum("FAILED b.py::y - boom"),
+			cases: map[string]string{"a.py::x": "PASS", "b.py::y": "FAIL"}},
+		{name: "skips carry no node id", out: sum("SKIPPED [2] t.py:3: reason", "PASSED t.py::a"), cases: map[string]string{"t.py::a": "PASS"}},
+		{name: "collection error without message", out: sum("ERROR t.py", "ERROR u.py - ImportError: x"), cases: map[string]string{}, broken: "[t.py u.py]"},
+		{name: "unknown words and CRLF", out: strings.ReplaceAll(sum("RERUN t.py::a", "PASSED t.py::a"), "\n", "\r\n"), cases: map[string]string{"t.py::a": "PASS"}},
+		{name: "XPASS without a dash", out: sum("XPASS t.py::a reason text"), cases: map[string]string{"t.py::a": "PASS"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, broken := parseOutput(Pytest, []byte(tc.out))
+			if fmt.Sprint(outcomes(got)) != fmt.Sprint(tc.cases) {
+				t.Errorf("cases\n got %v\nwant %v", outcomes(got), tc.cases)
+			}
+			if b := fmt.Sprint(broken); b != tc.broken && !(len(broken) == 0 && tc.broken == "") {
+				t.Errorf("broken %s, want %s", b, tc.broken)
+			}
+		})
+	}
+}

@@ -1,0 +1,160 @@
+package executor
+
+import (
+	"archive/tar"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNewStage(t *testing.T) {
+	run := Run{
+		Env:       Environment{Activate: "source venv/bin/activate"},
+		Patch:     "--- a/x\n+++ b/x", // no final newline: the stage adds it
+		Tests:     []TestPatch{{ID: "first", Patch: "p1\n"}, {ID: "second one", Patch: "p2\n"}},
+		TestFiles: []string{"*_test.go", "tests/*"},
+		Command:   "go test -json ./...",
+		Format:    JUnit,
+		Report:    "out/report.xml",
+		Timeout:   1500 * time.Millisecond,
+	}
+	st, err := NewStage(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for _, f := range st.Files {
+		files[f.Path] = string(f.Data)
+	}
+	want := map[string]string{
+		"command":          "go test -json ./...\n",
+		"candidate.patch":  "--- a/x\n+++ b/x\n",
+		"tests/0000.patch": "p1\n", "tests/0000.id": "first",
+		"tests/0001.patch": "p2\n", "tests/0001.id": "second one",
+		"test-files": "*_test.go\ntests/*\n",
+		"activate":   "source venv/bin/activate",
+	}
+	for name, content := range want {
+		if files[name] != content {
+			t.Errorf("%s = %q, want %q", name, files[name], content)
+		}
+	}
+	if files["run.sh"] != string(runScript) || len(runScript) == 0 {
+		t.Errorf("run.sh is not the embedded script")
+	}
+	if len(files) != len(want)+1 {
+		t.Errorf("files %v, want %d", slices.Sorted(maps.Keys(files)), len(want)+1)
+	}
+	env := strings.Join(st.Env("/bp"), " ")
+	if env != "BP_DIR=/bp BP_TIMEOUT=2 BP_REPORT=out/report.xml" {
+		t.Errorf("env %q", env)
+	}
+
+	base, err := NewStage(Run{Command: "true", Format: Pytest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(base.Files) != 2 || base.Timeout != DefaultTimeout || strings.Join(base.Env("/d"), " ") != "BP_DIR=/d BP_TIMEOUT=1800" {
+		t.Errorf("base run stage: %d files, timeout %s, env %v; want run.sh and command, the default timeout, no report", len(base.Files), base.Timeout, base.Env("/d"))
+	}
+}
+
+func TestStageWriteDirAndTar(t *testing.T) {
+	st, err := NewStage(Run{Patch: "diff\n", Tests: []TestPatch{{ID: "t", Patch: "p\n"}}, Command: "true", Format: Pytest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := st.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range st.Files {
+		b, err := os.ReadFile(filepath.Join(dir, f.Path))
+		if err != nil || string(b) != string(f.Data) {
+			t.Errorf("%s: %q %v, want %q", f.Path, b, err, f.Data)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "run.sh")); err != nil || fi.Mode().Perm()&0o100 == 0 {
+		t.Errorf("run.sh is not executable: %v %v", fi.Mode(), err)
+	}
+
+	r, err := st.Tar("/bp/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(r)
+	got := map[string]string{}
+	var dirs []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeDir {
+			dirs = append(dirs, h.Name)
+			continue
+		}
+		b, _ := io.ReadAll(tr)
+		got[h.Name] = string(b)
+		if h.Name == "bp/run.sh" && h.Mode&0o100 == 0 {
+			t.Errorf("run.sh is not executable in the tar: %o", h.Mode)
+		}
+	}
+	if strings.Join(dirs, " ") != "bp/ bp/tests/" {
+		t.Errorf("directories %v, want bp/ and bp/tests/ before their files", dirs)
+	}
+	for _, f := range st.Files {
+		if got["bp/"+f.Path] != string(f.Data) {
+			t.Errorf("tar entry bp/%s = %q, want %q", f.Path, got["bp/"+f.Path], f.Data)
+		}
+	}
+	if len(got) != len(st.Files) {
+		t.Errorf("%d tar files, want %d", len(got), len(st.Files))
+	}
+}
+
+func TestRunValidate(t *testing.T) {
+	good := Run{Command: "go test ./...", Format: GoJSON}
+	cases := []struct {
+		name string
+		edit func(*Run)
+		want string // "" means valid
+	}{
+		{"valid", func(*Run) {}, ""},
+		{"empty command", func(r *Run) { r.Command = "\n" }, "command is empty"},
+		{"unknown format", func(r *Run) { r.Format = "" }, "is not known"},
+		{"junit without report", func(r *Run) { r.Format = JUnit }, "needs the report path"},
+		{"report with another format", func(r *Run) { r.Report = "r.xml" }, "read only for format"},
+		{"negative timeout", func(r *Run) { r.Timeout = -time.Second }, "is negative"},
+		{"empty test ID", func(r *Run) { r.Tests = []TestPatch{{Patch: "p"}} }, "empty or multi-line ID"},
+		{"multi-line test ID", func(r *Run) { r.Tests = []TestPatch{{ID: "a\nb", Patch: "p"}} }, "multi-line"},
+		{"duplicate test ID", func(r *Run) { r.Tests = []TestPatch{{ID: "a", Patch: "p"}, {ID: "a", Patch: "q"}} }, "used twice"},
+		{"empty test patch", func(r *Run) { r.Tests = []TestPatch{{ID: "a"}} }, "is empty"},
+		{"multi-line pattern", func(r *Run) { r.TestFiles = []string{"a\nb"} }, "spans lines"},
+		{"bad env name", func(r *Run) { r.Env.Env = map[string]string{"A=B": "x"} }, "not valid"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := good
+			tc.edit(&r)
+			err := r.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+}
