@@ -44,13 +44,20 @@ func languageOf(name string) language {
 }
 
 // canonicalLines returns the canonical form of each line ("" when the line is
-// blank or holds only a comment, and so is dropped). Canonical form: comments
+// blank or holds only a comment, and so is dropped). Canonical form for code: comments
 // removed, whitespace outside string literals removed except one space where
 // two word characters would otherwise join, leading indentation kept only
 // where it carries meaning. Strings are tracked across lines so that a "#"
 // inside a Python triple-quoted string is not taken for a comment.
 func canonicalLines(lang language, lines []string) []string {
 	out := make([]string, len(lines))
+	if lang == langGeneric {
+		// Prose and data: only runs of whitespace are layout.
+		for i, l := range lines {
+			out[i] = strings.Join(strings.Fields(l), " ")
+		}
+		return out
+	}
 	var sc lineScanner
 	sc.lang = lang
 	for i, l := range lines {

@@ -2,8 +2,11 @@ package scoring
 
 import (
 	"path"
+	"runtime"
 	"sort"
 	"strings"
+
+	"github.com/sourcegraph/conc/pool"
 )
 
 // view is one candidate as the execution-free signals see it.
@@ -119,17 +122,21 @@ func consensus(views []view, sig map[string]*Signals) {
 	for i := range sims {
 		sims[i] = make([]float64, n)
 	}
+	// The pairs are independent: spread them over the cores. Each worker
+	// writes only its own cells, so the result does not depend on scheduling.
+	workers := pool.New().WithMaxGoroutines(runtime.GOMAXPROCS(0))
 	for i := 0; i < n; i++ {
-		for j := i + 1; j < n; j++ {
-			var s float64
-			if views[i].effective.Key == views[j].effective.Key {
-				s = 1
-			} else {
-				s = similarity(dmp, views[i].body, views[j].body)
+		workers.Go(func() {
+			for j := i + 1; j < n; j++ {
+				s := 1.0
+				if views[i].effective.Key != views[j].effective.Key {
+					s = similarity(dmp, views[i].body, views[j].body)
+				}
+				sims[i][j], sims[j][i] = s, s
 			}
-			sims[i][j], sims[j][i] = s, s
-		}
+		})
 	}
+	workers.Wait()
 	votes := map[string]int{}
 	for _, v := range views {
 		votes[v.effective.Key]++

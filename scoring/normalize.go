@@ -117,6 +117,11 @@ func Normalize(patch string, sources map[string]string) (NormalizedPatch, error)
 	}
 	var n NormalizedPatch
 	for _, f := range files {
+		if !isGitDiff(patch) {
+			// go-gitdiff strips the a/ b/ prefixes of git headers only; git
+			// apply reads traditional diffs with -p1, and so does scoring.
+			f.OldName, f.NewName = stripFirstComponent(f.OldName), stripFirstComponent(f.NewName)
+		}
 		fc, formatted := normalizeFile(f, sources)
 		n.Formatted = n.Formatted || formatted
 		if len(fc.Blocks) == 0 && !fc.IsBinary && !fc.IsDelete && !fc.IsNew && fc.OldPath == "" {
@@ -128,6 +133,17 @@ func Normalize(patch string, sources map[string]string) (NormalizedPatch, error)
 	n.Text = canonicalText(n.Files)
 	n.Key = keyOf(n.Text)
 	return n, nil
+}
+
+func isGitDiff(patch string) bool {
+	return strings.HasPrefix(patch, "diff --git ") || strings.Contains(patch, "\ndiff --git ")
+}
+
+func stripFirstComponent(name string) string {
+	if _, rest, ok := strings.Cut(name, "/"); ok && name != "/dev/null" {
+		return rest
+	}
+	return name
 }
 
 // NormalizeFallback is what scoring uses for a patch that does not parse:

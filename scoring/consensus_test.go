@@ -1,0 +1,103 @@
+package scoring
+
+import (
+	"math"
+	"testing"
+)
+
+func TestSimilarity(t *testing.T) {
+	dmp := newDiffer()
+	tests := []struct {
+		a, b string
+		want float64
+	}{
+		{"", "", 1},
+		{"abc", "abc", 1},
+		{"abc", "xyz", 0},
+		{"abcd", "", 0},
+		// Shared "ab": 2·2 / (4+2).
+		{"abcd", "ab", 4.0 / 6},
+		// Shared "a" and "c": 2·2 / (3+3); a substitution costs once.
+		{"abc", "axc", 4.0 / 6},
+		// Runes, not bytes: shared "é": 2·1 / (2+2).
+		{"éa", "éb", 2.0 / 4},
+	}
+	for _, tt := range tests {
+		got := similarity(dmp, tt.a, tt.b)
+		if math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("similarity(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+		if back := similarity(dmp, tt.b, tt.a); math.Abs(back-got) > 1e-12 {
+			t.Errorf("similarity not symmetric on %q, %q: %v vs %v", tt.a, tt.b, got, back)
+		}
+	}
+}
+
+func TestMeanOfTopHalf(t *testing.T) {
+	tests := []struct {
+		in   []float64
+		want float64
+	}{
+		{nil, 0},
+		{[]float64{0.4}, 0.4},
+		{[]float64{0.2, 0.8}, 0.8},         // top 1 of 2
+		{[]float64{0.1, 0.9, 0.5}, 0.7},    // top 2 of 3
+		{[]float64{0, 1, 0.5, 0.25}, 0.75}, // top 2 of 4
+	}
+	for _, tt := range tests {
+		if got := meanOfTopHalf(tt.in); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("meanOfTopHalf(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestConsensusSignals: three candidates make the same fix (two of them
+// cosmetic twins), one rewrites another function with a large change.
+func TestConsensusSignals(t *testing.T) {
+	other := "--- a/geo/shapes.py\n+++ b/geo/shapes.py\n@@ -4,2 +4,30 @@\n def area(w, h):\n-    return w * h\n"
+	for i := 0; i < 28; i++ {
+		other += "+    step" + string(rune('a'+i%26)) + " = w * h + " + string(rune('0'+i%10)) + "\n"
+	}
+	other += "+    return stepa\n"
+	cands := []Candidate{
+		{ID: "fix", Patch: fixPerimeter},
+		{ID: "twin", Patch: fixPerimeterTwin},
+		{ID: "close", Patch: fixPerimeterOther},
+		{ID: "other", Patch: other},
+		{ID: "tamper", Patch: fixPerimeter + "--- a/tests/test_shapes.py\n+++ b/tests/test_shapes.py\n@@ -1 +1 @@\n-assert perimeter(1, 1) == 4\n+assert True\n"},
+	}
+	a, err := Assess(Input{Candidates: cands})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := map[string]Signals{}
+	for _, c := range cands {
+		sig[c.ID], _ = a.Signals(c.ID)
+	}
+	// Test files do not take part in the effective change: tamper votes with fix.
+	if sig["fix"].Votes != 3 || sig["twin"].Votes != 3 || sig["tamper"].Votes != 3 || sig["close"].Votes != 1 {
+		t.Errorf("votes fix %d twin %d tamper %d close %d, want 3 3 3 1", sig["fix"].Votes, sig["twin"].Votes, sig["tamper"].Votes, sig["close"].Votes)
+	}
+	if !hasFlag(sig["tamper"].Flags, FlagTouchesTests) {
+		t.Errorf("tamper flags %v", sig["tamper"].Flags)
+	}
+	if !hasFlag(sig["other"].Flags, FlagSizeOutlier) || hasFlag(sig["fix"].Flags, FlagSizeOutlier) {
+		t.Errorf("size outlier flags: other %v fix %v", sig["other"].Flags, sig["fix"].Flags)
+	}
+	if !(sig["fix"].Similarity > sig["close"].Similarity && sig["close"].Similarity > sig["other"].Similarity) {
+		t.Errorf("similarity fix %.3f close %.3f other %.3f: want decreasing", sig["fix"].Similarity, sig["close"].Similarity, sig["other"].Similarity)
+	}
+	if sig["fix"].FunctionLocalization <= sig["other"].FunctionLocalization {
+		t.Errorf("function localization fix %.3f other %.3f", sig["fix"].FunctionLocalization, sig["other"].FunctionLocalization)
+	}
+	if sig["other"].Localization != 1 {
+		t.Errorf("every candidate touches geo/shapes.py: localization %v, want 1", sig["other"].Localization)
+	}
+	v, err := a.Select(mustPolicy(t, PolicyConsensus))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Chosen != "fix" || len(v.Ties) != 3 {
+		t.Errorf("chosen %q ties %q: want fix, tied with its twins", v.Chosen, v.Ties)
+	}
+}
