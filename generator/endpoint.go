@@ -157,7 +157,7 @@ func tokensUsed(req ChatRequest, resp ChatResponse) int {
 	}
 	n := estimateTokens(req) - req.MaxTokens
 	for _, c := range resp.Choices {
-		n += (len(c.Message.Content) + 3) / 4
+		n += tokensIn(c.Message.Content)
 	}
 	return n
 }

@@ -27,7 +27,7 @@ var (
 type Judge struct {
 	Model Model
 	// ContextTokens bounds the prompt (default 30000 tokens, estimated at
-	// four bytes a token); the trajectory is trimmed to fit, oldest
+	// three bytes a token); the trajectory is trimmed to fit, oldest
 	// reasoning first. The issue and the patch are never cut.
 	ContextTokens int
 	// TopLogprobs is the number of alternatives asked for (default 20, the
@@ -198,9 +198,8 @@ func fitTrajectory(steps []Step, budget int) (string, int) {
 		}
 		return b.String()
 	}
-	cost := func(s string) int { return (len(s) + 3) / 4 }
 	omitted := 0
-	for text := render(); cost(text) > budget; text = render() {
+	for text := render(); tokensIn(text) > budget; text = render() {
 		victim := -1
 		last := len(steps) - 1
 		for i, s := range steps {
@@ -221,7 +220,7 @@ func fitTrajectory(steps []Step, budget int) (string, int) {
 			// Only the last step is left: keep its tail.
 			gapNote := note(omitted)
 			head := fmt.Sprintf("[%s]\n[... start omitted ...]\n", steps[last].Kind)
-			room := budget*4 - len(head) - len(gapNote) - 1
+			room := budget*bytesPerToken - len(head) - len(gapNote) - 1
 			if room <= 0 {
 				return "", len(steps)
 			}
