@@ -266,7 +266,12 @@ func TestLocalCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go func() {
-		for ctx.Err() == nil && len(markedProcesses(t, marker)) == 0 {
+		// Wait for the sleep itself (argv[0] is the marker), not for the
+		// shells whose command lines merely mention it.
+		for ctx.Err() == nil && !slices.ContainsFunc(markedProcesses(t, marker), func(p string) bool {
+			_, cmdline, _ := strings.Cut(p, ": ")
+			return strings.HasPrefix(cmdline, marker)
+		}) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		cancel()
@@ -353,5 +358,20 @@ func TestLocalRemovesReadOnlyLeftovers(t *testing.T) {
 	cmd := "mkdir -p ro/deep && touch ro/deep/f && chmod -R a-w ro && " + summary("PASSED t::a")
 	if res, err := l.Run(t.Context(), Run{Env: Environment{Repo: repo}, Command: cmd, Format: Pytest}); err != nil || res.Status != Completed {
 		t.Fatalf("%v %s %s", err, res.Status, res.Reason)
+	}
+}
+
+// A report left in the repository (committed, or kept from an image's
+// build) is removed before the command runs: it must not stand in for one
+// the command did not write.
+func TestLocalStaleReportIgnored(t *testing.T) {
+	l, _ := newTestLocal(t)
+	repo := gitRepo(t, map[string]string{"stale.xml": `<testsuite><testcase classname="c" name="old"/></testsuite>`})
+	res, err := l.Run(t.Context(), Run{Env: Environment{Repo: repo}, Command: "true", Format: JUnit, Report: "stale.xml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != Infra || len(res.Cases) != 0 {
+		t.Errorf("%s %q cases %v, want infra and no cases from the stale report", res.Status, res.Reason, res.Cases)
 	}
 }
