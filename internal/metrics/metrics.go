@@ -1,0 +1,147 @@
+// Package metrics holds the daemon's Prometheus metrics and serves them
+// over HTTP. Each Daemon has its own registry (no global state), so tests
+// and several daemons in one process do not collide.
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Daemon is the metrics of one daemon. A nil *Daemon records nothing, so
+// that code paths need no checks when metrics are off.
+type Daemon struct {
+	reg          *prometheus.Registry
+	jobs         *prometheus.CounterVec
+	runs         *prometheus.CounterVec
+	runSeconds   prometheus.Histogram
+	queueDepth   prometheus.Gauge
+	busySlots    prometheus.Gauge
+	slots        prometheus.Gauge
+	redeliveries prometheus.Counter
+}
+
+// New returns a daemon's metrics, registered on a new registry together
+// with the Go runtime and process collectors.
+func New() *Daemon {
+	reg := prometheus.NewRegistry()
+	d := &Daemon{
+		reg: reg,
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bestpatch_jobs_total",
+			Help: "Jobs by event: submitted, invalid (rejected), done, failed, cancelled (counted by the daemon that saw the event).",
+		}, []string{"event"}),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bestpatch_runs_total",
+			Help: "Runs handled by this daemon by outcome: the executor status (completed, apply_failed, empty, timeout, infra), cached, skipped (no longer needed), duplicate (already stored), handed_back, error.",
+		}, []string{"outcome"}),
+		runSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "bestpatch_run_seconds",
+			Help:    "Wall time of runs executed by this daemon (cache hits excluded).",
+			Buckets: prometheus.ExponentialBuckets(0.25, 2, 14), // 0.25s .. ~34min
+		}),
+		queueDepth: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bestpatch_queue_depth",
+			Help: "Runs waiting in the work queue, not yet handed to any daemon.",
+		}),
+		busySlots: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bestpatch_busy_slots",
+			Help: "Worker slots of this daemon handling a run.",
+		}),
+		slots: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bestpatch_slots",
+			Help: "Worker slots of this daemon.",
+		}),
+		redeliveries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bestpatch_redeliveries_total",
+			Help: "Runs this daemon received that had been delivered before (a daemon died, stopped, or handed them back).",
+		}),
+	}
+	reg.MustRegister(d.jobs, d.runs, d.runSeconds, d.queueDepth, d.busySlots, d.slots, d.redeliveries,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return d
+}
+
+// Job counts a job event.
+func (d *Daemon) Job(event string) {
+	if d != nil {
+		d.jobs.WithLabelValues(event).Inc()
+	}
+}
+
+// Run counts a handled run by outcome.
+func (d *Daemon) Run(outcome string) {
+	if d != nil {
+		d.runs.WithLabelValues(outcome).Inc()
+	}
+}
+
+// RunSeconds observes the wall time of an executed run.
+func (d *Daemon) RunSeconds(s float64) {
+	if d != nil {
+		d.runSeconds.Observe(s)
+	}
+}
+
+// QueueDepth sets the number of queued runs.
+func (d *Daemon) QueueDepth(n uint64) {
+	if d != nil {
+		d.queueDepth.Set(float64(n))
+	}
+}
+
+// Busy adds delta to the busy worker slots.
+func (d *Daemon) Busy(delta int) {
+	if d != nil {
+		d.busySlots.Add(float64(delta))
+	}
+}
+
+// Slots sets the number of worker slots.
+func (d *Daemon) Slots(n int) {
+	if d != nil {
+		d.slots.Set(float64(n))
+	}
+}
+
+// Redelivered counts a redelivered run.
+func (d *Daemon) Redelivered() {
+	if d != nil {
+		d.redeliveries.Inc()
+	}
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (d *Daemon) Handler() http.Handler {
+	return promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg})
+}
+
+// Serve serves the metrics on addr at /metrics until ctx ends. It returns
+// once the listener is open (or failed to open); errors while serving are
+// logged by the http server.
+func (d *Daemon) Serve(ctx context.Context, addr string) (net.Addr, error) {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: listen on %s: %w (choose another --metrics-addr)", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", d.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Serve returns ErrServerClosed on shutdown; any other error means the
+	// listener is gone, and the daemon keeps working without metrics.
+	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	return ln.Addr(), nil
+}

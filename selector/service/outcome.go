@@ -1,0 +1,224 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/bestpatch/bestpatch/selector"
+	"github.com/bestpatch/bestpatch/selector/wire"
+)
+
+// event publishes a progress event on the job's events subject, which a
+// stream keeps. Run events go out without waiting for JetStream's ack
+// (progress is best-effort, runs must not wait for it); the terminal
+// events are acked, so they are stored before the outcome is published.
+func (d *Daemon) event(ev selector.Event, acked bool) {
+	ev.Time = time.Now().UTC()
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return
+	}
+	msg := &nats.Msg{Subject: wire.EventsSubject(ev.Job), Data: data, Header: nats.Header{}}
+	msg.Header.Set(wire.DaemonHeader, d.name)
+	if acked {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		_, err = d.js.PublishMsg(ctx, msg)
+	} else {
+		err = d.nc.PublishMsg(msg)
+	}
+	if err != nil {
+		d.log.Warn("progress event not published", "job", ev.Job, "kind", ev.Kind, "err", err)
+	}
+}
+
+// finish publishes a job's outcome: the terminal event first, then the
+// outcome on the job's verdict subject (de-duplicated by job ID: a redone
+// scoring publishes once). A report too big for one message goes to the
+// object store and the outcome names it.
+func (d *Daemon) finish(ctx context.Context, out wire.Outcome) error {
+	out.Finished = time.Now().UTC()
+	ev := selector.Event{Job: out.Job, Message: out.Error}
+	switch out.State {
+	case wire.Done:
+		ev.Kind, ev.Chosen = selector.EventSelected, out.Report.Verdict.Chosen
+	case wire.Cancelled:
+		ev.Kind = selector.EventCancelled
+	default:
+		ev.Kind = selector.EventFailed
+	}
+	d.event(ev, true)
+	data, err := json.Marshal(out)
+	if err != nil {
+		return fmt.Errorf("job %s: encode outcome: %w", out.Job, err)
+	}
+	if len(data) > d.store.maxInline && out.Report != nil {
+		rep, err := json.Marshal(out.Report)
+		if err != nil {
+			return fmt.Errorf("job %s: encode report: %w", out.Job, err)
+		}
+		name := "verdicts/" + out.Job
+		if _, err := d.store.objects.PutBytes(ctx, name, rep); err != nil {
+			return fmt.Errorf("job %s: store the report (%d bytes) as object %s: %w", out.Job, len(rep), name, err)
+		}
+		out.Report, out.ReportObject = nil, name
+		if data, err = json.Marshal(out); err != nil {
+			return err
+		}
+	}
+	msg := &nats.Msg{Subject: wire.VerdictSubject(out.Job), Data: data, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, out.Job)
+	msg.Header.Set(wire.DaemonHeader, d.name)
+	if _, err := d.js.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("job %s: publish the outcome: %w", out.Job, err)
+	}
+	d.cfg.Metrics.Job(string(out.State))
+	d.log.Info("job ended", "job", out.Job, "state", out.State, "chosen", ev.Chosen, "error", out.Error)
+	return nil
+}
+
+// lastOutcome returns a job's published outcome, if there is one.
+func (d *Daemon) lastOutcome(ctx context.Context, id string) (wire.Outcome, bool, error) {
+	var out wire.Outcome
+	m, err := d.store.verdicts.GetLastMsgForSubject(ctx, wire.VerdictSubject(id))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return out, false, nil
+	}
+	if err != nil {
+		return out, false, fmt.Errorf("job %s: read the outcome: %w", id, err)
+	}
+	if err := json.Unmarshal(m.Data, &out); err != nil {
+		return out, false, fmt.Errorf("job %s: outcome unreadable: %w", id, err)
+	}
+	return out, true, nil
+}
+
+// claim reads a job's end claim, if any.
+func (d *Daemon) claim(ctx context.Context, id string) (endClaim, bool, error) {
+	var c endClaim
+	e, err := d.store.ends.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return c, false, nil
+	}
+	if err != nil {
+		return c, false, fmt.Errorf("job %s: read its end claim: %w", id, err)
+	}
+	if err := json.Unmarshal(e.Value(), &c); err != nil {
+		return c, false, fmt.Errorf("job %s: end claim unreadable: %w", id, err)
+	}
+	return c, true, nil
+}
+
+// status reports where a job is.
+func (d *Daemon) status(ctx context.Context, id string) (wire.Status, error) {
+	_, rec, err := d.readJobRecord(ctx, id)
+	if err != nil {
+		return wire.Status{}, err
+	}
+	st := wire.Status{Job: id, Submitted: rec.Submitted, State: wire.Queued}
+	keys, err := d.store.results.ListKeysFiltered(ctx, id+".*")
+	if err != nil {
+		return st, fmt.Errorf("job %s: list its results: %w", id, err)
+	}
+	for range keys.Keys() {
+		st.RunsDone++
+	}
+	if st.RunsDone > 0 {
+		st.State = wire.Running
+	}
+	if c, ok, err := d.claim(ctx, id); err != nil {
+		return st, err
+	} else if ok {
+		st.State = c.State
+	}
+	out, ok, err := d.lastOutcome(ctx, id)
+	if err != nil {
+		return st, err
+	}
+	if ok {
+		st.State, st.Outcome = out.State, &out
+	}
+	return st, nil
+}
+
+// decodeJobRequest reads {"job": ID}.
+func decodeJobRequest(req micro.Request) (string, error) {
+	var jr wire.JobRequest
+	if err := json.Unmarshal(req.Data(), &jr); err != nil {
+		return "", invalid(fmt.Errorf(`request: want {"job": "ID"}: %w`, err))
+	}
+	if err := wire.CheckJobID(jr.Job); err != nil {
+		return "", invalid(err)
+	}
+	return jr.Job, nil
+}
+
+// handleStatus answers a status request.
+func (d *Daemon) handleStatus(ctx context.Context, req micro.Request) {
+	id, err := decodeJobRequest(req)
+	if err != nil {
+		d.replyError(req, err)
+		return
+	}
+	st, err := d.status(ctx, id)
+	if err != nil {
+		d.replyError(req, err)
+		return
+	}
+	d.respondJSON(req, st)
+}
+
+// handleCancel cancels a job: it claims the job's end (so no daemon scores
+// it), tells every daemon to stop its runs, drops its queued runs, and
+// publishes the cancelled outcome. A job already scoring or ended is left
+// as it is; the reply's state says which.
+func (d *Daemon) handleCancel(ctx context.Context, req micro.Request) {
+	id, err := decodeJobRequest(req)
+	if err != nil {
+		d.replyError(req, err)
+		return
+	}
+	if _, _, err := d.readJobRecord(ctx, id); err != nil {
+		d.replyError(req, err)
+		return
+	}
+	claim, _ := json.Marshal(endClaim{State: wire.Cancelled, Daemon: d.name, Time: time.Now().UTC()})
+	if _, err := d.store.ends.Create(ctx, id, claim); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		d.replyError(req, fmt.Errorf("job %s: claim its end: %w", id, err))
+		return
+	} else if err == nil {
+		if err := d.nc.Publish(wire.CancelledSubject(id), nil); err != nil {
+			d.log.Warn("cancellation broadcast failed; runs stop when their daemons next look", "job", id, "err", err)
+		}
+		if err := d.store.work.Purge(ctx, jetstream.WithPurgeSubject(wire.WorkSubject(id))); err != nil {
+			d.log.Warn("queued runs of a cancelled job not purged; daemons will skip them", "job", id, "err", err)
+		}
+		if err := d.finish(ctx, wire.Outcome{Job: id, State: wire.Cancelled, Error: "cancelled on request"}); err != nil {
+			d.replyError(req, err)
+			return
+		}
+	}
+	st, err := d.status(ctx, id)
+	if err != nil {
+		d.replyError(req, err)
+		return
+	}
+	d.respondJSON(req, st)
+}
+
+// onCancelled stops this daemon's runs of a cancelled job.
+func (d *Daemon) onCancelled(msg *nats.Msg) {
+	id := msg.Subject[len(wire.CancelledSubject("")):]
+	if v, ok := d.views.lookup(id); ok {
+		if n := v.cancelRuns(); n > 0 {
+			d.log.Info("cancelled job: runs stopped", "job", id, "runs", n)
+		}
+	}
+}

@@ -1,0 +1,278 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
+	"github.com/nats-io/nuid"
+
+	"github.com/bestpatch/bestpatch/selector"
+	"github.com/bestpatch/bestpatch/selector/wire"
+)
+
+// requestError is an error reply: a wire code and a message for people.
+type requestError struct {
+	code string
+	err  error
+}
+
+func (e *requestError) Error() string { return e.err.Error() }
+func (e *requestError) Unwrap() error { return e.err }
+
+func invalid(err error) error { return &requestError{wire.CodeInvalid, err} }
+
+// replyError sends an error reply: the code and message in the micro error
+// headers, and an ErrorReply body for clients that only read bodies.
+func (d *Daemon) replyError(req micro.Request, err error) {
+	code := wire.CodeInternal
+	if re, ok := errors.AsType[*requestError](err); ok {
+		code = re.code
+	}
+	body, _ := json.Marshal(wire.ErrorReply{Code: code, Error: err.Error()})
+	if rerr := req.Error(code, oneLine(err.Error()), body); rerr != nil {
+		d.log.Warn("error reply not sent", "subject", req.Subject(), "err", rerr)
+	}
+}
+
+// oneLine makes a message fit in a header value.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func (d *Daemon) respondJSON(req micro.Request, v any) {
+	if err := req.RespondJSON(v); err != nil {
+		d.log.Warn("reply not sent", "subject", req.Subject(), "err", err)
+	}
+}
+
+// handleSubmit accepts a job: it validates and stores it, queues its first
+// runs, and replies the job ID (or, with WaitHeader, the outcome).
+func (d *Daemon) handleSubmit(ctx context.Context, req micro.Request) {
+	job, err := d.decodeJob(ctx, req)
+	if err != nil {
+		d.cfg.Metrics.Job("invalid")
+		d.log.Info("job refused", "err", err)
+		d.replyError(req, err)
+		return
+	}
+	reply, err := d.accept(ctx, job, req.Headers().Get(wire.JobObjectHeader))
+	if err != nil {
+		if _, ok := errors.AsType[*requestError](err); !ok {
+			d.log.Error("job not accepted", "job", job.ID, "err", err)
+		}
+		d.replyError(req, err)
+		return
+	}
+	if !strings.EqualFold(req.Headers().Get(wire.WaitHeader), "true") {
+		d.respondJSON(req, reply)
+		return
+	}
+	d.waiters.Go(func() { d.replyWhenDone(req, job.ID) })
+}
+
+// replyWhenDone answers a waiting submit with the job's outcome.
+func (d *Daemon) replyWhenDone(req micro.Request, id string) {
+	out, err := d.client.Outcome(d.bgCtx, id)
+	if err != nil {
+		if d.bgCtx.Err() != nil {
+			err = &requestError{wire.CodeUnavailable, fmt.Errorf("job %s: the daemon that was waiting is shutting down; the job goes on: ask %s for its outcome", id, wire.StatusSubject)}
+		}
+		d.replyError(req, err)
+		return
+	}
+	d.respondJSON(req, out)
+}
+
+// decodeJob reads a job from a submit request, body or object.
+func (d *Daemon) decodeJob(ctx context.Context, req micro.Request) (selector.Job, error) {
+	data := req.Data()
+	if name := req.Headers().Get(wire.JobObjectHeader); name != "" {
+		var err error
+		data, err = d.store.objects.GetBytes(ctx, name)
+		if err != nil {
+			if errors.Is(err, jetstream.ErrObjectNotFound) {
+				return selector.Job{}, invalid(fmt.Errorf("%w: header %s names object %q, which is not in object store %s: upload the job there first", selector.ErrInvalidJob, wire.JobObjectHeader, name, wire.ObjectBucket))
+			}
+			return selector.Job{}, fmt.Errorf("read job object %s: %w", name, err)
+		}
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return selector.Job{}, invalid(fmt.Errorf("%w: the request is empty: send a job (JSON: task, candidates, options), see docs/DAEMON.md", selector.ErrInvalidJob))
+	}
+	var job selector.Job
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&job); err != nil {
+		return selector.Job{}, invalid(fmt.Errorf("%w: %w", selector.ErrInvalidJob, jsonProblem("job", data, err)))
+	}
+	if job.ID == "" {
+		job.ID = nuid.Next()
+	}
+	if err := wire.CheckJobID(job.ID); err != nil {
+		return selector.Job{}, invalid(err)
+	}
+	if _, err := selector.NewPlan(job); err != nil {
+		return selector.Job{}, invalid(err)
+	}
+	return job, nil
+}
+
+// jsonProblem names what is wrong in a JSON document, as the input files'
+// errors do.
+func jsonProblem(what string, data []byte, err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return &selector.InputError{File: what, Field: te.Field, Err: fmt.Errorf("has a %s value, want %s", te.Value, te.Type)}
+	case errors.As(err, &se):
+		return &selector.InputError{File: what, Err: fmt.Errorf("not valid JSON at byte %d: %w", se.Offset, se)}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &selector.InputError{File: what, Field: field, Err: errors.New("unknown field: check its spelling against docs/DAEMON.md")}
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return &selector.InputError{File: what, Err: fmt.Errorf("the JSON ends too early (%d bytes received)", len(data))}
+	}
+	return &selector.InputError{File: what, Err: err}
+}
+
+// accept stores a valid job and queues its first runs. Submitting the same
+// job under the same ID again is accepted and queues its first runs again
+// (de-duplicated), which makes a submit that lost its reply safe to retry.
+func (d *Daemon) accept(ctx context.Context, job selector.Job, object string) (wire.SubmitReply, error) {
+	canonical, err := json.Marshal(job)
+	if err != nil {
+		return wire.SubmitReply{}, fmt.Errorf("job %s: encode: %w", job.ID, err)
+	}
+	sum := sha256.Sum256(canonical)
+	hash := hex.EncodeToString(sum[:])
+	env, _, err := d.store.wrap(ctx, "jobs/"+job.ID, canonical)
+	if err != nil {
+		return wire.SubmitReply{}, fmt.Errorf("job %s: store: %w", job.ID, err)
+	}
+	rec, err := json.Marshal(jobRecord{Submitted: time.Now().UTC(), Hash: hash, Job: env})
+	if err != nil {
+		return wire.SubmitReply{}, err
+	}
+	reply := wire.SubmitReply{Job: job.ID, State: wire.Queued}
+	if _, err := d.store.jobs.Create(ctx, job.ID, rec); err != nil {
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return reply, fmt.Errorf("job %s: store: %w", job.ID, err)
+		}
+		_, old, err := d.readJobRecord(ctx, job.ID)
+		if err != nil {
+			return reply, err
+		}
+		if old.Hash != hash {
+			return reply, &requestError{wire.CodeConflict, fmt.Errorf("job id %q is taken by a different job: choose another id, or leave it empty to get one", job.ID)}
+		}
+		reply.Existing = true
+		st, err := d.status(ctx, job.ID)
+		if err == nil {
+			reply.State = st.State
+		}
+		if reply.State.Final() {
+			return reply, nil
+		}
+	} else {
+		d.cfg.Metrics.Job("submitted")
+	}
+	if object != "" {
+		// The upload was only the vehicle; the job is stored on its own.
+		if err := d.store.objects.Delete(ctx, object); err != nil {
+			d.log.Debug("uploaded job object not deleted", "object", object, "err", err)
+		}
+	}
+	plan, err := selector.NewPlan(job)
+	if err != nil {
+		return reply, invalid(err)
+	}
+	if !reply.Existing {
+		d.event(selector.Event{Kind: selector.EventAccepted, Job: job.ID, Candidates: len(job.Candidates), Distinct: plan.Distinct()}, false)
+		d.log.Info("job accepted", "job", job.ID, "task", job.Task.ID, "candidates", len(job.Candidates), "distinct", plan.Distinct())
+	}
+	var first []string
+	for _, r := range plan.Needed() {
+		first = append(first, r.ID)
+	}
+	if err := d.enqueue(ctx, job.ID, first, 0); err != nil {
+		return reply, err
+	}
+	return reply, nil
+}
+
+// readJobRecord reads a job's record from the jobs bucket.
+func (d *Daemon) readJobRecord(ctx context.Context, id string) (jetstream.KeyValueEntry, jobRecord, error) {
+	var rec jobRecord
+	e, err := d.store.jobs.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, rec, &requestError{wire.CodeNotFound, fmt.Errorf("job %s: %w: it was never submitted, or has expired", id, errJobGone)}
+	}
+	if err != nil {
+		return nil, rec, fmt.Errorf("job %s: read: %w", id, err)
+	}
+	if err := json.Unmarshal(e.Value(), &rec); err != nil {
+		return nil, rec, fmt.Errorf("job %s: stored record unreadable: %w", id, err)
+	}
+	return e, rec, nil
+}
+
+// loadJob reads a stored job.
+func (d *Daemon) loadJob(ctx context.Context, id string) (selector.Job, jobRecord, error) {
+	var job selector.Job
+	_, rec, err := d.readJobRecord(ctx, id)
+	if err != nil {
+		return job, rec, err
+	}
+	data, err := d.store.unwrap(ctx, rec.Job)
+	if err != nil {
+		return job, rec, fmt.Errorf("job %s: %w", id, err)
+	}
+	if err := json.Unmarshal(data, &job); err != nil {
+		return job, rec, fmt.Errorf("job %s: stored job unreadable: %w", id, err)
+	}
+	job.ID = id
+	return job, rec, nil
+}
+
+// enqueue queues runs of a job. The message ID makes the same request from
+// the same plan state (a redelivered step redone) a duplicate.
+func (d *Daemon) enqueue(ctx context.Context, job string, runs []string, rev uint64) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(runs))
+	for _, run := range runs {
+		item := wire.WorkItem{Job: job, Run: run, Revision: rev}
+		data, err := json.Marshal(item)
+		if err != nil {
+			return err
+		}
+		msg := &nats.Msg{Subject: wire.WorkSubject(job), Data: data, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, item.MsgID())
+		f, err := d.js.PublishMsgAsync(msg)
+		if err != nil {
+			return fmt.Errorf("job %s: queue run %s: %w", job, run, err)
+		}
+		futures = append(futures, f)
+	}
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("job %s: queue run %s: %w", job, runs[i], err)
+		case <-ctx.Done():
+			return fmt.Errorf("job %s: queue runs: %w", job, ctx.Err())
+		}
+	}
+	if len(runs) > 0 {
+		d.log.Debug("runs queued", "job", job, "runs", runs, "revision", rev)
+	}
+	return nil
+}

@@ -1,0 +1,328 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/selector"
+	"github.com/bestpatch/bestpatch/selector/wire"
+)
+
+// watchStall bounds how long a daemon waits for its watch of a job's
+// results to deliver a revision it knows is stored; past it, the view is
+// rebuilt from scratch.
+const watchStall = 30 * time.Second
+
+// errJobGone: the job is not in the jobs bucket (never submitted, expired).
+var errJobGone = errors.New("job not found")
+
+// view is one daemon's picture of one job: the job, its plan without
+// results, and every stored result with its revision, kept current by a
+// key-value watch. The watch delivers results in revision order, so once
+// it has delivered revision v, the view holds every result up to v: the
+// exact prefix that the plan is replayed from.
+type view struct {
+	id        string
+	submitted time.Time
+	plan      *selector.Plan // no results; shared by every replay
+
+	ready chan struct{} // closed once loaded
+	err   error         // why loading failed
+
+	mu       sync.Mutex
+	results  map[string]stored
+	seen     uint64        // highest revision delivered
+	changed  chan struct{} // closed and replaced when seen grows
+	inFlight map[string]context.CancelFunc
+	lastUse  time.Time
+	watcher  jetstream.KeyWatcher
+	stop     context.CancelFunc
+}
+
+// stored is a result with its revision in the results bucket.
+type stored struct {
+	rev uint64
+	res wire.RunResult
+}
+
+// views are the job views of one daemon, loaded on first use.
+type views struct {
+	d  *Daemon
+	mu sync.Mutex
+	m  map[string]*view
+}
+
+func newViews(d *Daemon) *views { return &views{d: d, m: map[string]*view{}} }
+
+// get returns the view of a job, loading it (and starting its watch) if
+// this daemon has none.
+func (vs *views) get(ctx context.Context, id string) (*view, error) {
+	vs.mu.Lock()
+	v, ok := vs.m[id]
+	if !ok {
+		v = &view{id: id, ready: make(chan struct{}), results: map[string]stored{},
+			changed: make(chan struct{}), inFlight: map[string]context.CancelFunc{}}
+		vs.m[id] = v
+	}
+	v.mu.Lock()
+	v.lastUse = time.Now()
+	v.mu.Unlock()
+	vs.mu.Unlock()
+	if !ok {
+		v.err = vs.load(ctx, v)
+		close(v.ready)
+		if v.err != nil {
+			vs.drop(v)
+		}
+	}
+	select {
+	case <-v.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return v, v.err
+}
+
+// sortedRuns returns the run IDs of results in order.
+func sortedRuns(m map[string]stored) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// drop forgets a view and stops its watch; the next get loads it afresh.
+func (vs *views) drop(v *view) {
+	vs.mu.Lock()
+	if vs.m[v.id] == v {
+		delete(vs.m, v.id)
+	}
+	vs.mu.Unlock()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.stop != nil {
+		v.stop()
+	}
+	if v.watcher != nil {
+		v.watcher.Stop()
+	}
+}
+
+// load reads the job and starts watching its results.
+func (vs *views) load(ctx context.Context, v *view) error {
+	d := vs.d
+	job, rec, err := d.loadJob(ctx, v.id)
+	if err != nil {
+		return err
+	}
+	plan, err := selector.NewPlan(job)
+	if err != nil {
+		return fmt.Errorf("job %s: stored job no longer plans: %w", v.id, err)
+	}
+	v.plan, v.submitted = plan, rec.Submitted
+	watchCtx, stop := context.WithCancel(context.Background())
+	w, err := d.store.results.Watch(watchCtx, v.id+".*")
+	if err != nil {
+		stop()
+		return fmt.Errorf("job %s: watch its results: %w", v.id, err)
+	}
+	v.watcher, v.stop = w, stop
+	go vs.pump(watchCtx, v, w)
+	return nil
+}
+
+// pump moves the watch's results into the view.
+func (vs *views) pump(ctx context.Context, v *view, w jetstream.KeyWatcher) {
+	for e := range w.Updates() {
+		if e == nil || e.Operation() != jetstream.KeyValuePut {
+			continue // the end of the initial values, or an expiry
+		}
+		run, err := runOfKey(e.Key())
+		if err != nil {
+			vs.d.log.Error("result key without a run ID; ignored", "key", e.Key())
+			continue
+		}
+		var rr wire.RunResult
+		data, err := vs.d.store.unwrap(ctx, e.Value())
+		if err == nil {
+			err = json.Unmarshal(data, &rr)
+		}
+		if err != nil {
+			// Fail closed: an unreadable result is an infrastructure
+			// failure of that run (unknown), so the job can still end.
+			vs.d.log.Error("stored result unreadable; counting the run as an infrastructure failure", "job", v.id, "key", e.Key(), "err", err)
+			rr = wire.RunResult{Job: v.id, Result: executor.Result{Status: executor.Infra, Reason: "stored result unreadable: " + err.Error()}}
+		}
+		v.mu.Lock()
+		if _, dup := v.results[run]; !dup {
+			rr.Run = run
+			v.results[run] = stored{rev: e.Revision(), res: rr}
+		}
+		if e.Revision() > v.seen {
+			v.seen = e.Revision()
+			close(v.changed)
+			v.changed = make(chan struct{})
+		}
+		v.mu.Unlock()
+	}
+}
+
+// waitSeen waits until the view holds every result up to revision rev.
+func (v *view) waitSeen(ctx context.Context, rev uint64) error {
+	stall := time.NewTimer(watchStall)
+	defer stall.Stop()
+	for {
+		v.mu.Lock()
+		seen, ch := v.seen, v.changed
+		v.mu.Unlock()
+		if seen >= rev {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-stall.C:
+			return fmt.Errorf("job %s: the watch of its results has not delivered revision %d (at %d after %s)", v.id, rev, seen, watchStall)
+		}
+	}
+}
+
+// replay returns the plan holding the results with revision <= upTo (and
+// < upTo when below is set).
+func (v *view) replay(upTo uint64, below bool) *selector.Plan {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	res := make(map[string]executor.Result, len(v.results))
+	for run, s := range v.results {
+		if s.rev < upTo || (!below && s.rev == upTo) {
+			res[run] = s.res.Result
+		}
+	}
+	return v.plan.WithResults(res)
+}
+
+// current is the plan with every result seen so far.
+func (v *view) current() *selector.Plan {
+	v.mu.Lock()
+	seen := v.seen
+	v.mu.Unlock()
+	return v.replay(seen, false)
+}
+
+// records are the stored results of a plan's runs, for the report.
+func (v *view) records(plan *selector.Plan) []selector.RunRecord {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var recs []selector.RunRecord
+	for _, run := range sortedRuns(v.results) {
+		if _, ok := plan.Result(run); !ok {
+			continue
+		}
+		s := v.results[run]
+		pr, _ := plan.Planned(run)
+		r := s.res.Result
+		recs = append(recs, selector.RunRecord{ID: run, Candidates: pr.Candidates, Status: r.Status,
+			Applied: r.Applied, Reason: r.Reason, Cached: s.res.Cached, Duration: r.Duration})
+	}
+	return recs
+}
+
+// has reports whether the view holds a result for the run.
+func (v *view) has(run string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	_, ok := v.results[run]
+	return ok
+}
+
+// track registers the cancel function of a run in progress; the returned
+// function unregisters it.
+func (v *view) track(run string, cancel context.CancelFunc) func() {
+	v.mu.Lock()
+	v.inFlight[run] = cancel
+	v.mu.Unlock()
+	return func() {
+		v.mu.Lock()
+		delete(v.inFlight, run)
+		v.lastUse = time.Now()
+		v.mu.Unlock()
+	}
+}
+
+// cancelRuns stops this daemon's runs of the job.
+func (v *view) cancelRuns() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, cancel := range v.inFlight {
+		cancel()
+	}
+	return len(v.inFlight)
+}
+
+// lookup returns the loaded view of a job, if this daemon has one.
+func (vs *views) lookup(id string) (*view, bool) {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	v, ok := vs.m[id]
+	if !ok {
+		return nil, false
+	}
+	select {
+	case <-v.ready:
+		return v, v.err == nil
+	default:
+		return nil, false
+	}
+}
+
+// janitor drops views that have been idle for viewIdle.
+func (vs *views) janitor(ctx context.Context) {
+	t := time.NewTicker(viewIdle / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var idle []*view
+		vs.mu.Lock()
+		for _, v := range vs.m {
+			select {
+			case <-v.ready:
+			default:
+				continue
+			}
+			v.mu.Lock()
+			if len(v.inFlight) == 0 && time.Since(v.lastUse) > viewIdle {
+				idle = append(idle, v)
+			}
+			v.mu.Unlock()
+		}
+		vs.mu.Unlock()
+		for _, v := range idle {
+			vs.drop(v)
+		}
+	}
+}
+
+// close drops every view.
+func (vs *views) close() {
+	vs.mu.Lock()
+	all := make([]*view, 0, len(vs.m))
+	for _, v := range vs.m {
+		all = append(all, v)
+	}
+	vs.mu.Unlock()
+	for _, v := range all {
+		<-v.ready
+		vs.drop(v)
+	}
+}
