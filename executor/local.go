@@ -268,7 +268,10 @@ func (l *Local) ctxOr(ctx context.Context, err error) error {
 // checkout's top level.
 func (l *Local) source(ctx context.Context, env Environment) (repo, commit string, err error) {
 	if env.Repo == "" {
-		return "", "", errors.New("the environment has neither a repository path nor an image: set env.repo to a local git checkout for the local executor")
+		if env.Image != "" {
+			return "", "", fmt.Errorf("the local executor cannot run image %s: set env.repo to a local git checkout, or use the Docker executor", env.Image)
+		}
+		return "", "", errors.New("the environment names no repository: set env.repo to a local git checkout for the local executor")
 	}
 	dir, err := filepath.Abs(env.Repo)
 	if err == nil {

@@ -164,6 +164,7 @@ func TestLocalBadInputs(t *testing.T) {
 	}{
 		{"missing repo", func(r *Run) { r.Env.Repo = filepath.Join(tmp, "nope") }, "does not exist"},
 		{"no repo", func(r *Run) { r.Env.Repo = "" }, "set env.repo"},
+		{"an image", func(r *Run) { r.Env.Repo, r.Env.Image = "", "img:1" }, "cannot run image img:1"},
 		{"not a directory", func(r *Run) { r.Env.Repo = file }, "is not a directory"},
 		{"bad commit", func(r *Run) { r.Env.Commit = "deadbeef" }, `commit "deadbeef" is not in repository`},
 		{"empty command", func(r *Run) { r.Command = " " }, "test command is empty"},

@@ -105,8 +105,10 @@ type Result struct {
 	Status Status `json:"status"`
 	// Reason explains a status other than Completed, for humans.
 	Reason string `json:"reason,omitempty"`
-	// Applied names the method that applied the patch ("git apply",
-	// "patch --fuzz"), empty for the base run or when nothing applied.
+	// Applied names the method that applied the patch: "git apply", "git
+	// apply --recount" (after whitespace or line-count fixes) or "patch
+	// --fuzz" (context did not match exactly); empty for the base run or
+	// when nothing applied.
 	Applied string `json:"applied,omitempty"`
 	// TestsApplied maps each TestPatch ID to whether it applied.
 	TestsApplied map[string]bool `json:"tests_applied,omitempty"`
