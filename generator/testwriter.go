@@ -126,6 +126,9 @@ func (w *TestWriter) Write(ctx context.Context, req TestRequest) (TestReport, er
 	if req.Count <= 0 {
 		return TestReport{}, nil
 	}
+	if w.Model == nil || w.Runner == nil {
+		return TestReport{}, errors.New("generator: TestWriter needs a Model (a *Session) and a BaseRunner")
+	}
 	prefix := w.IDPrefix
 	if prefix == "" {
 		prefix = "gen"
@@ -235,44 +238,68 @@ func (v *validation) repairAll(ctx context.Context, broken []brokenDraft) []*dra
 	return v.settle(ctx, drafts, errs)
 }
 
-// round runs the pending tests on base together, isolates them when
-// several share a broken unit or the run timed out, and classifies each.
-// It returns the tests that need a repair.
+// round runs the pending tests on base together and classifies each. A
+// test that may have been hurt by another is rerun: several tests in a
+// unit that did not build (a Go package fails as a whole), or in a run that
+// timed out, each alone; tests with no cases in a run where some unit broke
+// (a pytest collection error stops the whole session) together without the
+// suspects. It returns the tests that need a repair.
 func (v *validation) round(ctx context.Context, pending []*draft) ([]brokenDraft, error) {
 	res, err := v.runBase(ctx, pending)
 	if err != nil {
 		return nil, err
 	}
 	var broken []brokenDraft
-	var isolate []*draft
+	var suspects, collateral []*draft
 	for _, d := range pending {
 		c := classify(d.test, res)
-		if (c.kind == classBroken || c.kind == classTimedOut) && len(pending) > 1 {
-			isolate = append(isolate, d)
-			continue
-		}
-		if b, ok := v.apply(ctx, d, c, res); ok {
-			broken = append(broken, b)
+		switch {
+		case len(pending) > 1 && (c.kind == classBroken || c.kind == classTimedOut):
+			suspects = append(suspects, d)
+		case len(pending) > 1 && c.drop == DropDidNotRun && len(res.Broken) > 0:
+			collateral = append(collateral, d)
+		default:
+			if b, ok := v.apply(ctx, d, c, res); ok {
+				broken = append(broken, b)
+			}
 		}
 	}
-	// One test alone in its broken unit is the culprit (or the unit is
-	// broken on base); with several, only a run each tells.
-	if len(isolate) == 1 && classify(isolate[0].test, res).kind == classBroken {
-		if b, ok := v.apply(ctx, isolate[0], classify(isolate[0].test, res), res); ok {
+	var again [][]*draft
+	if c := classify(firstOr(suspects), res); len(suspects) == 1 && c.kind == classBroken {
+		// Alone in its broken unit: the culprit, or the unit is broken on base.
+		if b, ok := v.apply(ctx, suspects[0], c, res); ok {
 			broken = append(broken, b)
 		}
-		return broken, nil
+	} else {
+		for _, d := range suspects {
+			again = append(again, []*draft{d})
+		}
 	}
-	for _, d := range isolate {
-		alone, err := v.runBase(ctx, []*draft{d})
+	switch {
+	case len(collateral) == 0:
+	case len(collateral) < len(pending):
+		again = append(again, collateral)
+	default:
+		// Nothing ran and nothing of ours broke: try each alone.
+		for _, d := range collateral {
+			again = append(again, []*draft{d})
+		}
+	}
+	for _, group := range again {
+		b, err := v.round(ctx, group)
 		if err != nil {
 			return nil, err
 		}
-		if b, ok := v.apply(ctx, d, classify(d.test, alone), alone); ok {
-			broken = append(broken, b)
-		}
+		broken = append(broken, b...)
 	}
 	return broken, nil
+}
+
+func firstOr(ds []*draft) Test {
+	if len(ds) == 0 {
+		return Test{}
+	}
+	return ds[0].test
 }
 
 func (v *validation) runBase(ctx context.Context, drafts []*draft) (executor.Result, error) {
