@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -374,5 +375,25 @@ func TestLocalStaleReportIgnored(t *testing.T) {
 	}
 	if res.Status != Infra || len(res.Cases) != 0 {
 		t.Errorf("%s %q cases %v, want infra and no cases from the stale report", res.Status, res.Reason, res.Cases)
+	}
+}
+
+// BenchmarkLocalRun measures the fixed cost of one Local run: clone,
+// checkout, stage, apply a patch, run a trivial command, clean up.
+func BenchmarkLocalRun(b *testing.B) {
+	tmp := b.TempDir()
+	l := NewLocal(LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: tmp})
+	defer l.Close()
+	files := map[string]string{}
+	for i := range 200 {
+		files[fmt.Sprintf("pkg%d/file%d.txt", i%20, i)] = numbered(50, nil)
+	}
+	repo := gitRepo(b, files)
+	patch := diffAgainst(b, repo, map[string]string{"pkg0/file0.txt": numbered(50, map[int]string{10: "l10 fixed"})})
+	run := Run{Env: Environment{Repo: repo}, Patch: patch, Command: summary("PASSED t::a"), Format: Pytest}
+	for b.Loop() {
+		if res, err := l.Run(b.Context(), run); err != nil || res.Status != Completed {
+			b.Fatalf("%v %s %s", err, res.Status, res.Reason)
+		}
 	}
 }
