@@ -117,7 +117,7 @@ func readMatrix(m *Matrix, ids []string, original func(artifact, c string) bool)
 	unknown := 0
 	for _, id := range ids {
 		row, ok := m.Candidates[id]
-		if !ok || row.Status != RunOK {
+		if !ok || (row.Status != RunOK && row.Status != "") {
 			if !ok || row.Status == RunUnknown {
 				unknown++
 			}

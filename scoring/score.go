@@ -69,6 +69,9 @@ func Assess(in Input) (*Assessment, error) {
 			s.Status = RunUnknown // no row: no evidence
 			if row, ok := in.Matrix.Candidates[c.ID]; ok {
 				s.Status = row.Status
+				if s.Status == "" {
+					s.Status = RunOK // a row with no status holds evidence
+				}
 			}
 		}
 		switch {

@@ -16,10 +16,12 @@ type Signals struct {
 	// GeneratedPassed counts the reproducing generated tests this candidate passes.
 	GeneratedPassed *int `json:"generated_passed,omitempty"`
 
-	// Votes is the number of candidates (itself included) whose normalized
-	// patch is identical to this one.
+	// Votes is the number of candidates in play (itself included) whose
+	// effective normalized patch (test files and root-level scratch scripts
+	// left out) is identical to this one's.
 	Votes int `json:"votes"`
-	// Similarity is the mean similarity to the most similar half of the others.
+	// Similarity is the mean similarity to the most similar half of the
+	// others (see docs/SCORING.md for the ratio).
 	Similarity float64 `json:"similarity"`
 	// Localization is the mean Jaccard overlap of the non-test files this
 	// candidate changes with those each other candidate changes.
