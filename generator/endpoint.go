@@ -101,19 +101,26 @@ func (s *Session) Complete(ctx context.Context, req ChatRequest) (ChatResponse, 
 	// share one answer. An error that belongs to the session that sent it
 	// (its budget, its context) is not shared: the others try themselves.
 	for try := 0; ; try++ {
+		// ran is written by the flight's goroutine before it sends on ch.
 		ran := false
-		v, err, _ := e.flight.Do(key, func() (any, error) {
+		ch := e.flight.DoChan(key, func() (any, error) {
 			ran = true
 			return s.fetch(ctx, key, body, req)
 		})
-		if err == nil {
+		var r singleflight.Result
+		select {
+		case r = <-ch:
+		case <-ctx.Done():
+			return ChatResponse{}, fmt.Errorf("chat completion at %s: %w", e.url, context.Cause(ctx))
+		}
+		if r.Err == nil {
 			if !ran {
 				s.budget.cached()
 			}
-			return v.(ChatResponse), nil
+			return r.Val.(ChatResponse), nil
 		}
 		if ran || try > 0 || ctx.Err() != nil {
-			return ChatResponse{}, err
+			return ChatResponse{}, r.Err
 		}
 	}
 }
