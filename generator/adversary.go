@@ -50,6 +50,9 @@ type DistinguishInput struct {
 // ErrMalformed when the answer holds no usable test, and the request's error
 // (errors.Is ErrBudgetExceeded, a *StatusError) when the request failed.
 func (a *Adversary) Distinguish(ctx context.Context, in DistinguishInput) (Test, error) {
+	if err := in.Context.Language.check(); err != nil {
+		return Test{}, err
+	}
 	prefix := a.IDPrefix
 	if prefix == "" {
 		prefix = "adv"

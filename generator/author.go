@@ -49,6 +49,9 @@ func (a author) write(ctx context.Context, d *draft, c Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", errAsk, err)
 	}
+	if len(resp.Choices) == 0 {
+		return fmt.Errorf("%w: the answer has no choices", errAsk)
+	}
 	answer := resp.Text()
 	d.conv = append(d.conv, Message{Role: RoleAssistant, Content: answer})
 	f, err := ExtractTestFile(answer, c.Language, d.test.Path)
@@ -58,8 +61,7 @@ func (a author) write(ctx context.Context, d *draft, c Context) error {
 		}
 		return err
 	}
-	if d.test.Path == "" && c.exists(f.Path) {
-		d.test.Path = ""
+	if c.exists(f.Path) {
 		return fmt.Errorf("%w: %s already exists in the repository; the test must be a new file", errNotRunnable, f.Path)
 	}
 	t, err := newTest(d.id, c.Language, f, c.goPackage(path.Dir(f.Path)))

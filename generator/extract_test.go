@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -83,4 +84,40 @@ func TestExtractTestFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestAuthorRefusesAnExistingPath(t *testing.T) {
+	f := newFakeLLM(t, script(
+		reply{content: goAnswer("uuid_test.go", reproBody)},
+		reply{content: goAnswer("uuid_new_test.go", reproBody)},
+	))
+	a := author{model: mustEndpoint(t, testConfig(f)).NewSession(), maxTokens: 100}
+	c := Context{Language: Go, Files: []string{"uuid.go", "uuid_test.go"}}
+	d := &draft{id: "gen-1", seed: 1, conv: []Message{{Role: RoleUser, Content: "write"}}}
+	err := a.write(t.Context(), d, c)
+	if !errors.Is(err, errNotRunnable) || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("err = %v, want a repairable 'already exists'", err)
+	}
+	if err := a.repair(t.Context(), d, c, "exists", ""); err != nil || d.test.Path != "uuid_new_test.go" {
+		t.Fatalf("repair: %v, path %q", err, d.test.Path)
+	}
+	if last := f.requests()[1].Messages; !strings.Contains(last[len(last)-1].Content, "exists") {
+		t.Errorf("the repair request does not say why")
+	}
+}
+
+func TestWriterRefusesAnUnknownLanguage(t *testing.T) {
+	w := &TestWriter{Model: nilModel{}, Runner: failingRunner{}}
+	if _, err := w.Write(t.Context(), TestRequest{Count: 1, Context: Context{Language: "rust"}}); err == nil {
+		t.Fatal("no error for rust")
+	}
+	if _, err := (&Adversary{Model: nilModel{}}).Distinguish(t.Context(), DistinguishInput{}); err == nil {
+		t.Fatal("no error for an empty language")
+	}
+}
+
+type nilModel struct{}
+
+func (nilModel) Complete(context.Context, ChatRequest) (ChatResponse, error) {
+	return ChatResponse{}, errors.New("no request expected")
 }

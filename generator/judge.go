@@ -103,6 +103,9 @@ func (j *Judge) Score(ctx context.Context, in JudgeInput) (Score, error) {
 
 // yesNo computes P(YES) from the first generated token's alternatives.
 func yesNo(resp ChatResponse) (Score, error) {
+	if len(resp.Choices) == 0 {
+		return Score{}, fmt.Errorf("%w: the answer has no choices", ErrNoLogprobs)
+	}
 	ch := resp.Choices[0]
 	if ch.Logprobs == nil || len(ch.Logprobs.Content) == 0 {
 		return Score{}, fmt.Errorf("%w: the endpoint must support logprobs and top_logprobs (vLLM: --max-logprobs 20 or more)", ErrNoLogprobs)

@@ -46,6 +46,14 @@ func LanguageOf(format executor.Format, touched []string) (Language, error) {
 	return "", fmt.Errorf("cannot tell the language of the tests to write from the format %q and the touched files %v: the generator writes Go or Python tests", format, touched)
 }
 
+// check refuses a language the generator cannot write tests in.
+func (l Language) check() error {
+	if l != Go && l != Python {
+		return fmt.Errorf("generator: cannot write tests in language %q: want %q or %q (see LanguageOf)", l, Go, Python)
+	}
+	return nil
+}
+
 // title is the language's name in prompts.
 func (l Language) title() string {
 	if l == Python {

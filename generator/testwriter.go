@@ -129,6 +129,9 @@ func (w *TestWriter) Write(ctx context.Context, req TestRequest) (TestReport, er
 	if w.Model == nil || w.Runner == nil {
 		return TestReport{}, errors.New("generator: TestWriter needs a Model (a *Session) and a BaseRunner")
 	}
+	if err := req.Context.Language.check(); err != nil {
+		return TestReport{}, err
+	}
 	prefix := w.IDPrefix
 	if prefix == "" {
 		prefix = "gen"
