@@ -12,6 +12,7 @@ import (
 
 func newEvalCmd() *cobra.Command {
 	var data, policies []string
+	var tune int
 	cmd := &cobra.Command{
 		Use:   "eval --data FILE.jsonl.gz [--data FILE ...]",
 		Short: "Measure every selection policy on labelled candidate sets",
@@ -20,7 +21,10 @@ instance: {"instance_id", "candidates": [{"system", "patch", "resolved"}]})
 and prints, per data set and split (dev: sha256(instance_id) starts with 0-7;
 test: the rest), the tie-aware accuracy of random pick, majority vote, each
 policy, the best single system and the oracle, and each signal's AUC.
-Only execution-free signals apply: the data carries no tests.`,
+Only execution-free signals apply: the data carries no tests.
+
+--tune N instead grid-searches the weights of the consensus key on the dev
+splits only and prints the N best weightings.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(data) == 0 {
@@ -34,18 +38,30 @@ Only execution-free signals apply: the data carries no tests.`,
 				}
 				ps = append(ps, p)
 			}
+			var sets []evaluation.DataSet
 			for _, path := range data {
 				insts, err := evaluation.LoadFile(path)
 				if err != nil {
 					return err
 				}
 				name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".gz"), ".jsonl")
-				tables, err := evaluation.Evaluate(cmd.Context(), name, insts, ps)
+				sets = append(sets, evaluation.DataSet{Name: name, Instances: insts})
+			}
+			out := cmd.OutOrStdout()
+			if tune > 0 {
+				ws, err := evaluation.Tune(cmd.Context(), sets, evaluation.TuneGrid)
+				if err != nil {
+					return err
+				}
+				return evaluation.WriteWeightings(out, ws[:min(tune, len(ws))])
+			}
+			for _, ds := range sets {
+				tables, err := evaluation.Evaluate(cmd.Context(), ds.Name, ds.Instances, ps)
 				if err != nil {
 					return err
 				}
 				for _, t := range tables {
-					if err := evaluation.WriteTable(cmd.OutOrStdout(), t); err != nil {
+					if err := evaluation.WriteTable(out, t); err != nil {
 						return err
 					}
 				}
@@ -55,5 +71,6 @@ Only execution-free signals apply: the data carries no tests.`,
 	}
 	cmd.Flags().StringArrayVar(&data, "data", nil, "labelled candidate set, JSON lines (gzip when .gz); repeatable")
 	cmd.Flags().StringArrayVar(&policies, "policy", scoring.PolicyNames(), "policy name or JSON spec to measure; repeatable")
+	cmd.Flags().IntVar(&tune, "tune", 0, "grid-search the consensus weights on the dev splits and print the N best")
 	return cmd
 }

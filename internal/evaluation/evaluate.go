@@ -79,6 +79,23 @@ func assess(inst Instance) (assessed, error) {
 // test), random pick, majority votes, each policy, the best single system and
 // the oracle.
 func Evaluate(ctx context.Context, data string, insts []Instance, policies []scoring.Policy) ([]Table, error) {
+	bySplit, err := assessAll(ctx, insts)
+	if err != nil {
+		return nil, err
+	}
+	var tables []Table
+	for _, split := range []string{SplitDev, SplitTest} {
+		t, err := evaluateSplit(data, split, bySplit[split], policies)
+		if err != nil {
+			return nil, err
+		}
+		tables = append(tables, t)
+	}
+	return tables, nil
+}
+
+// assessAll computes every instance's signals once, by split.
+func assessAll(ctx context.Context, insts []Instance) (map[string][]assessed, error) {
 	bySplit := map[string][]assessed{}
 	for _, inst := range insts {
 		if err := ctx.Err(); err != nil {
@@ -91,15 +108,27 @@ func Evaluate(ctx context.Context, data string, insts []Instance, policies []sco
 		s := Split(inst.ID)
 		bySplit[s] = append(bySplit[s], as)
 	}
-	var tables []Table
-	for _, split := range []string{SplitDev, SplitTest} {
-		t, err := evaluateSplit(data, split, bySplit[split], policies)
-		if err != nil {
-			return nil, err
-		}
-		tables = append(tables, t)
+	return bySplit, nil
+}
+
+// policyAccuracy is the mean tie-aware accuracy of a policy over items, and
+// the number of instances where it ended in a tie of mixed labels.
+func policyAccuracy(items []assessed, p scoring.Policy) (float64, int, error) {
+	if len(items) == 0 {
+		return 0, 0, nil
 	}
-	return tables, nil
+	sum, tied := 0.0, 0
+	for _, it := range items {
+		v, err := it.a.Select(p)
+		if err != nil {
+			return 0, 0, fmt.Errorf("policy %s on %s: %w", p.Name, it.inst.ID, err)
+		}
+		sum += scoring.ExpectedAccuracy(v, func(id string) bool { return it.resolved[id] })
+		if mixedTie(v, it.resolved) {
+			tied++
+		}
+	}
+	return sum / float64(len(items)), tied, nil
 }
 
 func evaluateSplit(data, split string, items []assessed, policies []scoring.Policy) (Table, error) {
@@ -140,18 +169,11 @@ func evaluateSplit(data, split string, items []assessed, policies []scoring.Poli
 		Row{Method: "majority vote (normalized)", Accuracy: normVote / n, Tied: normTied},
 	)
 	for _, p := range policies {
-		sum, tied := 0.0, 0
-		for _, it := range items {
-			v, err := it.a.Select(p)
-			if err != nil {
-				return t, fmt.Errorf("policy %s on %s: %w", p.Name, it.inst.ID, err)
-			}
-			sum += scoring.ExpectedAccuracy(v, func(id string) bool { return it.resolved[id] })
-			if mixedTie(v, it.resolved) {
-				tied++
-			}
+		acc, tied, err := policyAccuracy(items, p)
+		if err != nil {
+			return t, err
 		}
-		t.Rows = append(t.Rows, Row{Method: "policy " + p.Name, Accuracy: sum / n, Tied: tied})
+		t.Rows = append(t.Rows, Row{Method: "policy " + p.Name, Accuracy: acc, Tied: tied})
 	}
 	best, name := bestSystem(items)
 	t.Rows = append(t.Rows,

@@ -162,3 +162,30 @@ func TestEvaluateStopsOnCancel(t *testing.T) {
 		t.Error("a cancelled evaluation returned no error")
 	}
 }
+
+func TestTuneReadsDevOnly(t *testing.T) {
+	grid := map[scoring.Signal][]float64{
+		scoring.SignalSimilarity: {1},
+		scoring.SignalSize:       {0, 1},
+	}
+	ws, err := Tune(context.Background(), []DataSet{{Name: "toy", Instances: instances()}}, grid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 2 {
+		t.Fatalf("%d weightings, want 2", len(ws))
+	}
+	// Dev holds instance b only, where the agreeing cluster is right: both
+	// weightings score 1 there and the simpler one comes first. Test
+	// (instance y, where consensus is wrong) must not lower either.
+	if ws[0].Dev["toy"] != 1 || ws[1].Dev["toy"] != 1 || len(ws[0].Weights) != 1 {
+		t.Errorf("weightings %+v", ws)
+	}
+	var out bytes.Buffer
+	if err := WriteWeightings(&out, ws); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "1·similarity") || !strings.Contains(out.String(), "100.0%") {
+		t.Errorf("weightings table:\n%s", out.String())
+	}
+}

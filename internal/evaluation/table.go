@@ -3,7 +3,10 @@ package evaluation
 import (
 	"fmt"
 	"io"
+	"sort"
 	"text/tabwriter"
+
+	"github.com/bestpatch/bestpatch/scoring"
 )
 
 // WriteTable prints one table: methods with their accuracy, then the AUC of
@@ -31,4 +34,32 @@ func WriteTable(w io.Writer, t Table) error {
 	}
 	_, err := fmt.Fprintln(w)
 	return err
+}
+
+// WriteWeightings prints tuned weightings, best first, with their dev
+// accuracy on each data set.
+func WriteWeightings(w io.Writer, ws []Weighting) error {
+	if len(ws) == 0 {
+		_, err := fmt.Fprintln(w, "no weighting measured")
+		return err
+	}
+	var names []string
+	for name := range ws[0].Dev {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "consensus key (dev split only)\tmean")
+	for _, n := range names {
+		fmt.Fprintf(tw, "\t%s", n)
+	}
+	fmt.Fprintln(tw)
+	for _, r := range ws {
+		fmt.Fprintf(tw, "%s\t%5.1f%%", scoring.Key{Weights: r.Weights}, 100*r.Mean)
+		for _, n := range names {
+			fmt.Fprintf(tw, "\t%5.1f%%", 100*r.Dev[n])
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
 }

@@ -1,0 +1,106 @@
+package evaluation
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/bestpatch/bestpatch/scoring"
+)
+
+// DataSet is a named labelled candidate set.
+type DataSet struct {
+	Name      string
+	Instances []Instance
+}
+
+// Weighting is one candidate consensus key, measured.
+type Weighting struct {
+	Weights map[scoring.Signal]float64 `json:"weights"`
+	// Dev is the tie-aware accuracy on each data set's dev split.
+	Dev map[string]float64 `json:"dev"`
+	// Mean is the mean of Dev over the data sets: each set counts the same,
+	// whatever its size.
+	Mean float64 `json:"mean"`
+}
+
+// TuneGrid lists, per signal, the weights to try. Similarity is the anchor
+// (weight 1) and the other signals are tried around it. Only non-negative
+// weights are tried, in a direction fixed by the signal: a weighting that
+// rewards touching tests would be fitting a data set, not a principle.
+var TuneGrid = map[scoring.Signal][]float64{
+	scoring.SignalSimilarity:           {1},
+	scoring.SignalVotes:                {0, 0.25, 0.5, 1},
+	scoring.SignalFunctionLocalization: {0, 0.25, 0.5},
+	scoring.SignalLocalization:         {0, 0.25, 0.5},
+	scoring.SignalSizeOutlier:          {0, 0.1, 0.25},
+	scoring.SignalTouchesTests:         {0, 0.1},
+	scoring.SignalScratchFiles:         {0, 0.1},
+}
+
+// Tune measures every weighting of the grid on the dev splits only, best
+// first (ties: fewer non-zero weights first, the simpler weighting). The
+// test split is never read.
+func Tune(ctx context.Context, sets []DataSet, grid map[scoring.Signal][]float64) ([]Weighting, error) {
+	dev := map[string][]assessed{}
+	for _, ds := range sets {
+		bySplit, err := assessAll(ctx, ds.Instances)
+		if err != nil {
+			return nil, err
+		}
+		dev[ds.Name] = bySplit[SplitDev]
+	}
+	signals := make([]scoring.Signal, 0, len(grid))
+	for s := range grid {
+		signals = append(signals, s)
+	}
+	sort.Slice(signals, func(i, j int) bool { return signals[i] < signals[j] })
+
+	var out []Weighting
+	var walk func(k int, w map[scoring.Signal]float64) error
+	walk = func(k int, w map[scoring.Signal]float64) error {
+		if k == len(signals) {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			weights := map[scoring.Signal]float64{}
+			for s, v := range w {
+				if v != 0 {
+					weights[s] = v
+				}
+			}
+			if len(weights) == 0 {
+				return nil
+			}
+			p := scoring.Policy{Name: "tune", Keys: []scoring.Key{{Weights: weights}}}
+			r := Weighting{Weights: weights, Dev: map[string]float64{}}
+			for _, ds := range sets {
+				acc, _, err := policyAccuracy(dev[ds.Name], p)
+				if err != nil {
+					return err
+				}
+				r.Dev[ds.Name] = acc
+				r.Mean += acc / float64(len(sets))
+			}
+			out = append(out, r)
+			return nil
+		}
+		for _, v := range grid[signals[k]] {
+			w[signals[k]] = v
+			if err := walk(k+1, w); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(0, map[scoring.Signal]float64{}); err != nil {
+		return nil, fmt.Errorf("tune: %w", err)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if d := out[i].Mean - out[j].Mean; d > 1e-12 || d < -1e-12 {
+			return d > 0
+		}
+		return len(out[i].Weights) < len(out[j].Weights)
+	})
+	return out, nil
+}
