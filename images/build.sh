@@ -98,10 +98,14 @@ go_base_dockerfile() {
 		ENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
 		    GOMODCACHE=/opt/go/mod GOCACHE=/opt/go/cache GOPATH=/opt/go/path \\
 		    GOFLAGS=-mod=mod GOPROXY=off GOSUMDB=off GOTOOLCHAIN=local CGO_ENABLED=0
-		# Runs may use another user: caches world-writable, any repository owner trusted.
+		# Runs may use another user: caches world-writable, any repository owner
+		# trusted. Git compares mtime and size only: in a fresh container every
+		# inode and ctime differs from the index's, and a full stat check would
+		# make the first reset rewrite the whole tree.
 		RUN mkdir -p /opt/go/mod /opt/go/cache /opt/go/path /testbed && chmod -R 1777 /opt/go \\
 		 && git config --system safe.directory '*' \\
-		 && git config --system user.email bestpatch@localhost && git config --system user.name bestpatch
+		 && git config --system user.email bestpatch@localhost && git config --system user.name bestpatch \\
+		 && git config --system core.checkStat minimal && git config --system core.trustCtime false
 		WORKDIR /testbed
 		LABEL dev.bestpatch.image=go-base
 	EOF
@@ -199,6 +203,7 @@ sympy_dockerfile() {
 		ENV LANG=C.UTF-8
 		RUN git config --system safe.directory '*' \\
 		 && git config --system user.email bestpatch@localhost && git config --system user.name bestpatch \\
+		 && git config --system core.checkStat minimal && git config --system core.trustCtime false \\
 		 && mkdir -p /testbed && mv /usr/lib/python3/dist-packages/sympy /testbed/sympy \\
 		 && echo /testbed >/usr/lib/python3/dist-packages/testbed.pth \\
 		 && cd /testbed && printf '__pycache__/\\n*.pyc\\n.pytest_cache/\\n' >.gitignore \\

@@ -1,0 +1,107 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"strings"
+	"testing"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+)
+
+// The test images, built offline by images/build.sh (make images).
+const (
+	goImage    = "bestpatch/go-uuid:latest" // github.com/google/uuid v1.6.0 at /testbed
+	goModule   = "github.com/google/uuid"
+	sympyImage = "bestpatch/sympy:latest" // Debian's sympy as the repository at /testbed
+)
+
+// newTestDocker returns a Docker backend on the engine of the environment,
+// or skips the test when no engine answers. At the end of the test it
+// checks that no container of this backend is left.
+func newTestDocker(t *testing.T, cfg DockerConfig) *Docker {
+	t.Helper()
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(t.Output(), nil))
+	}
+	d, err := NewDocker(t.Context(), cfg)
+	if err != nil {
+		if engineUnreachable(err) {
+			t.Skipf("no Docker engine answers, so the Docker tests cannot run: %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, c := range ownedContainers(t, d) {
+			t.Errorf("container left behind: %v (%s)", c.Names, c.State)
+			_, _ = d.cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
+		}
+		d.Close()
+	})
+	return d
+}
+
+// ownedContainers lists the containers this backend value created.
+func ownedContainers(t testing.TB, d *Docker) []container.Summary {
+	t.Helper()
+	list, err := d.cli.ContainerList(context.Background(), client.ContainerListOptions{
+		All:     true,
+		Filters: make(client.Filters).Add("label", LabelOwner+"="+d.owner.String()),
+	})
+	if err != nil {
+		t.Fatalf("list containers: %v", err)
+	}
+	return list.Items
+}
+
+// needImages builds the test images (cached; quick when they exist) if
+// one of refs is missing.
+func needImages(t testing.TB, d *Docker, refs ...string) {
+	t.Helper()
+	for _, ref := range refs {
+		_, err := d.cli.ImageInspect(t.Context(), ref)
+		if err == nil {
+			continue
+		}
+		if !cerrdefs.IsNotFound(err) {
+			t.Fatalf("inspect image %s: %v", ref, err)
+		}
+		t.Logf("image %s is missing: building the test images with images/build.sh (make images)", ref)
+		out, err := exec.CommandContext(t.Context(), "../images/build.sh", "all").CombinedOutput()
+		if err != nil {
+			t.Fatalf("images/build.sh all: %v\n%s", err, out)
+		}
+		if _, err := d.cli.ImageInspect(t.Context(), ref); err != nil {
+			t.Fatalf("image %s still missing after images/build.sh: %v", ref, err)
+		}
+	}
+}
+
+// newFilePatch is a git diff that adds one file.
+func newFilePatch(path, content string) string {
+	if !strings.HasSuffix(content, "\n") {
+		content += "\n"
+	}
+	lines := strings.SplitAfter(strings.TrimSuffix(content, "\n"), "\n")
+	var b strings.Builder
+	fmt.Fprintf(&b, "diff --git a/%s b/%s\nnew file mode 100644\n--- /dev/null\n+++ b/%s\n@@ -0,0 +1,%d @@\n", path, path, path, len(lines))
+	for _, l := range lines {
+		b.WriteString("+" + strings.TrimSuffix(l, "\n") + "\n")
+	}
+	return b.String()
+}
+
+// runOK runs r and fails the test on an error.
+func runOK(t *testing.T, d *Docker, r Run) Result {
+	t.Helper()
+	res, err := d.Run(t.Context(), r)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	t.Logf("%s in %s: %s %s", r.Env.Image, res.Duration, res.Status, res.Reason)
+	return res
+}

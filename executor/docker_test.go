@@ -1,0 +1,421 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+)
+
+// A Go task in the SWE-bench style on the real google/uuid module: the
+// hidden test asks for a function the repository lacks (FAIL_TO_PASS), and
+// the module's own tests must keep passing (PASS_TO_PASS).
+var (
+	uuidHiddenTest = TestPatch{ID: "is-zero", Patch: newFilePatch("zero_bp_test.go", `package uuid
+
+import "testing"
+
+func TestIsZero(t *testing.T) {
+	if !IsZero(Nil) {
+		t.Error("IsZero(Nil) = false")
+	}
+	if IsZero(Must(Parse("f47ac10b-58cc-0372-8567-0e02b2c3d479"))) {
+		t.Error("IsZero(a non-nil UUID) = true")
+	}
+}`)}
+	uuidCorrect = newFilePatch("zero.go", "package uuid\n\n// IsZero reports whether u is the Nil UUID.\nfunc IsZero(u UUID) bool { return u == Nil }")
+	uuidWrong   = newFilePatch("zero.go", "package uuid\n\n// IsZero reports whether u is the Nil UUID.\nfunc IsZero(u UUID) bool { return true }")
+)
+
+func TestDockerGoCandidates(t *testing.T) {
+	d := newTestDocker(t, DockerConfig{})
+	needImages(t, d, goImage)
+	const hidden = goModule + "::TestIsZero"
+	const kept = goModule + "::TestNew" // one of the module's own tests
+	for _, tc := range []struct {
+		name       string
+		patch      string
+		wantHidden string // "" when the package does not build
+		wantBroken bool
+	}{
+		{name: "base", patch: "", wantBroken: true},
+		{name: "correct", patch: uuidCorrect, wantHidden: "PASS"},
+		{name: "wrong", patch: uuidWrong, wantHidden: "FAIL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runOK(t, d, Run{
+				Env:     Environment{Image: goImage},
+				Patch:   tc.patch,
+				Tests:   []TestPatch{uuidHiddenTest},
+				Command: "go test -json ./...",
+				Format:  GoJSON,
+				Timeout: 5 * time.Minute,
+			})
+			if res.Status != Completed {
+				t.Fatalf("status %s (%s), want completed\n%s", res.Status, res.Reason, res.Output)
+			}
+			if !res.TestsApplied["is-zero"] {
+				t.Errorf("the hidden test did not apply: %v", res.TestsApplied)
+			}
+			if tc.patch != "" && res.Applied != "git apply" {
+				t.Errorf("applied by %q, want git apply", res.Applied)
+			}
+			got := outcomes(res.Cases)
+			if tc.wantBroken {
+				if len(res.Broken) != 1 || res.Broken[0] != goModule {
+					t.Errorf("broken %v, want [%s]", res.Broken, goModule)
+				}
+				return
+			}
+			if got[hidden] != tc.wantHidden {
+				t.Errorf("%s: %s, want %s", hidden, got[hidden], tc.wantHidden)
+			}
+			if got[kept] != "PASS" {
+				t.Errorf("%s: %q, want PASS (%d cases)", kept, got[kept], len(res.Cases))
+			}
+		})
+	}
+}
+
+// The SWE-bench way on a Python repository: candidates applied to sympy at
+// /testbed and sympy's own pytest tests run next to the hidden test.
+func TestDockerSympyCandidates(t *testing.T) {
+	d := newTestDocker(t, DockerConfig{})
+	needImages(t, d, sympyImage)
+	hiddenTest := TestPatch{ID: "double", Patch: newFilePatch("sympy/core/tests/test_bp_double.py", `from sympy import Integer, Symbol
+from sympy.bp_double import double
+
+
+def test_double_integer():
+    assert double(Integer(2)) == 4
+
+
+def test_double_symbol():
+    x = Symbol('x')
+    assert double(x) == 2*x`)}
+	const (
+		hiddenInt = "sympy/core/tests/test_bp_double.py::test_double_integer"
+		hiddenSym = "sympy/core/tests/test_bp_double.py::test_double_symbol"
+		kept      = "sympy/core/tests/test_basic.py::test_subs" // one of sympy's own tests
+	)
+	for _, tc := range []struct {
+		name             string
+		patch            string
+		wantInt, wantSym string
+	}{
+		{name: "correct", patch: newFilePatch("sympy/bp_double.py", "def double(e):\n    return 2*e"), wantInt: "PASS", wantSym: "PASS"},
+		{name: "wrong", patch: newFilePatch("sympy/bp_double.py", "def double(e):\n    return e*e"), wantInt: "PASS", wantSym: "FAIL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runOK(t, d, Run{
+				Env:       Environment{Image: sympyImage},
+				Patch:     tc.patch,
+				Tests:     []TestPatch{hiddenTest},
+				TestFiles: []string{"sympy/*/tests/*"},
+				Command:   "python3 -m pytest -rA -p no:cacheprovider sympy/core/tests/test_basic.py sympy/core/tests/test_bp_double.py",
+				Format:    Pytest,
+				Timeout:   5 * time.Minute,
+			})
+			if res.Status != Completed {
+				t.Fatalf("status %s (%s), want completed\n%s", res.Status, res.Reason, res.Output)
+			}
+			got := outcomes(res.Cases)
+			if got[hiddenInt] != tc.wantInt || got[hiddenSym] != tc.wantSym || got[kept] != "PASS" {
+				t.Errorf("outcomes %s=%s %s=%s %s=%s, want %s %s PASS", hiddenInt, got[hiddenInt], hiddenSym, got[hiddenSym], kept, got[kept], tc.wantInt, tc.wantSym)
+			}
+		})
+	}
+}
+
+// The pytest JUnit report is written inside the container and read back.
+func TestDockerJUnitReport(t *testing.T) {
+	d := newTestDocker(t, DockerConfig{})
+	needImages(t, d, sympyImage)
+	res := runOK(t, d, Run{
+		Env:     Environment{Image: sympyImage, User: "nobody"},
+		Command: "python3 -m pytest -q -p no:cacheprovider --junitxml=report.xml sympy/core/tests/test_basic.py",
+		Format:  JUnit,
+		Report:  "report.xml",
+		Timeout: 5 * time.Minute,
+	})
+	if res.Status != Completed || len(res.Cases) < 10 {
+		t.Fatalf("status %s (%s) with %d cases, want completed with sympy's test_basic cases", res.Status, res.Reason, len(res.Cases))
+	}
+	for _, c := range res.Cases {
+		if c.Outcome.String() != "PASS" {
+			t.Errorf("%s: %s, want PASS", c.ID, c.Outcome)
+		}
+	}
+}
+
+// The environment's options reach the tests, and the sandbox holds whoever
+// the user is: no capabilities, no new privileges, no network.
+func TestDockerEnvironmentAndSandbox(t *testing.T) {
+	d := newTestDocker(t, DockerConfig{})
+	needImages(t, d, sympyImage)
+	probe := TestPatch{ID: "probe", Patch: newFilePatch("test_bp_probe.py", `import os
+import socket
+
+
+def test_environment():
+    assert os.environ["BP_ACTIVATED"] == "yes"
+    assert os.environ["BP_EXTRA"] == "two words"
+    assert os.getcwd() == "/testbed"
+    assert str(os.getuid()) == os.environ["WANT_UID"]
+
+
+def test_no_capabilities():
+    status = open("/proc/self/status").read()
+    assert "CapEff:\t0000000000000000" in status
+    assert "CapBnd:\t0000000000000000" in status
+    assert "NoNewPrivs:\t1" in status
+
+
+def test_network_ip():
+    socket.create_connection(("1.1.1.1", 53), timeout=5).close()
+
+
+def test_network_dns():
+    socket.getaddrinfo("deb.debian.org", 80)`)}
+	for _, tc := range []struct{ user, uid string }{{"", "0"}, {"nobody", "65534"}} {
+		t.Run("user="+tc.user, func(t *testing.T) {
+			res := runOK(t, d, Run{
+				Env: Environment{
+					Image:    sympyImage,
+					User:     tc.user,
+					Activate: "export BP_ACTIVATED=yes",
+					Env:      map[string]string{"BP_EXTRA": "two words", "WANT_UID": tc.uid},
+				},
+				Tests:   []TestPatch{probe},
+				Command: "python3 -m pytest -rA -p no:cacheprovider test_bp_probe.py",
+				Format:  Pytest,
+				Timeout: 5 * time.Minute,
+			})
+			want := map[string]string{
+				"test_bp_probe.py::test_environment":     "PASS",
+				"test_bp_probe.py::test_no_capabilities": "PASS",
+				"test_bp_probe.py::test_network_ip":      "FAIL",
+				"test_bp_probe.py::test_network_dns":     "FAIL",
+			}
+			got := outcomes(res.Cases)
+			for id, w := range want {
+				if got[id] != w {
+					t.Errorf("%s: %q, want %s", id, got[id], w)
+				}
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", res.Output)
+			}
+		})
+	}
+}
+
+// Runs that the limits stop: each is contained, reported for what it is,
+// and leaves no container and no process behind.
+func TestDockerLimits(t *testing.T) {
+	d := newTestDocker(t, DockerConfig{})
+	needImages(t, d, goImage)
+	for _, tc := range []struct {
+		name       string
+		limits     Limits
+		env        map[string]string
+		command    string
+		timeout    time.Duration
+		marker     string // a process that must not survive the run
+		wantStatus Status
+		wantReason string
+	}{
+		{
+			name: "sleeps forever", command: "sleep 98765", timeout: 2 * time.Second, marker: "sleep 98765",
+			wantStatus: TimedOut, wantReason: "timeout",
+		},
+		{
+			name: "fork bomb", limits: Limits{PIDs: 64}, command: "bomb() { bomb | bomb & }; bomb; sleep 98764", timeout: 30 * time.Second,
+			marker: "sleep 98764", wantStatus: Infra, wantReason: "process limit",
+		},
+		{
+			name: "memory hog", limits: Limits{MemoryMB: 64}, command: "head -c 2000m /dev/zero | tail >/dev/null; sleep 1 # 98763", timeout: time.Minute,
+			marker: "98763", wantStatus: Infra, wantReason: "out of memory",
+		},
+		{
+			// BASH_ENV is expanded by every bash that starts: the container
+			// hangs before run.sh can arm its timeout, so only the Go side can stop it.
+			name: "script hangs", env: map[string]string{"BASH_ENV": "$(sleep 98762)"}, command: "true", timeout: time.Second,
+			marker: "sleep 98762", wantStatus: TimedOut, wantReason: "run script itself hung",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dd := d
+			if tc.name == "script hangs" {
+				dd = newTestDocker(t, DockerConfig{SetupGrace: 2 * time.Second})
+			}
+			res := runOK(t, dd, Run{
+				Env:     Environment{Image: goImage, Limits: tc.limits, Env: tc.env},
+				Command: tc.command,
+				Format:  GoJSON,
+				Timeout: tc.timeout,
+			})
+			if res.Status != tc.wantStatus || !strings.Contains(res.Reason, tc.wantReason) {
+				t.Errorf("status %s (%s), want %s with %q", res.Status, res.Reason, tc.wantStatus, tc.wantReason)
+			}
+			if left := ownedContainers(t, dd); len(left) > 0 {
+				t.Errorf("containers left after the run: %d", len(left))
+			}
+			if procs := markedProcesses(t, tc.marker); len(procs) > 0 {
+				t.Errorf("processes left after the run: %v", procs)
+			}
+		})
+	}
+}
+
+// Cancelling the context stops the run at once and removes its container.
+func TestDockerCancel(t *testing.T) {
+	d := newTestDocker(t, DockerConfig{})
+	needImages(t, d, goImage)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() {
+		// Cancel once the container runs.
+		for ctx.Err() == nil {
+			for _, c := range ownedContainers(t, d) {
+				if c.State == container.StateRunning {
+					cancel()
+					return
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	_, err := d.Run(ctx, Run{Env: Environment{Image: goImage}, Command: "sleep 98761", Format: GoJSON, Timeout: time.Hour})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run after cancel: %v, want context.Canceled", err)
+	}
+	if left := ownedContainers(t, d); len(left) > 0 {
+		t.Errorf("containers left after cancel: %v", left[0].Names)
+	}
+	if procs := markedProcesses(t, "sleep 98761"); len(procs) > 0 {
+		t.Errorf("processes left after cancel: %v", procs)
+	}
+}
+
+func TestDockerMissingImage(t *testing.T) {
+	d := newTestDocker(t, DockerConfig{})
+	res := runOK(t, d, Run{Env: Environment{Image: "bestpatch/no-such-image:never"}, Command: "true", Format: GoJSON})
+	if res.Status != Infra {
+		t.Fatalf("status %s, want infra", res.Status)
+	}
+	for _, want := range []string{"bestpatch/no-such-image:never", "not on the Docker engine", "images/build.sh", "docker load", "never pulls"} {
+		if !strings.Contains(res.Reason, want) {
+			t.Errorf("reason %q does not say %q", res.Reason, want)
+		}
+	}
+}
+
+// DOCKER_HOST naming a socket nobody listens on: NewDocker says so and
+// what to do.
+func TestDockerDeadSocket(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close() // the socket file stays; nothing answers on it
+	t.Setenv("DOCKER_HOST", "unix://"+sock)
+	_, err = NewDocker(t.Context(), DockerConfig{})
+	if err == nil {
+		t.Fatal("NewDocker on a dead socket: no error")
+	}
+	for _, want := range []string{"cannot reach the Docker engine at unix://" + sock, "start dockerd", "DOCKER_HOST"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+// An engine that goes away after the backend connected: the run is retried
+// and then reported as Infra, never as a test result.
+func TestDockerEngineGone(t *testing.T) {
+	d := newTestDocker(t, DockerConfig{})
+	proxy := newEngineProxy(t, d.cli.DaemonHost())
+	gone, err := NewDocker(t.Context(), DockerConfig{Host: proxy.host, Retries: 1})
+	if err != nil {
+		t.Fatalf("NewDocker through the proxy: %v", err)
+	}
+	defer gone.Close()
+	proxy.close()
+	res, err := gone.Run(t.Context(), Run{Env: Environment{Image: goImage}, Command: "go test -json ./...", Format: GoJSON})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Status != Infra || !strings.Contains(res.Reason, "cannot reach the Docker engine") || !strings.Contains(res.Reason, "DOCKER_HOST") {
+		t.Errorf("status %s (%s), want infra saying the engine cannot be reached", res.Status, res.Reason)
+	}
+}
+
+// engineProxy forwards a unix socket to the engine until closed.
+type engineProxy struct {
+	host  string
+	l     net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newEngineProxy(t *testing.T, engine string) *engineProxy {
+	network, addr, ok := strings.Cut(engine, "://")
+	if !ok || (network != "unix" && network != "tcp") {
+		t.Skipf("engine at %s: the proxy forwards unix and tcp engines only", engine)
+	}
+	sock := filepath.Join(t.TempDir(), "proxy.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &engineProxy{host: "unix://" + sock, l: l}
+	t.Cleanup(p.close)
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial(network, addr)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(out, in); out.Close() }()
+			go func() { _, _ = io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *engineProxy) close() {
+	p.l.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// The caller's mistakes are errors, before any container exists.
+func TestDockerInvalidRun(t *testing.T) {
+	d := newTestDocker(t, DockerConfig{})
+	_, err := d.Run(t.Context(), Run{Env: Environment{Image: goImage}, Format: GoJSON})
+	if err == nil || !strings.Contains(err.Error(), "test command is empty") {
+		t.Errorf("Run without a command: %v, want the validation error", err)
+	}
+}
