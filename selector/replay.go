@@ -25,5 +25,7 @@ func (p *Plan) WithResults(results map[string]executor.Result) *Plan {
 
 // Planned returns the run with the given ID among every run the job could
 // ever need (follow-up isolation runs included), so that a worker handed a
-// run ID by a work queue can rebuild the run itself.
+// run ID by a work queue can rebuild the run itself. Ask a plan holding the
+// results that made the run needed: which generated tests a follow-up run
+// carries depends on the base results.
 func (p *Plan) Planned(id string) (PlannedRun, bool) { return p.find(id) }

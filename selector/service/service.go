@@ -126,6 +126,8 @@ type Daemon struct {
 
 	// pulling is cleared when Shutdown starts: slots stop taking messages.
 	pulling atomic.Bool
+	// busy counts the slots handling a run.
+	busy atomic.Int64
 	// runCtx is the parent of every run's context; cancelling it hands the
 	// runs in progress back to the queue.
 	runCtx     context.Context
@@ -214,6 +216,13 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		d.cancels.Unsubscribe()
 		return nil, err
 	}
+	// The server has our subscriptions once the flush returns: a request
+	// sent right after Start finds the daemon.
+	if err := cfg.Conn.FlushTimeout(opTimeout); err != nil {
+		d.svc.Stop()
+		d.cancels.Unsubscribe()
+		return nil, fmt.Errorf("service: flush subscriptions: %w", err)
+	}
 	cfg.Metrics.Slots(cfg.Slots)
 	d.pulling.Store(true)
 	for range cfg.Slots {
@@ -227,6 +236,9 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 
 // Name is the daemon's name, as written in the results it stores.
 func (d *Daemon) Name() string { return d.name }
+
+// Busy is the number of worker slots handling a run right now.
+func (d *Daemon) Busy() int { return int(d.busy.Load()) }
 
 // addService registers the micro service and its endpoints.
 func (d *Daemon) addService() error {

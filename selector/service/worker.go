@@ -47,9 +47,11 @@ func (d *Daemon) slot() {
 			d.nak(msg, 0, "daemon stopping")
 			continue
 		}
+		d.busy.Add(1)
 		d.cfg.Metrics.Busy(1)
 		d.handle(msg)
 		d.cfg.Metrics.Busy(-1)
+		d.busy.Add(-1)
 	}
 }
 
@@ -115,12 +117,6 @@ func (d *Daemon) handle(msg jetstream.Msg) {
 		d.nak(msg, retryDelay, "job not loaded")
 		return
 	}
-	planned, ok := v.plan.Planned(item.Run)
-	if !ok {
-		log.Error("work item names a run the job does not have; dropped")
-		msg.TermWithReason("unknown run")
-		return
-	}
 	runCtx, stopRun := context.WithCancel(d.runCtx)
 	defer stopRun()
 	untrack := v.track(item.Run, stopRun)
@@ -156,7 +152,16 @@ func (d *Daemon) handle(msg jetstream.Msg) {
 		d.nak(msg, 0, "view stalled")
 		return
 	}
-	if !slices.ContainsFunc(v.current().Needed(), func(r selector.PlannedRun) bool { return r.ID == item.Run }) {
+	// The run's definition comes from that view too: which generated
+	// tests a follow-up run carries depends on the base results.
+	plan := v.current()
+	planned, ok := plan.Planned(item.Run)
+	if !ok {
+		log.Error("work item names a run the job does not have; dropped")
+		msg.TermWithReason("unknown run")
+		return
+	}
+	if !slices.ContainsFunc(plan.Needed(), func(r selector.PlannedRun) bool { return r.ID == item.Run }) {
 		log.Debug("run no longer needed; skipped")
 		d.cfg.Metrics.Run("skipped")
 		d.ack(msg)

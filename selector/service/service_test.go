@@ -1,0 +1,283 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/bestpatch/bestpatch/internal/runcache"
+	"github.com/bestpatch/bestpatch/selector"
+	"github.com/bestpatch/bestpatch/selector/client"
+	"github.com/bestpatch/bestpatch/selector/service"
+	"github.com/bestpatch/bestpatch/selector/wire"
+)
+
+// TestSubmitMatchesInProcess: a job submitted through the client comes back
+// with the verdict that selector.Select gives in process, with its progress
+// events in order.
+func TestSubmitMatchesInProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test")
+	}
+	want := referenceReport(t)
+	ns := startNATS(t)
+	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1"})
+	c := newClient(t, ns.ClientURL())
+	ctx := ctxFor(t, 5*time.Minute)
+
+	var mu sync.Mutex
+	var events []selector.Event
+	got, err := c.Run(ctx, exampleJob(t, "match"), func(e selector.Event) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameVerdict(t, got, want)
+	if got.Job != "match" || len(got.Runs) == 0 {
+		t.Errorf("report: job %q, %d runs", got.Job, len(got.Runs))
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	kinds := map[selector.EventKind]int{}
+	for _, e := range events {
+		kinds[e.Kind]++
+	}
+	if events[0].Kind != selector.EventAccepted || events[len(events)-1].Kind != selector.EventSelected {
+		t.Errorf("events should run from accepted to selected: first %s, last %s", events[0].Kind, events[len(events)-1].Kind)
+	}
+	if kinds[selector.EventRunFinished] != len(got.Runs) || kinds[selector.EventRunStarted] == 0 {
+		t.Errorf("events: %v for %d runs", kinds, len(got.Runs))
+	}
+	if events[len(events)-1].Chosen != want.Verdict.Chosen {
+		t.Errorf("selected event names %q, want %q", events[len(events)-1].Chosen, want.Verdict.Chosen)
+	}
+
+	// Status tells the same, and resubmitting the same job is accepted
+	// without queuing anything new.
+	st, err := c.Status(ctx, "match")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != wire.Done || st.Outcome == nil || st.Outcome.Report.Verdict.Chosen != want.Verdict.Chosen || st.RunsDone != len(got.Runs) {
+		t.Errorf("status: %+v", st)
+	}
+	again, err := c.Submit(ctx, exampleJob(t, "match"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Existing || again.State != wire.Done {
+		t.Errorf("resubmission: %+v, want existing and done", again)
+	}
+	other := exampleJob(t, "match")
+	other.Candidates = other.Candidates[:2]
+	if _, err := c.Submit(ctx, other); !errors.Is(err, client.ErrConflict) {
+		t.Errorf("another job under a taken id: %v, want ErrConflict", err)
+	}
+}
+
+// TestSubmitAndWait: with the wait header, the submit reply is the outcome;
+// the runs come from the result cache the first job filled.
+func TestSubmitAndWait(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test")
+	}
+	want := referenceReport(t)
+	ns := startNATS(t)
+	cache, err := runcache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1", Cache: cache})
+	c := newClient(t, ns.ClientURL())
+	ctx := ctxFor(t, 5*time.Minute)
+	for _, id := range []string{"first", "second"} {
+		got, err := c.SubmitAndWait(ctx, exampleJob(t, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameVerdict(t, got, want)
+		cached := 0
+		for _, r := range got.Runs {
+			if r.Cached {
+				cached++
+			}
+		}
+		if id == "second" && cached != len(got.Runs) {
+			t.Errorf("second job: %d of %d runs cached, want all", cached, len(got.Runs))
+		}
+	}
+}
+
+// TestInvalidJobs: a malformed job gets an error reply that names the
+// problem, and the daemon keeps serving.
+func TestInvalidJobs(t *testing.T) {
+	ns := startNATS(t)
+	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1"})
+	nc := connect(t, ns.ClientURL())
+	good := `{"task":{"instance_id":"x","environment":{"repo":"/tmp"},"test_command":"go test -json ./...","test_format":"go-json"},"candidates":[{"id":"a","patch":""}]}`
+	for _, tc := range []struct {
+		name, body, id string
+		want           string
+	}{
+		{"empty", ``, "", "the request is empty"},
+		{"not json", `{"task":`, "", "the JSON ends too early"},
+		{"syntax", `{"task" 1}`, "", "not valid JSON"},
+		{"unknown field", `{"tsk":{}}`, "", `field "tsk": unknown field`},
+		{"wrong type", `{"candidates":"a"}`, "", `field "candidates": has a string value`},
+		{"no candidates", strings.Replace(good, `"candidates":[{"id":"a","patch":""}]`, `"candidates":[]`, 1), "", "no candidates"},
+		{"no test command", strings.Replace(good, `go test -json ./...`, ``, 1), "", `"test_command" is empty`},
+		{"bad format", strings.Replace(good, `go-json`, `tap`, 1), "", `test_format "tap" is not known`},
+		{"bad id", strings.Replace(good, `{"task"`, `{"id":"a.b","task"`, 1), "", `job id "a.b"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := nc.Request(wire.SubmitSubject, []byte(tc.body), 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code := resp.Header.Get(micro.ErrorCodeHeader); code != wire.CodeInvalid {
+				t.Fatalf("code %q, want %s; reply %s", code, wire.CodeInvalid, resp.Data)
+			}
+			if msg := resp.Header.Get(micro.ErrorHeader); !strings.Contains(msg, tc.want) || !strings.Contains(msg, "invalid job") {
+				t.Errorf("error %q should say %q (and invalid job)", msg, tc.want)
+			}
+			var body wire.ErrorReply
+			if err := json.Unmarshal(resp.Data, &body); err != nil || !strings.Contains(body.Error, tc.want) || body.Code != wire.CodeInvalid {
+				t.Errorf("body %s should say %q (%v)", resp.Data, tc.want, err)
+			}
+		})
+	}
+	// The client maps the reply to selector.ErrInvalidJob.
+	c := newClient(t, ns.ClientURL())
+	ctx := ctxFor(t, time.Minute)
+	if _, err := c.Submit(ctx, selector.Job{}); !errors.Is(err, selector.ErrInvalidJob) {
+		t.Errorf("client: %v, want ErrInvalidJob", err)
+	}
+	if _, err := c.Status(ctx, "never-submitted"); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("status of an unknown job: %v, want ErrNotFound", err)
+	}
+	// Still serving: a valid job is accepted.
+	reply, err := c.Submit(ctx, selector.Job{ID: "valid", Task: selector.Task{ID: "x", TestCommand: "true", Format: "go-json",
+		Env: exampleJob(t, "").Task.Env}, Candidates: exampleJob(t, "").Candidates[:1]})
+	if err != nil || reply.Job != "valid" {
+		t.Fatalf("valid job after invalid ones: %+v %v", reply, err)
+	}
+}
+
+// TestServiceDiscovery: the daemon answers $SRV.PING/INFO with its capacity.
+func TestServiceDiscovery(t *testing.T) {
+	ns := startNATS(t)
+	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1", Slots: 3, ExecutorName: "local"})
+	nc := connect(t, ns.ClientURL())
+	resp, err := nc.Request("$SRV.INFO."+wire.ServiceName, nil, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"name":"bestpatch"`, `"slots":"3"`, `"cores":`, `"memory_bytes":`, `"daemon":"d1"`,
+		`"subject":"bestpatch.submit"`, `"subject":"bestpatch.status"`, `"subject":"bestpatch.cancel"`} {
+		if !strings.Contains(string(resp.Data), want) {
+			t.Errorf("info lacks %s: %s", want, resp.Data)
+		}
+	}
+	if _, err := nc.Request("$SRV.PING", nil, 10*time.Second); err != nil {
+		t.Errorf("ping: %v", err)
+	}
+}
+
+// slowJob is the example with runs that take long enough to be caught in
+// the middle (the command sleeps before the tests).
+func slowJob(t testing.TB, id string, seconds string) selector.Job {
+	j := exampleJob(t, id)
+	j.Task.TestCommand = "sleep " + seconds + "; " + j.Task.TestCommand
+	return j
+}
+
+// daemonsRunning collects, from run_started events, which daemons have a
+// run of the job in hand.
+func daemonsRunning(t *testing.T, nc *nats.Conn, job string) (func() []string, func()) {
+	var mu sync.Mutex
+	seen := []string{}
+	sub, err := nc.Subscribe(wire.EventsSubject(job), func(m *nats.Msg) {
+		if !strings.Contains(string(m.Data), `"run_started"`) {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if d := m.Header.Get(wire.DaemonHeader); !slices.Contains(seen, d) {
+			seen = append(seen, d)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() []string {
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.Clone(seen)
+		}, func() {
+			sub.Unsubscribe()
+		}
+}
+
+// waitFor polls cond until it holds or ctx ends.
+func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// TestCancelAcrossDaemons: cancelling a job stops its runs on every daemon
+// and the job ends cancelled.
+func TestCancelAcrossDaemons(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test")
+	}
+	ns := startNATS(t)
+	d1 := startDaemon(t, ns.ClientURL(), service.Config{Name: "d1", Slots: 1})
+	d2 := startDaemon(t, ns.ClientURL(), service.Config{Name: "d2", Slots: 1})
+	c := newClient(t, ns.ClientURL())
+	ctx := ctxFor(t, 5*time.Minute)
+	running, stop := daemonsRunning(t, connect(t, ns.ClientURL()), "cancel-me")
+	defer stop()
+	if _, err := c.Submit(ctx, slowJob(t, "cancel-me", "600")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, "both daemons to start a run", func() bool { return len(running()) == 2 })
+	st, err := c.Cancel(ctx, "cancel-me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != wire.Cancelled {
+		t.Errorf("cancel reply: %+v", st)
+	}
+	if _, err := c.Wait(ctx, "cancel-me", nil); !errors.Is(err, client.ErrCancelled) {
+		t.Fatalf("wait: %v, want ErrCancelled", err)
+	}
+	// Both daemons are free again: the 600-second runs were stopped.
+	for _, d := range []*service.Daemon{d1, d2} {
+		waitFor(ctx, t, d.Name()+" to stop its run", func() bool { return d.Busy() == 0 })
+	}
+	if res := storedResults(t, ns.ClientURL(), "cancel-me"); len(res) != 0 {
+		t.Errorf("a cancelled run stored a result: %v", res)
+	}
+	// Cancelling again changes nothing.
+	if st, err := c.Cancel(ctx, "cancel-me"); err != nil || st.State != wire.Cancelled {
+		t.Errorf("second cancel: %+v %v", st, err)
+	}
+}
