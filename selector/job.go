@@ -56,6 +56,20 @@ type Options struct {
 	// BaseRuns is how many times the base run is repeated to find flaky
 	// cases; 0 means the default (2).
 	BaseRuns int `json:"base_runs,omitempty"`
+	// GenerateTests asks the model endpoint for this many tests that
+	// reproduce the issue (kept only if they compile and fail on base).
+	GenerateTests int `json:"generate_tests,omitempty"`
+	// Judge asks the model endpoint for P(YES) of every candidate that
+	// carries no verifier score.
+	Judge bool `json:"judge,omitempty"`
+	// AdversarialRounds bounds the rounds in which the model writes a test
+	// to tell tied top candidates apart.
+	AdversarialRounds int `json:"adversarial_rounds,omitempty"`
+}
+
+// wantsModel reports whether the job asks for any model-generated evidence.
+func (o Options) wantsModel() bool {
+	return o.GenerateTests > 0 || o.Judge || o.AdversarialRounds > 0
 }
 
 func (o Options) policy() string {

@@ -171,7 +171,13 @@ func (p *Plan) candidateRuns(g *group) []PlannedRun {
 }
 
 func (p *Plan) run(id string, members []string, patch string, tests []executor.TestPatch) PlannedRun {
-	t := p.job.Task
+	r := p.job.Task.run(patch, tests)
+	return PlannedRun{ID: id, Key: RunKey(r), Candidates: members, Run: r}
+}
+
+// run is the executor's Run of a patch (empty: the base) against tests, with
+// the task's environment, command and defaults.
+func (t Task) run(patch string, tests []executor.TestPatch) executor.Run {
 	timeout := time.Duration(t.Timeout)
 	if timeout <= 0 {
 		timeout = defaultTimeout
@@ -180,7 +186,7 @@ func (p *Plan) run(id string, members []string, patch string, tests []executor.T
 	if len(testFiles) == 0 {
 		testFiles = DefaultTestFiles(t.Format)
 	}
-	r := executor.Run{
+	return executor.Run{
 		Env:       t.Env,
 		Patch:     patch,
 		Tests:     tests,
@@ -190,7 +196,6 @@ func (p *Plan) run(id string, members []string, patch string, tests []executor.T
 		Report:    t.Report,
 		Timeout:   timeout,
 	}
-	return PlannedRun{ID: id, Key: RunKey(r), Candidates: members, Run: r}
 }
 
 // RunKey is the content address of a run: everything that decides its result

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/generator"
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
@@ -52,6 +53,23 @@ type Selector struct {
 	Log   *slog.Logger
 	// OnEvent, if set, receives progress events. It must not block.
 	OnEvent func(Event)
+	// Models, if set, is the model endpoint for jobs that ask for generated
+	// tests, judge scores or adversarial tests.
+	Models *generator.Endpoint
+
+	noModelOnce sync.Once
+	poolOnce    sync.Once
+}
+
+// pool returns the Selector's pool, making one of NumCPU slots on first use
+// when none was given.
+func (s *Selector) pool() *Pool {
+	s.poolOnce.Do(func() {
+		if s.Pool == nil {
+			s.Pool = NewPool(0)
+		}
+	})
+	return s.Pool
 }
 
 // Report is a finished job: the verdict and the evidence behind it.
@@ -66,6 +84,8 @@ type Report struct {
 	// Distinct is the number of distinct normalized candidates.
 	Distinct int           `json:"distinct"`
 	Duration time.Duration `json:"duration"`
+	// Generation is what the model endpoint contributed, when the job asked.
+	Generation *Generation `json:"generation,omitempty"`
 }
 
 // RunRecord summarises one executed run.
@@ -83,6 +103,17 @@ type RunRecord struct {
 func (s *Selector) Select(ctx context.Context, job Job) (Report, error) {
 	start := time.Now()
 	log := s.logger().With("job", job.ID, "task", job.Task.ID)
+	if err := job.Validate(); err != nil {
+		s.emit(Event{Kind: EventFailed, Job: job.ID, Message: err.Error()})
+		return Report{}, err
+	}
+	sess, skipped := s.session(job)
+	var gen *Generation
+	var mctx generator.Context
+	if sess != nil {
+		gen = &Generation{}
+		job, mctx = s.generate(ctx, sess, job, gen)
+	}
 	plan, err := NewPlan(job)
 	if err != nil {
 		s.emit(Event{Kind: EventFailed, Job: job.ID, Message: err.Error()})
@@ -104,6 +135,16 @@ func (s *Selector) Select(ctx context.Context, job Job) (Report, error) {
 	if err != nil {
 		s.emit(Event{Kind: EventFailed, Job: job.ID, Message: err.Error()})
 		return Report{}, err
+	}
+	if sess != nil && job.Options.AdversarialRounds > 0 {
+		s.adversarial(ctx, sess, plan, mctx, &rep, gen)
+	}
+	if skipped != "" {
+		rep.Verdict.Notes = append(rep.Verdict.Notes, skipped)
+	}
+	if gen != nil {
+		gen.Spent = sess.Spent()
+		rep.Generation = gen
 	}
 	rep.Runs = records
 	rep.Duration = time.Since(start)
@@ -131,10 +172,7 @@ func Score(plan *Plan) (Report, error) {
 
 // execute runs the plan's needed runs through the pool until the plan is done.
 func (s *Selector) execute(ctx context.Context, plan *Plan) ([]RunRecord, error) {
-	pool := s.Pool
-	if pool == nil {
-		pool = NewPool(0)
-	}
+	pool := s.pool()
 	var (
 		mu       sync.Mutex
 		started  = map[string]bool{}

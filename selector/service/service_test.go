@@ -281,3 +281,42 @@ func TestCancelAcrossDaemons(t *testing.T) {
 		t.Errorf("second cancel: %+v %v", st, err)
 	}
 }
+
+// TestServerRestartMidJob: the NATS server stopping in the middle of a job
+// and starting again on the same store loses nothing: the job completes
+// with the in-process verdict and every run stored once.
+func TestServerRestartMidJob(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test")
+	}
+	want := referenceReport(t)
+	ns := startNATS(t)
+	for _, name := range []string{"d1", "d2"} {
+		startDaemon(t, ns.ClientURL(), service.Config{Name: name, Slots: 1, AckWait: 3 * time.Second})
+	}
+	c := newClient(t, ns.ClientURL())
+	ctx := ctxFor(t, 5*time.Minute)
+	finished := make(chan struct{}, 100)
+	sub, err := connect(t, ns.ClientURL()).Subscribe(wire.EventsSubject("restart"), func(m *nats.Msg) {
+		if strings.Contains(string(m.Data), `"run_finished"`) {
+			finished <- struct{}{}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Submit(ctx, slowJob(t, "restart", "1")); err != nil {
+		t.Fatal(err)
+	}
+	<-finished
+	sub.Unsubscribe()
+	ns.restart(t)
+	got, err := c.Wait(ctx, "restart", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameVerdict(t, got, want)
+	if res := storedResults(t, ns.ClientURL(), "restart"); len(res) != len(got.Runs) {
+		t.Errorf("%d results stored, the report used %d", len(res), len(got.Runs))
+	}
+}

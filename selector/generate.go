@@ -1,0 +1,256 @@
+package selector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/bluekeyes/go-gitdiff/gitdiff"
+
+	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/generator"
+	"github.com/bestpatch/bestpatch/scoring"
+)
+
+// Generation reports what the model endpoint contributed to a job.
+type Generation struct {
+	// Kept are the generated tests added to the job.
+	Kept []string `json:"kept,omitempty"`
+	// Dropped are the generated tests left out, with the reason.
+	Dropped []generator.Dropped `json:"dropped,omitempty"`
+	// Judged holds the P(YES) the judge gave, by candidate.
+	Judged map[string]float64 `json:"judged,omitempty"`
+	// Adversarial lists the adversarial rounds played.
+	Adversarial []AdversarialRound `json:"adversarial,omitempty"`
+	// Spent is what the job used of the endpoint.
+	Spent generator.Spent `json:"spent"`
+	// Problems are failures that did not stop the job (a malformed answer,
+	// the budget running out), for the report.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// AdversarialRound is one test written to tell two tied candidates apart.
+type AdversarialRound struct {
+	Round int    `json:"round"`
+	Test  string `json:"test,omitempty"`
+	A     string `json:"a"`
+	B     string `json:"b"`
+	// Winner is the candidate that passes the test, empty when the test
+	// did not tell them apart.
+	Winner string `json:"winner,omitempty"`
+	Note   string `json:"note"`
+}
+
+// session returns a model session for the job, or nil with a note when the
+// job asks for model evidence but no endpoint is configured.
+func (s *Selector) session(job Job) (*generator.Session, string) {
+	if !job.Options.wantsModel() {
+		return nil, ""
+	}
+	if s.Models == nil {
+		s.noModelOnce.Do(func() {
+			s.logger().Warn("jobs ask for generated tests, judge scores or adversarial tests, but no model endpoint is configured (--llm-url): working with the tests and scores the jobs brought")
+		})
+		return nil, "no model endpoint configured (--llm-url): generated tests, judge scores and adversarial tests were skipped; the job's own tests and scores were used"
+	}
+	return s.Models.NewSession(), ""
+}
+
+// modelContext gathers what the model is shown about the repository: the
+// touched files and an example test, when the repository is on this host.
+func modelContext(ctx context.Context, job Job) (generator.Context, error) {
+	var patches, touched []string
+	for _, c := range job.Candidates {
+		patches = append(patches, c.Patch)
+		files, _, err := gitdiff.Parse(strings.NewReader(c.Patch))
+		if err != nil {
+			continue
+		}
+		for _, f := range files {
+			touched = append(touched, f.NewName)
+		}
+	}
+	lang, err := generator.LanguageOf(job.Task.Format, touched)
+	if err != nil {
+		return generator.Context{}, err
+	}
+	repo := job.Task.Env.Repo
+	if repo == "" {
+		// An image-only task: the model sees the problem and the patches.
+		return generator.Context{Language: lang}, nil
+	}
+	if _, err := os.Stat(filepath.Join(repo, ".git")); err != nil {
+		return generator.Context{Language: lang}, nil
+	}
+	return generator.GatherContext(ctx, generator.GitCheckout{Dir: repo, Commit: job.Task.Env.Commit}, lang, patches)
+}
+
+// baseRunner runs test patches on the base for the TestWriter, through the
+// selector's pool and cache.
+type baseRunner struct {
+	s    *Selector
+	pool *Pool
+	job  Job
+}
+
+func (b baseRunner) RunBase(ctx context.Context, tests []executor.TestPatch) (executor.Result, error) {
+	r := b.job.Task.run("", tests)
+	_, res, err := b.s.runOne(ctx, b.pool, b.job.ID, PlannedRun{ID: "gen/base", Key: RunKey(r), Run: r}, func() bool { return true })
+	return res, err
+}
+
+// generate adds model evidence to a job before it is planned: generated
+// tests and judge scores.
+func (s *Selector) generate(ctx context.Context, sess *generator.Session, job Job, gen *Generation) (Job, generator.Context) {
+	mctx, err := modelContext(ctx, job)
+	if err != nil {
+		gen.Problems = append(gen.Problems, "model context: "+err.Error())
+		return job, mctx
+	}
+	if k := job.Options.GenerateTests; k > 0 {
+		w := &generator.TestWriter{Model: sess, Runner: baseRunner{s: s, pool: s.pool(), job: job}}
+		rep, err := w.Write(ctx, generator.TestRequest{Problem: job.Task.Problem, Context: mctx, Count: k})
+		if err != nil {
+			gen.Problems = append(gen.Problems, "generated tests: "+err.Error())
+		}
+		gen.Dropped = rep.Dropped
+		task := job.Task
+		task.GeneratedTests = slices.Clone(task.GeneratedTests)
+		for _, t := range rep.Kept {
+			task.GeneratedTests = append(task.GeneratedTests, GeneratedTest{ID: t.ID, Patch: t.Patch})
+			gen.Kept = append(gen.Kept, t.ID)
+		}
+		job.Task = task
+	}
+	if job.Options.Judge {
+		job.Candidates = s.judge(ctx, sess, job, gen)
+	}
+	return job, mctx
+}
+
+// judge gives every candidate without a verifier score the judge's P(YES);
+// candidates with the same change share one request.
+func (s *Selector) judge(ctx context.Context, sess *generator.Session, job Job, gen *Generation) []scoring.Candidate {
+	j := &generator.Judge{Model: sess}
+	cands := slices.Clone(job.Candidates)
+	byKey := map[string]float64{}
+	for i, c := range cands {
+		if c.Verifier != nil {
+			continue
+		}
+		key, empty := dedupeKey(c.Patch)
+		if empty {
+			continue
+		}
+		p, ok := byKey[key]
+		if !ok {
+			score, err := j.Score(ctx, generator.JudgeInput{Problem: job.Task.Problem, Patch: c.Patch})
+			if err != nil {
+				gen.Problems = append(gen.Problems, fmt.Sprintf("judge %s: %v", c.ID, err))
+				if errors.Is(err, generator.ErrBudgetExceeded) || ctx.Err() != nil {
+					break
+				}
+				continue
+			}
+			p = score.PYes
+			byKey[key] = p
+		}
+		cands[i].Verifier = &p
+		if gen.Judged == nil {
+			gen.Judged = map[string]float64{}
+		}
+		gen.Judged[c.ID] = p
+	}
+	return cands
+}
+
+// adversarial plays up to Options.AdversarialRounds rounds: while two or more
+// top candidates with different changes are tied, the model writes a test
+// that tells two of them apart; it runs on base and on both, and the one
+// that fails it leaves the tie.
+func (s *Selector) adversarial(ctx context.Context, sess *generator.Session, plan *Plan, mctx generator.Context, rep *Report, gen *Generation) {
+	job := plan.job
+	v := &rep.Verdict
+	adv := &generator.Adversary{Model: sess}
+	feedback := ""
+	for round := 1; round <= job.Options.AdversarialRounds; round++ {
+		tied := plan.distinctAmong(v.Ties)
+		if len(tied) < 2 {
+			return
+		}
+		a, b := tied[0], tied[1]
+		r := AdversarialRound{Round: round, A: a.members[0], B: b.members[0]}
+		t, err := adv.Distinguish(ctx, generator.DistinguishInput{Problem: job.Task.Problem, Context: mctx, A: a.patch, B: b.patch, Round: round, Feedback: feedback})
+		if err != nil {
+			r.Note = "no test: " + err.Error()
+			gen.Adversarial = append(gen.Adversarial, r)
+			if errors.Is(err, generator.ErrBudgetExceeded) || ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		r.Test = t.ID
+		results := map[string]executor.Result{}
+		for name, patch := range map[string]string{"base": "", "a": a.patch, "b": b.patch} {
+			run := job.Task.run(patch, []executor.TestPatch{t.TestPatch})
+			_, res, err := s.runOne(ctx, s.pool(), job.ID, PlannedRun{ID: "adv/" + name, Key: RunKey(run), Run: run}, func() bool { return true })
+			if err != nil {
+				r.Note = "run failed: " + err.Error()
+				gen.Adversarial = append(gen.Adversarial, r)
+				return
+			}
+			results[name] = res
+		}
+		switch {
+		case t.Broken(results["base"]):
+			feedback = "the test did not compile or could not be collected on the base commit:\n" + results["base"].Output
+			r.Note = "the test does not compile on base"
+		case !t.Separates(results["a"], results["b"]):
+			feedback = "both candidates gave the same outcomes on the test: write one whose result differs between A and B"
+			r.Note = "the test did not tell them apart"
+		default:
+			winner, loser := a, b
+			if passes(t, results["b"]) > passes(t, results["a"]) {
+				winner, loser = b, a
+			}
+			r.Winner = winner.members[0]
+			r.Note = fmt.Sprintf("%s passes more of the test's cases than %s", winner.members[0], loser.members[0])
+			v.Ties = slices.DeleteFunc(v.Ties, func(id string) bool { return slices.Contains(loser.members, id) })
+			if slices.Contains(loser.members, v.Chosen) {
+				v.Chosen = v.Ties[0]
+				v.Why += fmt.Sprintf(" Adversarial round %d: test %s told %s from %s; %s chosen.", round, t.ID, a.members[0], b.members[0], v.Chosen)
+			}
+			feedback = ""
+		}
+		v.Notes = append(v.Notes, fmt.Sprintf("adversarial round %d (%s vs %s): %s", round, r.A, r.B, r.Note))
+		gen.Adversarial = append(gen.Adversarial, r)
+	}
+}
+
+// passes counts a test's passing cases in a run.
+func passes(t generator.Test, res executor.Result) int {
+	n := 0
+	for _, c := range t.Cases(res) {
+		if c.Outcome == scoring.Pass {
+			n++
+		}
+	}
+	return n
+}
+
+// distinctAmong returns the groups of the given candidates, in their order,
+// one per distinct change.
+func (p *Plan) distinctAmong(ids []string) []*group {
+	var out []*group
+	for _, id := range ids {
+		g, ok := p.byID[id]
+		if ok && !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}

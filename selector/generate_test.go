@@ -1,0 +1,175 @@
+package selector_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/bestpatch/bestpatch/generator"
+	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/selector"
+)
+
+// fakeModel is an OpenAI-compatible endpoint that answers each request from
+// a script keyed by the request's seed; the real HTTP client talks to it.
+func fakeModel(t *testing.T, answer func(seed int64, body string) string) (*generator.Endpoint, *atomic.Int64) {
+	t.Helper()
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var req struct {
+			Seed     *int64 `json:"seed"`
+			Messages []struct {
+				Content string `json:"content"`
+			} `json:"messages"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var seed int64
+		if req.Seed != nil {
+			seed = *req.Seed
+		}
+		var all strings.Builder
+		for _, m := range req.Messages {
+			all.WriteString(m.Content)
+		}
+		content := answer(seed, all.String())
+		json.NewEncoder(w).Encode(map[string]any{
+			"id": "x", "object": "chat.completion", "model": "fake",
+			"choices": []map[string]any{{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": content}}},
+			"usage":   map[string]int{"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
+		})
+	}))
+	t.Cleanup(srv.Close)
+	ep, err := generator.NewEndpoint(generator.Config{URL: srv.URL + "/v1", Model: "fake", KeyEnv: ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ep, &calls
+}
+
+func goFile(name, body string) string {
+	return fmt.Sprintf("Here is the test.\n\n```go %s\n%s```\n", name, body)
+}
+
+const reproTest = `package uuid
+
+import "testing"
+
+func TestModelFourthHyphen(t *testing.T) {
+	if _, err := Parse("f47ac10b-58cc-0372-8567x0e02b2c3d479"); err == nil {
+		t.Fatal("Parse accepted a UUID without its fourth hyphen")
+	}
+}
+`
+
+// TestSelectWithGeneratedTests: the model writes three tests (one reproduces
+// the bug, one does not compile, one passes on base); only the first is
+// kept, and it makes the fix win where consensus alone picks the wrong fix
+// that two agents agree on.
+func TestSelectWithGeneratedTests(t *testing.T) {
+	s, job := uuidJob(t)
+	byID := map[string]scoring.Candidate{}
+	for _, c := range s.Candidates {
+		byID[c.ID] = c
+	}
+	job.Task.GeneratedTests = nil
+	job.Candidates = []scoring.Candidate{
+		{ID: "a-wrong", Patch: byID["wrong"].Patch}, {ID: "b-wrong", Patch: byID["wrong"].Patch}, {ID: "c-fix", Patch: byID["fix"].Patch},
+	}
+	sel := &selector.Selector{Exec: newLocal(t), Pool: selector.NewPool(2)}
+	before, err := sel.Select(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Verdict.Chosen == "c-fix" {
+		t.Fatalf("without tests the fix already wins; the scenario proves nothing: %+v", before.Verdict)
+	}
+
+	ep, calls := fakeModel(t, func(seed int64, body string) string {
+		switch seed {
+		case 1:
+			return goFile("gen_model_repro_test.go", reproTest)
+		case 2:
+			return goFile("gen_model_broken_test.go", "package uuid\n\nimport \"testing\"\n\nfunc TestModelBroken(t *testing.T) { _ = NoSuchFunction() }\n")
+		default:
+			return goFile("gen_model_pass_test.go", "package uuid\n\nimport \"testing\"\n\nfunc TestModelValid(t *testing.T) {\n\tif _, err := Parse(\"f47ac10b-58cc-0372-8567-0e02b2c3d479\"); err != nil {\n\t\tt.Fatal(err)\n\t}\n}\n")
+		}
+	})
+	sel.Models = ep
+	job.Options.GenerateTests = 3
+	after, err := sel.Select(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Verdict.Chosen != "c-fix" {
+		t.Fatalf("with the generated tests chose %q, want c-fix\n%+v", after.Verdict.Chosen, after.Verdict)
+	}
+	g := after.Generation
+	if g == nil || len(g.Kept) != 1 || len(g.Dropped) != 2 {
+		t.Fatalf("generation = %+v, want 1 kept and 2 dropped", g)
+	}
+	if g.Spent.Requests == 0 || int64(g.Spent.Requests) != calls.Load() {
+		t.Errorf("spent %d requests, the server saw %d", g.Spent.Requests, calls.Load())
+	}
+}
+
+// TestSelectAdversarialRound: two candidates tie on every execution signal
+// (both pass the job's reproducing test) but differ; the model's adversarial
+// test tells them apart and the real fix wins.
+func TestSelectAdversarialRound(t *testing.T) {
+	s, job := uuidJob(t)
+	var fix string
+	for _, c := range s.Candidates {
+		if c.ID == "fix" {
+			fix = c.Patch
+		}
+	}
+	// Rejects only 'x' in place of the fourth hyphen: passes the job's repro
+	// test, which uses 'x', but not the model's, which uses '0'.
+	half := strings.Replace(fix, "|| s[23] != '-' {", "|| s[23] == 'x' {", 1)
+	if half == fix {
+		t.Fatal("could not derive the half fix")
+	}
+	job.Task.GeneratedTests = job.Task.GeneratedTests[:1] // repro only
+	job.Candidates = []scoring.Candidate{{ID: "a-half", Patch: half}, {ID: "b-fix", Patch: fix}}
+	sel := &selector.Selector{Exec: newLocal(t), Pool: selector.NewPool(2)}
+	ep, _ := fakeModel(t, func(seed int64, body string) string {
+		return goFile("gen_adv_test.go", strings.ReplaceAll(reproTest, "8567x0e02", "856700e02"))
+	})
+	sel.Models = ep
+	job.Options.AdversarialRounds = 2
+	rep, err := sel.Select(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict.Chosen != "b-fix" {
+		t.Fatalf("chose %q, want b-fix\n%+v\n%+v", rep.Verdict.Chosen, rep.Verdict, rep.Generation)
+	}
+	if len(rep.Generation.Adversarial) == 0 || rep.Generation.Adversarial[0].Winner != "b-fix" {
+		t.Fatalf("adversarial rounds = %+v", rep.Generation.Adversarial)
+	}
+}
+
+// TestSelectWithoutEndpoint: a job asking for model evidence without an
+// endpoint still gets a verdict, with a note saying what was skipped.
+func TestSelectWithoutEndpoint(t *testing.T) {
+	_, job := uuidJob(t)
+	job.Task.GeneratedTests = job.Task.GeneratedTests[:1]
+	job.Candidates = job.Candidates[:2]
+	job.Options.GenerateTests, job.Options.Judge = 2, true
+	rep, err := (&selector.Selector{Exec: newLocal(t), Pool: selector.NewPool(2)}).Select(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(rep.Verdict.Notes, "\n"), "no model endpoint") || rep.Generation != nil {
+		t.Fatalf("notes = %v, generation = %+v", rep.Verdict.Notes, rep.Generation)
+	}
+}
