@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/generator"
 	"github.com/bestpatch/bestpatch/internal/runcache"
 	"github.com/bestpatch/bestpatch/selector"
 )
@@ -25,6 +27,7 @@ type runtimeFlags struct {
 	noCache   bool
 	logLevel  string
 	logFormat string
+	llm       generator.Config
 }
 
 func (r *runtimeFlags) register(f *pflag.FlagSet) {
@@ -34,6 +37,23 @@ func (r *runtimeFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&r.noCache, "no-cache", false, "run everything again, ignoring and not writing the result cache")
 	f.StringVar(&r.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	f.StringVar(&r.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&r.llm.URL, "llm-url", "", "OpenAI-compatible endpoint for generated tests, judge and adversarial tests, e.g. http://localhost:8000/v1 (docs/GENERATOR.md)")
+	f.StringVar(&r.llm.Model, "llm-model", "", "served model name, required with --llm-url")
+	f.StringVar(&r.llm.KeyEnv, "llm-key-env", generator.DefaultKeyEnv, "environment variable holding the API key")
+	f.DurationVar(&r.llm.Timeout, "llm-timeout", 0, "bound on one model request (default 5m)")
+	f.IntVar(&r.llm.Budget.Requests, "llm-budget-requests", 0, "model requests one job may send (0: no limit)")
+	f.IntVar(&r.llm.Budget.Tokens, "llm-budget-tokens", 0, "model tokens one job may use (0: no limit)")
+	f.IntVar(&r.llm.Concurrency, "llm-concurrency", 0, "model requests in flight across all jobs (default 4)")
+	f.StringVar(&r.llm.CacheDir, "llm-cache-dir", "", "keep model responses on disk so that re-running a job costs nothing")
+}
+
+// models connects the model endpoint, or returns nil when none is configured.
+func (r *runtimeFlags) models() (*generator.Endpoint, error) {
+	ep, err := generator.NewEndpoint(r.llm)
+	if errors.Is(err, generator.ErrNoEndpoint) {
+		return nil, nil
+	}
+	return ep, err
 }
 
 func defaultCacheDir() string {
@@ -63,7 +83,12 @@ func (r *runtimeFlags) selector(ctx context.Context, log *slog.Logger, sample se
 	if err != nil {
 		return nil, nil, err
 	}
-	sel := &selector.Selector{Exec: exec, Pool: selector.NewPool(r.workers), Log: log}
+	models, err := r.models()
+	if err != nil {
+		closeFn()
+		return nil, nil, err
+	}
+	sel := &selector.Selector{Exec: exec, Pool: selector.NewPool(r.workers), Log: log, Models: models}
 	if !r.noCache {
 		cache, err := runcache.Open(r.cacheDir)
 		if err != nil {

@@ -88,6 +88,9 @@ Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
 	f.BoolVar(&asJSON, "json", false, "print the full report as JSON")
 	f.StringVar(&opts.Policy, "policy", "", "selection policy: "+strings.Join(scoring.PolicyNames(), ", ")+", or a JSON policy spec (default auto)")
 	f.IntVar(&opts.BaseRuns, "base-runs", 0, "how many times to run the base to find flaky tests (default 2)")
+	f.IntVar(&opts.GenerateTests, "generate-tests", 0, "ask the model endpoint for K tests that reproduce the issue")
+	f.BoolVar(&opts.Judge, "judge", false, "ask the model endpoint for P(YES) of each candidate without a verifier_score")
+	f.IntVar(&opts.AdversarialRounds, "adversarial-rounds", 0, "rounds of model-written tests to break ties between top candidates")
 	rt.register(f)
 	return cmd
 }
