@@ -258,7 +258,27 @@ func statusOf(rep selector.Report) Status {
 
 func (r *Runner) job(in *Instance) selector.Job {
 	i := slices.IndexFunc(r.cfg.Tasks, func(t selector.Task) bool { return t.ID == in.ID })
-	return selector.Job{ID: in.ID, Task: r.cfg.Tasks[i], Candidates: in.Candidates, Options: r.cfg.Options}
+	job := selector.Job{Task: r.cfg.Tasks[i], Candidates: in.Candidates, Options: r.cfg.Options}
+	job.ID = jobID(in.ID, fingerprint(job))
+	return job
+}
+
+// jobID names an instance's job by its content: the instance ID (in the
+// letters a daemon accepts in a job ID) and a prefix of the job's
+// fingerprint. A resumed batch resubmits the same job under the same ID (a
+// daemon then answers from the job it already has), and a changed job gets
+// a new one instead of clashing with the old.
+func jobID(instance, fp string) string {
+	name := []byte(instance)
+	for i, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			name[i] = '_'
+		}
+	}
+	if len(name) > 100 {
+		name = name[:100]
+	}
+	return string(name) + "-" + fp[:min(len(fp), 16)]
 }
 
 // instances lists every instance of the batch: each task with its

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/bestpatch/bestpatch/internal/report"
+	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/selector"
+	"github.com/bestpatch/bestpatch/selector/batch"
+)
+
+func newBatchCmd() *cobra.Command {
+	var (
+		tasksFile, out, labelsFile, reportDir, model string
+		preds                                        []string
+		parallel                                     int
+		rt                                           runtimeFlags
+		opts                                         selector.Options
+	)
+	cmd := &cobra.Command{
+		Use:   "batch --tasks TASKS.jsonl --preds RUN.jsonl [RUN.jsonl...] --out SELECTED.jsonl",
+		Short: "Select over a whole benchmark: SWE-bench predictions in, selected predictions and a report out",
+		Long: `batch runs one selection job per instance of the tasks file, with the
+candidates of every predictions file (one file per sample/run), and writes the
+chosen patches as a SWE-bench predictions file, ready for the SWE-bench harness.
+
+It is resumable: interrupt it and run the same command again. Finished
+instances are read back from the journal next to --out (SELECTED.journal.jsonl)
+and finished runs from the result cache (--cache-dir), so neither is redone.
+One instance's failure (no task, no predictions, a broken task, a missing
+repository or image) is reported and does not stop the others.
+
+With --labels (SWE-bench harness results), it prints the tie-aware accuracy of
+the choices next to random pick, majority vote, every policy, each signal
+alone and the oracle, overall and per repository. --report DIR writes an HTML
+report (it needs no network to view) and the same data as report.json.
+
+Exit status: 0 when every instance finished, 2 when some failed, 1 on error
+or interruption.`,
+		Example: `  # The bundled example, on the local backend:
+  bestpatch batch --executor local --tasks testdata/example/task.json \
+      --preds testdata/example/preds/*.jsonl --out selected.jsonl --report report/
+
+  # A benchmark in Docker images, with labels:
+  bestpatch batch --tasks tasks.jsonl --preds run_00.jsonl run_01.jsonl run_02.jsonl \
+      --out selected.jsonl --labels labels.jsonl --report report/`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			preds = append(preds, args...)
+			if tasksFile == "" || len(preds) == 0 || out == "" {
+				return fmt.Errorf("batch needs --tasks FILE, at least one --preds FILE and --out FILE (see bestpatch batch --help)")
+			}
+			tasks, err := selector.LoadTasks(tasksFile)
+			if err != nil {
+				return err
+			}
+			byInstance, err := selector.LoadPredictions(preds)
+			if err != nil {
+				return err
+			}
+			var labels *batch.Labels
+			if labelsFile != "" {
+				if labels, err = batch.LoadLabels(labelsFile); err != nil {
+					return err
+				}
+			}
+			if _, err := scoring.ParsePolicy(policyName(opts)); err != nil {
+				return fmt.Errorf("--policy: %w (built-in policies: %s)", err, strings.Join(scoring.PolicyNames(), ", "))
+			}
+
+			display, logTo := progressDisplay(cmd.ErrOrStderr())
+			log := rt.logger(logTo)
+			sel, closeFn, err := rt.selector(cmd.Context(), log, tasks[0])
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if parallel <= 0 {
+				parallel = sel.Pool.Size()
+			}
+			runner, err := batch.New(batch.Config{
+				Tasks: tasks, Predictions: byInstance, Options: opts, Selector: sel,
+				Parallel: parallel, Journal: batch.JournalPath(out), Display: display, Log: log,
+			})
+			if err != nil {
+				return err
+			}
+			sel.OnEvent = runner.Observe
+			res, runErr := runner.Run(cmd.Context())
+			if res == nil {
+				return runErr
+			}
+			return finishBatch(cmd.OutOrStdout(), res, runErr, batchOutputs{
+				out: out, model: model, labels: labels, reportDir: reportDir,
+				policy: policyName(opts), title: "bestpatch batch: " + filepath.Base(tasksFile),
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&tasksFile, "tasks", "", "task file: JSONL with one task per instance (or one JSON task); see docs/FORMATS.md")
+	f.StringSliceVar(&preds, "preds", nil, "SWE-bench predictions files (JSONL), one per sample/run; repeatable")
+	f.StringVar(&out, "out", "", "where to write the selected predictions (SWE-bench predictions JSONL)")
+	f.StringVar(&model, "model", "bestpatch", "model_name_or_path written in the selected predictions")
+	f.StringVar(&labelsFile, "labels", "", `labels, JSONL: {"instance_id", "model_name_or_path", "resolved"} or {"instance_id", "candidates": [{"system", "patch", "resolved"}]}`)
+	f.StringVar(&reportDir, "report", "", "write an HTML report (index.html) and report.json into this directory")
+	f.IntVar(&parallel, "parallel", 0, "instances in flight at once (default: the number of workers); the workers bound the runs")
+	f.StringVar(&opts.Policy, "policy", "", "selection policy: "+strings.Join(scoring.PolicyNames(), ", ")+", or a JSON policy spec (default auto)")
+	f.IntVar(&opts.BaseRuns, "base-runs", 0, "how many times to run each base to find flaky tests (default 2)")
+	rt.register(f)
+	return cmd
+}
+
+func policyName(o selector.Options) string {
+	if o.Policy == "" {
+		return scoring.PolicyAuto
+	}
+	return o.Policy
+}
+
+// progressDisplay picks a progress bar for a terminal and plain lines
+// otherwise; the logger writes through the bar so as not to break it.
+func progressDisplay(w io.Writer) (batch.Display, io.Writer) {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := batch.NewBar(w)
+		return bar, bar
+	}
+	return batch.Lines{W: w}, w
+}
+
+type batchOutputs struct {
+	out, model, reportDir, policy, title string
+	labels                               *batch.Labels
+}
+
+// finishBatch writes what a batch produced, finished or interrupted, and
+// turns its outcome into the exit status.
+func finishBatch(w io.Writer, res *batch.Result, runErr error, o batchOutputs) error {
+	preds := res.Predictions(o.model)
+	if err := batch.WritePredictions(o.out, preds); err != nil {
+		return err
+	}
+	var sum *batch.Summary
+	if o.labels != nil {
+		var err error
+		if sum, err = batch.Summarize(res, o.labels, o.policy); err != nil {
+			return err
+		}
+		if err := sum.WriteText(w); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	if o.reportDir != "" {
+		var resolver report.Resolver
+		if o.labels != nil {
+			resolver = o.labels
+		}
+		if err := report.Write(o.reportDir, report.Build(o.title, o.policy, res, sum, resolver)); err != nil {
+			return err
+		}
+	}
+	failed := res.Count(batch.Failed)
+	for _, in := range res.Instances {
+		if in.Status == batch.Failed {
+			fmt.Fprintf(w, "FAILED %s: %s\n", in.ID, in.Error)
+		}
+	}
+	fmt.Fprintf(w, "%d instances: %d selected, %d none chosen, %d failed", len(res.Instances), res.Count(batch.Selected), res.Count(batch.NoneChosen), failed)
+	if n := res.Count(batch.NotRun); n > 0 {
+		fmt.Fprintf(w, ", %d not run", n)
+	}
+	fmt.Fprintf(w, "; %d predictions written to %s\n", len(preds), o.out)
+	if o.reportDir != "" {
+		fmt.Fprintf(w, "report: %s\n", filepath.Join(o.reportDir, report.HTMLFile))
+	}
+	if runErr != nil {
+		return fmt.Errorf("interrupted with %d of %d instances not run (%w): run the same command again to resume; finished instances are kept in %s and finished runs in the result cache",
+			res.Count(batch.NotRun), len(res.Instances), runErr, batch.JournalPath(o.out))
+	}
+	if failed > 0 {
+		return exitCode(2)
+	}
+	return nil
+}
