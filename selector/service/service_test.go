@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -11,9 +12,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/bestpatch/bestpatch/internal/runcache"
+	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/client"
 	"github.com/bestpatch/bestpatch/selector/service"
@@ -318,5 +321,67 @@ func TestServerRestartMidJob(t *testing.T) {
 	sameVerdict(t, got, want)
 	if res := storedResults(t, ns.ClientURL(), "restart"); len(res) != len(got.Runs) {
 		t.Errorf("%d results stored, the report used %d", len(res), len(got.Runs))
+	}
+}
+
+// bigPatch adds a file of about size bytes to the example's repository.
+func bigPatch(size int) string {
+	line := "bestpatch carries big candidate sets through the object store\n"
+	n := size / (len(line) + 1)
+	var b strings.Builder
+	fmt.Fprintf(&b, "diff --git a/blob.txt b/blob.txt\nnew file mode 100644\n--- /dev/null\n+++ b/blob.txt\n@@ -0,0 +1,%d @@\n", n)
+	for range n {
+		b.WriteString("+" + line)
+	}
+	return b.String()
+}
+
+// TestBigCandidateSet: a job of more than 2 MB, more than one NATS message
+// holds, goes through the object store and comes back with a verdict.
+func TestBigCandidateSet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test")
+	}
+	ns := startNATS(t)
+	cache, err := runcache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1", Cache: cache})
+	nc := connect(t, ns.ClientURL())
+	c := newClient(t, ns.ClientURL())
+	ctx := ctxFor(t, 5*time.Minute)
+	job := exampleJob(t, "big")
+	patch := bigPatch(550 << 10)
+	for i := range 4 {
+		job.Candidates = append(job.Candidates, scoring.Candidate{ID: fmt.Sprintf("big/%d", i), Patch: patch, Model: "big", Sample: 8 + i})
+	}
+	data, _ := json.Marshal(job)
+	if len(data) < 2<<20 || len(data) <= int(nc.MaxPayload()) {
+		t.Fatalf("job is %d bytes, want > 2 MiB and > the max payload %d", len(data), nc.MaxPayload())
+	}
+	rep, err := c.Run(ctx, job, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Job != "big" || len(rep.Verdict.Ranking) != len(job.Candidates) {
+		t.Fatalf("report for %q ranks %d candidates, want %d", rep.Job, len(rep.Verdict.Ranking), len(job.Candidates))
+	}
+	// The upload was removed once the daemon stored the job.
+	js, _ := jetstream.New(nc)
+	objects, err := js.ObjectStore(ctx, wire.ObjectBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := objects.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, o := range names {
+		listed = append(listed, o.Name)
+	}
+	if !slices.Equal(listed, []string{"jobs/big"}) {
+		t.Errorf("objects %v, want only the stored job jobs/big", listed)
 	}
 }

@@ -1,0 +1,246 @@
+package service_test
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/bestpatch/bestpatch/selector"
+	"github.com/bestpatch/bestpatch/selector/wire"
+)
+
+// binary is the bestpatch command built for the tests that run daemons as
+// processes; empty when the tests run with -short.
+var binary string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(func() int {
+		if !testing.Short() {
+			dir, err := os.MkdirTemp("", "bestpatch-bin-")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer os.RemoveAll(dir)
+			binary = filepath.Join(dir, "bestpatch")
+			build := exec.Command("go", "build", "-o", binary, "github.com/bestpatch/bestpatch/cmd/bestpatch")
+			build.Stdout, build.Stderr = os.Stderr, os.Stderr
+			if err := build.Run(); err != nil {
+				fmt.Fprintln(os.Stderr, "build bestpatch:", err)
+				return 1
+			}
+		}
+		return m.Run()
+	}())
+}
+
+// daemonProc is a `bestpatch serve` process.
+type daemonProc struct {
+	name string
+	cmd  *exec.Cmd
+	log  string // its stderr, a file
+	done chan struct{}
+	err  error // Wait's, once done is closed
+}
+
+// startProc starts `bestpatch serve` joining the server at url, with one
+// worker slot, the local executor and no cache, and waits until it serves.
+func startProc(t *testing.T, url, name string) *daemonProc {
+	t.Helper()
+	if binary == "" {
+		t.Skip("no bestpatch binary (-short)")
+	}
+	p := &daemonProc{name: name, log: filepath.Join(t.TempDir(), name+".log"), done: make(chan struct{})}
+	logFile, err := os.Create(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd = exec.Command(binary, "serve", "--nats-url", url, "--name", name, "--workers", "1",
+		"--executor", "local", "--no-cache", "--ack-wait", "3s", "--log-level", "debug")
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		logFile.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		<-p.done
+		if t.Failed() {
+			b, _ := os.ReadFile(p.log)
+			t.Logf("log of %s:\n%s", name, b)
+		}
+	})
+	ctx := ctxFor(t, time.Minute)
+	waitFor(ctx, t, name+" to start", func() bool {
+		b, _ := os.ReadFile(p.log)
+		select {
+		case <-p.done:
+			t.Fatalf("%s exited: %v\n%s", name, p.err, b)
+		default:
+		}
+		return strings.Contains(string(b), "daemon started")
+	})
+	return p
+}
+
+// runStarts reports each run_started event of a job: the daemon and run.
+func runStarts(t *testing.T, nc *nats.Conn, job string) <-chan [2]string {
+	ch := make(chan [2]string, 100)
+	sub, err := nc.Subscribe(wire.EventsSubject(job), func(m *nats.Msg) {
+		var ev selector.Event
+		if json.Unmarshal(m.Data, &ev) == nil && ev.Kind == selector.EventRunStarted {
+			select {
+			case ch <- [2]string{m.Header.Get(wire.DaemonHeader), ev.Run}:
+			default:
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Unsubscribe() })
+	return ch
+}
+
+// TestProcessesShareAJob: three daemon processes on one server split one
+// job's runs between them, and the verdict is the in-process one.
+func TestProcessesShareAJob(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes that run go test")
+	}
+	want := referenceReport(t)
+	ns := startNATS(t)
+	var procs []*daemonProc
+	for _, name := range []string{"p1", "p2", "p3"} {
+		procs = append(procs, startProc(t, ns.ClientURL(), name))
+	}
+	c := newClient(t, ns.ClientURL())
+	ctx := ctxFor(t, 5*time.Minute)
+	got, err := c.Run(ctx, exampleJob(t, "shared"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameVerdict(t, got, want)
+	byDaemon := map[string][]string{}
+	for run, rr := range storedResults(t, ns.ClientURL(), "shared") {
+		byDaemon[rr.Daemon] = append(byDaemon[rr.Daemon], run)
+	}
+	t.Logf("runs by daemon: %v", byDaemon)
+	for _, p := range procs {
+		if len(byDaemon[p.name]) == 0 {
+			t.Errorf("daemon %s ran none of the job's runs: %v", p.name, byDaemon)
+		}
+	}
+}
+
+// TestKilledDaemon: kill -9 of a daemon in the middle of a run; the run goes
+// to another daemon once its ack wait passes, and the job completes with no
+// result lost and none written twice.
+func TestKilledDaemon(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes that run go test")
+	}
+	want := referenceReport(t)
+	ns := startNATS(t)
+	var procs []*daemonProc
+	for _, name := range []string{"p1", "p2", "p3"} {
+		procs = append(procs, startProc(t, ns.ClientURL(), name))
+	}
+	starts := runStarts(t, connect(t, ns.ClientURL()), "killed")
+	c := newClient(t, ns.ClientURL())
+	ctx := ctxFor(t, 5*time.Minute)
+	if _, err := c.Submit(ctx, slowJob(t, "killed", "2")); err != nil {
+		t.Fatal(err)
+	}
+	var killedRun string
+	for killedRun == "" {
+		select {
+		case s := <-starts:
+			if s[0] == "p2" {
+				killedRun = s[1]
+			}
+		case <-ctx.Done():
+			t.Fatal("p2 never started a run")
+		}
+	}
+	if err := procs[1].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-procs[1].done
+	got, err := c.Wait(ctx, "killed", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameVerdict(t, got, want)
+	res := storedResults(t, ns.ClientURL(), "killed")
+	if len(res) != len(got.Runs) {
+		t.Errorf("%d results stored, the report used %d", len(res), len(got.Runs))
+	}
+	rr, ok := res[killedRun]
+	if !ok || rr.Daemon == "p2" {
+		t.Errorf("the run %s killed on p2 should be stored by another daemon: %+v (stored: %v)", killedRun, rr, ok)
+	}
+}
+
+// TestGracefulShutdown: SIGTERM stops a daemon at once: its run in progress
+// goes back to the queue (no ack wait) and another daemon does it; the
+// process exits cleanly.
+func TestGracefulShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes that run go test")
+	}
+	want := referenceReport(t)
+	ns := startNATS(t)
+	p1 := startProc(t, ns.ClientURL(), "p1")
+	startProc(t, ns.ClientURL(), "p2")
+	starts := runStarts(t, connect(t, ns.ClientURL()), "graceful")
+	c := newClient(t, ns.ClientURL())
+	ctx := ctxFor(t, 5*time.Minute)
+	if _, err := c.Submit(ctx, slowJob(t, "graceful", "2")); err != nil {
+		t.Fatal(err)
+	}
+	var stoppedRun string
+	for stoppedRun == "" {
+		select {
+		case s := <-starts:
+			if s[0] == "p1" {
+				stoppedRun = s[1]
+			}
+		case <-ctx.Done():
+			t.Fatal("p1 never started a run")
+		}
+	}
+	if err := p1.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-p1.done
+	if p1.err != nil {
+		t.Errorf("p1 exited with %v after SIGTERM, want 0", p1.err)
+	}
+	b, _ := os.ReadFile(p1.log)
+	if !strings.Contains(string(b), "run handed back") {
+		t.Errorf("p1 did not hand its run back:\n%s", b)
+	}
+	got, err := c.Wait(ctx, "graceful", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameVerdict(t, got, want)
+	if rr := storedResults(t, ns.ClientURL(), "graceful")[stoppedRun]; rr.Daemon != "p2" {
+		t.Errorf("run %s handed back by p1 was stored by %q, want p2", stoppedRun, rr.Daemon)
+	}
+}
