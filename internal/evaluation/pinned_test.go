@@ -1,0 +1,102 @@
+package evaluation
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/bestpatch/bestpatch/scoring"
+)
+
+// dataDir holds the labelled SWE-bench candidate sets; BESTPATCH_DATA
+// overrides it.
+func dataDir() string {
+	if d := os.Getenv("BESTPATCH_DATA"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "..", "..", "shared", "data")
+}
+
+// pinnedSet is what policy auto and the similarity signal gave on one data
+// set when they were last changed on purpose (docs/SCORING.md): any
+// optimization that moves a number here changed results.
+type pinnedSet struct {
+	file string
+	// auto is the tie-aware accuracy of policy auto on dev and test, and
+	// mixed the instances it ended in a tie of mixed labels.
+	auto  map[string]float64
+	mixed map[string]int
+	// digest is the SHA-256 of every candidate's similarity (to 12
+	// decimals), votes and changed lines, instance by instance.
+	digest string
+}
+
+var pinnedSets = []pinnedSet{
+	{
+		file:   "swebench-lite-candidates.jsonl.gz",
+		auto:   map[string]float64{SplitDev: 0.2848101266, SplitTest: 0.2403755869},
+		mixed:  map[string]int{SplitDev: 4, SplitTest: 4},
+		digest: "fdeb91f98088386eb3560603e0587534f2547d639984ec9574232403c0ff3dcc",
+	},
+	{
+		file:   "swebench-verified-candidates.jsonl.gz",
+		auto:   map[string]float64{SplitDev: 0.6984126984, SplitTest: 0.7298387097},
+		mixed:  map[string]int{SplitDev: 6, SplitTest: 6},
+		digest: "73188b778dcb56ade9b5baf0c6361bd84df71ef8e557cfb2233bf433aa9c9e34",
+	},
+}
+
+// TestPinnedEvaluation replays policy auto on both real data sets and
+// compares accuracy, mixed ties and every candidate's similarity with the
+// pinned values. It needs the data sets (skipped without them) and takes a
+// few seconds, so -short skips it.
+func TestPinnedEvaluation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the pinned evaluation replays both data sets")
+	}
+	auto, err := scoring.ParsePolicy(scoring.PolicyAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ps := range pinnedSets {
+		t.Run(ps.file, func(t *testing.T) {
+			path := filepath.Join(dataDir(), ps.file)
+			if _, err := os.Stat(path); err != nil {
+				t.Skipf("data set not available (%v): set BESTPATCH_DATA to the directory holding %s", err, ps.file)
+			}
+			insts, err := LoadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bySplit, err := assessAll(context.Background(), insts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := sha256.New()
+			for _, split := range []string{SplitDev, SplitTest} {
+				items := bySplit[split]
+				acc, mixed, err := policyAccuracy(items, auto)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if math.Abs(acc-ps.auto[split]) > 1e-9 || mixed != ps.mixed[split] {
+					t.Errorf("%s: auto %.10f with %d mixed ties, pinned %.10f with %d", split, acc, mixed, ps.auto[split], ps.mixed[split])
+				}
+				for _, it := range items {
+					for _, id := range it.ids {
+						s, _ := it.a.Signals(id)
+						fmt.Fprintf(h, "%s %s %.12f %d %d\n", it.inst.ID, id, s.Similarity, s.Votes, s.ChangedLines)
+					}
+				}
+			}
+			if got := hex.EncodeToString(h.Sum(nil)); got != ps.digest {
+				t.Errorf("signal digest %s, pinned %s: similarity, votes or sizes changed", got, ps.digest)
+			}
+		})
+	}
+}
