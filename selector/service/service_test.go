@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go/micro"
 
+	"github.com/bestpatch/bestpatch/internal/metrics"
 	"github.com/bestpatch/bestpatch/internal/runcache"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
@@ -102,7 +104,8 @@ func TestSubmitAndWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1", Cache: cache})
+	m := metrics.New()
+	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1", Cache: cache, Metrics: m})
 	c := newClient(t, ns.ClientURL())
 	ctx := ctxFor(t, 5*time.Minute)
 	for _, id := range []string{"first", "second"} {
@@ -119,6 +122,16 @@ func TestSubmitAndWait(t *testing.T) {
 		}
 		if id == "second" && cached != len(got.Runs) {
 			t.Errorf("second job: %d of %d runs cached, want all", cached, len(got.Runs))
+		}
+	}
+	// The metrics count both jobs, the runs by outcome and their times.
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{`bestpatch_jobs_total{event="submitted"} 2`, `bestpatch_jobs_total{event="done"} 2`,
+		`bestpatch_runs_total{outcome="cached"}`, `bestpatch_runs_total{outcome="completed"}`, `bestpatch_runs_total{outcome="apply_failed"}`,
+		`bestpatch_run_seconds_count`, `bestpatch_busy_slots 0`, `bestpatch_slots 2`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
 		}
 	}
 }
