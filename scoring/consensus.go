@@ -2,11 +2,8 @@ package scoring
 
 import (
 	"path"
-	"runtime"
 	"sort"
 	"strings"
-
-	"github.com/sourcegraph/conc/pool"
 )
 
 // view is one candidate as the execution-free signals see it.
@@ -117,26 +114,11 @@ func flagsOf(v view) []string {
 // similarity, localization, size and the size-outlier flag.
 func consensus(views []view, sig map[string]*Signals) {
 	n := len(views)
-	dmp := newDiffer()
-	sims := make([][]float64, n)
-	for i := range sims {
-		sims[i] = make([]float64, n)
+	bodies, keys := make([]string, n), make([]string, n)
+	for i, v := range views {
+		bodies[i], keys[i] = v.body, v.effective.Key
 	}
-	// The pairs are independent: spread them over the cores. Each worker
-	// writes only its own cells, so the result does not depend on scheduling.
-	workers := pool.New().WithMaxGoroutines(runtime.GOMAXPROCS(0))
-	for i := 0; i < n; i++ {
-		workers.Go(func() {
-			for j := i + 1; j < n; j++ {
-				s := 1.0
-				if views[i].effective.Key != views[j].effective.Key {
-					s = similarity(dmp, views[i].body, views[j].body)
-				}
-				sims[i][j], sims[j][i] = s, s
-			}
-		})
-	}
-	workers.Wait()
+	sims := pairSimilarities(bodies, keys)
 	votes := map[string]int{}
 	for _, v := range views {
 		votes[v.effective.Key]++
@@ -162,7 +144,7 @@ func consensus(views []view, sig map[string]*Signals) {
 			if j == i {
 				continue
 			}
-			others = append(others, sims[i][j])
+			others = append(others, sims[i*n+j])
 			fileOverlap += jaccard(v.files, w.files)
 			scopeOverlap += jaccard(v.scopes, w.scopes)
 		}

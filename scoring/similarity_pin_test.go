@@ -59,10 +59,14 @@ func pinnedSignals(t testing.TB, id string, patches []string) pinnedInstance {
 		s, _ := a.Signals(c.ID)
 		pi.Similarity[c.ID] = s.Similarity
 	}
-	dmp := newDiffer()
+	bodies, keys := make([]string, len(views)), make([]string, len(views))
+	for i, v := range views {
+		bodies[i], keys[i] = v.body, v.effective.Key
+	}
+	sims := pairSimilarities(bodies, keys)
 	for i := range views {
 		for j := i + 1; j < len(views); j++ {
-			pi.Pairs = append(pi.Pairs, pinnedPair{A: views[i].id, B: views[j].id, Similarity: similarity(dmp, views[i].body, views[j].body)})
+			pi.Pairs = append(pi.Pairs, pinnedPair{A: views[i].id, B: views[j].id, Similarity: sims[i*len(views)+j]})
 		}
 	}
 	v, err := a.Select(mustPolicy(t, PolicyAuto))

@@ -41,13 +41,13 @@ var pinnedSets = []pinnedSet{
 		file:   "swebench-lite-candidates.jsonl.gz",
 		auto:   map[string]float64{SplitDev: 0.2848101266, SplitTest: 0.2403755869},
 		mixed:  map[string]int{SplitDev: 4, SplitTest: 4},
-		digest: "fdeb91f98088386eb3560603e0587534f2547d639984ec9574232403c0ff3dcc",
+		digest: "e0207949317641cfca485a596323299c505e7dff59cbe50c96af55e39858f607",
 	},
 	{
 		file:   "swebench-verified-candidates.jsonl.gz",
 		auto:   map[string]float64{SplitDev: 0.6984126984, SplitTest: 0.7298387097},
 		mixed:  map[string]int{SplitDev: 6, SplitTest: 6},
-		digest: "73188b778dcb56ade9b5baf0c6361bd84df71ef8e557cfb2233bf433aa9c9e34",
+		digest: "c4cd3222a6b9f7a5b5f6a54cbe204364858c24c0e344db20297fff878a8b134a",
 	},
 }
 

@@ -1,0 +1,87 @@
+package scoring
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// lcsTable is the textbook dynamic program, the reference for lcsLength.
+func lcsTable(a, b []rune) int {
+	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			switch {
+			case a[i-1] == b[j-1]:
+				cur[j] = prev[j-1] + 1
+			case prev[j] >= cur[j-1]:
+				cur[j] = prev[j]
+			default:
+				cur[j] = cur[j-1]
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func lcsOf(a, b string) int {
+	syms := symbols{}
+	x, y := syms.encode(a), syms.encode(b)
+	var sc lcsScratch
+	return lcsLength(newLCSText(x, len(syms)), newLCSText(y, len(syms)), &sc)
+}
+
+func TestLCSLength(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"abc", "", 0},
+		{"abc", "abc", 3},
+		{"abc", "xyz", 0},
+		{"abcbdab", "bdcaba", 4},
+		{"éa", "éb", 1},
+		// Common prefix and suffix around a middle that spans words.
+		{"head" + strings.Repeat("xy", 70) + "tail", "head" + strings.Repeat("yx", 65) + "tail", 8 + 130},
+	}
+	for _, tt := range tests {
+		if got := lcsOf(tt.a, tt.b); got != tt.want {
+			t.Errorf("lcs(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+		if got := lcsOf(tt.b, tt.a); got != tt.want {
+			t.Errorf("lcs(%q, %q) = %d, want %d", tt.b, tt.a, got, tt.want)
+		}
+	}
+}
+
+// TestLCSLengthMatchesTable compares with the dynamic program on random
+// texts of a small alphabet (many matches), lengths around the 64-bit word
+// boundaries, and shared prefixes and suffixes that move the middle's bit
+// range to arbitrary offsets.
+func TestLCSLengthMatchesTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	text := func(n int, alphabet string) string {
+		r := []rune(alphabet)
+		var b strings.Builder
+		for range n {
+			b.WriteRune(r[rng.IntN(len(r))])
+		}
+		return b.String()
+	}
+	for k := range 3000 {
+		alphabet := []string{"ab", "abcd", "abcdefghij=+-() \n", "aé€😀"}[k%4]
+		prefix := text(rng.IntN(140), alphabet)
+		suffix := text(rng.IntN(140), alphabet)
+		a := prefix + text(rng.IntN(300), alphabet) + suffix
+		b := prefix + text(rng.IntN(300), alphabet) + suffix
+		if k%7 == 0 {
+			b = a[:len(a)/2] // one inside the other
+		}
+		want := lcsTable([]rune(a), []rune(b))
+		if got := lcsOf(a, b); got != want {
+			t.Fatalf("case %d: lcs(%q, %q) = %d, want %d", k, a, b, got, want)
+		}
+	}
+}
