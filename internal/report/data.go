@@ -179,7 +179,7 @@ func buildInstance(in batch.Instance, labels Resolver) Instance {
 
 // buildHeatmap lays out a matrix with the candidate rows in the given order.
 func buildHeatmap(m scoring.Matrix, order []string) *Heatmap {
-	h := &Heatmap{}
+	h := &Heatmap{Cases: []string{}}
 	col := map[[2]string]int{}
 	for _, a := range m.Artifacts {
 		ids := map[string]bool{}

@@ -54,10 +54,14 @@
       container.appendChild(p);
       return;
     }
-    var chosen = {}, out = {};
-    inst.candidates.forEach(function (c) { if (c.chosen) chosen[c.id] = true; if (c.out) out[c.id] = true; });
+    var chosen = {}, out = {}, label = {};
+    inst.candidates.forEach(function (c) {
+      if (c.chosen) chosen[c.id] = true;
+      if (c.out) out[c.id] = true;
+      if (c.resolved !== undefined && c.resolved !== null) label[c.id] = c.resolved ? " ✓" : " ✗";
+    });
     var labels = h.rows.map(function (r) {
-      var l = (chosen[r.name] ? "▶ " : "") + r.name;
+      var l = (chosen[r.name] ? "▶ " : "") + r.name + (label[r.name] || "");
       return r.status === "ok" ? l : l + " (" + r.status + ")";
     });
     var longest = labels.reduce(function (m, l) { return Math.max(m, l.length); }, 4);

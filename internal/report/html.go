@@ -48,6 +48,15 @@ var (
 			}
 			return fmt.Sprint(*i)
 		},
+		"label": func(b *bool) string {
+			switch {
+			case b == nil:
+				return ""
+			case *b:
+				return "yes"
+			}
+			return "no"
+		},
 		"join": strings.Join,
 		"add":  func(a, b int) int { return a + b },
 		"sub":  func(a, b int) int { return a - b },
