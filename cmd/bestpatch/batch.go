@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -14,11 +16,13 @@ import (
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/batch"
+	"github.com/bestpatch/bestpatch/selector/client"
 )
 
 func newBatchCmd() *cobra.Command {
 	var (
 		tasksFile, out, labelsFile, reportDir, model string
+		natsURL, natsCreds                           string
 		preds                                        []string
 		parallel                                     int
 		rt                                           runtimeFlags
@@ -77,13 +81,31 @@ or interruption.`,
 
 			display, logTo := progressDisplay(cmd.ErrOrStderr())
 			log := rt.logger(logTo)
-			sel, closeFn, err := rt.selector(cmd.Context(), log, tasks[0])
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			if parallel <= 0 {
-				parallel = sel.Pool.Size()
+			// observe is where the selector delivers its progress events.
+			var (
+				sel     batch.Selector
+				observe *func(selector.Event)
+			)
+			if natsURL != "" {
+				d, closeFn, err := connectDaemon(natsURL, natsCreds)
+				if err != nil {
+					return err
+				}
+				defer closeFn()
+				sel, observe = d, &d.onEvent
+				if parallel <= 0 {
+					parallel = daemonParallel
+				}
+			} else {
+				s, closeFn, err := rt.selector(cmd.Context(), log, tasks[0])
+				if err != nil {
+					return err
+				}
+				defer closeFn()
+				sel, observe = s, &s.OnEvent
+				if parallel <= 0 {
+					parallel = s.Pool.Size()
+				}
 			}
 			runner, err := batch.New(batch.Config{
 				Tasks: tasks, Predictions: byInstance, Options: opts, Selector: sel,
@@ -92,7 +114,7 @@ or interruption.`,
 			if err != nil {
 				return err
 			}
-			sel.OnEvent = runner.Observe
+			*observe = runner.Observe
 			res, runErr := runner.Run(cmd.Context())
 			if res == nil {
 				return runErr
@@ -110,11 +132,46 @@ or interruption.`,
 	f.StringVar(&model, "model", "bestpatch", "model_name_or_path written in the selected predictions")
 	f.StringVar(&labelsFile, "labels", "", `labels, JSONL: {"instance_id", "model_name_or_path", "resolved"} or {"instance_id", "candidates": [{"system", "patch", "resolved"}]}`)
 	f.StringVar(&reportDir, "report", "", "write an HTML report (index.html) and report.json into this directory")
-	f.IntVar(&parallel, "parallel", 0, "instances in flight at once (default: the number of workers); the workers bound the runs")
+	f.IntVar(&parallel, "parallel", 0, fmt.Sprintf("instances in flight at once (default: the number of workers; %d with --nats-url); the workers bound the runs", daemonParallel))
+	f.StringVar(&natsURL, "nats-url", "", "run the jobs on the bestpatch daemons of this NATS server (see bestpatch serve) instead of in this process; the executor and cache flags are then the daemons'")
+	f.StringVar(&natsCreds, "nats-creds", "", "NATS credentials file (JWT and NKey seed), with --nats-url")
 	f.StringVar(&opts.Policy, "policy", "", "selection policy: "+strings.Join(scoring.PolicyNames(), ", ")+", or a JSON policy spec (default auto)")
 	f.IntVar(&opts.BaseRuns, "base-runs", 0, "how many times to run each base to find flaky tests (default 2)")
 	rt.register(f)
 	return cmd
+}
+
+// daemonParallel is the default number of instances in flight on daemons:
+// enough to keep a few daemons' workers busy while jobs wait on base runs.
+const daemonParallel = 16
+
+// daemonSelector runs each job on bestpatch daemons through the Go client;
+// a resumed batch resubmits the same job ID and the daemon answers from the
+// job it already has.
+type daemonSelector struct {
+	c       *client.Client
+	onEvent func(selector.Event)
+}
+
+func (d *daemonSelector) Select(ctx context.Context, job selector.Job) (selector.Report, error) {
+	return d.c.Run(ctx, job, d.onEvent)
+}
+
+func connectDaemon(url, creds string) (*daemonSelector, func(), error) {
+	opts := []nats.Option{nats.Name("bestpatch batch"), nats.MaxReconnects(-1)}
+	if creds != "" {
+		opts = append(opts, nats.UserCredentials(creds))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to NATS at %s: %w (check --nats-url and --nats-creds)", url, err)
+	}
+	c, err := client.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return &daemonSelector{c: c}, nc.Close, nil
 }
 
 func policyName(o selector.Options) string {
