@@ -118,7 +118,7 @@ func consensus(views []view, sig map[string]*Signals) {
 	for i, v := range views {
 		bodies[i], keys[i] = v.body, v.effective.Key
 	}
-	sims := pairSimilarities(bodies, keys)
+	similarities := topHalfSimilarity(bodies, keys)
 	votes := map[string]int{}
 	for _, v := range views {
 		votes[v.effective.Key]++
@@ -138,17 +138,15 @@ func consensus(views []view, sig map[string]*Signals) {
 		if n < 2 {
 			continue
 		}
-		others := make([]float64, 0, n-1)
 		fileOverlap, scopeOverlap := 0.0, 0.0
 		for j, w := range views {
 			if j == i {
 				continue
 			}
-			others = append(others, sims[i*n+j])
 			fileOverlap += jaccard(v.files, w.files)
 			scopeOverlap += jaccard(v.scopes, w.scopes)
 		}
-		s.Similarity = meanOfTopHalf(others)
+		s.Similarity = similarities[i]
 		s.Localization = fileOverlap / float64(n-1)
 		s.FunctionLocalization = scopeOverlap / float64(n-1)
 	}

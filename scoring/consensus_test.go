@@ -7,7 +7,8 @@ import (
 
 // similarityOf compares two texts the way consensus does.
 func similarityOf(a, b string) float64 {
-	return pairSimilarities([]string{a, b}, []string{"a", "b"})[1]
+	var sc lcsScratch
+	return prepareSimilarity([]string{a, b}, []string{"a", "b"}).pair(0, 1, &sc)
 }
 
 func TestSimilarity(t *testing.T) {

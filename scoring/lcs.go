@@ -55,7 +55,7 @@ func newLCSText(syms []int32, alphabet int) lcsText {
 // lcsScratch is the working memory of lcsLength, reused across pairs by one
 // goroutine.
 type lcsScratch struct {
-	v, mask []uint64
+	v []uint64
 }
 
 // lcsLength is the length of a longest common subsequence of a and b: the
@@ -88,41 +88,49 @@ func lcsLength(a, b lcsText, sc *lcsScratch) int {
 }
 
 // middleLCS is the LCS of a.syms[lo:hi] and other, computed on a's match
-// vectors restricted to the bits [lo, hi).
+// vectors over the words holding the bits [lo, hi).
 //
-// Bits outside the range never change: the mask keeps U zero there, and a
-// bit with V = 1 and U = 0 stays 1 whatever carry reaches it, because
-// V' = (V + U) | (V &^ U). So the range behaves as a text of its own.
+// The bits outside the range cannot reach the ones inside: a carry only
+// moves up, the bits below lo start at V = 0 (so U = 0 there, and they stay
+// 0 and never carry), and whatever the bits above hi become, they only carry
+// further up, out of the last word. Only the zeros inside the range count.
 func middleLCS(a lcsText, other []int32, lo, hi int, sc *lcsScratch) int {
 	w0, w1 := lo/64, (hi-1)/64
 	n := w1 - w0 + 1
 	if cap(sc.v) < n {
-		sc.v, sc.mask = make([]uint64, n), make([]uint64, n)
+		sc.v = make([]uint64, n)
 	}
-	v, mask := sc.v[:n], sc.mask[:n]
+	v := sc.v[:n]
 	for k := range v {
-		v[k], mask[k] = ^uint64(0), ^uint64(0)
+		v[k] = ^uint64(0)
 	}
-	mask[0] &^= 1<<(lo%64) - 1
-	if r := hi % 64; r != 0 {
-		mask[n-1] &= 1<<r - 1
-	}
+	v[0] &^= 1<<(lo%64) - 1
 	for _, c := range other {
 		if int(c) >= len(a.row) || a.row[c] < 0 {
 			continue // no match in a: U = 0 leaves V as it is
 		}
-		m := a.match[int(a.row[c])*a.words+w0 : int(a.row[c])*a.words+w1+1]
+		start := int(a.row[c])*a.words + w0
+		m := a.match[start : start+n]
+		v := v[:len(m)]
 		var carry uint64
-		for k := range v {
-			u := v[k] & m[k] & mask[k]
+		for k, mk := range m {
+			x := v[k]
+			u := x & mk
 			var sum uint64
-			sum, carry = bits.Add64(v[k], u, carry)
-			v[k] = sum | (v[k] &^ u)
+			sum, carry = bits.Add64(x, u, carry)
+			v[k] = sum | (x &^ u)
 		}
 	}
 	zeros := 0
-	for k := range v {
-		zeros += bits.OnesCount64(^v[k] & mask[k])
+	for k, x := range v {
+		mask := ^uint64(0)
+		if k == 0 {
+			mask &^= 1<<(lo%64) - 1
+		}
+		if k == n-1 && hi%64 != 0 {
+			mask &= 1<<(hi%64) - 1
+		}
+		zeros += bits.OnesCount64(^x & mask)
 	}
 	return zeros
 }

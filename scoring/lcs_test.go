@@ -85,3 +85,53 @@ func TestLCSLengthMatchesTable(t *testing.T) {
 		}
 	}
 }
+
+// TestTopHalfSimilarityMatchesFullMatrix: skipping the pairs whose bound
+// cannot reach a top half must give exactly the means of the full matrix,
+// on jobs with clusters, duplicates (equal keys), lengths far apart and
+// empty texts.
+func TestTopHalfSimilarityMatchesFullMatrix(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for job := range 300 {
+		n := 1 + rng.IntN(14)
+		var texts, keys []string
+		for i := range n {
+			var text string
+			switch {
+			case i > 0 && rng.IntN(4) == 0: // a duplicate of an earlier text
+				k := rng.IntN(i)
+				text = texts[k]
+			case rng.IntN(10) == 0:
+				text = ""
+			default:
+				base := []string{"def f(x):\n+    return x + 1\n", "class C:\n-    pass\n+    y = 2\n"}[rng.IntN(2)]
+				text = strings.Repeat(base, 1+rng.IntN(6))
+				if rng.IntN(2) == 0 {
+					r := []rune(text)
+					r[rng.IntN(len(r))] = 'Z'
+					text = string(r)
+				}
+			}
+			texts = append(texts, text)
+			keys = append(keys, text)
+		}
+		got := topHalfSimilarity(texts, keys)
+		s := prepareSimilarity(texts, keys)
+		var sc lcsScratch
+		for i := range n {
+			var row []float64
+			for j := range n {
+				if j != i {
+					exact := s.pair(i, j, &sc)
+					if b := s.bound(i, j); b < exact {
+						t.Fatalf("job %d: bound(%d, %d) = %v below the similarity %v", job, i, j, b, exact)
+					}
+					row = append(row, exact)
+				}
+			}
+			if want := meanOfTopHalf(row); got[i] != want {
+				t.Fatalf("job %d (n=%d): text %d top-half similarity %v, full matrix gives %v", job, n, i, got[i], want)
+			}
+		}
+	}
+}

@@ -63,10 +63,11 @@ func pinnedSignals(t testing.TB, id string, patches []string) pinnedInstance {
 	for i, v := range views {
 		bodies[i], keys[i] = v.body, v.effective.Key
 	}
-	sims := pairSimilarities(bodies, keys)
+	texts := prepareSimilarity(bodies, keys)
+	var sc lcsScratch
 	for i := range views {
 		for j := i + 1; j < len(views); j++ {
-			pi.Pairs = append(pi.Pairs, pinnedPair{A: views[i].id, B: views[j].id, Similarity: sims[i*len(views)+j]})
+			pi.Pairs = append(pi.Pairs, pinnedPair{A: views[i].id, B: views[j].id, Similarity: texts.pair(i, j, &sc)})
 		}
 	}
 	v, err := a.Select(mustPolicy(t, PolicyAuto))
