@@ -42,6 +42,7 @@ regressions, consensus, verifier), and reports the chosen patch with its evidenc
 		// Subcommands register here, one line each.
 		newSelectCmd(),
 		newEvalCmd(),
+		newBenchCmd(),
 		newBatchCmd(),
 		newServeCmd(),
 	)

@@ -1,0 +1,803 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/internal/testsubject"
+)
+
+// Limits of the search for a task. Each trial is one run of the suite.
+const (
+	maxBugTrials    = 40 // bug sites tried per task
+	maxTwoSite      = 3  // second sites tried for a two-site bug
+	maxWrongTrials  = 6  // mutations tried as plausible wrong fixes
+	maxRegressTrial = 5  // mutations tried as the regression of a fix
+	maxHiddenTests  = 4  // at most this many top-level tests may catch a bug
+	trialWidth      = 2  // trials of one search run in parallel, accepted in order
+	twoSiteShare    = 0.3
+)
+
+// errNoBug says a module ran out of bug sites that qualify.
+var errNoBug = errors.New("no bug site qualifies")
+
+// taskMaker makes the tasks of one module, one after the other.
+type taskMaker struct {
+	u     *upstream
+	s     *suite
+	rng   *rand.Rand
+	out   string // the output directory
+	n     int    // candidates per task
+	log   *slog.Logger
+	draw  []Mutation
+	next  int
+	used  map[string]bool // functions that already hold a task's bug
+	tried map[string]bool // bug sites tried
+}
+
+// made is one finished task.
+type made struct {
+	catalog CatalogTask
+	repo    string // the visible repository
+	tests   []testArtifact
+	problem string
+}
+
+type testArtifact struct {
+	id, kind, patch string
+}
+
+// site is a bug found: its mutations, the files they make, the hidden tests.
+type site struct {
+	muts   []Mutation
+	buggy  map[string][]byte // file -> buggy content
+	hidden []string          // top-level tests that catch it
+}
+
+// make builds the task id: a qualifying bug, its visible repository, the
+// candidates, graded, the generated tests, validated, and the sampled pool.
+func (tm *taskMaker) make(ctx context.Context, id string) (*made, error) {
+	for {
+		st, err := tm.findBug(ctx)
+		if err != nil {
+			return nil, err
+		}
+		m, err := tm.build(ctx, id, st)
+		if err != nil {
+			return nil, err
+		}
+		if m != nil {
+			for _, mu := range st.muts {
+				tm.used[mu.File+"#"+mu.Func] = true
+			}
+			return m, nil
+		}
+	}
+}
+
+// findBug tries sites in draw order until one compiles and makes some but
+// not most tests fail; sometimes it adds a second site.
+func (tm *taskMaker) findBug(ctx context.Context) (*site, error) {
+	for trials := 0; tm.next < len(tm.draw); tm.next++ {
+		m := tm.draw[tm.next]
+		if tm.used[m.File+"#"+m.Func] || tm.tried[m.ID()] {
+			continue
+		}
+		if trials++; trials > maxBugTrials {
+			break
+		}
+		tm.tried[m.ID()] = true
+		st, err := tm.qualify(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		if st == nil {
+			continue
+		}
+		tm.next++
+		if tm.rng.Float64() < twoSiteShare {
+			if two, err := tm.secondSite(ctx, st); err != nil {
+				return nil, err
+			} else if two != nil {
+				st = two
+			}
+		}
+		return st, nil
+	}
+	return nil, fmt.Errorf("%s@%s: %w after %d sites", tm.u.mod.Path, tm.u.mod.Version, errNoBug, tm.next)
+}
+
+// apply makes the files of a set of mutations applied to the published
+// sources.
+func (tm *taskMaker) apply(ms ...Mutation) (map[string][]byte, error) {
+	byFile := map[string][]Mutation{}
+	for _, m := range ms {
+		byFile[m.File] = append(byFile[m.File], m)
+	}
+	files := map[string][]byte{}
+	for f, fms := range byFile {
+		b, err := Apply(tm.u.sources[f], fms...)
+		if err != nil {
+			return nil, err
+		}
+		if string(b) == string(tm.u.sources[f]) {
+			return nil, fmt.Errorf("mutation leaves %s unchanged", f)
+		}
+		files[f] = b
+	}
+	return files, nil
+}
+
+// qualify runs the published suite with the mutations: it qualifies when
+// everything builds and between one and maxHiddenTests top-level tests (at
+// most a fifth of them) fail. It returns nil when it does not.
+func (tm *taskMaker) qualify(ctx context.Context, ms ...Mutation) (*site, error) {
+	files, err := tm.apply(ms...)
+	if err != nil {
+		return nil, nil
+	}
+	patch, err := diffFiles(tm.u.repo, files)
+	if err != nil {
+		return nil, err
+	}
+	res, out, err := tm.s.run(ctx, tm.u.repo, patch, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !built(res) {
+		return nil, nil
+	}
+	failing := map[string]bool{}
+	for c := range tm.u.stable {
+		if out[c] != pass {
+			failing[topLevel(c)] = true
+		}
+	}
+	limit := max(1, min(maxHiddenTests, tm.u.tops/5))
+	if len(failing) == 0 || len(failing) > limit {
+		return nil, nil
+	}
+	return &site{muts: ms, buggy: files, hidden: slices.Sorted(maps.Keys(failing))}, nil
+}
+
+// secondSite looks for a second mutation in the same file (same function
+// first) that changes which tests fail: a two-site bug, whose one-site
+// fixes are partial.
+func (tm *taskMaker) secondSite(ctx context.Context, first *site) (*site, error) {
+	m1 := first.muts[0]
+	var same, other []Mutation
+	for _, m := range tm.draw {
+		if m.File != m1.File || m.overlaps(m1) || m.ID() == m1.ID() {
+			continue
+		}
+		if m.Func == m1.Func {
+			same = append(same, m)
+		} else {
+			other = append(other, m)
+		}
+	}
+	cands := slices.Concat(same, other)
+	for i := 0; i < len(cands) && i < maxTwoSite; i++ {
+		st, err := tm.qualify(ctx, m1, cands[i])
+		if err != nil {
+			return nil, err
+		}
+		if st != nil && !slices.Equal(st.hidden, first.hidden) {
+			return st, nil
+		}
+	}
+	return nil, nil
+}
+
+// build makes the task from a qualifying site, or returns nil when the site
+// turns out unusable (hiding its tests breaks the build, the exact fix does
+// not resolve it).
+func (tm *taskMaker) build(ctx context.Context, id string, st *site) (*made, error) {
+	log := tm.log.With("task", id)
+	repo := filepath.Join(tm.out, "repos", id)
+	visibleTests, ok, err := tm.writeVisible(repo, st)
+	if err != nil || !ok {
+		return nil, err
+	}
+	res, out, err := tm.s.run(ctx, repo, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	hiddenTop := map[string]bool{}
+	for _, h := range st.hidden {
+		hiddenTop[h] = true
+	}
+	for c := range tm.u.stable {
+		if !hiddenTop[topLevel(c)] && out[c] != pass {
+			ok = false
+		}
+	}
+	if !built(res) || !ok {
+		log.Debug("site passed over: the visible suite does not pass on base", "bug", st.muts[0].Desc)
+		return nil, os.RemoveAll(repo)
+	}
+	restore := map[string][]byte{}
+	for f := range visibleTests {
+		if string(visibleTests[f]) != string(tm.u.tests[f]) {
+			restore[f] = tm.u.tests[f]
+		}
+	}
+	hiddenPatch, err := diffFiles(repo, restore)
+	if err != nil {
+		return nil, err
+	}
+	g := &grader{s: tm.s, repo: repo, stable: tm.u.stable, hidden: hiddenTop, hiddenPatch: hiddenPatch}
+
+	fixed := map[string][]byte{}
+	for f := range st.buggy {
+		fixed[f] = tm.u.sources[f]
+	}
+	exact, err := diffFiles(repo, fixed)
+	if err != nil {
+		return nil, err
+	}
+	ex, err := g.grade(ctx, KindExact, KindExact, exact)
+	if err != nil {
+		return nil, err
+	}
+	if !ex.entry.Resolved {
+		log.Debug("site passed over: the exact fix does not resolve it", "status", ex.entry.Status)
+		return nil, os.RemoveAll(repo)
+	}
+	pool, err := tm.candidates(ctx, g, st, repo, visibleTests, ex)
+	if err != nil {
+		return nil, err
+	}
+	tests, err := tm.generatedTests(ctx, repo, st, visibleTests, exact)
+	if err != nil {
+		return nil, err
+	}
+	m := &made{repo: repo, tests: tests, problem: problem(tm.u.mod, st)}
+	m.catalog = CatalogTask{
+		InstanceID: id, Module: tm.u.mod.Path + "@" + tm.u.mod.Version,
+		Hidden: st.hidden, Entries: pool,
+	}
+	for _, mu := range st.muts {
+		m.catalog.Bugs = append(m.catalog.Bugs, Bug{File: mu.File, Func: mu.Func, Line: mu.Line, Op: mu.Op, Desc: mu.Desc})
+	}
+	for _, t := range tests {
+		m.catalog.Tests = append(m.catalog.Tests, TestInfo{ID: t.id, Kind: t.kind})
+	}
+	m.catalog.Profile, m.catalog.Weights, m.catalog.Samples = samplePool(tm.rng, pool, tm.n)
+	log.Info("task made", "bug", st.muts[0].Desc, "sites", len(st.muts), "hidden", len(st.hidden), "kinds", len(pool), "tests", len(tests), "profile", m.catalog.Profile)
+	return m, nil
+}
+
+// writeVisible writes the task's repository: the module with the bug, the
+// catching tests removed, committed as one commit (no history gives the fix
+// away). It returns the visible test files, and false when a hidden test
+// cannot be removed.
+func (tm *taskMaker) writeVisible(repo string, st *site) (map[string][]byte, bool, error) {
+	tests := maps.Clone(tm.u.tests)
+	byFile := map[string][]string{}
+	for _, h := range st.hidden {
+		f, name, err := tm.u.findTest(h)
+		if err != nil {
+			return nil, false, nil
+		}
+		byFile[f] = append(byFile[f], name)
+	}
+	for f, names := range byFile {
+		b, err := removeFuncs(tests[f], names)
+		if err != nil {
+			return nil, false, nil
+		}
+		tests[f] = b
+	}
+	if err := os.RemoveAll(repo); err != nil {
+		return nil, false, err
+	}
+	if err := testsubject.CopyTree(tm.u.repo, repo); err != nil {
+		return nil, false, err
+	}
+	if err := os.RemoveAll(filepath.Join(repo, ".git")); err != nil {
+		return nil, false, err
+	}
+	if err := writeFiles(repo, st.buggy); err != nil {
+		return nil, false, err
+	}
+	if err := writeFiles(repo, tests); err != nil {
+		return nil, false, err
+	}
+	if _, err := testsubject.Git(repo, "init", "-q", "-b", "main"); err != nil {
+		return nil, false, err
+	}
+	return tests, true, testsubject.Commit(repo, "base")
+}
+
+// candidates makes every kind of candidate the site allows and grades each.
+func (tm *taskMaker) candidates(ctx context.Context, g *grader, st *site, repo string, visibleTests map[string][]byte, exact *graded) ([]Entry, error) {
+	pool := []*graded{exact}
+	wrongs, err := tm.wrongFixes(ctx, g, st)
+	if err != nil {
+		return nil, err
+	}
+	pool = append(pool, wrongs...)
+	regress, err := tm.regression(ctx, g, st)
+	if err != nil {
+		return nil, err
+	}
+	if regress != nil {
+		pool = append(pool, regress)
+	}
+
+	// The rest needs one grading run each, all independent.
+	type todo struct{ name, kind, patch string }
+	var todos []todo
+	// Two-site bugs sit in one file (see secondSite).
+	bugFile := st.muts[0].File
+	tf, tc := twins(st.buggy[bugFile], tm.u.sources[bugFile])
+	for _, t := range []struct {
+		kind string
+		src  []byte
+	}{{KindTwinFormat, tf}, {KindTwinComment, tc}} {
+		p, err := diffFiles(repo, map[string][]byte{bugFile: t.src})
+		if err != nil {
+			return nil, err
+		}
+		todos = append(todos, todo{t.kind, t.kind, p})
+	}
+	if len(st.muts) == 2 {
+		for i, keep := range st.muts {
+			files, err := tm.apply(keep)
+			if err != nil {
+				return nil, err
+			}
+			for f := range st.buggy {
+				if _, ok := files[f]; !ok {
+					files[f] = tm.u.sources[f]
+				}
+			}
+			p, err := diffFiles(repo, files)
+			if err != nil {
+				return nil, err
+			}
+			todos = append(todos, todo{fmt.Sprintf("%s-%d", KindPartial, i+1), KindPartial, p})
+		}
+	}
+	first := st.muts[0]
+	noop, err := insertLine(st.buggy[first.File], first.Line, "// NOTE: this condition was reviewed; behaviour unchanged.")
+	if err != nil {
+		return nil, err
+	}
+	p, err := diffFiles(repo, map[string][]byte{first.File: noop})
+	if err != nil {
+		return nil, err
+	}
+	todos = append(todos, todo{KindNoop, KindNoop, p})
+	if stale, ok := staleContext(exact.entry.Patch); ok {
+		todos = append(todos, todo{KindNoApply, KindNoApply, stale})
+	}
+	todos = append(todos, todo{KindEmpty, KindEmpty, ""})
+	if base := firstOf(wrongs, pool, KindWrong, KindPartial, KindRegression); base != nil {
+		p, err := tm.tamper(repo, st, visibleTests, base)
+		if err != nil {
+			return nil, err
+		}
+		if p != "" {
+			todos = append(todos, todo{KindTampering, KindTampering, p})
+		}
+	}
+
+	grades := make([]*graded, len(todos))
+	eg, ectx := errgroup.WithContext(ctx)
+	for i, t := range todos {
+		eg.Go(func() error {
+			gr, err := g.grade(ectx, t.name, t.kind, t.patch)
+			grades[i] = gr
+			return err
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	pool = append(pool, grades...)
+	var entries []Entry
+	for _, gr := range pool {
+		if gr.entry.Kind == KindNoApply && gr.entry.Status != string(executor.ApplyFailed) {
+			continue // it applied after all: not what it claims to be
+		}
+		entries = append(entries, gr.entry)
+	}
+	slices.SortStableFunc(entries, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+	return entries, nil
+}
+
+// firstOf returns the first graded candidate of the first kind present.
+func firstOf(wrongs, pool []*graded, kinds ...string) *graded {
+	for _, k := range kinds {
+		for _, gr := range slices.Concat(wrongs, pool) {
+			if gr.entry.Kind == k {
+				return gr
+			}
+		}
+	}
+	return nil
+}
+
+// wrongFixes looks for up to two plausible wrong fixes: the published code
+// with another mutation at the bug's site (inside the mutated node first,
+// then elsewhere in the same function, nearest first) that builds and
+// still fails a hidden test.
+func (tm *taskMaker) wrongFixes(ctx context.Context, g *grader, st *site) ([]*graded, error) {
+	m := st.muts[0]
+	all, err := Mutations(m.File, tm.u.sources[m.File], true)
+	if err != nil {
+		return nil, err
+	}
+	var inside, near []Mutation
+	for _, w := range all {
+		if w.Func != m.Func {
+			continue
+		}
+		if w.within(m.Start, m.End) {
+			inside = append(inside, w)
+		} else {
+			near = append(near, w)
+		}
+	}
+	tm.rng.Shuffle(len(inside), func(i, j int) { inside[i], inside[j] = inside[j], inside[i] })
+	slices.SortStableFunc(near, func(a, b Mutation) int { return abs(a.Start-m.Start) - abs(b.Start-m.Start) })
+	var patches []string
+	for _, w := range slices.Concat(inside, near) {
+		if len(patches) == maxWrongTrials {
+			break
+		}
+		// The other site of a two-site bug is fixed: only this one is wrong.
+		files, err := tm.apply(w)
+		if err != nil {
+			continue
+		}
+		for f := range st.buggy {
+			if _, ok := files[f]; !ok {
+				files[f] = tm.u.sources[f]
+			}
+		}
+		if sameFiles(files, st.buggy) {
+			continue
+		}
+		p, err := diffFiles(g.repo, files)
+		if err != nil {
+			return nil, err
+		}
+		patches = append(patches, p)
+	}
+	return searchInOrder(ctx, patches, 2, func(ctx context.Context, i int, p string) (*graded, error) {
+		gr, err := g.grade(ctx, "", KindWrong, p)
+		if err != nil || !gr.built || gr.entry.Resolved || !gr.failsHidden {
+			return nil, err
+		}
+		return gr, nil
+	}, func(i int, gr *graded) { gr.entry.Name = fmt.Sprintf("%s-%d", KindWrong, i+1) })
+}
+
+// regression looks for the exact fix plus a mutation in another function
+// that breaks a visible test.
+func (tm *taskMaker) regression(ctx context.Context, g *grader, st *site) (*graded, error) {
+	bugFuncs := map[string]bool{}
+	for _, m := range st.muts {
+		bugFuncs[m.File+"#"+m.Func] = true
+	}
+	var cands []Mutation
+	for _, m := range tm.draw {
+		if !bugFuncs[m.File+"#"+m.Func] {
+			cands = append(cands, m)
+		}
+	}
+	tm.rng.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
+	var patches []string
+	for _, r := range cands {
+		if len(patches) == maxRegressTrial {
+			break
+		}
+		files, err := tm.apply(r)
+		if err != nil {
+			continue
+		}
+		for f := range st.buggy {
+			if _, ok := files[f]; !ok {
+				files[f] = tm.u.sources[f]
+			}
+		}
+		p, err := diffFiles(g.repo, files)
+		if err != nil {
+			return nil, err
+		}
+		patches = append(patches, p)
+	}
+	found, err := searchInOrder(ctx, patches, 1, func(ctx context.Context, _ int, p string) (*graded, error) {
+		gr, err := g.grade(ctx, KindRegression, KindRegression, p)
+		if err != nil || !gr.built || gr.failsHidden || len(gr.visibleFailing) == 0 {
+			return nil, err
+		}
+		return gr, nil
+	}, func(int, *graded) {})
+	if err != nil || len(found) == 0 {
+		return nil, err
+	}
+	return found[0], nil
+}
+
+// tamper is base's patch plus an edit to a visible test file of the bug's
+// package: a test that base fails (or any) is skipped or deleted.
+func (tm *taskMaker) tamper(repo string, st *site, visibleTests map[string][]byte, base *graded) (string, error) {
+	dir := path.Dir(st.muts[0].File)
+	type victim struct{ file, name string }
+	var preferred, others []victim
+	for _, f := range slices.Sorted(maps.Keys(visibleTests)) {
+		if path.Dir(f) != dir {
+			continue
+		}
+		names, err := testFuncNames(visibleTests[f])
+		if err != nil {
+			return "", err
+		}
+		for _, n := range names {
+			if !strings.HasPrefix(n, "Test") {
+				continue
+			}
+			v := victim{f, n}
+			if base.visibleFailing[tm.u.importPath(dir)+"::"+n] {
+				preferred = append(preferred, v)
+			} else {
+				others = append(others, v)
+			}
+		}
+	}
+	cands := preferred
+	if len(cands) == 0 {
+		cands = others
+	}
+	if len(cands) == 0 {
+		return "", nil
+	}
+	v := cands[tm.rng.IntN(len(cands))]
+	src := visibleTests[v.file]
+	var edited []byte
+	param, at, err := testParam(src, v.name)
+	if err != nil {
+		return "", err
+	}
+	if param != "" && tm.rng.IntN(2) == 0 {
+		edited = slices.Concat(src[:at], []byte("\n\t"+param+".Skip(\"flaky on CI, see issue tracker\")\n"), src[at:])
+	} else if edited, err = removeFuncs(src, []string{v.name}); err != nil {
+		return "", nil
+	}
+	files, err := patchFiles(repo, base.entry.Patch)
+	if err != nil {
+		return "", err
+	}
+	files[v.file] = edited
+	return diffFiles(repo, files)
+}
+
+// generatedTests writes the noisy generated tests and keeps those that
+// behave as their kind says on base and with the exact fix.
+func (tm *taskMaker) generatedTests(ctx context.Context, repo string, st *site, visibleTests map[string][]byte, exact string) ([]testArtifact, error) {
+	type gen struct {
+		kind, file string
+		funcs      []string // top-level test names it declares
+		src        []byte
+	}
+	var gens []gen
+	hidden := slices.Clone(st.hidden)
+	tm.rng.Shuffle(len(hidden), func(i, j int) { hidden[i], hidden[j] = hidden[j], hidden[i] })
+	for i, h := range hidden[:min(2, len(hidden))] {
+		f, name, err := tm.u.findTest(h)
+		if err != nil {
+			return nil, err
+		}
+		copyName := renameTest(name, fmt.Sprintf("BPRepro%d", i+1))
+		src, err := copyFuncs(tm.u.tests[f], [][2]string{{name, copyName}})
+		if err != nil {
+			continue
+		}
+		gens = append(gens, gen{TestReproducing, path.Join(path.Dir(f), fmt.Sprintf("bp_repro%d_test.go", i+1)), []string{copyName}, src})
+	}
+	// Passing copies of visible tests, preferably of the bug's package.
+	dir := path.Dir(st.muts[0].File)
+	var visible, elsewhere [][2]string // file, name
+	for _, f := range slices.Sorted(maps.Keys(visibleTests)) {
+		names, err := testFuncNames(visibleTests[f])
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			if !strings.HasPrefix(n, "Test") || !tm.stableTop(tm.u.importPath(path.Dir(f))+"::"+n) {
+				continue
+			}
+			if path.Dir(f) == dir {
+				visible = append(visible, [2]string{f, n})
+			} else {
+				elsewhere = append(elsewhere, [2]string{f, n})
+			}
+		}
+	}
+	tm.rng.Shuffle(len(visible), func(i, j int) { visible[i], visible[j] = visible[j], visible[i] })
+	tm.rng.Shuffle(len(elsewhere), func(i, j int) { elsewhere[i], elsewhere[j] = elsewhere[j], elsewhere[i] })
+	pkg, err := packageName(tm.u.sources[st.muts[0].File])
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range slices.Concat(visible, elsewhere) {
+		if len(gens) == 4 {
+			break
+		}
+		copyName := renameTest(v[1], fmt.Sprintf("BPPass%d", i+1))
+		src, err := copyFuncs(visibleTests[v[0]], [][2]string{{v[1], copyName}})
+		if err != nil {
+			continue
+		}
+		gens = append(gens, gen{TestPassing, path.Join(path.Dir(v[0]), fmt.Sprintf("bp_pass%d_test.go", i+1)), []string{copyName}, src})
+	}
+	gens = append(gens,
+		gen{TestFailing, path.Join(dir, "bp_expect_test.go"), []string{"TestBPExpectedBehaviour"}, []byte(fmt.Sprintf(failingTest, pkg))},
+		gen{TestBroken, path.Join(dir, "bp_broken_test.go"), []string{"TestBPBroken"}, []byte(fmt.Sprintf(brokenTest, pkg))},
+	)
+
+	patches := make([]executor.TestPatch, len(gens))
+	var checked []executor.TestPatch
+	for i, gn := range gens {
+		p, err := diffFiles(repo, map[string][]byte{gn.file: gn.src})
+		if err != nil {
+			return nil, err
+		}
+		patches[i] = executor.TestPatch{ID: fmt.Sprintf("g%d", i), Patch: p}
+		if gn.kind != TestBroken {
+			checked = append(checked, patches[i])
+		}
+	}
+	// Two runs tell whether each test behaves as its kind says.
+	var onBase, onFix outcomes
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.Go(func() (err error) { _, onBase, err = tm.s.run(ectx, repo, "", checked); return err })
+	eg.Go(func() (err error) { _, onFix, err = tm.s.run(ectx, repo, exact, checked); return err })
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	var kept []testArtifact
+	for i, gn := range gens {
+		prefixes := make([]string, len(gn.funcs))
+		for j, f := range gn.funcs {
+			prefixes[j] = tm.u.importPath(path.Dir(gn.file)) + "::" + f
+		}
+		baseAll, baseAny, baseN := summarize(onBase, prefixes)
+		fixAll, _, fixN := summarize(onFix, prefixes)
+		ok := true
+		switch gn.kind {
+		case TestReproducing:
+			ok = baseN > 0 && !baseAll && fixN > 0 && fixAll
+		case TestPassing:
+			ok = baseN > 0 && baseAll && fixN > 0 && fixAll
+		case TestFailing:
+			ok = baseN > 0 && !baseAny
+		}
+		if ok {
+			kept = append(kept, testArtifact{kind: gn.kind, patch: patches[i].Patch})
+		}
+	}
+	tm.rng.Shuffle(len(kept), func(i, j int) { kept[i], kept[j] = kept[j], kept[i] })
+	for i := range kept {
+		kept[i].id = fmt.Sprintf("t%d", i+1)
+	}
+	return kept, nil
+}
+
+func (tm *taskMaker) stableTop(top string) bool {
+	for c := range tm.u.stable {
+		if topLevel(c) == top {
+			return true
+		}
+	}
+	return false
+}
+
+// summarize reports, over the cases under the given top-level tests,
+// whether all passed, whether any passed, and how many there were.
+func summarize(out outcomes, tops []string) (all, any bool, n int) {
+	all = true
+	for c, o := range out {
+		if !slices.Contains(tops, topLevel(c)) {
+			continue
+		}
+		n++
+		if o == pass {
+			any = true
+		} else {
+			all = false
+		}
+	}
+	return all, any, n
+}
+
+const failingTest = `package %s
+
+import "testing"
+
+func TestBPExpectedBehaviour(t *testing.T) {
+	t.Fatal("generated test: the behaviour the issue asks for is not there")
+}
+`
+
+const brokenTest = `package %s
+
+import "testing"
+
+func TestBPBroken(t *testing.T) {
+	if got := bpHelperThatDoesNotExist(); got != 1 {
+		t.Fatalf("got %%v", got)
+	}
+}
+`
+
+// renameTest renames a top-level test function keeping its kind: TestX ->
+// TestTagX; examples get a lower-case suffix (Example_tag), the only form
+// that needs no identifier to exist.
+func renameTest(name, tag string) string {
+	switch {
+	case strings.HasPrefix(name, "Example"):
+		return "Example_" + strings.ToLower(tag[:1]) + tag[1:]
+	case strings.HasPrefix(name, "Fuzz"):
+		return "Fuzz" + tag + strings.TrimPrefix(name, "Fuzz")
+	}
+	return "Test" + tag + strings.TrimPrefix(name, "Test")
+}
+
+// problem is the task's issue text.
+func problem(mod Module, st *site) string {
+	m := st.muts[0]
+	return fmt.Sprintf("%s: %s in %s returns wrong results since a recent change. It used to work as documented; please fix it without changing the tests.", mod.Path, m.Func, m.File)
+}
+
+func sameFiles(a, b map[string][]byte) bool {
+	return maps.EqualFunc(a, b, func(x, y []byte) bool { return string(x) == string(y) })
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// searchInOrder tries candidates width at a time and keeps the first k that
+// try accepts, in candidate order, so the outcome does not depend on which
+// run ends first. accept numbers each one kept.
+func searchInOrder(ctx context.Context, patches []string, k int, try func(context.Context, int, string) (*graded, error), accept func(int, *graded)) ([]*graded, error) {
+	var found []*graded
+	for start := 0; start < len(patches) && len(found) < k; start += trialWidth {
+		batch := patches[start:min(start+trialWidth, len(patches))]
+		res := make([]*graded, len(batch))
+		eg, ectx := errgroup.WithContext(ctx)
+		for i, p := range batch {
+			eg.Go(func() (err error) { res[i], err = try(ectx, start+i, p); return err })
+		}
+		if err := eg.Wait(); err != nil {
+			return nil, err
+		}
+		for _, r := range res {
+			if r != nil && len(found) < k {
+				accept(len(found), r)
+				found = append(found, r)
+			}
+		}
+	}
+	return found, nil
+}

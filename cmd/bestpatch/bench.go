@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bestpatch/bestpatch/bench"
+)
+
+func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Benchmarks: generate tasks from real modules, measure accuracy, speed and the daemon",
+		Long: `bench makes selection tasks with ground truth from real Go modules (bugs
+injected and their tests hidden, pools of graded candidates, noisy generated
+tests) and measures bestpatch on them. make bench runs every part; results
+are in docs/BENCHMARKS.md.`,
+	}
+	cmd.AddCommand(newBenchGenCmd())
+	return cmd
+}
+
+func newBenchGenCmd() *cobra.Command {
+	var (
+		cfg     bench.GenConfig
+		modules []string
+		level   string
+	)
+	cmd := &cobra.Command{
+		Use:   "gen --out DIR",
+		Short: "Make selection tasks with ground truth from real Go modules",
+		Long: `gen downloads each module from the module proxy, injects bugs with go/ast
+(each compiles and makes some but not most tests fail), hides the catching
+tests, and writes to --out: tasks.jsonl (task file format), preds/sample-NN.jsonl
+(SWE-bench predictions, one file per sample index), labels.jsonl
+({"instance_id","model_name_or_path","resolved","kind"}), catalog.jsonl (every
+candidate made, graded) and repos/ (one git repository per task). With
+--images, a Docker image per task (images/build.sh go-task).
+
+The same flags and seed make the same set; a set already in --out is reused.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Out == "" {
+				return fmt.Errorf("gen needs --out DIR")
+			}
+			if len(modules) == 0 {
+				cfg.Modules = bench.DefaultModules()
+			}
+			for _, spec := range modules {
+				m, err := bench.ModuleByPath(spec)
+				if err != nil {
+					return err
+				}
+				cfg.Modules = append(cfg.Modules, m)
+			}
+			cfg.Log = (&runtimeFlags{logLevel: level}).logger(cmd.ErrOrStderr())
+			sum, err := bench.Generate(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			verb := "made"
+			if sum.Reused {
+				verb = "reused"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "gen: %s %d tasks in %s (%s)\n", verb, sum.Tasks, filepath.Join(cfg.Out, bench.TasksFile), sum.Duration.Round(1e9))
+			for mod, n := range sum.PerModule {
+				fmt.Fprintf(cmd.OutOrStdout(), "  %-32s %d tasks\n", mod, n)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Out, "out", "", "output directory")
+	f.StringSliceVar(&modules, "module", nil, "module to use, MODULE[@VERSION]; repeatable (default: "+defaultModuleNames()+")")
+	f.IntVar(&cfg.Tasks, "tasks", 3, "tasks per module")
+	f.IntVar(&cfg.Candidates, "candidates", 16, "candidates per task (one predictions file per sample index)")
+	f.Uint64Var(&cfg.Seed, "seed", 1, "random seed: the same seed makes the same tasks")
+	f.IntVar(&cfg.Workers, "workers", 0, "test runs at once (default: the number of cores)")
+	f.BoolVar(&cfg.Images, "images", false, "also build a Docker image per task (about 3 minutes each on 2 cores)")
+	f.StringVar(&cfg.BuildScript, "build-script", "images/build.sh", "the image build script")
+	f.BoolVar(&cfg.Force, "force", false, "make the set again even if --out holds it")
+	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
+	return cmd
+}
+
+func defaultModuleNames() string {
+	s := ""
+	for i, m := range bench.DefaultModules() {
+		if i > 0 {
+			s += ", "
+		}
+		s += m.Path
+	}
+	return s
+}
