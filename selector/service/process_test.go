@@ -129,7 +129,7 @@ func TestProcessesShareAJob(t *testing.T) {
 		procs = append(procs, startProc(t, ns.ClientURL(), name))
 	}
 	c := newClient(t, ns.ClientURL())
-	ctx := ctxFor(t, 5*time.Minute)
+	ctx := ctxFor(t, 15*time.Minute)
 	got, err := c.Run(ctx, exampleJob(t, "shared"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func TestKilledDaemon(t *testing.T) {
 	}
 	starts := runStarts(t, connect(t, ns.ClientURL()), "killed")
 	c := newClient(t, ns.ClientURL())
-	ctx := ctxFor(t, 5*time.Minute)
+	ctx := ctxFor(t, 15*time.Minute)
 	if _, err := c.Submit(ctx, slowJob(t, "killed", "2")); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestGracefulShutdown(t *testing.T) {
 	startProc(t, ns.ClientURL(), "p2")
 	starts := runStarts(t, connect(t, ns.ClientURL()), "graceful")
 	c := newClient(t, ns.ClientURL())
-	ctx := ctxFor(t, 5*time.Minute)
+	ctx := ctxFor(t, 15*time.Minute)
 	if _, err := c.Submit(ctx, slowJob(t, "graceful", "2")); err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func TestSubmitMatchesInProcess(t *testing.T) {
 	ns := startNATS(t)
 	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1"})
 	c := newClient(t, ns.ClientURL())
-	ctx := ctxFor(t, 5*time.Minute)
+	ctx := ctxFor(t, 15*time.Minute)
 
 	var mu sync.Mutex
 	var events []selector.Event
@@ -107,7 +107,7 @@ func TestSubmitAndWait(t *testing.T) {
 	m := metrics.New()
 	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1", Cache: cache, Metrics: m})
 	c := newClient(t, ns.ClientURL())
-	ctx := ctxFor(t, 5*time.Minute)
+	ctx := ctxFor(t, 15*time.Minute)
 	for _, id := range []string{"first", "second"} {
 		got, err := c.SubmitAndWait(ctx, exampleJob(t, id))
 		if err != nil {
@@ -268,7 +268,7 @@ func TestCancelAcrossDaemons(t *testing.T) {
 	d1 := startDaemon(t, ns.ClientURL(), service.Config{Name: "d1", Slots: 1})
 	d2 := startDaemon(t, ns.ClientURL(), service.Config{Name: "d2", Slots: 1})
 	c := newClient(t, ns.ClientURL())
-	ctx := ctxFor(t, 5*time.Minute)
+	ctx := ctxFor(t, 15*time.Minute)
 	running, stop := daemonsRunning(t, connect(t, ns.ClientURL()), "cancel-me")
 	defer stop()
 	if _, err := c.Submit(ctx, slowJob(t, "cancel-me", "600")); err != nil {
@@ -311,7 +311,7 @@ func TestServerRestartMidJob(t *testing.T) {
 		startDaemon(t, ns.ClientURL(), service.Config{Name: name, Slots: 1, AckWait: 3 * time.Second})
 	}
 	c := newClient(t, ns.ClientURL())
-	ctx := ctxFor(t, 5*time.Minute)
+	ctx := ctxFor(t, 15*time.Minute)
 	finished := make(chan struct{}, 100)
 	sub, err := connect(t, ns.ClientURL()).Subscribe(wire.EventsSubject("restart"), func(m *nats.Msg) {
 		if strings.Contains(string(m.Data), `"run_finished"`) {
@@ -363,7 +363,7 @@ func TestBigCandidateSet(t *testing.T) {
 	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1", Cache: cache})
 	nc := connect(t, ns.ClientURL())
 	c := newClient(t, ns.ClientURL())
-	ctx := ctxFor(t, 5*time.Minute)
+	ctx := ctxFor(t, 15*time.Minute)
 	job := exampleJob(t, "big")
 	patch := bigPatch(550 << 10)
 	for i := range 4 {
