@@ -1,12 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bestpatch/bestpatch/bench"
+	"github.com/bestpatch/bestpatch/internal/runcache"
+	"github.com/bestpatch/bestpatch/selector"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -18,7 +21,7 @@ injected and their tests hidden, pools of graded candidates, noisy generated
 tests) and measures bestpatch on them. make bench runs every part; results
 are in docs/BENCHMARKS.md.`,
 	}
-	cmd.AddCommand(newBenchGenCmd())
+	cmd.AddCommand(newBenchGenCmd(), newBenchAccuracyCmd())
 	return cmd
 }
 
@@ -94,4 +97,63 @@ func defaultModuleNames() string {
 		s += m.Path
 	}
 	return s
+}
+
+func newBenchAccuracyCmd() *cobra.Command {
+	var (
+		dir    string
+		asJSON bool
+		rt     runtimeFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "accuracy --dir DIR",
+		Short: "Selection accuracy of every policy on a generated set, against random, majority vote and oracle",
+		Long: `accuracy runs every task of a set made by bench gen through the selector
+(local executor unless told otherwise), scores each outcome matrix with every
+policy and each signal alone, and prints their tie-aware accuracy next to
+random pick, majority vote and the oracle, with the number of tasks.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return fmt.Errorf("accuracy needs --dir DIR (made by bestpatch bench gen)")
+			}
+			if !cmd.Flags().Changed("executor") {
+				rt.executor = "local"
+			}
+			log := rt.logger(cmd.ErrOrStderr())
+			tasks, err := selector.LoadTasks(filepath.Join(dir, bench.TasksFile))
+			if err != nil {
+				return err
+			}
+			if len(tasks) == 0 {
+				return fmt.Errorf("%s holds no task", filepath.Join(dir, bench.TasksFile))
+			}
+			exec, closeFn, err := rt.newExecutor(cmd.Context(), log, tasks[0])
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			cfg := bench.AccuracyConfig{Dir: dir, Exec: exec, Workers: rt.workers, Log: log}
+			if !rt.noCache {
+				if cfg.Cache, err = runcache.Open(rt.cacheDir); err != nil {
+					return err
+				}
+			}
+			res, err := bench.Accuracy(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
+			return bench.WriteAccuracy(cmd.OutOrStdout(), res)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "a set made by bestpatch bench gen")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	rt.register(f)
+	return cmd
 }
