@@ -108,6 +108,10 @@ type Config struct {
 	Log           *slog.Logger
 	// Metrics, if set, records the daemon's metrics.
 	Metrics *metrics.Daemon
+
+	// maxInline, if set, replaces the largest payload sent inline (tests
+	// use it to send everything through the object store).
+	maxInline int
 }
 
 // Daemon is a running bestpatch daemon.

@@ -324,10 +324,21 @@ func TestServerRestartMidJob(t *testing.T) {
 	if _, err := c.Submit(ctx, slowJob(t, "restart", "1")); err != nil {
 		t.Fatal(err)
 	}
+	// The client waits across the restart too.
+	type result struct {
+		rep selector.Report
+		err error
+	}
+	waited := make(chan result, 1)
+	go func() {
+		rep, err := c.Wait(ctx, "restart", func(selector.Event) {})
+		waited <- result{rep, err}
+	}()
 	<-finished
 	sub.Unsubscribe()
 	ns.restart(t)
-	got, err := c.Wait(ctx, "restart", nil)
+	r := <-waited
+	got, err := r.rep, r.err
 	if err != nil {
 		t.Fatal(err)
 	}

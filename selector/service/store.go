@@ -37,6 +37,9 @@ type store struct {
 // and every daemon calls it when it starts.
 func openStore(ctx context.Context, js jetstream.JetStream, cfg Config) (*store, error) {
 	st := &store{maxInline: int(cfg.Conn.MaxPayload()) - headroom}
+	if cfg.maxInline > 0 {
+		st.maxInline = cfg.maxInline
+	}
 	streams := []struct {
 		into *jetstream.Stream
 		cfg  jetstream.StreamConfig

@@ -1,0 +1,103 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/internal/natsserver"
+	"github.com/bestpatch/bestpatch/selector"
+	"github.com/bestpatch/bestpatch/selector/client"
+	"github.com/bestpatch/bestpatch/selector/wire"
+)
+
+// TestEverythingThroughObjects: with a tiny inline limit, the stored job,
+// every result and the report go through the object store, and the client
+// still gets the report.
+func TestEverythingThroughObjects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	srv, err := natsserver.Start(ctx, natsserver.Config{Listen: "127.0.0.1:0", StoreDir: filepath.Join(t.TempDir(), "nats")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	conn := func() *nats.Conn {
+		nc, err := nats.Connect(srv.ClientURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}
+	local := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	defer local.Close()
+	d, err := Start(ctx, Config{Conn: conn(), Exec: local, Slots: 2, Name: "d1", maxInline: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Shutdown(context.Background())
+
+	tasks, err := selector.LoadTasks("../../testdata/example/task.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	preds, _ := filepath.Glob("../../testdata/example/preds/*.jsonl")
+	cands, err := selector.LoadPredictions(preds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := tasks[0]
+	task.GeneratedTests = nil
+	job := selector.Job{ID: "objects", Task: task, Candidates: cands[task.ID][:2]}
+
+	c, err := client.New(conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := c.Run(ctx, job, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Job != "objects" || rep.Verdict.Chosen == "" || len(rep.Runs) != 3 {
+		t.Fatalf("report: job %q chose %q after %d runs", rep.Job, rep.Verdict.Chosen, len(rep.Runs))
+	}
+	st, err := c.Status(ctx, "objects")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Outcome == nil || st.Outcome.ReportObject != "verdicts/objects" || st.Outcome.Report != nil {
+		t.Errorf("outcome should name the report object: %+v", st.Outcome)
+	}
+	js, _ := jetstream.New(conn())
+	objects, err := js.ObjectStore(ctx, wire.ObjectBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := objects.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	results := 0
+	for _, o := range infos {
+		names = append(names, o.Name)
+		if strings.HasPrefix(o.Name, "results/objects.") && strings.HasSuffix(o.Name, "/d1") {
+			results++
+		}
+	}
+	if !slices.Contains(names, "jobs/objects") || !slices.Contains(names, "verdicts/objects") || results != 3 {
+		t.Errorf("objects %v: want the job, the report and 3 results", names)
+	}
+}
