@@ -114,7 +114,7 @@
   }
 
   var most = data.instances.reduce(function (m, i) { return Math.max(m, i.heatmap ? i.heatmap.cases.length : 0); }, 0);
-  differingOnly.checked = most > 120;
+  differingOnly.checked = most > 300;
   document.querySelectorAll("details.instance").forEach(function (d) {
     d.addEventListener("toggle", function () {
       var c = d.querySelector(".heatmap");

@@ -239,7 +239,8 @@ func (r *Runner) runInstance(ctx context.Context, in *Instance, journal *journal
 	case err != nil:
 		r.track.instanceDone(instanceLine(in.ID, Failed, "", err.Error(), time.Since(begin)), true)
 		in.Status, in.Error = Failed, err.Error()
-		r.log.Warn("instance failed", "instance", in.ID, "err", err)
+		// The display reports it; the log keeps it for -log-level info.
+		r.log.Info("instance failed", "instance", in.ID, "err", err)
 		return
 	}
 	in.Report, in.Status = &rep, statusOf(rep)
