@@ -137,40 +137,69 @@ func (vs *views) load(ctx context.Context, v *view) error {
 	return nil
 }
 
-// pump moves the watch's results into the view.
+// pump moves the watch's results into the view. It publishes the revision
+// it has seen only once the initial values are all in (their order is the
+// server's), and then with each live update, which come in revision order.
 func (vs *views) pump(ctx context.Context, v *view, w jetstream.KeyWatcher) {
+	initial := true
+	var top uint64
 	for e := range w.Updates() {
-		if e == nil || e.Operation() != jetstream.KeyValuePut {
-			continue // the end of the initial values, or an expiry
+		if e == nil {
+			initial = false
+		} else if e.Operation() == jetstream.KeyValuePut {
+			run, err := runOfKey(e.Key())
+			if err != nil {
+				vs.d.log.Error("result key without a run ID; ignored", "key", e.Key())
+				continue
+			}
+			rr := vs.readResult(ctx, v.id, e)
+			rr.Run = run
+			v.mu.Lock()
+			if _, dup := v.results[run]; !dup {
+				v.results[run] = stored{rev: e.Revision(), res: rr}
+			}
+			v.mu.Unlock()
+			top = max(top, e.Revision())
 		}
-		run, err := runOfKey(e.Key())
-		if err != nil {
-			vs.d.log.Error("result key without a run ID; ignored", "key", e.Key())
+		if initial {
 			continue
 		}
-		var rr wire.RunResult
-		data, err := vs.d.store.unwrap(ctx, e.Value())
-		if err == nil {
-			err = json.Unmarshal(data, &rr)
-		}
-		if err != nil {
-			// Fail closed: an unreadable result is an infrastructure
-			// failure of that run (unknown), so the job can still end.
-			vs.d.log.Error("stored result unreadable; counting the run as an infrastructure failure", "job", v.id, "key", e.Key(), "err", err)
-			rr = wire.RunResult{Job: v.id, Result: executor.Result{Status: executor.Infra, Reason: "stored result unreadable: " + err.Error()}}
-		}
 		v.mu.Lock()
-		if _, dup := v.results[run]; !dup {
-			rr.Run = run
-			v.results[run] = stored{rev: e.Revision(), res: rr}
-		}
-		if e.Revision() > v.seen {
-			v.seen = e.Revision()
+		if top > v.seen {
+			v.seen = top
 			close(v.changed)
 			v.changed = make(chan struct{})
 		}
 		v.mu.Unlock()
 	}
+}
+
+// readResult decodes a stored result, reading its object if it has one
+// (retrying: the server may be restarting). A result that cannot be read
+// fails closed: it counts as an infrastructure failure of that run
+// (unknown, never a pass), so the job can still end.
+func (vs *views) readResult(ctx context.Context, job string, e jetstream.KeyValueEntry) wire.RunResult {
+	var rr wire.RunResult
+	var err error
+	for attempt := 1; ; attempt++ {
+		var data []byte
+		if data, err = vs.d.store.unwrap(ctx, e.Value()); err == nil {
+			if err = json.Unmarshal(data, &rr); err == nil {
+				return rr
+			}
+			break // stored wrong: reading again will not help
+		}
+		if attempt == 5 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return wire.RunResult{Job: job, Result: executor.Result{Status: executor.Infra, Reason: "view closed"}}
+		case <-time.After(time.Duration(attempt) * time.Second):
+		}
+	}
+	vs.d.log.Error("stored result unreadable; counting the run as an infrastructure failure", "job", job, "key", e.Key(), "err", err)
+	return wire.RunResult{Job: job, Result: executor.Result{Status: executor.Infra, Reason: "stored result unreadable: " + err.Error()}}
 }
 
 // waitSeen waits until the view holds every result up to revision rev.
