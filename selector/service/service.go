@@ -260,7 +260,7 @@ func (d *Daemon) addService() error {
 	}
 	for _, ep := range []struct {
 		name, subject, doc string
-		handle        func(context.Context, micro.Request)
+		handle             func(context.Context, micro.Request)
 	}{
 		{"submit", wire.SubmitSubject, "submit a selector.Job; header Bestpatch-Wait: true replies the outcome when done", d.handleSubmit},
 		{"status", wire.StatusSubject, `{"job": ID}: the job's state and, once final, its outcome`, d.handleStatus},
