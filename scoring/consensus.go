@@ -15,6 +15,15 @@ type view struct {
 	body      string          // text compared by similarity
 	files     map[string]bool // non-test files changed
 	scopes    map[string]bool // "path\x00scope" of each change
+	lines     map[editedLine]bool
+}
+
+// editedLine is a base-file line a change deletes, or the line an insertion
+// goes before. Candidates for one task share the base, so equal lines are
+// the same place in the code.
+type editedLine struct {
+	path string
+	line int
 }
 
 // isScratchFile reports a new script at the repository root: agents leave
@@ -54,10 +63,21 @@ func newView(c Candidate, sources map[string]string) view {
 	v.body = similarityBody(v.effective)
 	v.files = map[string]bool{}
 	v.scopes = map[string]bool{}
+	v.lines = map[editedLine]bool{}
 	for _, f := range files {
 		v.files[f.Path] = true
 		for _, s := range f.Scopes {
 			v.scopes[f.Path+"\x00"+s] = true
+		}
+		if len(f.Blocks) == 0 {
+			v.lines[editedLine{f.Path, 0}] = true // deleted or renamed whole
+		}
+		for _, b := range f.Blocks {
+			// Canonical deleted lines run from the block's position; blank
+			// and comment lines between them are not counted.
+			for k := range max(1, len(b.Deleted)) {
+				v.lines[editedLine{f.Path, b.Pos + k}] = true
+			}
 		}
 	}
 	return v
@@ -111,7 +131,8 @@ func flagsOf(v view) []string {
 }
 
 // consensus fills the execution-free signals of the live candidates: votes,
-// similarity, localization, size and the size-outlier flag.
+// similarity, localization (file, function, line), size and the
+// size-outlier flag.
 func consensus(views []view, sig map[string]*Signals) {
 	n := len(views)
 	bodies, keys := make([]string, n), make([]string, n)
@@ -130,6 +151,7 @@ func consensus(views []view, sig map[string]*Signals) {
 			sizes[i] = strings.Count(v.effective.Text, "\n") + 1
 		}
 	}
+	lineOverlaps := make([]float64, 0, n)
 	for i, v := range views {
 		s := sig[v.id]
 		s.Votes = votes[v.effective.Key]
@@ -139,16 +161,19 @@ func consensus(views []view, sig map[string]*Signals) {
 			continue
 		}
 		fileOverlap, scopeOverlap := 0.0, 0.0
+		lineOverlaps = lineOverlaps[:0]
 		for j, w := range views {
 			if j == i {
 				continue
 			}
 			fileOverlap += jaccard(v.files, w.files)
 			scopeOverlap += jaccard(v.scopes, w.scopes)
+			lineOverlaps = append(lineOverlaps, jaccard(v.lines, w.lines))
 		}
 		s.Similarity = similarities[i]
 		s.Localization = fileOverlap / float64(n-1)
 		s.FunctionLocalization = scopeOverlap / float64(n-1)
+		s.LineLocalization = meanOfTopHalf(lineOverlaps)
 	}
 	markSizeOutliers(views, sizes, sig)
 }
@@ -171,7 +196,7 @@ func meanOfTopHalf(vals []float64) float64 {
 }
 
 // jaccard is |a∩b| / |a∪b|; two empty sets agree (1).
-func jaccard(a, b map[string]bool) float64 {
+func jaccard[K comparable](a, b map[K]bool) float64 {
 	if len(a) == 0 && len(b) == 0 {
 		return 1
 	}

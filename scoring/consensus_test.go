@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -104,5 +105,39 @@ func TestConsensusSignals(t *testing.T) {
 	}
 	if v.Chosen != "fix" || len(v.Ties) != 3 {
 		t.Errorf("chosen %q ties %q: want fix, tied with its twins", v.Chosen, v.Ties)
+	}
+}
+
+// TestLineLocalization: candidates that edit the same base lines agree,
+// whatever they write there; an edit elsewhere in the same file does not.
+func TestLineLocalization(t *testing.T) {
+	edit := func(line int, with string) string {
+		return fmt.Sprintf("--- a/pkg/mod.py\n+++ b/pkg/mod.py\n@@ -%d,3 +%d,3 @@ def f(x):\n     a = 1\n-    return x\n+    return %s\n     b = 2\n", line, line, with)
+	}
+	cands := []Candidate{
+		{ID: "here1", Patch: edit(10, "x + 1")},
+		{ID: "here2", Patch: edit(10, "abs(x)")},
+		{ID: "here3", Patch: edit(10, "x or 0")},
+		{ID: "there", Patch: edit(50, "x + 1")},
+		{ID: "gone", Patch: "diff --git a/pkg/old.py b/pkg/old.py\ndeleted file mode 100644\n--- a/pkg/old.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x = 1\n"},
+	}
+	a, err := Assess(Input{Candidates: cands})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, c := range cands {
+		s, _ := a.Signals(c.ID)
+		got[c.ID] = s.LineLocalization
+	}
+	// here1 edits line 11; its top half (2 of 4 others) is here2 and here3.
+	want := map[string]float64{"here1": 1, "here2": 1, "here3": 1, "there": 0, "gone": 0}
+	for id, w := range want {
+		if math.Abs(got[id]-w) > 1e-12 {
+			t.Errorf("%s line localization %v, want %v (all %v)", id, got[id], w, got)
+		}
+	}
+	if v, err := a.Select(mustPolicy(t, PolicyConsensus)); err != nil || v.Chosen == "there" || v.Chosen == "gone" {
+		t.Errorf("consensus chose %q (%v): want one of the candidates editing the shared line", v.Chosen, err)
 	}
 }

@@ -20,6 +20,7 @@ const (
 	SignalSimilarity           Signal = "similarity"            // mean similarity to the most similar half of the others
 	SignalLocalization         Signal = "localization"          // file overlap with the others
 	SignalFunctionLocalization Signal = "function_localization" // function overlap with the others
+	SignalLineLocalization     Signal = "line_localization"     // edited-line overlap, top half of the others
 	SignalVerifier             Signal = "verifier"              // judge P(YES)
 	SignalSize                 Signal = "size"                  // changed canonical lines, lower is better
 	SignalTouchesTests         Signal = "touches_tests"         // 1 when flagged, lower is better
@@ -64,6 +65,9 @@ var signals = map[Signal]signalInfo{
 	}},
 	SignalFunctionLocalization: {unitScale: true, value: func(s *Signals) (float64, bool) {
 		return s.FunctionLocalization, true
+	}},
+	SignalLineLocalization: {unitScale: true, value: func(s *Signals) (float64, bool) {
+		return s.LineLocalization, true
 	}},
 	SignalVerifier: {unitScale: true, value: func(s *Signals) (float64, bool) {
 		if s.Verifier == nil {

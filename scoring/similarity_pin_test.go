@@ -26,10 +26,11 @@ type pinnedInstance struct {
 	Patches []string `json:"patches"` // candidate i has ID pinID(i)
 	// Pairs are the similarities of every pair of candidates in play.
 	Pairs []pinnedPair `json:"pairs"`
-	// Similarity is each candidate's similarity signal, by ID.
-	Similarity map[string]float64 `json:"similarity"`
-	Chosen     string             `json:"chosen"`
-	Ties       []string           `json:"ties,omitempty"`
+	// Similarity and LineLocalization are each candidate's signals, by ID.
+	Similarity       map[string]float64 `json:"similarity"`
+	LineLocalization map[string]float64 `json:"line_localization"`
+	Chosen           string             `json:"chosen"`
+	Ties             []string           `json:"ties,omitempty"`
 }
 
 type pinnedPair struct {
@@ -42,7 +43,7 @@ func pinID(i int) string { return "c" + string(rune('a'+i/26)) + string(rune('a'
 // pinnedSignals computes what the pins hold for one instance.
 func pinnedSignals(t testing.TB, id string, patches []string) pinnedInstance {
 	t.Helper()
-	pi := pinnedInstance{ID: id, Patches: patches, Similarity: map[string]float64{}}
+	pi := pinnedInstance{ID: id, Patches: patches, Similarity: map[string]float64{}, LineLocalization: map[string]float64{}}
 	var cands []Candidate
 	for i, p := range patches {
 		cands = append(cands, Candidate{ID: pinID(i), Patch: p})
@@ -58,6 +59,7 @@ func pinnedSignals(t testing.TB, id string, patches []string) pinnedInstance {
 		}
 		s, _ := a.Signals(c.ID)
 		pi.Similarity[c.ID] = s.Similarity
+		pi.LineLocalization[c.ID] = s.LineLocalization
 	}
 	bodies, keys := make([]string, len(views)), make([]string, len(views))
 	for i, v := range views {
@@ -79,7 +81,7 @@ func pinnedSignals(t testing.TB, id string, patches []string) pinnedInstance {
 }
 
 // TestPinnedSimilarity checks the similarity of real patch pairs, each
-// candidate's similarity signal and the auto verdict against the values
+// candidate's similarity and line localization, and the auto verdict against the values
 // pinned in testdata, so that a faster computation cannot change results
 // unnoticed.
 func TestPinnedSimilarity(t *testing.T) {
@@ -117,6 +119,11 @@ func TestPinnedSimilarity(t *testing.T) {
 		for id, s := range want.Similarity {
 			if math.Abs(got.Similarity[id]-s) > 1e-12 {
 				t.Errorf("%s: %s similarity signal %.15f, pinned %.15f", want.ID, id, got.Similarity[id], s)
+			}
+		}
+		for id, l := range want.LineLocalization {
+			if math.Abs(got.LineLocalization[id]-l) > 1e-12 {
+				t.Errorf("%s: %s line localization %.15f, pinned %.15f", want.ID, id, got.LineLocalization[id], l)
 			}
 		}
 		if got.Chosen != want.Chosen || !slices.Equal(got.Ties, want.Ties) {

@@ -29,6 +29,10 @@ type Signals struct {
 	// FunctionLocalization is the same overlap over the functions (scopes)
 	// enclosing the changes, read from the code and the hunk headers.
 	FunctionLocalization float64 `json:"function_localization"`
+	// LineLocalization is the mean of the top half (as for Similarity) of
+	// the Jaccard overlaps of the base-file lines this candidate edits with
+	// those each other candidate edits: do they change the same lines.
+	LineLocalization float64 `json:"line_localization"`
 	// Verifier is the judge's P(YES), when the candidate carries one.
 	Verifier *float64 `json:"verifier,omitempty"`
 

@@ -27,6 +27,7 @@ var aucSignals = []aucSignal{
 	{"similarity", func(s scoring.Signals, _ float64) float64 { return s.Similarity }},
 	{"localization", func(s scoring.Signals, _ float64) float64 { return s.Localization }},
 	{"function_localization", func(s scoring.Signals, _ float64) float64 { return s.FunctionLocalization }},
+	{"line_localization", func(s scoring.Signals, _ float64) float64 { return s.LineLocalization }},
 	{"-size", func(s scoring.Signals, _ float64) float64 { return -float64(s.ChangedLines) }},
 	{"no touches_tests", flagValue(scoring.FlagTouchesTests)},
 	{"no scratch_files", flagValue(scoring.FlagScratchFiles)},

@@ -31,23 +31,24 @@ type pinnedSet struct {
 	// mixed the instances it ended in a tie of mixed labels.
 	auto  map[string]float64
 	mixed map[string]int
-	// digest is the SHA-256 of every candidate's similarity (to 12
-	// decimals), votes and changed lines, instance by instance.
+	// digest is the SHA-256 of every candidate's similarity and line
+	// localization (to 12 decimals), votes and changed lines, instance by
+	// instance.
 	digest string
 }
 
 var pinnedSets = []pinnedSet{
 	{
 		file:   "swebench-lite-candidates.jsonl.gz",
-		auto:   map[string]float64{SplitDev: 0.2848101266, SplitTest: 0.2403755869},
-		mixed:  map[string]int{SplitDev: 4, SplitTest: 4},
-		digest: "e0207949317641cfca485a596323299c505e7dff59cbe50c96af55e39858f607",
+		auto:   map[string]float64{SplitDev: 0.3069620253, SplitTest: 0.2333333333},
+		mixed:  map[string]int{SplitDev: 3, SplitTest: 4},
+		digest: "9541fdcd11b86eab1fd84d42b8dd389f8d6b3c07f9c5b056b766a915a453c850",
 	},
 	{
 		file:   "swebench-verified-candidates.jsonl.gz",
 		auto:   map[string]float64{SplitDev: 0.6984126984, SplitTest: 0.7298387097},
 		mixed:  map[string]int{SplitDev: 6, SplitTest: 6},
-		digest: "c4cd3222a6b9f7a5b5f6a54cbe204364858c24c0e344db20297fff878a8b134a",
+		digest: "f703ee155ded411363fd57f19afb26d4f91514a252179745999bcda4df5208a6",
 	},
 }
 
@@ -90,12 +91,12 @@ func TestPinnedEvaluation(t *testing.T) {
 				for _, it := range items {
 					for _, id := range it.ids {
 						s, _ := it.a.Signals(id)
-						fmt.Fprintf(h, "%s %s %.12f %d %d\n", it.inst.ID, id, s.Similarity, s.Votes, s.ChangedLines)
+						fmt.Fprintf(h, "%s %s %.12f %.12f %d %d\n", it.inst.ID, id, s.Similarity, s.LineLocalization, s.Votes, s.ChangedLines)
 					}
 				}
 			}
 			if got := hex.EncodeToString(h.Sum(nil)); got != ps.digest {
-				t.Errorf("signal digest %s, pinned %s: similarity, votes or sizes changed", got, ps.digest)
+				t.Errorf("signal digest %s, pinned %s: similarity, line localization, votes or sizes changed", got, ps.digest)
 			}
 		})
 	}

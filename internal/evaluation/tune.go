@@ -33,6 +33,7 @@ var TuneGrid = map[scoring.Signal][]float64{
 	scoring.SignalVotes:                {0, 0.25, 0.5, 1},
 	scoring.SignalFunctionLocalization: {0, 0.25, 0.5},
 	scoring.SignalLocalization:         {0, 0.25, 0.5},
+	scoring.SignalLineLocalization:     {0, 0.05, 0.1, 0.25},
 	scoring.SignalSizeOutlier:          {0, 0.1, 0.25},
 	scoring.SignalTouchesTests:         {0, 0.1},
 	scoring.SignalScratchFiles:         {0, 0.1},
