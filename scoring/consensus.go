@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -91,15 +92,13 @@ func similarityBody(n NormalizedPatch) string {
 		return n.Text
 	}
 	var b strings.Builder
+	b.Grow(len(n.Text))
 	for _, f := range n.Files {
-		b.WriteString(f.Path + "\n")
+		b.WriteString(f.Path)
+		b.WriteByte('\n')
 		for _, bl := range f.Blocks {
-			for _, l := range bl.Deleted {
-				b.WriteString("-" + l + "\n")
-			}
-			for _, l := range bl.Added {
-				b.WriteString("+" + l + "\n")
-			}
+			writeLines(&b, '-', bl.Deleted)
+			writeLines(&b, '+', bl.Added)
 		}
 	}
 	return b.String()
@@ -186,11 +185,11 @@ func meanOfTopHalf(vals []float64) float64 {
 		return 0
 	}
 	sorted := append([]float64(nil), vals...)
-	sort.Sort(sort.Reverse(sort.Float64Slice(sorted)))
+	slices.Sort(sorted)
 	k := (len(sorted) + 1) / 2
 	sum := 0.0
-	for _, v := range sorted[:k] {
-		sum += v
+	for i := len(sorted) - 1; i >= len(sorted)-k; i-- { // largest first
+		sum += sorted[i]
 	}
 	return sum / float64(k)
 }

@@ -265,16 +265,23 @@ func canonicalText(files []FileChange) string {
 		}
 		b.WriteByte('\n')
 		for _, bl := range f.Blocks {
-			fmt.Fprintf(&b, "@%d\n", bl.Pos)
-			for _, l := range bl.Deleted {
-				b.WriteString("-" + l + "\n")
-			}
-			for _, l := range bl.Added {
-				b.WriteString("+" + l + "\n")
-			}
+			b.WriteByte('@')
+			b.WriteString(strconv.Itoa(bl.Pos))
+			b.WriteByte('\n')
+			writeLines(&b, '-', bl.Deleted)
+			writeLines(&b, '+', bl.Added)
 		}
 	}
 	return b.String()
+}
+
+// writeLines writes each line after its mark, one per line.
+func writeLines(b *strings.Builder, mark byte, lines []string) {
+	for _, l := range lines {
+		b.WriteByte(mark)
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
 }
 
 func dedupeSorted(s []string) []string {

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"runtime"
+	"slices"
 	"sort"
 
 	"github.com/sourcegraph/conc/pool"
@@ -133,8 +134,8 @@ func topHalfSimilarity(texts, keys []string) []float64 {
 				row = append(row, sims[i*n+j])
 			}
 		}
-		sort.Sort(sort.Reverse(sort.Float64Slice(row)))
-		low[i] = row[k-1]
+		slices.Sort(row)
+		low[i] = row[len(row)-k] // the k-th largest
 	}
 	var second [][2]int
 	for i := 0; i < n; i++ {
