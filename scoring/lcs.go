@@ -87,6 +87,28 @@ func lcsLength(a, b lcsText, sc *lcsScratch) int {
 	return prefix + suffix + middleLCS(a, b.syms[prefix:prefix+my], prefix, prefix+mx, sc)
 }
 
+// advance runs the recurrence V' = (V + U) | (V &^ U), U = V & match(c), for
+// each symbol c of other, over the words of v (a's words from w0 on). It is
+// kept apart from middleLCS so that the compiler keeps the inner loop's
+// values in registers.
+func advance(v []uint64, a lcsText, other []int32, w0 int) {
+	for _, c := range other {
+		if int(c) >= len(a.row) || a.row[c] < 0 {
+			continue // no match in a: U = 0 leaves V as it is
+		}
+		start := int(a.row[c])*a.words + w0
+		m := a.match[start : start+len(v)]
+		var carry uint64
+		for k, mk := range m {
+			x := v[k]
+			u := x & mk
+			var sum uint64
+			sum, carry = bits.Add64(x, u, carry)
+			v[k] = sum | (x &^ u)
+		}
+	}
+}
+
 // middleLCS is the LCS of a.syms[lo:hi] and other, computed on a's match
 // vectors over the words holding the bits [lo, hi).
 //
@@ -105,22 +127,7 @@ func middleLCS(a lcsText, other []int32, lo, hi int, sc *lcsScratch) int {
 		v[k] = ^uint64(0)
 	}
 	v[0] &^= 1<<(lo%64) - 1
-	for _, c := range other {
-		if int(c) >= len(a.row) || a.row[c] < 0 {
-			continue // no match in a: U = 0 leaves V as it is
-		}
-		start := int(a.row[c])*a.words + w0
-		m := a.match[start : start+n]
-		v := v[:len(m)]
-		var carry uint64
-		for k, mk := range m {
-			x := v[k]
-			u := x & mk
-			var sum uint64
-			sum, carry = bits.Add64(x, u, carry)
-			v[k] = sum | (x &^ u)
-		}
-	}
+	advance(v, a, other, w0)
 	zeros := 0
 	for k, x := range v {
 		mask := ^uint64(0)

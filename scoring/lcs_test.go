@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -133,5 +134,23 @@ func TestTopHalfSimilarityMatchesFullMatrix(t *testing.T) {
 				t.Fatalf("job %d (n=%d): text %d top-half similarity %v, full matrix gives %v", job, n, i, got[i], want)
 			}
 		}
+	}
+}
+
+// BenchmarkLCSLength is one pair of BenchmarkScore-sized texts (about 1,500
+// characters each, sharing most lines).
+func BenchmarkLCSLength(b *testing.B) {
+	var x, y strings.Builder
+	for l := range 48 {
+		fmt.Fprintf(&x, "+    value_%d=transform(value,%d)\n", l, l%5)
+		fmt.Fprintf(&y, "+    value_%d=transform(value,%d)\n", l, (l*3)%5)
+	}
+	syms := symbols{}
+	ex, ey := syms.encode(x.String()), syms.encode(y.String())
+	a, c := newLCSText(ex, len(syms)), newLCSText(ey, len(syms))
+	var sc lcsScratch
+	b.ReportAllocs()
+	for b.Loop() {
+		lcsLength(a, c, &sc)
 	}
 }
