@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,6 +58,12 @@ type daemonProc struct {
 // startProc starts `bestpatch serve` joining the server at url, with one
 // worker slot, the local executor and no cache, and waits until it serves.
 func startProc(t *testing.T, url, name string) *daemonProc {
+	return startServe(t, name, "--nats-url", url)
+}
+
+// startServe starts `bestpatch serve` with one worker slot, the local
+// executor and no cache, and more arguments, and waits until it serves.
+func startServe(t *testing.T, name string, args ...string) *daemonProc {
 	t.Helper()
 	if binary == "" {
 		t.Skip("no bestpatch binary (-short)")
@@ -65,8 +73,8 @@ func startProc(t *testing.T, url, name string) *daemonProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(binary, "serve", "--nats-url", url, "--name", name, "--workers", "1",
-		"--executor", "local", "--no-cache", "--ack-wait", "3s", "--log-level", "debug")
+	p.cmd = exec.Command(binary, append([]string{"serve", "--name", name, "--workers", "1",
+		"--executor", "local", "--no-cache", "--ack-wait", "3s", "--log-level", "debug"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -242,5 +250,56 @@ func TestGracefulShutdown(t *testing.T) {
 	sameVerdict(t, got, want)
 	if rr := storedResults(t, ns.ClientURL(), "graceful")[stoppedRun]; rr.Daemon != "p2" {
 		t.Errorf("run %s handed back by p1 was stored by %q, want p2", stoppedRun, rr.Daemon)
+	}
+}
+
+// TestServeEmbedded: `bestpatch serve` alone is the whole service: the
+// embedded server takes a job, the metrics endpoint counts it, and SIGTERM
+// stops the daemon and the server cleanly.
+func TestServeEmbedded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process that runs go test")
+	}
+	listen, metricsAddr := freeAddr(t), freeAddr(t)
+	p := startServe(t, "solo", "--listen", listen, "--store-dir", filepath.Join(t.TempDir(), "nats"),
+		"--metrics-addr", metricsAddr, "--log-format", "json")
+	c := newClient(t, "nats://"+listen)
+	ctx := ctxFor(t, 15*time.Minute)
+	job := exampleJob(t, "solo")
+	job.Task.GeneratedTests = nil
+	job.Candidates = job.Candidates[:2]
+	rep, err := c.Run(ctx, job, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict.Chosen == "" || len(rep.Runs) != 3 {
+		t.Errorf("report: chose %q after %d runs", rep.Verdict.Chosen, len(rep.Runs))
+	}
+	// The daemon counts the job just after publishing its outcome.
+	wants := []string{`bestpatch_jobs_total{event="done"} 1`, `bestpatch_runs_total{outcome="completed"} 3`, "bestpatch_slots 1"}
+	waitFor(ctx, t, "the metrics to count the job", func() bool {
+		resp, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range wants {
+			if !strings.Contains(string(body), want) {
+				return false
+			}
+		}
+		return true
+	})
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
+	if p.err != nil {
+		t.Errorf("exit after SIGTERM: %v, want 0", p.err)
+	}
+	log, _ := os.ReadFile(p.log)
+	for _, want := range []string{`"msg":"embedded NATS server started"`, `"msg":"daemon stopped"`} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("log lacks %s:\n%s", want, log)
+		}
 	}
 }

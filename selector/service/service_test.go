@@ -124,16 +124,21 @@ func TestSubmitAndWait(t *testing.T) {
 			t.Errorf("second job: %d of %d runs cached, want all", cached, len(got.Runs))
 		}
 	}
-	// The metrics count both jobs, the runs by outcome and their times.
-	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	for _, want := range []string{`bestpatch_jobs_total{event="submitted"} 2`, `bestpatch_jobs_total{event="done"} 2`,
+	// The metrics count both jobs (just after publishing their outcomes),
+	// the runs by outcome and their times.
+	wants := []string{`bestpatch_jobs_total{event="submitted"} 2`, `bestpatch_jobs_total{event="done"} 2`,
 		`bestpatch_runs_total{outcome="cached"}`, `bestpatch_runs_total{outcome="completed"}`, `bestpatch_runs_total{outcome="apply_failed"}`,
-		`bestpatch_run_seconds_count`, `bestpatch_busy_slots 0`, `bestpatch_slots 2`} {
-		if !strings.Contains(rec.Body.String(), want) {
-			t.Errorf("metrics lack %s", want)
+		`bestpatch_run_seconds_count`, `bestpatch_busy_slots 0`, `bestpatch_slots 2`}
+	waitFor(ctx, t, "the metrics to count both jobs", func() bool {
+		rec := httptest.NewRecorder()
+		m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		for _, want := range wants {
+			if !strings.Contains(rec.Body.String(), want) {
+				return false
+			}
 		}
-	}
+		return true
+	})
 }
 
 // TestInvalidJobs: a malformed job gets an error reply that names the
