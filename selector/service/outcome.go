@@ -28,7 +28,7 @@ func (d *Daemon) event(ev selector.Event, acked bool) {
 	msg := &nats.Msg{Subject: wire.EventsSubject(ev.Job), Data: data, Header: nats.Header{}}
 	msg.Header.Set(wire.DaemonHeader, d.name)
 	if acked {
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.opTimeout)
 		defer cancel()
 		_, err = d.js.PublishMsg(ctx, msg)
 	} else {

@@ -21,8 +21,12 @@ import (
 )
 
 // binary is the bestpatch command built for the tests that run daemons as
-// processes; empty when the tests run with -short.
-var binary string
+// processes; empty when the tests run with -short. buildErr says why the
+// build failed: those tests fail, the others still run.
+var (
+	binary   string
+	buildErr error
+)
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -36,10 +40,9 @@ func TestMain(m *testing.M) {
 			defer os.RemoveAll(dir)
 			binary = filepath.Join(dir, "bestpatch")
 			build := exec.Command("go", "build", "-o", binary, "github.com/bestpatch/bestpatch/cmd/bestpatch")
-			build.Stdout, build.Stderr = os.Stderr, os.Stderr
-			if err := build.Run(); err != nil {
-				fmt.Fprintln(os.Stderr, "build bestpatch:", err)
-				return 1
+			out, err := build.CombinedOutput()
+			if err != nil {
+				buildErr = fmt.Errorf("go build: %w\n%s", err, out)
 			}
 		}
 		return m.Run()
@@ -65,6 +68,9 @@ func startProc(t *testing.T, url, name string) *daemonProc {
 // executor and no cache, and more arguments, and waits until it serves.
 func startServe(t *testing.T, name string, args ...string) *daemonProc {
 	t.Helper()
+	if buildErr != nil {
+		t.Fatalf("the bestpatch binary did not build: %v", buildErr)
+	}
 	if binary == "" {
 		t.Skip("no bestpatch binary (-short)")
 	}

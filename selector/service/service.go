@@ -58,8 +58,9 @@ const (
 	// pullWait is how long one pull waits for a message; a stopping daemon
 	// notices within it.
 	pullWait = 2 * time.Second
-	// opTimeout bounds one JetStream operation (store, publish, claim).
-	opTimeout = 30 * time.Second
+	// defaultOpTimeout bounds one JetStream operation (store, publish,
+	// claim) or a short series of them.
+	defaultOpTimeout = 30 * time.Second
 	// queuePoll is how often the queue-depth gauge is refreshed.
 	queuePoll = 5 * time.Second
 	// viewIdle is how long a job's view (its results, watched) is kept by a
@@ -112,6 +113,9 @@ type Config struct {
 	// maxInline, if set, replaces the largest payload sent inline (tests
 	// use it to send everything through the object store).
 	maxInline int
+	// opTimeout, if set, replaces defaultOpTimeout (tests shorten it to
+	// show that a run may outlast it).
+	opTimeout time.Duration
 }
 
 // Daemon is a running bestpatch daemon.
@@ -169,6 +173,9 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Replicas <= 0 {
 		cfg.Replicas = 1
 	}
+	if cfg.opTimeout <= 0 {
+		cfg.opTimeout = defaultOpTimeout
+	}
 	if cfg.Version == "" {
 		cfg.Version = "0.1.0"
 	}
@@ -222,7 +229,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	// The server has our subscriptions once the flush returns: a request
 	// sent right after Start finds the daemon.
-	if err := cfg.Conn.FlushTimeout(opTimeout); err != nil {
+	if err := cfg.Conn.FlushTimeout(cfg.opTimeout); err != nil {
 		d.svc.Stop()
 		d.cancels.Unsubscribe()
 		return nil, fmt.Errorf("service: flush subscriptions: %w", err)
@@ -284,7 +291,7 @@ func (d *Daemon) dispatch(req micro.Request, handle func(context.Context, micro.
 	d.reqSem <- struct{}{}
 	d.requests.Go(func() {
 		defer func() { <-d.reqSem }()
-		ctx, cancel := context.WithTimeout(d.bgCtx, opTimeout)
+		ctx, cancel := context.WithTimeout(d.bgCtx, d.cfg.opTimeout)
 		defer cancel()
 		handle(ctx, req)
 	})
@@ -315,7 +322,7 @@ func (d *Daemon) pollQueue() {
 	t := time.NewTicker(queuePoll)
 	defer t.Stop()
 	for {
-		ctx, cancel := context.WithTimeout(d.bgCtx, opTimeout)
+		ctx, cancel := context.WithTimeout(d.bgCtx, d.cfg.opTimeout)
 		if info, err := d.work.Info(ctx); err == nil {
 			d.cfg.Metrics.QueueDepth(info.NumPending)
 		}

@@ -71,7 +71,7 @@ func (d *Daemon) nak(msg jetstream.Msg, delay time.Duration, why string) {
 // ack acknowledges a message and waits for the server to confirm, so that
 // a step finished is not delivered again.
 func (d *Daemon) ack(msg jetstream.Msg) {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.opTimeout)
 	defer cancel()
 	if err := msg.DoubleAck(ctx); err != nil {
 		d.log.Warn("ack not confirmed; the run may be delivered again (harmless: its result is stored)", "err", err)
@@ -104,7 +104,8 @@ func (d *Daemon) handle(msg jetstream.Msg) {
 	defer stopWorking()
 	go d.keepAlive(working, msg)
 
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	// ctx bounds the steps before the run; the run has its own context.
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.opTimeout)
 	defer cancel()
 	v, err := d.views.get(ctx, item.Job)
 	if errors.Is(err, errJobGone) {
@@ -187,7 +188,10 @@ func (d *Daemon) handle(msg jetstream.Msg) {
 		d.nak(msg, retryDelay, "executor error")
 		return
 	}
-	rev, first, err := d.storeResult(ctx, rr)
+	// The run may have outlasted the first context by far.
+	storeCtx, cancelStore := context.WithTimeout(context.Background(), d.cfg.opTimeout)
+	defer cancelStore()
+	rev, first, err := d.storeResult(storeCtx, rr)
 	if err != nil {
 		log.Warn("result not stored; run handed back", "err", err)
 		d.nak(msg, retryDelay, "result not stored")
@@ -301,7 +305,7 @@ func (d *Daemon) storeResult(ctx context.Context, rr wire.RunResult) (rev uint64
 // result made necessary, and scores the job if this result completed it.
 // Each step is idempotent, so a redelivered message redoes them safely.
 func (d *Daemon) afterResult(msg jetstream.Msg, v *view, item wire.WorkItem, rev uint64, redone bool, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*opTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*d.cfg.opTimeout)
 	defer cancel()
 	if err := v.waitSeen(ctx, rev); err != nil {
 		log.Warn("results not caught up; step handed back", "err", err)

@@ -22,17 +22,15 @@ import (
 // TestEverythingThroughObjects: with a tiny inline limit, the stored job,
 // every result and the report go through the object store, and the client
 // still gets the report.
-func TestEverythingThroughObjects(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go test")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	srv, err := natsserver.Start(ctx, natsserver.Config{Listen: "127.0.0.1:0", StoreDir: filepath.Join(t.TempDir(), "nats")})
+// startInternal starts a server and a daemon with cfg (and the Local
+// executor), and returns a function that opens connections to the server.
+func startInternal(t *testing.T, cfg Config) func() *nats.Conn {
+	t.Helper()
+	srv, err := natsserver.Start(context.Background(), natsserver.Config{Listen: "127.0.0.1:0", StoreDir: filepath.Join(t.TempDir(), "nats")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Shutdown()
+	t.Cleanup(srv.Shutdown)
 	conn := func() *nats.Conn {
 		nc, err := nats.Connect(srv.ClientURL())
 		if err != nil {
@@ -42,13 +40,20 @@ func TestEverythingThroughObjects(t *testing.T) {
 		return nc
 	}
 	local := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
-	defer local.Close()
-	d, err := Start(ctx, Config{Conn: conn(), Exec: local, Slots: 2, Name: "d1", maxInline: 64})
+	t.Cleanup(func() { local.Close() })
+	cfg.Conn, cfg.Exec, cfg.Slots = conn(), local, 2
+	d, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Shutdown(context.Background())
+	t.Cleanup(func() { d.Shutdown(context.Background()) })
+	return conn
+}
 
+// smallJob is the example without generated tests, with its first two
+// candidates (twins: 3 runs in all).
+func smallJob(t *testing.T, id string) selector.Job {
+	t.Helper()
 	tasks, err := selector.LoadTasks("../../testdata/example/task.json")
 	if err != nil {
 		t.Fatal(err)
@@ -60,13 +65,21 @@ func TestEverythingThroughObjects(t *testing.T) {
 	}
 	task := tasks[0]
 	task.GeneratedTests = nil
-	job := selector.Job{ID: "objects", Task: task, Candidates: cands[task.ID][:2]}
+	return selector.Job{ID: id, Task: task, Candidates: cands[task.ID][:2]}
+}
 
+func TestEverythingThroughObjects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	conn := startInternal(t, Config{Name: "d1", maxInline: 64})
 	c, err := client.New(conn())
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := c.Run(ctx, job, nil)
+	rep, err := c.Run(ctx, smallJob(t, "objects"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,5 +112,34 @@ func TestEverythingThroughObjects(t *testing.T) {
 	}
 	if !slices.Contains(names, "jobs/objects") || !slices.Contains(names, "verdicts/objects") || results != 3 {
 		t.Errorf("objects %v: want the job, the report and 3 results", names)
+	}
+}
+
+// TestRunOutlastsOperations: a run may last far longer than the bound on
+// one JetStream operation; its result is still stored.
+func TestRunOutlastsOperations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	conn := startInternal(t, Config{Name: "d1", opTimeout: 2 * time.Second, AckWait: 3 * time.Second})
+	c, err := client.New(conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := smallJob(t, "long")
+	job.Task.TestCommand = "sleep 5; " + job.Task.TestCommand
+	rep, err := c.Run(ctx, job, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict.Chosen == "" || len(rep.Runs) != 3 {
+		t.Fatalf("chose %q after %d runs", rep.Verdict.Chosen, len(rep.Runs))
+	}
+	for _, r := range rep.Runs {
+		if r.Status != executor.Completed || r.Duration < 5*time.Second {
+			t.Errorf("run %s: %s in %s, want completed after the 5 s sleep", r.ID, r.Status, r.Duration)
+		}
 	}
 }
