@@ -35,12 +35,20 @@ type graded struct {
 }
 
 func (g *grader) grade(ctx context.Context, name, kind, patch string) (*graded, error) {
-	res, out, err := g.s.run(ctx, g.repo, patch, []executor.TestPatch{{ID: "hidden", Patch: g.hiddenPatch}})
+	gr, _, err := g.gradeWith(ctx, name, kind, patch, nil)
+	return gr, err
+}
+
+// gradeWith grades a candidate with extra test patches in the same run (the
+// generated tests, checked on the exact fix); their cases are returned and
+// take no part in the label.
+func (g *grader) gradeWith(ctx context.Context, name, kind, patch string, extra []executor.TestPatch) (*graded, outcomes, error) {
+	res, out, err := g.s.run(ctx, g.repo, patch, append([]executor.TestPatch{{ID: "hidden", Patch: g.hiddenPatch}}, extra...))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if res.Status == executor.Completed && !res.TestsApplied["hidden"] {
-		return nil, fmt.Errorf("grade %s in %s: the hidden tests did not apply after the candidate", name, g.repo)
+		return nil, nil, fmt.Errorf("grade %s in %s: the hidden tests did not apply after the candidate", name, g.repo)
 	}
 	gr := &graded{
 		entry:          Entry{Name: name, Kind: kind, Patch: patch, Status: string(res.Status)},
@@ -60,5 +68,5 @@ func (g *grader) grade(ctx context.Context, name, kind, patch string) (*graded, 
 		}
 	}
 	gr.entry.Resolved = resolved
-	return gr, nil
+	return gr, out, nil
 }

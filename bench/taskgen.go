@@ -23,8 +23,10 @@ import (
 const (
 	maxBugTrials    = 40 // bug sites tried per task
 	maxTwoSite      = 3  // second sites tried for a two-site bug
-	maxWrongTrials  = 6  // mutations tried as plausible wrong fixes
+	maxWrongTrials  = 4  // mutations tried as plausible wrong fixes
+	maxWrongFixes   = 3  // wrong fixes kept
 	maxRegressTrial = 5  // mutations tried as the regression of a fix
+	maxRegressions  = 2  // fixes with a regression kept
 	maxHiddenTests  = 4  // at most this many top-level tests may catch a bug
 	trialWidth      = 2  // trials of one search run in parallel, accepted in order
 	twoSiteShare    = 0.3
@@ -206,27 +208,14 @@ func (tm *taskMaker) secondSite(ctx context.Context, first *site) (*site, error)
 // not resolve it).
 func (tm *taskMaker) build(ctx context.Context, id string, st *site) (*made, error) {
 	log := tm.log.With("task", id)
-	repo := filepath.Join(tm.out, "repos", id)
+	repo := filepath.Join(tm.out, ReposDir, id)
 	visibleTests, ok, err := tm.writeVisible(repo, st)
 	if err != nil || !ok {
-		return nil, err
-	}
-	res, out, err := tm.s.run(ctx, repo, "", nil)
-	if err != nil {
 		return nil, err
 	}
 	hiddenTop := map[string]bool{}
 	for _, h := range st.hidden {
 		hiddenTop[h] = true
-	}
-	for c := range tm.u.stable {
-		if !hiddenTop[topLevel(c)] && out[c] != pass {
-			ok = false
-		}
-	}
-	if !built(res) || !ok {
-		log.Debug("site passed over: the visible suite does not pass on base", "bug", st.muts[0].Desc)
-		return nil, os.RemoveAll(repo)
 	}
 	restore := map[string][]byte{}
 	for f := range visibleTests {
@@ -239,7 +228,6 @@ func (tm *taskMaker) build(ctx context.Context, id string, st *site) (*made, err
 		return nil, err
 	}
 	g := &grader{s: tm.s, repo: repo, stable: tm.u.stable, hidden: hiddenTop, hiddenPatch: hiddenPatch}
-
 	fixed := map[string][]byte{}
 	for f := range st.buggy {
 		fixed[f] = tm.u.sources[f]
@@ -248,19 +236,60 @@ func (tm *taskMaker) build(ctx context.Context, id string, st *site) (*made, err
 	if err != nil {
 		return nil, err
 	}
-	ex, err := g.grade(ctx, KindExact, KindExact, exact)
+	gens, err := tm.writeTests(repo, st, visibleTests)
 	if err != nil {
 		return nil, err
+	}
+
+	// Two runs check the site and the generated tests at once: the base with
+	// the generated tests (the visible suite must pass), and the exact fix
+	// graded with them (it must resolve the task).
+	visiblePass := func(res executor.Result, out outcomes) bool {
+		if !built(res) {
+			return false
+		}
+		for c := range tm.u.stable {
+			if !hiddenTop[topLevel(c)] && out[c] != pass {
+				return false
+			}
+		}
+		return true
+	}
+	checked := compiling(gens)
+	var (
+		baseRes executor.Result
+		onBase  outcomes
+		ex      *graded
+		onFix   outcomes
+	)
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.Go(func() (err error) { baseRes, onBase, err = tm.s.run(ectx, repo, "", checked); return err })
+	eg.Go(func() (err error) { ex, onFix, err = g.gradeWith(ectx, KindExact, KindExact, exact, checked); return err })
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	if !visiblePass(baseRes, onBase) {
+		// The generated tests may be what broke the build: try without.
+		res, out, err := tm.s.run(ctx, repo, "", nil)
+		if err != nil {
+			return nil, err
+		}
+		if !visiblePass(res, out) {
+			log.Debug("site passed over: the visible suite does not pass on base", "bug", st.muts[0].Desc)
+			return nil, os.RemoveAll(repo)
+		}
+		log.Warn("generated tests dropped: they break the build on base", "bug", st.muts[0].Desc)
+		gens, checked = nil, nil
+		if ex, onFix, err = g.gradeWith(ctx, KindExact, KindExact, exact, nil); err != nil {
+			return nil, err
+		}
 	}
 	if !ex.entry.Resolved {
 		log.Debug("site passed over: the exact fix does not resolve it", "status", ex.entry.Status)
 		return nil, os.RemoveAll(repo)
 	}
+	tests := tm.keepTests(gens, onBase, onFix)
 	pool, err := tm.candidates(ctx, g, st, repo, visibleTests, ex)
-	if err != nil {
-		return nil, err
-	}
-	tests, err := tm.generatedTests(ctx, repo, st, visibleTests, exact)
 	if err != nil {
 		return nil, err
 	}
@@ -330,13 +359,11 @@ func (tm *taskMaker) candidates(ctx context.Context, g *grader, st *site, repo s
 		return nil, err
 	}
 	pool = append(pool, wrongs...)
-	regress, err := tm.regression(ctx, g, st)
+	regress, err := tm.regressions(ctx, g, st)
 	if err != nil {
 		return nil, err
 	}
-	if regress != nil {
-		pool = append(pool, regress)
-	}
+	pool = append(pool, regress...)
 
 	// The rest needs one grading run each, all independent.
 	type todo struct{ name, kind, patch string }
@@ -385,7 +412,6 @@ func (tm *taskMaker) candidates(ctx context.Context, g *grader, st *site, repo s
 	if stale, ok := staleContext(exact.entry.Patch); ok {
 		todos = append(todos, todo{KindNoApply, KindNoApply, stale})
 	}
-	todos = append(todos, todo{KindEmpty, KindEmpty, ""})
 	if base := firstOf(wrongs, pool, KindWrong, KindPartial, KindRegression); base != nil {
 		p, err := tm.tamper(repo, st, visibleTests, base)
 		if err != nil {
@@ -409,6 +435,9 @@ func (tm *taskMaker) candidates(ctx context.Context, g *grader, st *site, repo s
 		return nil, err
 	}
 	pool = append(pool, grades...)
+	// The empty patch leaves the base as it is: qualify already ran the full
+	// suite on it and hidden tests failed.
+	pool = append(pool, &graded{entry: Entry{Name: KindEmpty, Kind: KindEmpty, Status: "not run: the base, graded when the bug qualified"}})
 	var entries []Entry
 	for _, gr := range pool {
 		if gr.entry.Kind == KindNoApply && gr.entry.Status != string(executor.ApplyFailed) {
@@ -432,7 +461,7 @@ func firstOf(wrongs, pool []*graded, kinds ...string) *graded {
 	return nil
 }
 
-// wrongFixes looks for up to two plausible wrong fixes: the published code
+// wrongFixes looks for up to maxWrongFixes plausible wrong fixes: the published code
 // with another mutation at the bug's site (inside the mutated node first,
 // then elsewhere in the same function, nearest first) that builds and
 // still fails a hidden test.
@@ -479,7 +508,7 @@ func (tm *taskMaker) wrongFixes(ctx context.Context, g *grader, st *site) ([]*gr
 		}
 		patches = append(patches, p)
 	}
-	return searchInOrder(ctx, patches, 2, func(ctx context.Context, i int, p string) (*graded, error) {
+	return searchInOrder(ctx, patches, maxWrongFixes, func(ctx context.Context, i int, p string) (*graded, error) {
 		gr, err := g.grade(ctx, "", KindWrong, p)
 		if err != nil || !gr.built || gr.entry.Resolved || !gr.failsHidden {
 			return nil, err
@@ -488,9 +517,9 @@ func (tm *taskMaker) wrongFixes(ctx context.Context, g *grader, st *site) ([]*gr
 	}, func(i int, gr *graded) { gr.entry.Name = fmt.Sprintf("%s-%d", KindWrong, i+1) })
 }
 
-// regression looks for the exact fix plus a mutation in another function
+// regressions look for the exact fix plus a mutation in another function
 // that breaks a visible test.
-func (tm *taskMaker) regression(ctx context.Context, g *grader, st *site) (*graded, error) {
+func (tm *taskMaker) regressions(ctx context.Context, g *grader, st *site) ([]*graded, error) {
 	bugFuncs := map[string]bool{}
 	for _, m := range st.muts {
 		bugFuncs[m.File+"#"+m.Func] = true
@@ -522,17 +551,13 @@ func (tm *taskMaker) regression(ctx context.Context, g *grader, st *site) (*grad
 		}
 		patches = append(patches, p)
 	}
-	found, err := searchInOrder(ctx, patches, 1, func(ctx context.Context, _ int, p string) (*graded, error) {
-		gr, err := g.grade(ctx, KindRegression, KindRegression, p)
+	return searchInOrder(ctx, patches, maxRegressions, func(ctx context.Context, _ int, p string) (*graded, error) {
+		gr, err := g.grade(ctx, "", KindRegression, p)
 		if err != nil || !gr.built || gr.failsHidden || len(gr.visibleFailing) == 0 {
 			return nil, err
 		}
 		return gr, nil
-	}, func(int, *graded) {})
-	if err != nil || len(found) == 0 {
-		return nil, err
-	}
-	return found[0], nil
+	}, func(i int, gr *graded) { gr.entry.Name = fmt.Sprintf("%s-%d", KindRegression, i+1) })
 }
 
 // tamper is base's patch plus an edit to a visible test file of the bug's
@@ -586,178 +611,6 @@ func (tm *taskMaker) tamper(repo string, st *site, visibleTests map[string][]byt
 	}
 	files[v.file] = edited
 	return diffFiles(repo, files)
-}
-
-// generatedTests writes the noisy generated tests and keeps those that
-// behave as their kind says on base and with the exact fix.
-func (tm *taskMaker) generatedTests(ctx context.Context, repo string, st *site, visibleTests map[string][]byte, exact string) ([]testArtifact, error) {
-	type gen struct {
-		kind, file string
-		funcs      []string // top-level test names it declares
-		src        []byte
-	}
-	var gens []gen
-	hidden := slices.Clone(st.hidden)
-	tm.rng.Shuffle(len(hidden), func(i, j int) { hidden[i], hidden[j] = hidden[j], hidden[i] })
-	for i, h := range hidden[:min(2, len(hidden))] {
-		f, name, err := tm.u.findTest(h)
-		if err != nil {
-			return nil, err
-		}
-		copyName := renameTest(name, fmt.Sprintf("BPRepro%d", i+1))
-		src, err := copyFuncs(tm.u.tests[f], [][2]string{{name, copyName}})
-		if err != nil {
-			continue
-		}
-		gens = append(gens, gen{TestReproducing, path.Join(path.Dir(f), fmt.Sprintf("bp_repro%d_test.go", i+1)), []string{copyName}, src})
-	}
-	// Passing copies of visible tests, preferably of the bug's package.
-	dir := path.Dir(st.muts[0].File)
-	var visible, elsewhere [][2]string // file, name
-	for _, f := range slices.Sorted(maps.Keys(visibleTests)) {
-		names, err := testFuncNames(visibleTests[f])
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range names {
-			if !strings.HasPrefix(n, "Test") || !tm.stableTop(tm.u.importPath(path.Dir(f))+"::"+n) {
-				continue
-			}
-			if path.Dir(f) == dir {
-				visible = append(visible, [2]string{f, n})
-			} else {
-				elsewhere = append(elsewhere, [2]string{f, n})
-			}
-		}
-	}
-	tm.rng.Shuffle(len(visible), func(i, j int) { visible[i], visible[j] = visible[j], visible[i] })
-	tm.rng.Shuffle(len(elsewhere), func(i, j int) { elsewhere[i], elsewhere[j] = elsewhere[j], elsewhere[i] })
-	pkg, err := packageName(tm.u.sources[st.muts[0].File])
-	if err != nil {
-		return nil, err
-	}
-	for i, v := range slices.Concat(visible, elsewhere) {
-		if len(gens) == 4 {
-			break
-		}
-		copyName := renameTest(v[1], fmt.Sprintf("BPPass%d", i+1))
-		src, err := copyFuncs(visibleTests[v[0]], [][2]string{{v[1], copyName}})
-		if err != nil {
-			continue
-		}
-		gens = append(gens, gen{TestPassing, path.Join(path.Dir(v[0]), fmt.Sprintf("bp_pass%d_test.go", i+1)), []string{copyName}, src})
-	}
-	gens = append(gens,
-		gen{TestFailing, path.Join(dir, "bp_expect_test.go"), []string{"TestBPExpectedBehaviour"}, []byte(fmt.Sprintf(failingTest, pkg))},
-		gen{TestBroken, path.Join(dir, "bp_broken_test.go"), []string{"TestBPBroken"}, []byte(fmt.Sprintf(brokenTest, pkg))},
-	)
-
-	patches := make([]executor.TestPatch, len(gens))
-	var checked []executor.TestPatch
-	for i, gn := range gens {
-		p, err := diffFiles(repo, map[string][]byte{gn.file: gn.src})
-		if err != nil {
-			return nil, err
-		}
-		patches[i] = executor.TestPatch{ID: fmt.Sprintf("g%d", i), Patch: p}
-		if gn.kind != TestBroken {
-			checked = append(checked, patches[i])
-		}
-	}
-	// Two runs tell whether each test behaves as its kind says.
-	var onBase, onFix outcomes
-	eg, ectx := errgroup.WithContext(ctx)
-	eg.Go(func() (err error) { _, onBase, err = tm.s.run(ectx, repo, "", checked); return err })
-	eg.Go(func() (err error) { _, onFix, err = tm.s.run(ectx, repo, exact, checked); return err })
-	if err := eg.Wait(); err != nil {
-		return nil, err
-	}
-	var kept []testArtifact
-	for i, gn := range gens {
-		prefixes := make([]string, len(gn.funcs))
-		for j, f := range gn.funcs {
-			prefixes[j] = tm.u.importPath(path.Dir(gn.file)) + "::" + f
-		}
-		baseAll, baseAny, baseN := summarize(onBase, prefixes)
-		fixAll, _, fixN := summarize(onFix, prefixes)
-		ok := true
-		switch gn.kind {
-		case TestReproducing:
-			ok = baseN > 0 && !baseAll && fixN > 0 && fixAll
-		case TestPassing:
-			ok = baseN > 0 && baseAll && fixN > 0 && fixAll
-		case TestFailing:
-			ok = baseN > 0 && !baseAny
-		}
-		if ok {
-			kept = append(kept, testArtifact{kind: gn.kind, patch: patches[i].Patch})
-		}
-	}
-	tm.rng.Shuffle(len(kept), func(i, j int) { kept[i], kept[j] = kept[j], kept[i] })
-	for i := range kept {
-		kept[i].id = fmt.Sprintf("t%d", i+1)
-	}
-	return kept, nil
-}
-
-func (tm *taskMaker) stableTop(top string) bool {
-	for c := range tm.u.stable {
-		if topLevel(c) == top {
-			return true
-		}
-	}
-	return false
-}
-
-// summarize reports, over the cases under the given top-level tests,
-// whether all passed, whether any passed, and how many there were.
-func summarize(out outcomes, tops []string) (all, any bool, n int) {
-	all = true
-	for c, o := range out {
-		if !slices.Contains(tops, topLevel(c)) {
-			continue
-		}
-		n++
-		if o == pass {
-			any = true
-		} else {
-			all = false
-		}
-	}
-	return all, any, n
-}
-
-const failingTest = `package %s
-
-import "testing"
-
-func TestBPExpectedBehaviour(t *testing.T) {
-	t.Fatal("generated test: the behaviour the issue asks for is not there")
-}
-`
-
-const brokenTest = `package %s
-
-import "testing"
-
-func TestBPBroken(t *testing.T) {
-	if got := bpHelperThatDoesNotExist(); got != 1 {
-		t.Fatalf("got %%v", got)
-	}
-}
-`
-
-// renameTest renames a top-level test function keeping its kind: TestX ->
-// TestTagX; examples get a lower-case suffix (Example_tag), the only form
-// that needs no identifier to exist.
-func renameTest(name, tag string) string {
-	switch {
-	case strings.HasPrefix(name, "Example"):
-		return "Example_" + strings.ToLower(tag[:1]) + tag[1:]
-	case strings.HasPrefix(name, "Fuzz"):
-		return "Fuzz" + tag + strings.TrimPrefix(name, "Fuzz")
-	}
-	return "Test" + tag + strings.TrimPrefix(name, "Test")
 }
 
 // problem is the task's issue text.

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -21,7 +22,7 @@ injected and their tests hidden, pools of graded candidates, noisy generated
 tests) and measures bestpatch on them. make bench runs every part; results
 are in docs/BENCHMARKS.md.`,
 	}
-	cmd.AddCommand(newBenchGenCmd(), newBenchAccuracyCmd())
+	cmd.AddCommand(newBenchGenCmd(), newBenchAccuracyCmd(), newBenchSpeedCmd(), newBenchDaemonCmd())
 	return cmd
 }
 
@@ -155,5 +156,106 @@ random pick, majority vote and the oracle, with the number of tasks.`,
 	f.StringVar(&dir, "dir", "", "a set made by bestpatch bench gen")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	rt.register(f)
+	return cmd
+}
+
+func newBenchSpeedCmd() *cobra.Command {
+	var (
+		cfg    bench.SpeedConfig
+		asJSON bool
+		level  string
+	)
+	cmd := &cobra.Command{
+		Use:   "speed --dir DIR",
+		Short: "Wall time of one job on the Docker backend against the naive way and the ideal",
+		Long: `speed builds one job (16 candidates, 8 distinct, the task's generated tests)
+from a set made by bench gen and measures it three ways, one after the other:
+through the selector on the Docker backend; the naive way (a fresh container per
+candidate and per test artifact, base included, the same parallelism); and bare
+on the host (each of the selector's runs, test command only, one at a time),
+whose sum over the cores is the ideal. The task's image is built first if it is
+missing (images/build.sh go-task).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Dir == "" {
+				return fmt.Errorf("speed needs --dir DIR (made by bestpatch bench gen)")
+			}
+			cfg.Log = (&runtimeFlags{logLevel: level}).logger(cmd.ErrOrStderr())
+			exec, closeFn, err := newDockerExecutor(cmd.Context(), cfg.Log)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			cfg.Exec = exec
+			res, err := bench.Speed(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
+			return bench.WriteSpeed(cmd.OutOrStdout(), res)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Dir, "dir", "", "a set made by bestpatch bench gen")
+	f.StringVar(&cfg.Task, "task", "", "instance_id to build the job from (default: the first that reaches --distinct)")
+	f.IntVar(&cfg.Candidates, "candidates", 16, "candidates in the job")
+	f.IntVar(&cfg.Distinct, "distinct", 8, "distinct changes among them")
+	f.IntVar(&cfg.Workers, "workers", 0, "parallel runs, the same for both ways (default: the number of cores)")
+	f.StringVar(&cfg.BuildScript, "build-script", "images/build.sh", "builds the task's image when missing (\"\" to skip)")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
+	return cmd
+}
+
+func newBenchDaemonCmd() *cobra.Command {
+	var (
+		cfg    bench.DaemonConfig
+		asJSON bool
+		level  string
+	)
+	cmd := &cobra.Command{
+		Use:   "daemon --dir DIR",
+		Short: "Latency, throughput and peak memory of bestpatch serve for jobs that need no execution",
+		Long: `daemon starts this binary's serve (embedded NATS server, local executor) and
+submits jobs of --candidates candidates from a set made by bench gen, policy
+consensus, through the Go client over NATS. A warm-up job fills the daemon's
+result cache; every later job (same content, another ID) needs no execution.
+It prints the submit-to-verdict latency (p50, p99) of jobs one at a time, the
+throughput of a burst, and the daemon process's peak memory.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Dir == "" {
+				return fmt.Errorf("daemon needs --dir DIR (made by bestpatch bench gen)")
+			}
+			bin, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("find this binary to run its serve: %w", err)
+			}
+			cfg.Binary = bin
+			cfg.Log = (&runtimeFlags{logLevel: level}).logger(cmd.ErrOrStderr())
+			res, err := bench.Daemon(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
+			return bench.WriteDaemon(cmd.OutOrStdout(), res)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Dir, "dir", "", "a set made by bestpatch bench gen")
+	f.IntVar(&cfg.Candidates, "candidates", 40, "candidates per job")
+	f.IntVar(&cfg.Jobs, "jobs", 200, "jobs submitted one at a time (latency)")
+	f.IntVar(&cfg.Burst, "burst", 200, "jobs submitted for the throughput")
+	f.IntVar(&cfg.InFlight, "in-flight", 32, "jobs in flight during the burst")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }

@@ -1,0 +1,84 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/internal/testsubject"
+)
+
+// bareFile is where the timing wrapper writes the test command's duration,
+// in $BP_DIR.
+const bareFile = "bare-ns"
+
+// bareRunner times the test command of runs on the host, one at a time, in
+// one persistent clone of the task's repository: the same run.sh prepares
+// the work tree (patch, restored test files, test patches) and only the
+// test command is timed. The sum of these times over the cores is the ideal
+// a job's wall time is measured against.
+type bareRunner struct {
+	repo string // the persistent clone
+	tmp  string
+	env  map[string]string
+}
+
+func newBareRunner(tmp, source string, env map[string]string) (*bareRunner, error) {
+	repo := filepath.Join(tmp, "repo")
+	if _, err := testsubject.Git(tmp, "clone", "-q", source, repo); err != nil {
+		return nil, err
+	}
+	return &bareRunner{repo: repo, tmp: tmp, env: env}, nil
+}
+
+// time runs one run's work bare and returns how long its test command
+// took; zero when the patch did not apply or was empty (no test ran).
+func (b *bareRunner) time(ctx context.Context, run executor.Run) (time.Duration, error) {
+	run.Command = fmt.Sprintf(`__s=$(date +%%s%%N); ( %s ); __e=$(date +%%s%%N); echo $((__e-__s)) >"$BP_DIR/%s"`, run.Command, bareFile)
+	st, err := executor.NewStage(run)
+	if err != nil {
+		return 0, err
+	}
+	dir, err := os.MkdirTemp(b.tmp, "stage-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	if err := st.WriteDir(dir); err != nil {
+		return 0, err
+	}
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(dir, "run.sh"))
+	cmd.Dir = b.repo
+	cmd.Env = append(os.Environ(), st.Env(dir)...)
+	for k, v := range b.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("bare run in %s: %w\n%s", b.repo, err, tail(out))
+	}
+	ns, err := os.ReadFile(filepath.Join(dir, bareFile))
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(ns)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bare run: read its duration: %w", err)
+	}
+	return time.Duration(n), nil
+}
+
+func tail(b []byte) string {
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}

@@ -1,0 +1,260 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/selector"
+)
+
+// SpeedConfig configures Speed.
+type SpeedConfig struct {
+	// Dir holds a generated set; its catalog supplies the job.
+	Dir string
+	// Task is the instance to build the job from; empty picks the first
+	// task whose candidates reach Distinct distinct changes.
+	Task string
+	// Candidates and Distinct shape the job (16 and 8 when zero).
+	Candidates, Distinct int
+	// Exec runs the selector's and the naive way's runs (the Docker
+	// backend); Workers is the parallelism of both (0: the number of cores).
+	Exec    selector.Executor
+	Workers int
+	// BuildScript builds the task's image when it is missing
+	// (images/build.sh); empty assumes the image exists.
+	BuildScript string
+	Log         *slog.Logger
+}
+
+// SpeedResult is one measurement: the same job three ways.
+type SpeedResult struct {
+	Task       string `json:"instance_id"`
+	Image      string `json:"image"`
+	Candidates int    `json:"candidates"`
+	Distinct   int    `json:"distinct"`
+	Tests      int    `json:"generated_tests"`
+	Workers    int    `json:"workers"`
+	// Selector is the wall time of the job through the selector (no cache),
+	// SelectorRuns the containers it ran.
+	Selector     time.Duration `json:"selector"`
+	SelectorRuns int           `json:"selector_runs"`
+	// Naive is the wall time of a fresh container per (candidate or base,
+	// test artifact) pair, with the same parallelism.
+	Naive     time.Duration `json:"naive"`
+	NaiveRuns int           `json:"naive_runs"`
+	// BareSum is the sum of the bare test-command times of the selector's
+	// runs on the host; Ideal is BareSum over the cores.
+	BareSum time.Duration `json:"bare_sum"`
+	Cores   int           `json:"cores"`
+	Ideal   time.Duration `json:"ideal"`
+}
+
+// speedOrder is the order candidates join a speed job: distinct changes
+// first, then kinds that add no run (twins, no-ops, the empty patch).
+var speedOrder = []string{
+	KindExact, KindWrong + "-1", KindWrong + "-2", KindWrong + "-3",
+	KindRegression + "-1", KindRegression + "-2", KindPartial + "-1", KindPartial + "-2",
+	KindTampering, KindNoApply,
+	KindTwinFormat, KindTwinComment, KindNoop, KindEmpty,
+}
+
+// SpeedJob builds a job of n candidates with exactly distinct distinct
+// changes from a catalog task, or says why it cannot.
+func SpeedJob(task selector.Task, c CatalogTask, n, distinct int) (selector.Job, error) {
+	job := selector.Job{ID: "speed-" + task.ID, Task: task}
+	add := func(e Entry) {
+		job.Candidates = append(job.Candidates, scoring.Candidate{
+			ID: fmt.Sprintf("c%02d", len(job.Candidates)+1), Patch: e.Patch, Model: e.Name, Sample: len(job.Candidates),
+		})
+	}
+	count := func() (int, error) {
+		p, err := selector.NewPlan(job)
+		if err != nil {
+			return 0, err
+		}
+		return p.Distinct(), nil
+	}
+	var chosen []Entry
+	for _, name := range speedOrder {
+		e, ok := c.Entry(name)
+		if !ok || len(job.Candidates) == n {
+			continue
+		}
+		before, err := count()
+		if err != nil {
+			return job, err
+		}
+		add(e)
+		after, err := count()
+		if err != nil {
+			return job, err
+		}
+		if after > distinct {
+			job.Candidates = job.Candidates[:len(job.Candidates)-1]
+			continue
+		}
+		if after > before {
+			chosen = append(chosen, e)
+		}
+	}
+	if d, _ := count(); d != distinct {
+		return job, fmt.Errorf("task %s: its candidates make %d distinct changes, want %d", task.ID, d, distinct)
+	}
+	for i := 0; len(job.Candidates) < n; i++ {
+		add(chosen[i%len(chosen)]) // repeats: samples that agree
+	}
+	return job, nil
+}
+
+// Speed measures one job of Candidates candidates (Distinct distinct) with
+// the task's generated tests three ways, in one process and one after the
+// other: through the selector, the naive way, and bare on the host.
+func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Candidates == 0 {
+		cfg.Candidates = 16
+	}
+	if cfg.Distinct == 0 {
+		cfg.Distinct = 8
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.NumCPU()
+	}
+	tasks, err := selector.LoadTasks(filepath.Join(cfg.Dir, TasksFile))
+	if err != nil {
+		return SpeedResult{}, err
+	}
+	cat, err := LoadCatalog(filepath.Join(cfg.Dir, CatalogFile))
+	if err != nil {
+		return SpeedResult{}, err
+	}
+	job, err := pickSpeedJob(tasks, cat, cfg)
+	if err != nil {
+		return SpeedResult{}, err
+	}
+	task := job.Task
+	res := SpeedResult{Task: task.ID, Image: task.Env.Image, Candidates: len(job.Candidates), Tests: len(task.GeneratedTests), Workers: cfg.Workers, Cores: runtime.NumCPU()}
+	if cfg.BuildScript != "" {
+		cfg.Log.Info("building the task's image (skipped when up to date)", "image", task.Env.Image)
+		if err := BuildImage(ctx, cfg.BuildScript, task.Env.Repo, task.Env.Image); err != nil {
+			return res, err
+		}
+	}
+	// The Docker backend runs from the image; the repository on disk is
+	// only for the bare runs.
+	repo := task.Env.Repo
+	task.Env.Repo = ""
+	job.Task = task
+
+	// Warm up: the image's layers and the engine, outside every clock.
+	if _, err := cfg.Exec.Run(ctx, executor.Run{Env: task.Env, Command: task.TestCommand, Format: task.Format, Timeout: time.Duration(task.Timeout)}); err != nil {
+		return res, err
+	}
+
+	cfg.Log.Info("speed: the selector", "task", task.ID)
+	sel := &selector.Selector{Exec: cfg.Exec, Pool: selector.NewPool(cfg.Workers), Log: cfg.Log}
+	rep, err := sel.Select(ctx, job)
+	if err != nil {
+		return res, err
+	}
+	res.Selector, res.SelectorRuns, res.Distinct = rep.Duration, len(rep.Runs), rep.Distinct
+	for _, r := range rep.Runs {
+		if r.Status == executor.Infra {
+			return res, fmt.Errorf("speed: run %s failed for infrastructure reasons: %s", r.ID, r.Reason)
+		}
+	}
+
+	naive, err := NaiveRuns(task, job.Candidates)
+	if err != nil {
+		return res, err
+	}
+	cfg.Log.Info("speed: the naive way", "runs", len(naive))
+	res.NaiveRuns = len(naive)
+	if res.Naive, err = runNaive(ctx, cfg.Exec, cfg.Workers, naive); err != nil {
+		return res, err
+	}
+
+	cfg.Log.Info("speed: bare on the host", "runs", len(rep.Runs))
+	plan, err := selector.NewPlan(job)
+	if err != nil {
+		return res, err
+	}
+	tmp, err := os.MkdirTemp("", "bestpatch-bare-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(tmp)
+	bare, err := newBareRunner(tmp, repo, task.Env.Env)
+	if err != nil {
+		return res, err
+	}
+	for _, r := range rep.Runs {
+		pr, ok := plan.Planned(r.ID)
+		if !ok {
+			return res, fmt.Errorf("speed: run %s is not in the job's plan", r.ID)
+		}
+		d, err := bare.time(ctx, pr.Run)
+		if err != nil {
+			return res, err
+		}
+		res.BareSum += d
+	}
+	res.Ideal = res.BareSum / time.Duration(res.Cores)
+	return res, nil
+}
+
+func pickSpeedJob(tasks []selector.Task, cat []CatalogTask, cfg SpeedConfig) (selector.Job, error) {
+	byID := map[string]CatalogTask{}
+	for _, c := range cat {
+		byID[c.InstanceID] = c
+	}
+	var reasons []string
+	for _, t := range tasks {
+		if cfg.Task != "" && t.ID != cfg.Task {
+			continue
+		}
+		c, ok := byID[t.ID]
+		if !ok {
+			continue
+		}
+		job, err := SpeedJob(t, c, cfg.Candidates, cfg.Distinct)
+		if err == nil {
+			return job, nil
+		}
+		reasons = append(reasons, err.Error())
+	}
+	if cfg.Task != "" && len(reasons) == 0 {
+		return selector.Job{}, fmt.Errorf("no task %q in %s", cfg.Task, cfg.Dir)
+	}
+	return selector.Job{}, fmt.Errorf("no task in %s makes a speed job: %s", cfg.Dir, strings.Join(reasons, "; "))
+}
+
+// WriteSpeed prints a speed result with its ratios.
+func WriteSpeed(w io.Writer, r SpeedResult) error {
+	ratio := func(a, b time.Duration) string {
+		if b == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2fx", a.Seconds()/b.Seconds())
+	}
+	_, err := fmt.Fprintf(w, `Speed: one job of %d candidates (%d distinct) with %d generated tests, task %s, image %s, %d parallel runs on %d cores
+  bestpatch (selector, Docker)   %8s  %3d containers
+  naive (container per pair)     %8s  %3d containers   naive / bestpatch = %s
+  ideal (bare sum / %d cores)     %8s  bare sum %s      bestpatch / ideal = %s
+`, r.Candidates, r.Distinct, r.Tests, r.Task, r.Image, r.Workers, r.Cores,
+		r.Selector.Round(100*time.Millisecond), r.SelectorRuns,
+		r.Naive.Round(100*time.Millisecond), r.NaiveRuns, ratio(r.Naive, r.Selector),
+		r.Cores, r.Ideal.Round(100*time.Millisecond), r.BareSum.Round(100*time.Millisecond), ratio(r.Selector, r.Ideal))
+	return err
+}
