@@ -264,7 +264,10 @@ func (tm *taskMaker) build(ctx context.Context, id string, st *site) (*made, err
 	)
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.Go(func() (err error) { baseRes, onBase, err = tm.s.run(ectx, repo, "", checked); return err })
-	eg.Go(func() (err error) { ex, onFix, err = g.gradeWith(ectx, KindExact, KindExact, exact, checked); return err })
+	eg.Go(func() (err error) {
+		ex, onFix, err = g.gradeWith(ectx, KindExact, KindExact, exact, checked)
+		return err
+	})
 	if err := eg.Wait(); err != nil {
 		return nil, err
 	}
