@@ -97,7 +97,7 @@ or interruption.`,
 					parallel = daemonParallel
 				}
 			} else {
-				s, closeFn, err := rt.selector(cmd.Context(), log, tasks[0])
+				s, closeFn, err := rt.selector(cmd.Context(), log, tasks...)
 				if err != nil {
 					return err
 				}

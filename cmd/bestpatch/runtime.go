@@ -76,10 +76,10 @@ func (r *runtimeFlags) logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// selector builds a Selector for jobs like `sample`; close releases what it
+// selector builds a Selector for jobs on these tasks; close releases what it
 // opened (snapshots, engine connections).
-func (r *runtimeFlags) selector(ctx context.Context, log *slog.Logger, sample selector.Task) (*selector.Selector, func(), error) {
-	exec, closeFn, err := r.newExecutor(ctx, log, sample)
+func (r *runtimeFlags) selector(ctx context.Context, log *slog.Logger, tasks ...selector.Task) (*selector.Selector, func(), error) {
+	exec, closeFn, err := r.newExecutor(ctx, log, tasks...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -100,21 +100,50 @@ func (r *runtimeFlags) selector(ctx context.Context, log *slog.Logger, sample se
 	return sel, closeFn, nil
 }
 
-func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, sample selector.Task) (selector.Executor, func(), error) {
-	kind := r.executor
-	if kind == "auto" {
-		kind = "local"
-		if sample.Env.Image != "" {
-			kind = "docker"
-		}
-	}
-	switch kind {
+// newExecutor returns the executor for jobs on these tasks: a Router over the
+// backends that --executor allows. With auto, a backend is connected when a
+// task needs it; with no tasks (the daemon serves whatever comes), both are,
+// and a missing Docker engine is a warning, not an error.
+func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, tasks ...selector.Task) (selector.Executor, func(), error) {
+	var useLocal, useDocker, dockerOptional bool
+	switch r.executor {
 	case "local":
-		l := executor.NewLocal(executor.LocalConfig{Logger: log})
-		return l, func() { l.Close() }, nil
+		useLocal = true
 	case "docker":
-		return newDockerExecutor(ctx, log)
+		useDocker = true
+	case "auto":
+		if len(tasks) == 0 {
+			useLocal, useDocker, dockerOptional = true, true, true
+		}
+		for _, t := range tasks {
+			useDocker = useDocker || t.Env.Image != ""
+			useLocal = useLocal || t.Env.Image == ""
+		}
 	default:
 		return nil, nil, fmt.Errorf("--executor %q is not known: use docker, local or auto", r.executor)
 	}
+	var router executor.Router
+	var closers []func()
+	if useDocker {
+		d, closeFn, err := newDockerExecutor(ctx, log)
+		switch {
+		case err == nil:
+			router.Docker = d
+			closers = append(closers, closeFn)
+		case dockerOptional:
+			log.Warn("no Docker engine: only tasks on local checkouts can run here", "err", err)
+		default:
+			return nil, nil, err
+		}
+	}
+	if useLocal {
+		l := executor.NewLocal(executor.LocalConfig{Logger: log})
+		router.Local = l
+		closers = append(closers, func() { l.Close() })
+	}
+	return router, func() {
+		for _, c := range closers {
+			c()
+		}
+	}, nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
-	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/internal/metrics"
 	"github.com/bestpatch/bestpatch/internal/natsserver"
 	"github.com/bestpatch/bestpatch/internal/runcache"
@@ -114,7 +113,7 @@ func (f *serveFlags) run(ctx context.Context) error {
 		}
 	}()
 
-	exec, closeExec, err := f.executor(ctx, log)
+	exec, closeExec, err := f.runtime.newExecutor(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -189,26 +188,3 @@ func (f *serveFlags) natsOptions(log *slog.Logger) ([]nats.Option, error) {
 
 // executor builds the daemon's executor: auto routes each run by its
 // environment (Docker when an engine answers, Local for checkouts).
-func (f *serveFlags) executor(ctx context.Context, log *slog.Logger) (selector.Executor, func(), error) {
-	switch f.runtime.executor {
-	case "local":
-		l := executor.NewLocal(executor.LocalConfig{Logger: log})
-		return service.Router{Local: l}, func() { l.Close() }, nil
-	case "docker":
-		d, closeFn, err := newDockerExecutor(ctx, log)
-		if err != nil {
-			return nil, nil, err
-		}
-		return service.Router{Docker: d}, closeFn, nil
-	case "auto":
-		l := executor.NewLocal(executor.LocalConfig{Logger: log})
-		d, closeDocker, err := newDockerExecutor(ctx, log)
-		if err != nil {
-			log.Warn("no Docker engine: this daemon runs only jobs on local checkouts", "err", err)
-			return service.Router{Local: l}, func() { l.Close() }, nil
-		}
-		return service.Router{Docker: d, Local: l}, func() { closeDocker(); l.Close() }, nil
-	default:
-		return nil, nil, fmt.Errorf("--executor %q is not known: use docker, local or auto", f.runtime.executor)
-	}
-}

@@ -1,0 +1,42 @@
+package executor
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+type namedBackend string
+
+func (n namedBackend) Run(context.Context, Run) (Result, error) {
+	return Result{Reason: string(n)}, nil
+}
+
+func TestRouter(t *testing.T) {
+	both := Router{Docker: namedBackend("docker"), Local: namedBackend("local")}
+	for _, tc := range []struct {
+		name    string
+		router  Router
+		env     Environment
+		want    string
+		wantErr string
+	}{
+		{"image to docker", both, Environment{Image: "img"}, "docker", ""},
+		{"repo to local", both, Environment{Repo: "/r"}, "local", ""},
+		{"image without docker", Router{Local: namedBackend("local")}, Environment{Image: "img"}, "", "no Docker executor"},
+		{"repo without local", Router{Docker: namedBackend("docker")}, Environment{Repo: "/r"}, "", "no local executor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := tc.router.Run(context.Background(), Run{Env: tc.env})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || res.Reason != tc.want {
+				t.Fatalf("went to %q (err %v), want %q", res.Reason, err, tc.want)
+			}
+		})
+	}
+}
