@@ -21,7 +21,8 @@ type genTest struct {
 // writeTests makes the noisy generated tests of a task as patches on its
 // visible repository: up to two reproducing tests (copies of hidden tests,
 // renamed, in a new file), passing copies of visible tests up to four in
-// all, one that always fails and one that does not compile. Their files sort
+// all, one that always fails and, in half the tasks, one that does not
+// compile. Their files sort
 // after the package's own tests (zz_bp_*), so go test runs them last: a copy
 // that changes package state cannot break the original tests that run
 // before it.
@@ -95,8 +96,12 @@ func (tm *taskMaker) writeTests(repo string, st *site, visibleTests map[string][
 	if err := add(TestFailing, path.Join(dir, "zz_bp_expect_test.go"), "TestBPExpectedBehaviour", fmt.Appendf(nil, failingTest, pkg)); err != nil {
 		return nil, err
 	}
-	if err := add(TestBroken, path.Join(dir, "zz_bp_broken_test.go"), "TestBPBroken", fmt.Appendf(nil, brokenTest, pkg)); err != nil {
-		return nil, err
+	// Half the tasks get a test that breaks its package's build: the costly
+	// kind of noise (the selector isolates it with extra runs).
+	if tm.rng.IntN(2) == 0 {
+		if err := add(TestBroken, path.Join(dir, "zz_bp_broken_test.go"), "TestBPBroken", fmt.Appendf(nil, brokenTest, pkg)); err != nil {
+			return nil, err
+		}
 	}
 	return gens, nil
 }

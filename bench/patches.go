@@ -30,7 +30,7 @@ func diffFiles(repo string, files map[string][]byte) (string, error) {
 }
 
 // patchFiles applies a patch to a clone of repo and returns the files it
-// changed, with their new contents.
+// changed or added, with their new contents.
 func patchFiles(repo, patch string) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	_, err := testsubject.Diff(repo, func(dir string) error {
@@ -39,10 +39,10 @@ func patchFiles(repo, patch string) (map[string][]byte, error) {
 			return err
 		}
 		defer os.Remove(pf)
-		if _, err := testsubject.Git(dir, "apply", pf); err != nil {
+		if _, err := testsubject.Git(dir, "apply", "--index", pf); err != nil {
 			return err
 		}
-		names, err := testsubject.Git(dir, "diff", "--name-only")
+		names, err := testsubject.Git(dir, "diff", "--cached", "--name-only", "--diff-filter=d")
 		if err != nil {
 			return err
 		}

@@ -21,10 +21,13 @@ type SpeedConfig struct {
 	// Dir holds a generated set; its catalog supplies the job.
 	Dir string
 	// Task is the instance to build the job from; empty picks the first
-	// task whose candidates reach Distinct distinct changes.
+	// task with Tests generated tests whose candidates reach Distinct
+	// distinct changes.
 	Task string
-	// Candidates and Distinct shape the job (16 and 8 when zero).
-	Candidates, Distinct int
+	// Candidates and Distinct shape the job (16 and 8 when zero); Tests is
+	// the number of generated tests the task must have to be picked (6
+	// when zero).
+	Candidates, Distinct, Tests int
 	// Exec runs the selector's and the naive way's runs (the Docker
 	// backend); Workers is the parallelism of both (0: the number of cores).
 	Exec    selector.Executor
@@ -77,6 +80,9 @@ func SpeedJob(task selector.Task, c CatalogTask, n, distinct int) (selector.Job,
 		})
 	}
 	count := func() (int, error) {
+		if len(job.Candidates) == 0 {
+			return 0, nil
+		}
 		p, err := selector.NewPlan(job)
 		if err != nil {
 			return 0, err
@@ -127,6 +133,9 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	}
 	if cfg.Distinct == 0 {
 		cfg.Distinct = 8
+	}
+	if cfg.Tests == 0 {
+		cfg.Tests = 6
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.NumCPU()
@@ -226,6 +235,10 @@ func pickSpeedJob(tasks []selector.Task, cat []CatalogTask, cfg SpeedConfig) (se
 		}
 		c, ok := byID[t.ID]
 		if !ok {
+			continue
+		}
+		if cfg.Task == "" && len(t.GeneratedTests) < cfg.Tests {
+			reasons = append(reasons, fmt.Sprintf("task %s: %d generated tests, want %d", t.ID, len(t.GeneratedTests), cfg.Tests))
 			continue
 		}
 		job, err := SpeedJob(t, c, cfg.Candidates, cfg.Distinct)

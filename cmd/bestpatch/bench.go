@@ -204,6 +204,7 @@ missing (images/build.sh go-task).`,
 	f.StringVar(&cfg.Task, "task", "", "instance_id to build the job from (default: the first that reaches --distinct)")
 	f.IntVar(&cfg.Candidates, "candidates", 16, "candidates in the job")
 	f.IntVar(&cfg.Distinct, "distinct", 8, "distinct changes among them")
+	f.IntVar(&cfg.Tests, "tests", 6, "generated tests the picked task must have (without --task)")
 	f.IntVar(&cfg.Workers, "workers", 0, "parallel runs, the same for both ways (default: the number of cores)")
 	f.StringVar(&cfg.BuildScript, "build-script", "images/build.sh", "builds the task's image when missing (\"\" to skip)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
