@@ -138,8 +138,8 @@ func TestTwins(t *testing.T) {
 
 func TestSqueeze(t *testing.T) {
 	for in, want := range map[string]string{
-		"\tif a < b && c != d {\n":          "\tif a<b&&c!=d {\n",
-		"\tf(x, \"a, b\", 'x') // a, b\n":    "\tf(x,\"a, b\",'x') // a, b\n",
+		"\tif a < b && c != d {\n":             "\tif a<b&&c!=d {\n",
+		"\tf(x, \"a, b\", 'x') // a, b\n":      "\tf(x,\"a, b\",'x') // a, b\n",
 		"\ts := `raw == text` + \"q\\\" == \"": "\ts:=`raw == text`+\"q\\\" == \"",
 	} {
 		if got := squeeze(in); got != want {
