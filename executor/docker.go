@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 )
 
@@ -41,9 +42,10 @@ type DockerConfig struct {
 	// MaxRuns caps the containers running at once; 0 derives the cap from
 	// the engine's CPUs and memory and each run's limits.
 	MaxRuns int
-	// CreateGap spaces out container creations (0: none). Measured on
-	// Docker 20.10 the engine serializes creation anyway, so the default
-	// adds nothing; see docs/DOCKER.md.
+	// CreateGap spaces out container creations (0: none). For an engine
+	// that chokes on bursts; Docker 20.10 here creates and starts four
+	// containers 1.4x faster at once than one by one, so the default is
+	// none (docs/DOCKER.md).
 	CreateGap time.Duration
 	// Log receives retries and clean-up failures; nil discards them.
 	Log *slog.Logger
@@ -59,6 +61,10 @@ type Docker struct {
 	owner owner
 	slots *slots
 	log   *slog.Logger
+	// mounts are added to every container; only the strategy measurements
+	// set them (a shared GOCACHE volume), see docs/DOCKER.md for why runs
+	// share nothing by default.
+	mounts []mount.Mount
 }
 
 // NewDocker connects to the engine, negotiating the API version (the

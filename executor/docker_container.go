@@ -112,6 +112,7 @@ func (d *Docker) containerSpec(run Run, st Stage) spec {
 			// The output is streamed by attach; the engine keeps no log, so a
 			// run that prints without end cannot fill the engine's disk.
 			LogConfig: container.LogConfig{Type: "none"},
+			Mounts:    d.mounts,
 		},
 	}
 }

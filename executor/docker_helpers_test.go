@@ -23,7 +23,7 @@ const (
 // newTestDocker returns a Docker backend on the engine of the environment,
 // or skips the test when no engine answers. At the end of the test it
 // checks that no container of this backend is left.
-func newTestDocker(t *testing.T, cfg DockerConfig) *Docker {
+func newTestDocker(t testing.TB, cfg DockerConfig) *Docker {
 	t.Helper()
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(t.Output(), nil))
