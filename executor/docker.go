@@ -135,6 +135,9 @@ func (d *Docker) Run(ctx context.Context, run Run) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if run.Env.Image == "" {
+		return Result{}, errors.New("invalid run: the environment names no image: the Docker backend runs environment.image (use the Local backend for environment.repo)")
+	}
 	spec := d.containerSpec(run, st)
 	release, err := d.slots.acquire(ctx, spec.limits)
 	if err != nil {

@@ -81,6 +81,11 @@ func (d *Docker) containerSpec(run Run, st Stage) spec {
 	for _, k := range slices.Sorted(maps.Keys(run.Env.Env)) {
 		env = append(env, k+"="+run.Env.Env[k])
 	}
+	// The engine refuses a CPU limit above its CPU count; a bigger request
+	// gets the whole engine.
+	if engine := float64(d.slots.cpuCap) / 1000; engine > 0 && lim.CPUs > engine {
+		lim.CPUs = engine
+	}
 	mem := int64(lim.MemoryMB) << 20
 	pids := lim.PIDs
 	yes := true

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -414,8 +415,62 @@ func (p *engineProxy) close() {
 // The caller's mistakes are errors, before any container exists.
 func TestDockerInvalidRun(t *testing.T) {
 	d := newTestDocker(t, DockerConfig{})
-	_, err := d.Run(t.Context(), Run{Env: Environment{Image: goImage}, Format: GoJSON})
-	if err == nil || !strings.Contains(err.Error(), "test command is empty") {
-		t.Errorf("Run without a command: %v, want the validation error", err)
+	for _, tc := range []struct {
+		name string
+		run  Run
+		want string
+	}{
+		{"no command", Run{Env: Environment{Image: goImage}, Format: GoJSON}, "test command is empty"},
+		{"no image", Run{Env: Environment{Repo: "/some/checkout"}, Command: "go test -json ./...", Format: GoJSON}, "names no image"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := d.Run(t.Context(), tc.run)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Run: %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// The container's settings, without an engine: sandbox, limits (run's over
+// the backend's defaults, capped at the engine), environment, workdir.
+func TestDockerContainerSpec(t *testing.T) {
+	d := &Docker{cfg: DockerConfig{Limits: defaultLimits(Limits{})}, slots: newSlots(2, 8<<30, 0, 0)}
+	for _, tc := range []struct {
+		name    string
+		env     Environment
+		want    Limits
+		workdir string
+	}{
+		{"defaults", Environment{Image: "img"}, Limits{MemoryMB: DefaultMemoryMB, CPUs: DefaultCPUs, PIDs: DefaultPIDs}, DefaultWorkdir},
+		{"run's limits", Environment{Image: "img", Workdir: "/src", Limits: Limits{MemoryMB: 512, CPUs: 1.5, PIDs: 100}}, Limits{MemoryMB: 512, CPUs: 1.5, PIDs: 100}, "/src"},
+		{"more CPUs than the engine", Environment{Image: "img", Limits: Limits{CPUs: 16}}, Limits{MemoryMB: DefaultMemoryMB, CPUs: 2, PIDs: DefaultPIDs}, DefaultWorkdir},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := tc.env
+			env.Env = map[string]string{"B": "2", "A": "1"}
+			st, err := NewStage(Run{Env: env, Command: "true", Format: GoJSON, Timeout: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp := d.containerSpec(Run{Env: env}, st)
+			h, c := sp.host, sp.config
+			if h.NetworkMode != "none" || !c.NetworkDisabled || h.Privileged || !slices.Equal(h.CapDrop, []string{"ALL"}) ||
+				!slices.Equal(h.SecurityOpt, []string{"no-new-privileges"}) || h.Init == nil || !*h.Init || h.LogConfig.Type != "none" {
+				t.Errorf("sandbox settings: network %q disabled %v privileged %v capdrop %v secopt %v init %v log %q",
+					h.NetworkMode, c.NetworkDisabled, h.Privileged, h.CapDrop, h.SecurityOpt, h.Init, h.LogConfig.Type)
+			}
+			if sp.limits != tc.want || h.Memory != int64(tc.want.MemoryMB)<<20 || h.MemorySwap != h.Memory ||
+				h.NanoCPUs != int64(tc.want.CPUs*1e9) || *h.PidsLimit != tc.want.PIDs {
+				t.Errorf("limits %+v (memory %d swap %d nanocpus %d pids %d), want %+v", sp.limits, h.Memory, h.MemorySwap, h.NanoCPUs, *h.PidsLimit, tc.want)
+			}
+			if c.WorkingDir != tc.workdir || c.Image != "img" {
+				t.Errorf("workdir %q image %q, want %q img", c.WorkingDir, c.Image, tc.workdir)
+			}
+			// The run's own variables come last (sorted), after the script's.
+			if n := len(c.Env); n < 4 || c.Env[n-2] != "A=1" || c.Env[n-1] != "B=2" || c.Env[0] != "BP_DIR="+stageDir || !slices.Contains(c.Env, "BP_TIMEOUT=60") {
+				t.Errorf("env %q", c.Env)
+			}
+		})
 	}
 }
