@@ -24,6 +24,9 @@ type AccuracyConfig struct {
 	// Dir holds a generated set (see Generate).
 	Dir  string
 	Exec selector.Executor
+	// InImages runs each task in its Docker image (made by gen --images);
+	// otherwise on its repository checkout (the Local backend).
+	InImages bool
 	// Workers is the number of runs at once (0: the number of cores).
 	Workers int
 	// Cache, if set, serves runs already done.
@@ -123,6 +126,11 @@ func Accuracy(ctx context.Context, cfg AccuracyConfig) (AccuracyResult, error) {
 	var mu sync.Mutex
 	done := 0
 	for i, t := range tasks {
+		if cfg.InImages {
+			t.Env.Repo = ""
+		} else {
+			t.Env.Image = ""
+		}
 		g.Go(func() error {
 			cands := byInstance[t.ID]
 			rep, err := sel.Select(gctx, selector.Job{ID: t.ID, Task: t, Candidates: cands})

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/bestpatch/bestpatch/internal/testsubject"
@@ -29,7 +30,17 @@ type Module struct {
 
 // DefaultModules are the modules `bestpatch bench gen` uses unless told
 // otherwise: small, well-tested libraries with fast suites.
+//
+// github.com/tidwall/gjson is known (see ModuleByPath) but not a default:
+// nearly every bug injected into its parser panics, and a panic ends the
+// whole test binary, so "some but not most tests fail" almost never holds
+// (0 qualifying sites in 15, 1 in 50, measured).
 func DefaultModules() []Module {
+	return slices.DeleteFunc(knownModules(), func(m Module) bool { return m.Path == "github.com/tidwall/gjson" })
+}
+
+// knownModules are the modules with a tested configuration.
+func knownModules() []Module {
 	return []Module{
 		{Path: "github.com/google/uuid", Version: "v1.6.0"},
 		// ./dynamic builds a plugin (cgo); TestInlining shells out to the
@@ -37,18 +48,22 @@ func DefaultModules() []Module {
 		{Path: "github.com/cespare/xxhash/v2", Version: "v2.3.0", Packages: []string{"."}, Skip: "^TestInlining$"},
 		// The random-input tests take seconds each and are not reproducible.
 		{Path: "github.com/tidwall/gjson", Version: "v1.18.0", Skip: "^(TestValidRandom|TestRandomData|TestRandomValidStrings|TestJSONString)$"},
-		// Widths depend on the locale: pin it so host and image agree.
-		{Path: "github.com/mattn/go-runewidth", Version: "v0.0.16", Env: map[string]string{"LANG": "C", "LC_ALL": "", "LC_CTYPE": "", "RUNEWIDTH_EASTASIAN": "0"}},
+		// Widths depend on the locale: pin it so host and image agree. The
+		// checksum tests walk every code point for seconds.
+		{Path: "github.com/mattn/go-runewidth", Version: "v0.0.16", Skip: "^(TestTableChecksums|TestRuneWidthChecksums|TestDefaultLUT)$",
+			Env: map[string]string{"LANG": "C", "LC_ALL": "", "LC_CTYPE": "", "RUNEWIDTH_EASTASIAN": "0"}},
 		{Path: "github.com/kr/text", Version: "v0.2.0"},
-		{Path: "github.com/gobwas/glob", Version: "v0.2.3"},
+		// The matchers and the package that compiles globs into them: two test
+		// binaries a run instead of nine.
+		{Path: "github.com/gobwas/glob", Version: "v0.2.3", Packages: []string{".", "./match"}},
 	}
 }
 
-// ModuleByPath returns the default module with that path, or the module at
-// MOD@VERSION when spec names a version.
+// ModuleByPath returns the known module with that path (at another version
+// when spec is MOD@VERSION), or any module given as MOD@VERSION.
 func ModuleByPath(spec string) (Module, error) {
 	p, v, hasVersion := strings.Cut(spec, "@")
-	for _, m := range DefaultModules() {
+	for _, m := range knownModules() {
 		if m.Path == p {
 			if hasVersion {
 				m.Version = v

@@ -164,3 +164,25 @@ func TestBugDrawDeterministic(t *testing.T) {
 		t.Errorf("the first %d draws cover %d operators, want every one", len(ops), len(first))
 	}
 }
+
+// TestCoverageFilter checks that sites on lines no test executes are not
+// drawn.
+func TestCoverageFilter(t *testing.T) {
+	profile := "mode: set\nexample.com/p/p.go:3.30,4.13 1 1\nexample.com/p/p.go:4.13,6.3 1 0\nexample.com/p/p.go:7.2,7.25 1 1\n"
+	u := &upstream{mod: Module{Path: "example.com/p"}, sources: map[string][]byte{"p.go": []byte(mutSrc)}, covered: parseCoverage(profile, "example.com/p")}
+	if got := u.covered["p.go"]; len(got) != 2 || got[0] != [2]int{3, 4} || got[1] != [2]int{7, 7} {
+		t.Fatalf("covered ranges %v, want [3 4] and [7 7]", got)
+	}
+	ms, err := u.bugDraw(rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 {
+		t.Fatal("nothing drawn")
+	}
+	for _, m := range ms {
+		if m.Line != 4 && m.Line != 7 {
+			t.Errorf("drew %s on line %d, which no test executes", m.Desc, m.Line)
+		}
+	}
+}

@@ -33,6 +33,12 @@ const pass = scoring.Pass
 type outcomes map[string]scoring.Outcome
 
 func (s *suite) run(ctx context.Context, repo, patch string, tests []executor.TestPatch) (executor.Result, outcomes, error) {
+	return s.runCommand(ctx, repo, patch, tests, s.command)
+}
+
+// runCommand is run with another test command (one that also writes a
+// coverage profile).
+func (s *suite) runCommand(ctx context.Context, repo, patch string, tests []executor.TestPatch, command string) (executor.Result, outcomes, error) {
 	if err := s.slots.Acquire(ctx, 1); err != nil {
 		return executor.Result{}, nil, err
 	}
@@ -42,7 +48,7 @@ func (s *suite) run(ctx context.Context, repo, patch string, tests []executor.Te
 		Patch:     patch,
 		Tests:     tests,
 		TestFiles: selector.DefaultTestFiles(executor.GoJSON),
-		Command:   s.command,
+		Command:   command,
 		Format:    executor.GoJSON,
 		Timeout:   s.timeout,
 	})

@@ -21,7 +21,7 @@ import (
 
 // Limits of the search for a task. Each trial is one run of the suite.
 const (
-	maxBugTrials    = 40 // bug sites tried per task
+	maxBugTrials    = 15 // bug sites tried per task
 	maxTwoSite      = 3  // second sites tried for a two-site bug
 	maxWrongTrials  = 4  // mutations tried as plausible wrong fixes
 	maxWrongFixes   = 3  // wrong fixes kept
@@ -169,6 +169,7 @@ func (tm *taskMaker) qualify(ctx context.Context, ms ...Mutation) (*site, error)
 	}
 	limit := max(1, min(maxHiddenTests, tm.u.tops/5))
 	if len(failing) == 0 || len(failing) > limit {
+		tm.log.Debug("site passed over", "bug", ms[len(ms)-1].Desc, "failing", len(failing), "limit", limit)
 		return nil, nil
 	}
 	return &site{muts: ms, buggy: files, hidden: slices.Sorted(maps.Keys(failing))}, nil
@@ -415,7 +416,7 @@ func (tm *taskMaker) candidates(ctx context.Context, g *grader, st *site, repo s
 	if stale, ok := staleContext(exact.entry.Patch); ok {
 		todos = append(todos, todo{KindNoApply, KindNoApply, stale})
 	}
-	if base := firstOf(wrongs, pool, KindWrong, KindPartial, KindRegression); base != nil {
+	if base := firstOf(pool, KindWrong, KindRegression); base != nil {
 		p, err := tm.tamper(repo, st, visibleTests, base)
 		if err != nil {
 			return nil, err
@@ -453,9 +454,9 @@ func (tm *taskMaker) candidates(ctx context.Context, g *grader, st *site, repo s
 }
 
 // firstOf returns the first graded candidate of the first kind present.
-func firstOf(wrongs, pool []*graded, kinds ...string) *graded {
+func firstOf(pool []*graded, kinds ...string) *graded {
 	for _, k := range kinds {
-		for _, gr := range slices.Concat(wrongs, pool) {
+		for _, gr := range pool {
 			if gr.entry.Kind == k {
 				return gr
 			}

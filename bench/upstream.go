@@ -30,6 +30,9 @@ type upstream struct {
 	stable map[string]bool
 	// tops counts the stable top-level tests.
 	tops int
+	// covered holds, by file, the line ranges the suite executes; nil when
+	// coverage could not be measured (every site is then tried).
+	covered map[string][][2]int
 }
 
 // openUpstream prepares the module in dir and runs its suite twice.
@@ -74,6 +77,10 @@ func openUpstream(ctx context.Context, mod Module, dir string, s *suite) (*upstr
 	}
 	runs := make([]outcomes, 2)
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		u.covered = coverage(gctx, s, mod, dir)
+		return gctx.Err()
+	})
 	for i := range runs {
 		g.Go(func() error {
 			res, out, err := s.run(gctx, dir, "", nil)
@@ -104,8 +111,8 @@ func openUpstream(ctx context.Context, mod Module, dir string, s *suite) (*upstr
 	return u, nil
 }
 
-// bugDraw lists the bug-mode mutations of the tested packages in draw
-// order: operators taken round-robin in a shuffled order, a random site of
+// bugDraw lists the bug-mode mutations of the tested packages on lines the
+// suite executes, in draw order: operators taken round-robin in a shuffled order, a random site of
 // each, so that every kind of bug shows up early.
 func (u *upstream) bugDraw(rng *rand.Rand) ([]Mutation, error) {
 	byOp := map[string][]Mutation{}
@@ -121,7 +128,9 @@ func (u *upstream) bugDraw(rng *rand.Rand) ([]Mutation, error) {
 			return nil, err
 		}
 		for _, m := range ms {
-			byOp[m.Op] = append(byOp[m.Op], m)
+			if u.executed(m) {
+				byOp[m.Op] = append(byOp[m.Op], m)
+			}
 		}
 	}
 	var out []Mutation
@@ -177,4 +186,59 @@ func (u *upstream) findTest(top string) (file, name string, err error) {
 		}
 	}
 	return "", "", fmt.Errorf("no test file of %s declares %s", pkg, name)
+}
+
+// coverage runs the suite once with a coverage profile and returns the
+// covered line ranges by file: a bug on a line no test executes cannot make
+// a test fail, so its trial would be wasted. It returns nil when the
+// profile cannot be made.
+func coverage(ctx context.Context, s *suite, mod Module, dir string) map[string][][2]int {
+	profile := filepath.Join(filepath.Dir(dir), filepath.Base(dir)+".cover")
+	pkgs := strings.Join(mod.packages(), ",")
+	res, _, err := s.runCommand(ctx, dir, "", nil, s.command+" -covermode=set -coverpkg="+pkgs+" -coverprofile="+profile)
+	if err != nil || !built(res) {
+		return nil
+	}
+	b, err := os.ReadFile(profile)
+	if err != nil {
+		return nil
+	}
+	return parseCoverage(string(b), mod.Path)
+}
+
+// parseCoverage reads a Go coverage profile ("mode: set", then lines
+// "importpath/file.go:L1.C1,L2.C2 statements count") into the covered line
+// ranges by module-relative file.
+func parseCoverage(profile, module string) map[string][][2]int {
+	covered := map[string][][2]int{}
+	for line := range strings.Lines(profile) {
+		loc, rest, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok || strings.HasSuffix(rest, " 0") {
+			continue
+		}
+		file, span, ok := strings.Cut(loc, ":")
+		if !ok {
+			continue
+		}
+		var l1, c1, l2, c2 int
+		if _, err := fmt.Sscanf(span, "%d.%d,%d.%d", &l1, &c1, &l2, &c2); err != nil {
+			continue
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(file, module), "/")
+		covered[rel] = append(covered[rel], [2]int{l1, l2})
+	}
+	return covered
+}
+
+// executed reports whether the suite runs the line of a mutation.
+func (u *upstream) executed(m Mutation) bool {
+	if u.covered == nil {
+		return true
+	}
+	for _, r := range u.covered[m.File] {
+		if r[0] <= m.Line && m.Line <= r[1] {
+			return true
+		}
+	}
+	return false
 }

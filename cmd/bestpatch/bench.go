@@ -110,7 +110,8 @@ func newBenchAccuracyCmd() *cobra.Command {
 		Use:   "accuracy --dir DIR",
 		Short: "Selection accuracy of every policy on a generated set, against random, majority vote and oracle",
 		Long: `accuracy runs every task of a set made by bench gen through the selector
-(local executor unless told otherwise), scores each outcome matrix with every
+(on each task's checkout with the local executor; with --executor docker, in
+each task's image, made by bench gen --images), scores each outcome matrix with every
 policy and each signal alone, and prints their tie-aware accuracy next to
 random pick, majority vote and the oracle, with the number of tasks.`,
 		Args: cobra.NoArgs,
@@ -134,7 +135,7 @@ random pick, majority vote and the oracle, with the number of tasks.`,
 				return err
 			}
 			defer closeFn()
-			cfg := bench.AccuracyConfig{Dir: dir, Exec: exec, Workers: rt.workers, Log: log}
+			cfg := bench.AccuracyConfig{Dir: dir, Exec: exec, InImages: rt.executor == "docker", Workers: rt.workers, Log: log}
 			if !rt.noCache {
 				if cfg.Cache, err = runcache.Open(rt.cacheDir); err != nil {
 					return err
