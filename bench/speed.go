@@ -50,6 +50,9 @@ type SpeedResult struct {
 	// SelectorRuns the containers it ran.
 	Selector     time.Duration `json:"selector"`
 	SelectorRuns int           `json:"selector_runs"`
+	// RunSum is the sum of the selector's run durations (container
+	// lifetime as the executor measures it).
+	RunSum time.Duration `json:"run_sum"`
 	// Naive is the wall time of a fresh container per (candidate or base,
 	// test artifact) pair, with the same parallelism.
 	Naive     time.Duration `json:"naive"`
@@ -179,6 +182,7 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	}
 	res.Selector, res.SelectorRuns, res.Distinct = rep.Duration, len(rep.Runs), rep.Distinct
 	for _, r := range rep.Runs {
+		res.RunSum += r.Duration
 		if r.Status == executor.Infra {
 			return res, fmt.Errorf("speed: run %s failed for infrastructure reasons: %s", r.ID, r.Reason)
 		}
@@ -265,9 +269,18 @@ func WriteSpeed(w io.Writer, r SpeedResult) error {
   bestpatch (selector, Docker)   %8s  %3d containers
   naive (container per pair)     %8s  %3d containers   naive / bestpatch = %s
   ideal (bare sum / %d cores)     %8s  bare sum %s      bestpatch / ideal = %s
+  per run: %s in a container (mean of the selector's), %s bare (mean)
 `, r.Candidates, r.Distinct, r.Tests, r.Task, r.Image, r.Workers, r.Cores,
 		r.Selector.Round(100*time.Millisecond), r.SelectorRuns,
 		r.Naive.Round(100*time.Millisecond), r.NaiveRuns, ratio(r.Naive, r.Selector),
-		r.Cores, r.Ideal.Round(100*time.Millisecond), r.BareSum.Round(100*time.Millisecond), ratio(r.Selector, r.Ideal))
+		r.Cores, r.Ideal.Round(100*time.Millisecond), r.BareSum.Round(100*time.Millisecond), ratio(r.Selector, r.Ideal),
+		mean(r.RunSum, r.SelectorRuns), mean(r.BareSum, r.SelectorRuns))
 	return err
+}
+
+func mean(sum time.Duration, n int) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	return (sum / time.Duration(n)).Round(10 * time.Millisecond)
 }
