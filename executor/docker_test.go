@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/versions"
 )
 
 // A Go task in the SWE-bench style on the real google/uuid module: the
@@ -473,4 +475,22 @@ func TestDockerContainerSpec(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The client negotiates the engine's API version (1.41 on Docker 20.10)
+// rather than speaking its own newest one.
+func TestDockerAPIVersion(t *testing.T) {
+	d := newTestDocker(t, DockerConfig{})
+	ping, err := d.cli.Ping(t.Context(), client.PingOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ping.APIVersion
+	if versions.GreaterThan(want, client.MaxAPIVersion) {
+		want = client.MaxAPIVersion
+	}
+	if got := d.APIVersion(); got != want {
+		t.Errorf("negotiated API %s, want %s (engine %s, client max %s)", got, want, ping.APIVersion, client.MaxAPIVersion)
+	}
+	t.Logf("engine API %s, negotiated %s", ping.APIVersion, d.APIVersion())
 }
