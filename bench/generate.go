@@ -37,7 +37,7 @@ const (
 
 // genVersion changes when the generator makes different tasks from the
 // same configuration: a set made by another version is made again.
-const genVersion = 1
+const genVersion = 2
 
 // GenConfig configures Generate.
 type GenConfig struct {

@@ -146,26 +146,9 @@ func (tm *taskMaker) apply(ms ...Mutation) (map[string][]byte, error) {
 // everything builds and between one and maxHiddenTests top-level tests (at
 // most a fifth of them) fail. It returns nil when it does not.
 func (tm *taskMaker) qualify(ctx context.Context, ms ...Mutation) (*site, error) {
-	files, err := tm.apply(ms...)
-	if err != nil {
-		return nil, nil
-	}
-	patch, err := diffFiles(tm.u.repo, files)
-	if err != nil {
+	files, failing, err := tm.failing(ctx, ms...)
+	if err != nil || failing == nil {
 		return nil, err
-	}
-	res, out, err := tm.s.run(ctx, tm.u.repo, patch, nil)
-	if err != nil {
-		return nil, err
-	}
-	if !built(res) {
-		return nil, nil
-	}
-	failing := map[string]bool{}
-	for c := range tm.u.stable {
-		if out[c] != pass {
-			failing[topLevel(c)] = true
-		}
 	}
 	limit := max(1, min(maxHiddenTests, tm.u.tops/5))
 	if len(failing) == 0 || len(failing) > limit {
@@ -175,9 +158,35 @@ func (tm *taskMaker) qualify(ctx context.Context, ms ...Mutation) (*site, error)
 	return &site{muts: ms, buggy: files, hidden: slices.Sorted(maps.Keys(failing))}, nil
 }
 
+// failing runs the published suite with the mutations and returns the
+// files they make and the top-level tests with a stable case that does not
+// pass; a nil set when the mutations do not apply or something does not
+// build.
+func (tm *taskMaker) failing(ctx context.Context, ms ...Mutation) (map[string][]byte, map[string]bool, error) {
+	files, err := tm.apply(ms...)
+	if err != nil {
+		return nil, nil, nil
+	}
+	patch, err := diffFiles(tm.u.repo, files)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, out, err := tm.s.run(ctx, tm.u.repo, patch, nil)
+	if err != nil || !built(res) {
+		return nil, nil, err
+	}
+	failing := map[string]bool{}
+	for c := range tm.u.stable {
+		if out[c] != pass {
+			failing[topLevel(c)] = true
+		}
+	}
+	return files, failing, nil
+}
+
 // secondSite looks for a second mutation in the same file (same function
-// first) that changes which tests fail: a two-site bug, whose one-site
-// fixes are partial.
+// first) that breaks a test by itself and, with the first, still qualifies:
+// a two-site bug, whose one-site fixes are partial and each still fail.
 func (tm *taskMaker) secondSite(ctx context.Context, first *site) (*site, error) {
 	m1 := first.muts[0]
 	var same, other []Mutation
@@ -193,12 +202,18 @@ func (tm *taskMaker) secondSite(ctx context.Context, first *site) (*site, error)
 	}
 	cands := slices.Concat(same, other)
 	for i := 0; i < len(cands) && i < maxTwoSite; i++ {
-		st, err := tm.qualify(ctx, m1, cands[i])
-		if err != nil {
+		var (
+			both  *site
+			alone map[string]bool
+		)
+		eg, ectx := errgroup.WithContext(ctx)
+		eg.Go(func() (err error) { both, err = tm.qualify(ectx, m1, cands[i]); return err })
+		eg.Go(func() (err error) { _, alone, err = tm.failing(ectx, cands[i]); return err })
+		if err := eg.Wait(); err != nil {
 			return nil, err
 		}
-		if st != nil && !slices.Equal(st.hidden, first.hidden) {
-			return st, nil
+		if both != nil && len(alone) > 0 {
+			return both, nil
 		}
 	}
 	return nil, nil
