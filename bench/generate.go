@@ -123,7 +123,7 @@ func Generate(ctx context.Context, cfg GenConfig) (GenSummary, error) {
 	sum := GenSummary{PerModule: map[string]int{}}
 	var all []*made
 	for i, tasks := range perModule {
-		sum.PerModule[cfg.Modules[i].Path] = len(tasks)
+		sum.PerModule[cfg.Modules[i].Path+"@"+cfg.Modules[i].Version] = len(tasks)
 		all = append(all, tasks...)
 	}
 	sum.Tasks = len(all)

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -69,8 +71,8 @@ The same flags and seed make the same set; a set already in --out is reused.`,
 				verb = "reused"
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "gen: %s %d tasks in %s (%s)\n", verb, sum.Tasks, filepath.Join(cfg.Out, bench.TasksFile), sum.Duration.Round(1e9))
-			for mod, n := range sum.PerModule {
-				fmt.Fprintf(cmd.OutOrStdout(), "  %-32s %d tasks\n", mod, n)
+			for _, mod := range slices.Sorted(maps.Keys(sum.PerModule)) {
+				fmt.Fprintf(cmd.OutOrStdout(), "  %-32s %d tasks\n", mod, sum.PerModule[mod])
 			}
 			return nil
 		},
