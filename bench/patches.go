@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -235,4 +236,22 @@ func staleContext(patch string) (string, bool) {
 		return "", false
 	}
 	return strings.Join(out, ""), true
+}
+
+// commitFixed commits everything in repo with a fixed author, committer and
+// date, so that the same task makes the same commit (and its image, keyed
+// by content, is not built again).
+func commitFixed(repo, message string) error {
+	for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "-m", message}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(),
+			"GIT_AUTHOR_NAME=bestpatch", "GIT_AUTHOR_EMAIL=bench@bestpatch.invalid", "GIT_AUTHOR_DATE=@1704067200 +0000",
+			"GIT_COMMITTER_NAME=bestpatch", "GIT_COMMITTER_EMAIL=bench@bestpatch.invalid", "GIT_COMMITTER_DATE=@1704067200 +0000",
+			"GIT_CONFIG_NOSYSTEM=1", "HOME="+repo)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("git %s in %s: %w: %s", strings.Join(args, " "), repo, err, out)
+		}
+	}
+	return nil
 }

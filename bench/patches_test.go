@@ -182,3 +182,27 @@ func TestPatchFiles(t *testing.T) {
 		t.Error("a broken patch gave no error")
 	}
 }
+
+// TestCommitFixed checks that the same tree makes the same commit.
+func TestCommitFixed(t *testing.T) {
+	head := func() string {
+		dir := t.TempDir()
+		if err := writeFiles(dir, map[string][]byte{"p.go": []byte(buggySrc)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := testsubject.Git(dir, "init", "-q", "-b", "main"); err != nil {
+			t.Fatal(err)
+		}
+		if err := commitFixed(dir, "base"); err != nil {
+			t.Fatal(err)
+		}
+		h, err := testsubject.Git(dir, "rev-parse", "HEAD")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	if a, b := head(), head(); a != b {
+		t.Errorf("two commits of the same tree: %s and %s", a, b)
+	}
+}

@@ -367,7 +367,7 @@ func (tm *taskMaker) writeVisible(repo string, st *site) (map[string][]byte, boo
 	if _, err := testsubject.Git(repo, "init", "-q", "-b", "main"); err != nil {
 		return nil, false, err
 	}
-	return tests, true, testsubject.Commit(repo, "base")
+	return tests, true, commitFixed(repo, "base")
 }
 
 // candidates makes every kind of candidate the site allows and grades each.
