@@ -29,8 +29,14 @@ import (
 type DaemonConfig struct {
 	// Dir holds a generated set; its first task supplies the job.
 	Dir string
-	// Binary is the bestpatch binary whose `serve` is measured.
+	// Binary is the bestpatch binary whose `serve` is started and measured
+	// (embedded NATS server, local executor, a fresh store and cache).
 	Binary string
+	// URL, when Binary is empty, is the NATS server of a daemon already
+	// running (its executor must reach the task's repository), and PID the
+	// process whose peak memory is reported (0: none).
+	URL string
+	PID int
 	// Candidates per job (40 when zero).
 	Candidates int
 	// Jobs are submitted one at a time for the latency (200 when zero).
@@ -110,17 +116,12 @@ func Daemon(ctx context.Context, cfg DaemonConfig) (DaemonResult, error) {
 	}
 	res := DaemonResult{Task: job.Task.ID, Policy: job.Options.Policy, Candidates: len(job.Candidates), Distinct: plan.Distinct(), Jobs: cfg.Jobs, Burst: cfg.Burst, InFlight: cfg.InFlight}
 
-	tmp, err := os.MkdirTemp("", "bestpatch-daemon-bench-")
+	nc, pid, stop, err := connectDaemon(ctx, cfg)
 	if err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(tmp)
-	d, err := startServe(ctx, cfg.Binary, tmp)
-	if err != nil {
-		return res, err
-	}
-	defer d.stop()
-	c, err := client.New(d.nc)
+	defer stop()
+	c, err := client.New(nc)
 	if err != nil {
 		return res, err
 	}
@@ -171,10 +172,37 @@ func Daemon(ctx context.Context, cfg DaemonConfig) (DaemonResult, error) {
 		return res, err
 	}
 	res.JobsPerSecond = float64(cfg.Burst) / time.Since(start).Seconds()
-	if res.PeakRSS, err = peakRSS(d.cmd.Process.Pid); err != nil {
-		return res, err
+	if pid > 0 {
+		if res.PeakRSS, err = peakRSS(pid); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
+}
+
+// connectDaemon starts cfg.Binary's serve, or connects to cfg.URL, and
+// returns the connection, the daemon's process and how to stop.
+func connectDaemon(ctx context.Context, cfg DaemonConfig) (*nats.Conn, int, func(), error) {
+	if cfg.Binary == "" {
+		if cfg.URL == "" {
+			return nil, 0, nil, fmt.Errorf("daemon: no binary to start and no NATS URL to reach a daemon")
+		}
+		nc, err := nats.Connect(cfg.URL, nats.Name("bestpatch-bench"))
+		if err != nil {
+			return nil, 0, nil, fmt.Errorf("daemon: connect to %s: %w", cfg.URL, err)
+		}
+		return nc, cfg.PID, nc.Close, nil
+	}
+	tmp, err := os.MkdirTemp("", "bestpatch-daemon-bench-")
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	d, err := startServe(ctx, cfg.Binary, tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, 0, nil, err
+	}
+	return d.nc, d.cmd.Process.Pid, func() { d.stop(); os.RemoveAll(tmp) }, nil
 }
 
 func orDefault(v, def int) int {

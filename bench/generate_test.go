@@ -2,16 +2,23 @@ package bench
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/internal/natsserver"
+	"github.com/bestpatch/bestpatch/internal/runcache"
 	"github.com/bestpatch/bestpatch/internal/testsubject"
 	"github.com/bestpatch/bestpatch/selector"
+	"github.com/bestpatch/bestpatch/selector/service"
 )
 
 // smallSet is the generator run every CI job does: one real module from the
@@ -214,4 +221,106 @@ func declared(t *testing.T, repo, name string) bool {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// TestAccuracyOnSet runs the accuracy benchmark end to end on the small
+// set: every task through the real selector, every label known, and the
+// policy that uses the original suite and the generated tests beats a
+// random pick.
+func TestAccuracyOnSet(t *testing.T) {
+	dir, cfg, _ := generated(t)
+	local := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	defer local.Close()
+	res, err := Accuracy(context.Background(), AccuracyConfig{Dir: dir, Exec: local, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Tasks != cfg.Tasks || res.Candidates != cfg.Tasks*cfg.Candidates || res.Runs == 0 {
+		t.Fatalf("%d tasks, %d candidates, %d runs", res.Tasks, res.Candidates, res.Runs)
+	}
+	acc := map[string]float64{}
+	for _, r := range res.Rows {
+		acc[r.Method] = r.Accuracy
+	}
+	for _, m := range []string{"random pick", "majority vote", "policy auto", "policy kimi", "policy consensus", "signal regressions", "oracle"} {
+		if _, ok := acc[m]; !ok {
+			t.Errorf("no row %q", m)
+		}
+	}
+	if acc["oracle"] > 0 && acc["policy auto"] <= acc["random pick"] {
+		t.Errorf("auto %.2f does not beat a random pick %.2f", acc["policy auto"], acc["random pick"])
+	}
+	if acc["policy auto"] > acc["oracle"] {
+		t.Errorf("auto %.2f beats the oracle %.2f", acc["policy auto"], acc["oracle"])
+	}
+}
+
+// TestBareRunner checks the ideal's timer on a real task: the base's test
+// command takes time, a patch that does not apply runs no test.
+func TestBareRunner(t *testing.T) {
+	dir, _, _ := generated(t)
+	tasks, err := selector.LoadTasks(filepath.Join(dir, TasksFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := LoadCatalog(filepath.Join(dir, CatalogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := tasks[0]
+	b, err := newBareRunner(t.TempDir(), task.Env.Repo, task.Env.Env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := executor.Run{Env: task.Env, Command: task.TestCommand, Format: task.Format, Timeout: time.Minute}
+	d, err := b.time(context.Background(), run)
+	if err != nil || d <= 0 {
+		t.Fatalf("base: %v, %v; want a duration", d, err)
+	}
+	if e, ok := cat[0].Entry(KindNoApply); ok {
+		run.Patch = e.Patch
+		if d, err := b.time(context.Background(), run); err != nil || d != 0 {
+			t.Errorf("a patch that does not apply: %v, %v; want no test run", d, err)
+		}
+	}
+}
+
+// TestDaemonOnSet runs the daemon benchmark's measurement end to end,
+// small, against a daemon in this process (an embedded NATS server and
+// service.Start: building the binary for its serve would cost minutes of
+// CPU in CI).
+func TestDaemonOnSet(t *testing.T) {
+	dir, _, _ := generated(t)
+	ctx := context.Background()
+	srv, err := natsserver.Start(ctx, natsserver.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	cache, err := runcache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	defer local.Close()
+	d, err := service.Start(ctx, service.Config{Conn: nc, Exec: local, Cache: cache, Slots: 2, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Shutdown(ctx)
+	res, err := Daemon(ctx, DaemonConfig{Dir: dir, URL: srv.ClientURL(), PID: os.Getpid(), Candidates: 12, Jobs: 5, Burst: 6, InFlight: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Candidates != 12 || res.RunsPerJob < 3 || res.P50 <= 0 || res.P99 < res.P50 || res.JobsPerSecond <= 0 || res.PeakRSS <= 0 {
+		t.Errorf("implausible result: %+v", res)
+	}
+	if _, err := Daemon(ctx, DaemonConfig{Dir: dir}); err == nil {
+		t.Error("no binary and no URL: no error")
+	}
 }
