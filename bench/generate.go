@@ -95,6 +95,15 @@ func Generate(ctx context.Context, cfg GenConfig) (GenSummary, error) {
 		cfg.Workers = runtime.NumCPU()
 	}
 	if sum, ok := reuse(cfg); ok {
+		if cfg.Images {
+			cat, err := LoadCatalog(filepath.Join(cfg.Out, CatalogFile))
+			if err != nil {
+				return GenSummary{}, err
+			}
+			if err := buildImages(ctx, cfg, cat); err != nil {
+				return GenSummary{}, err
+			}
+		}
 		sum.Duration = time.Since(start)
 		return sum, nil
 	}
@@ -130,19 +139,22 @@ func Generate(ctx context.Context, cfg GenConfig) (GenSummary, error) {
 	if err := writeSet(cfg, all); err != nil {
 		return GenSummary{}, err
 	}
-	if cfg.Images {
-		for _, m := range all {
-			if err := BuildImage(ctx, cfg.BuildScript, m.repo, imageTag(m.catalog.InstanceID)); err != nil {
-				return GenSummary{}, err
-			}
-		}
-	}
 	if err := os.RemoveAll(filepath.Join(cfg.Out, workDir)); err != nil {
 		return GenSummary{}, err
 	}
+	// The set is complete: a failed image build below does not make it again.
 	b, _ := json.MarshalIndent(manifest{Version: genVersion, Config: cfg}, "", "  ")
 	if err := os.WriteFile(filepath.Join(cfg.Out, manifestFile), b, 0o644); err != nil {
 		return GenSummary{}, err
+	}
+	if cfg.Images {
+		cat := make([]CatalogTask, len(all))
+		for i, m := range all {
+			cat[i] = m.catalog
+		}
+		if err := buildImages(ctx, cfg, cat); err != nil {
+			return GenSummary{}, err
+		}
 	}
 	sum.Duration = time.Since(start)
 	return sum, nil
@@ -169,14 +181,18 @@ func reuse(cfg GenConfig) (GenSummary, bool) {
 	for _, c := range cat {
 		sum.PerModule[c.Module]++
 	}
-	if cfg.Images {
-		for _, c := range cat {
-			if err := BuildImage(context.Background(), cfg.BuildScript, filepath.Join(cfg.Out, ReposDir, c.InstanceID), imageTag(c.InstanceID)); err != nil {
-				return GenSummary{}, false
-			}
+	return sum, true
+}
+
+// buildImages builds each task's image (skipped by the script when it is
+// up to date).
+func buildImages(ctx context.Context, cfg GenConfig, cat []CatalogTask) error {
+	for _, c := range cat {
+		if err := BuildImage(ctx, cfg.BuildScript, filepath.Join(cfg.Out, ReposDir, c.InstanceID), imageTag(c.InstanceID)); err != nil {
+			return err
 		}
 	}
-	return sum, true
+	return nil
 }
 
 // normalizeConfig makes a config comparable to one read back from JSON.
