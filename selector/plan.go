@@ -33,6 +33,11 @@ type PlannedRun struct {
 	// Candidates are the IDs of the candidates whose evidence this run is.
 	Candidates []string     `json:"candidates,omitempty"`
 	Run        executor.Run `json:"run"`
+	// Fresh runs must execute: they are never served from the result cache
+	// (nor stored in it). The repeated base runs are fresh: their point is
+	// to run the same thing again and catch the cases whose outcome changes,
+	// which a result served by content could never show.
+	Fresh bool `json:"fresh,omitempty"`
 }
 
 // group is a set of candidates whose normalized patches are identical; they
@@ -139,9 +144,7 @@ func (p *Plan) find(id string) (PlannedRun, bool) {
 // universe lists every run this job could need, follow-ups included.
 func (p *Plan) universe() []PlannedRun {
 	var all []PlannedRun
-	for i := 1; i <= p.baseRuns; i++ {
-		all = append(all, p.run(fmt.Sprintf("base/%d", i), nil, "", p.tests))
-	}
+	all = append(all, p.baseRepeats()...)
 	if len(p.tests) > 0 {
 		all = append(all, p.run("base/iso/"+OriginalArtifact, nil, "", nil))
 		for _, t := range p.tests {
@@ -221,6 +224,18 @@ func DefaultTestFiles(f executor.Format) []string {
 	}
 }
 
+// baseRepeats are the base runs with every generated test, base/1 to
+// base/N; every one after the first is Fresh.
+func (p *Plan) baseRepeats() []PlannedRun {
+	var runs []PlannedRun
+	for i := 1; i <= p.baseRuns; i++ {
+		r := p.run(fmt.Sprintf("base/%d", i), nil, "", p.tests)
+		r.Fresh = i > 1
+		runs = append(runs, r)
+	}
+	return runs
+}
+
 // baseComplete reports whether every base run needed is recorded.
 func (p *Plan) baseComplete() bool {
 	for _, r := range p.baseNeeded() {
@@ -232,10 +247,7 @@ func (p *Plan) baseComplete() bool {
 }
 
 func (p *Plan) baseNeeded() []PlannedRun {
-	var runs []PlannedRun
-	for i := 1; i <= p.baseRuns; i++ {
-		runs = append(runs, p.run(fmt.Sprintf("base/%d", i), nil, "", p.tests))
-	}
+	runs := p.baseRepeats()
 	if p.baseIsolated() {
 		runs = append(runs, p.run("base/iso/"+OriginalArtifact, nil, "", nil))
 		for _, t := range p.tests {

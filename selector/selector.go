@@ -240,14 +240,14 @@ func (s *Selector) execute(ctx context.Context, plan *Plan) ([]RunRecord, error)
 	return records, nil
 }
 
-// runOne runs one planned run: from the cache if it has it, else through the
-// executor in a pool slot.
 // errNotNeeded: the run was dropped from the plan before it got a slot.
 var errNotNeeded = errors.New("run no longer needed")
 
+// runOne runs one planned run: from the cache if it has it (and the run is
+// not Fresh), else through the executor in a pool slot.
 func (s *Selector) runOne(ctx context.Context, pool *Pool, jobID string, r PlannedRun, stillNeeded func() bool) (RunRecord, executor.Result, error) {
 	rec := RunRecord{ID: r.ID, Candidates: r.Candidates}
-	if s.Cache != nil {
+	if s.Cache != nil && !r.Fresh {
 		if res, ok, err := s.Cache.Get(ctx, r.Key); err != nil {
 			s.logger().Warn("result cache read failed; running instead", "run", r.ID, "err", err)
 		} else if ok {
@@ -272,7 +272,7 @@ func (s *Selector) runOne(ctx context.Context, pool *Pool, jobID string, r Plann
 	rec.Status, rec.Applied, rec.Reason, rec.Duration = res.Status, res.Applied, res.Reason, time.Since(begin)
 	s.emit(Event{Kind: EventRunFinished, Job: jobID, Run: r.ID, Status: string(res.Status), Seconds: rec.Duration.Seconds()})
 	s.logger().Debug("run finished", "job", jobID, "run", r.ID, "status", res.Status, "applied", res.Applied, "cases", len(res.Cases), "seconds", rec.Duration.Seconds())
-	if s.Cache != nil && Cacheable(res) {
+	if s.Cache != nil && !r.Fresh && Cacheable(res) {
 		if err := s.Cache.Put(ctx, r.Key, res); err != nil {
 			s.logger().Warn("result cache write failed", "run", r.ID, "err", err)
 		}

@@ -93,7 +93,8 @@ func TestSubmitMatchesInProcess(t *testing.T) {
 }
 
 // TestSubmitAndWait: with the wait header, the submit reply is the outcome;
-// the runs come from the result cache the first job filled.
+// the runs come from the result cache the first job filled, except the
+// repeated base run.
 func TestSubmitAndWait(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go test")
@@ -114,14 +115,11 @@ func TestSubmitAndWait(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameVerdict(t, got, want)
-		cached := 0
 		for _, r := range got.Runs {
-			if r.Cached {
-				cached++
+			// The repeated base run always executes (it looks for flaky cases).
+			if want := r.ID != "base/2"; id == "second" && r.Cached != want {
+				t.Errorf("second job: run %s cached = %v, want %v", r.ID, r.Cached, want)
 			}
-		}
-		if id == "second" && cached != len(got.Runs) {
-			t.Errorf("second job: %d of %d runs cached, want all", cached, len(got.Runs))
 		}
 	}
 	// The metrics count both jobs (just after publishing their outcomes),

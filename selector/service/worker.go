@@ -216,12 +216,13 @@ func (d *Daemon) keepAlive(ctx context.Context, msg jetstream.Msg) {
 	}
 }
 
-// execute produces a run's result: from the cache, from the executor, or,
-// after MaxAttempts deliveries, an infrastructure failure. An error means
-// no result: the run is to be tried again (or was stopped).
+// execute produces a run's result: from the cache (unless the run is
+// Fresh), from the executor, or, after MaxAttempts deliveries, an
+// infrastructure failure. An error means no result: the run is to be tried
+// again (or was stopped).
 func (d *Daemon) execute(ctx context.Context, item wire.WorkItem, r selector.PlannedRun, delivery uint64, log *slog.Logger) (wire.RunResult, error) {
 	rr := wire.RunResult{Job: item.Job, Run: item.Run, Key: r.Key, Daemon: d.name}
-	if d.cfg.Cache != nil {
+	if d.cfg.Cache != nil && !r.Fresh {
 		if res, ok, err := d.cfg.Cache.Get(ctx, r.Key); err != nil {
 			log.Warn("result cache read failed; running instead", "err", err)
 		} else if ok {
@@ -254,7 +255,7 @@ func (d *Daemon) execute(ctx context.Context, item wire.WorkItem, r selector.Pla
 		res.Duration = time.Since(begin)
 	}
 	d.cfg.Metrics.RunSeconds(time.Since(begin).Seconds())
-	if d.cfg.Cache != nil && selector.Cacheable(res) {
+	if d.cfg.Cache != nil && !r.Fresh && selector.Cacheable(res) {
 		if err := d.cfg.Cache.Put(ctx, r.Key, res); err != nil {
 			log.Warn("result cache write failed", "err", err)
 		}
