@@ -92,10 +92,3 @@ type Label struct {
 	Resolved   bool   `json:"resolved"`
 	Kind       string `json:"kind,omitempty"`
 }
-
-// Prediction is one line of a SWE-bench predictions file.
-type Prediction struct {
-	InstanceID string `json:"instance_id"`
-	Model      string `json:"model_name_or_path"`
-	Patch      string `json:"model_patch"`
-}

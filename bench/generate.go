@@ -267,7 +267,7 @@ func writeSet(cfg GenConfig, all []*made) error {
 		catalog = append(catalog, c)
 		for i, name := range c.Samples {
 			e, _ := c.Entry(name)
-			preds[i] = append(preds[i], Prediction{InstanceID: c.InstanceID, Model: sampleModel(i), Patch: e.Patch})
+			preds[i] = append(preds[i], selector.Prediction{InstanceID: c.InstanceID, Model: sampleModel(i), Patch: e.Patch})
 			labels = append(labels, Label{InstanceID: c.InstanceID, Model: sampleModel(i), Resolved: e.Resolved, Kind: e.Kind})
 		}
 	}

@@ -42,6 +42,8 @@ func jsonKind(b []byte) string {
 		return "object"
 	case b[0] == '[':
 		return "array"
+	case b[0] == '"':
+		return "string"
 	case b[0] == 't' || b[0] == 'f':
 		return "bool"
 	case b[0] == 'n':

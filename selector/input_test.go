@@ -73,51 +73,6 @@ func TestLoadTasksResolvesPaths(t *testing.T) {
 	}
 }
 
-func TestLoadPredictions(t *testing.T) {
-	dir := t.TempDir()
-	a := writeFile(t, dir, "run_00.jsonl",
-		`{"instance_id": "i1", "model_name_or_path": "m", "model_patch": "p1", "extra": [1, 2]}`+"\n\n"+
-			`{"instance_id": "i2", "model_name_or_path": "m", "model_patch": "", "verifier_score": 0.25}`+"\n")
-	b := writeFile(t, dir, "run_01.json", `[{"instance_id": "i1", "model_patch": "p2"}]`)
-	got, err := LoadPredictions([]string{a, b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got["i1"]) != 2 || got["i1"][0].ID != "0/m" || got["i1"][1].ID != "1/run_01" || got["i1"][1].Sample != 1 {
-		t.Fatalf("i1 = %+v", got["i1"])
-	}
-	if v := got["i2"][0].Verifier; v == nil || *v != 0.25 {
-		t.Fatalf("verifier score not read: %+v", got["i2"])
-	}
-}
-
-func TestLoadPredictionsRejectsBadInput(t *testing.T) {
-	for _, tc := range []struct {
-		name, body string
-		want       []string
-	}{
-		{"missing patch", `{"instance_id": "i"}`, []string{"p.jsonl:1", `"model_patch"`, "missing"}},
-		{"patch not a string", `{"instance_id": "i", "model_patch": 3}`, []string{"p.jsonl:1", `"model_patch"`, "number"}},
-		{"score out of range", `{"instance_id": "i", "model_patch": "", "verifier_score": 2}`, []string{`"verifier_score"`, "outside"}},
-		{"duplicate", "{\"instance_id\": \"i\", \"model_patch\": \"\"}\n{\"instance_id\": \"i\", \"model_patch\": \"\"}", []string{"p.jsonl:2", "line 1"}},
-		{"truncated", "{\"instance_id\": \"i\", \"model_patch\": \"\"}\n{\"instance_id\": ", []string{"p.jsonl:2"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := writeFile(t, t.TempDir(), "p.jsonl", tc.body)
-			_, err := LoadPredictions([]string{p})
-			var ie *InputError
-			if !errors.As(err, &ie) {
-				t.Fatalf("error %v is not an InputError", err)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
-			}
-		})
-	}
-}
-
 func TestValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name string

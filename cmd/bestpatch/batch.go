@@ -61,6 +61,9 @@ or interruption.`,
 			if tasksFile == "" || len(preds) == 0 || out == "" {
 				return fmt.Errorf("batch needs --tasks FILE, at least one --preds FILE and --out FILE (see bestpatch batch --help)")
 			}
+			if err := selector.CheckPredictionsPath(out); err != nil {
+				return fmt.Errorf("--out: %w", err)
+			}
 			tasks, err := selector.LoadTasks(tasksFile)
 			if err != nil {
 				return err
@@ -127,8 +130,8 @@ or interruption.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&tasksFile, "tasks", "", "task file: JSONL with one task per instance (or one JSON task); see docs/FORMATS.md")
-	f.StringSliceVar(&preds, "preds", nil, "SWE-bench predictions files (JSONL), one per sample/run; repeatable")
-	f.StringVar(&out, "out", "", "where to write the selected predictions (SWE-bench predictions JSONL)")
+	f.StringSliceVar(&preds, "preds", nil, "SWE-bench predictions files (JSONL, a JSON list, or SWE-agent's preds.json), one per sample/run; repeatable")
+	f.StringVar(&out, "out", "", "where to write the selected predictions for the SWE-bench harness: FILE.jsonl (JSONL) or FILE.json (a JSON list)")
 	f.StringVar(&model, "model", "bestpatch", "model_name_or_path written in the selected predictions")
 	f.StringVar(&labelsFile, "labels", "", `labels, JSONL: {"instance_id", "model_name_or_path", "resolved"} or {"instance_id", "candidates": [{"system", "patch", "resolved"}]}`)
 	f.StringVar(&reportDir, "report", "", "write an HTML report (index.html) and report.json into this directory")
@@ -200,7 +203,7 @@ type batchOutputs struct {
 // turns its outcome into the exit status.
 func finishBatch(w io.Writer, res *batch.Result, runErr error, o batchOutputs) error {
 	preds := res.Predictions(o.model)
-	if err := batch.WritePredictions(o.out, preds); err != nil {
+	if err := selector.WritePredictions(o.out, preds); err != nil {
 		return err
 	}
 	var sum *batch.Summary

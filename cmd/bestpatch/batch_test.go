@@ -74,15 +74,15 @@ func tasksWithBroken(t *testing.T, dir string) string {
 	return writeTasks(t, dir, ex, broken)
 }
 
-func readPredictions(t *testing.T, path string) []batch.Prediction {
+func readPredictions(t *testing.T, path string) []selector.Prediction {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []batch.Prediction
+	var out []selector.Prediction
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		var p batch.Prediction
+		var p selector.Prediction
 		if err := json.Unmarshal([]byte(line), &p); err != nil {
 			t.Fatalf("%s: %v: %s", path, err, line)
 		}
@@ -173,6 +173,7 @@ func TestBatchBadInput(t *testing.T) {
 	}{
 		{"no flags", []string{"batch"}, "--tasks"},
 		{"no out", []string{"batch", "--tasks", task, "--preds", preds}, "--out"},
+		{"out the harness cannot read", []string{"batch", "--tasks", task, "--preds", preds, "--out", filepath.Join(dir, "selected.txt")}, "--out: predictions file"},
 		{"duplicate instance", []string{"batch", "--executor", "local", "--tasks", dup, "--preds", preds, "--out", out}, `instance_id "example__interval-1" twice`},
 		{"bad labels", []string{"batch", "--tasks", task, "--preds", preds, "--out", out, "--labels", badLabels}, `labels.jsonl:1: field "model_name_or_path"`},
 		{"unknown policy", []string{"batch", "--tasks", task, "--preds", preds, "--out", out, "--policy", "magic"}, "--policy"},

@@ -83,7 +83,7 @@ Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&taskFile, "task", "", "task file (JSON, or JSONL with --instance); see docs/FORMATS.md")
-	f.StringSliceVar(&preds, "preds", nil, "SWE-bench predictions files (JSONL), one per sample; repeatable")
+	f.StringSliceVar(&preds, "preds", nil, "SWE-bench predictions files (JSONL, a JSON list, or SWE-agent's preds.json), one per sample; repeatable")
 	f.StringVar(&instance, "instance", "", "instance_id to select for, when the task file holds several")
 	f.BoolVar(&asJSON, "json", false, "print the full report as JSON")
 	f.StringVar(&opts.Policy, "policy", "", "selection policy: "+strings.Join(scoring.PolicyNames(), ", ")+", or a JSON policy spec (default auto)")

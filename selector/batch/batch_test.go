@@ -101,7 +101,7 @@ func TestBatchEndToEnd(t *testing.T) {
 
 	// The predictions file: one line per selected instance, exactly the
 	// harness's three fields, each patch the chosen one, applying to its base.
-	if err := batch.WritePredictions(out, res.Predictions("bestpatch-test")); err != nil {
+	if err := selector.WritePredictions(out, res.Predictions("bestpatch-test")); err != nil {
 		t.Fatal(err)
 	}
 	repos := map[string]string{uuidID: f.uuid.Repo, xxhashID: f.xx.Repo, exampleID: "../../testdata/example/repo"}
