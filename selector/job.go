@@ -31,6 +31,28 @@ type Task struct {
 	GeneratedTests []GeneratedTest `json:"generated_tests,omitempty"`
 	// Problem is the issue text (for the generator and reports).
 	Problem string `json:"problem_statement,omitempty"`
+	// TestArgs, when set, says that TestCommand takes the tests to run as
+	// arguments, and which ones (a SWE-bench task's test directives).
+	TestArgs *TestArgs `json:"test_args,omitempty"`
+}
+
+// TestArgs are the arguments appended (shell-quoted) to a task's test
+// command to choose the original tests, as the SWE-bench harness appends
+// its test directives.
+type TestArgs struct {
+	// Original are fixed arguments: test files or modules, in the form the
+	// test runner takes them.
+	Original []string `json:"original,omitempty"`
+	// Related, when set, names the repository convention (package related)
+	// that finds the existing test files of the modules the candidates
+	// change: the plan first lists the repository's test files at the base
+	// (ListPatterns), then appends the arguments of the related files to
+	// every run's command. A job none of whose changed modules has a
+	// related test fails with a message saying so.
+	Related string `json:"related,omitempty"`
+	// ListPatterns are the patterns (`*` crosses `/`) of the test files the
+	// listing run lists; empty means the task's test_files.
+	ListPatterns []string `json:"list_patterns,omitempty"`
 }
 
 // GeneratedTest is one generated test artifact.

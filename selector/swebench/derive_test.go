@@ -1,0 +1,110 @@
+package swebench
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestP2PArgs(t *testing.T) {
+	cases := []struct {
+		repo, version string
+		p2p           []string
+		want          []string
+	}{
+		{"pytest-dev/pytest", "5.4", []string{
+			"testing/test_skipping.py::TestEvaluation::test_no_marker",
+			"testing/test_skipping.py::test_skip_not_report_default",
+			"testing/python/approx.py::TestApprox::test_repr_string[a b]",
+		}, []string{"testing/python/approx.py", "testing/test_skipping.py"}},
+		{"django/django", "3.0", []string{
+			"test_ascii_validator (auth_tests.test_validators.UsernameValidatorsTests)",
+			"test_help_text (auth_tests.test_validators.UserAttributeSimilarityValidatorTest.test_help_text)",
+			"test_x (admin_views.tests.AdminViewBasicTest)",
+			"A docstring title, which names no module",
+		}, []string{"admin_views.tests", "auth_tests.test_validators"}},
+		{"sphinx-doc/sphinx", "3.5", []string{"tests/test_ext_autodoc.py::test_autodoc"}, []string{"tests/test_ext_autodoc.py"}},
+	}
+	for _, c := range cases {
+		row := Row{InstanceID: "x__y-1", Repo: c.repo, Version: c.version, PassToPass: c.p2p}
+		task, err := Options{Images: DefaultImages, Mode: P2P}.Task(row)
+		if err != nil {
+			t.Fatalf("%s: %v", c.repo, err)
+		}
+		if task.TestArgs == nil || !reflect.DeepEqual(task.TestArgs.Original, c.want) || task.TestArgs.Related != "" {
+			t.Errorf("%s: test args %+v, want original %q", c.repo, task.TestArgs, c.want)
+		}
+	}
+	// Django descriptions that name no module give nothing to run: refused.
+	_, err := Options{Images: DefaultImages, Mode: P2P}.Task(Row{InstanceID: "django__django-1", Repo: "django/django", Version: "3.0",
+		PassToPass: []string{"A docstring title"}})
+	if err == nil || !strings.Contains(err.Error(), "names no test file") {
+		t.Errorf("p2p without files: %v", err)
+	}
+	// sympy's bare names carry no file: p2p is related there.
+	sym := Row{InstanceID: "sympy__sympy-20590", Repo: "sympy/sympy", Version: "1.7", PassToPass: []string{"test_immutable"}}
+	p2p, err1 := Options{Images: DefaultImages, Mode: P2P}.Task(sym)
+	rel, err2 := Options{Images: DefaultImages, Mode: Related}.Task(sym)
+	if err1 != nil || err2 != nil || !reflect.DeepEqual(p2p, rel) {
+		t.Errorf("sympy p2p %+v (%v), want the related task %+v (%v)", p2p, err1, rel, err2)
+	}
+}
+
+func TestParseMode(t *testing.T) {
+	for in, want := range map[string]Mode{"": Related, "related": Related, "p2p": P2P, "all": All} {
+		if got, err := ParseMode(in); err != nil || got != want {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	if _, err := ParseMode("some"); err == nil {
+		t.Error("unknown mode accepted")
+	}
+}
+
+// TestTaskIgnoresTheAnswer changes every column of a row that holds or
+// reveals the answer (test_patch, patch, FAIL_TO_PASS, hints) and checks that
+// the derived task does not change, in every mode.
+func TestTaskIgnoresTheAnswer(t *testing.T) {
+	base := map[string]any{
+		"instance_id": "django__django-11099", "repo": "django/django", "version": "3.0",
+		"base_commit": "abc", "problem_statement": "UsernameValidator allows trailing newline",
+		"PASS_TO_PASS": `["test_ascii (auth_tests.test_validators.UsernameValidatorsTests)"]`,
+		"test_patch":   "diff --git a/tests/auth_tests/test_validators.py b/tests/auth_tests/test_validators.py\n",
+		"patch":        "diff --git a/django/contrib/auth/validators.py b/django/contrib/auth/validators.py\n",
+		"FAIL_TO_PASS": `["test_unicode_validator (auth_tests.test_validators.UsernameValidatorsTests)"]`,
+		"hints_text":   "look at validators.py",
+	}
+	changed := map[string]any{}
+	for k, v := range base {
+		changed[k] = v
+	}
+	changed["test_patch"] = "diff --git a/tests/other_app/test_other.py b/tests/other_app/test_other.py\n"
+	changed["patch"] = "diff --git a/django/db/models/query.py b/django/db/models/query.py\n"
+	changed["FAIL_TO_PASS"] = `["test_other (other_app.test_other.T)", "test_more (more.tests.T)"]`
+	changed["hints_text"] = "something else"
+	decode := func(m map[string]any) Row {
+		b, _ := json.Marshal(m)
+		var r Row
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, mode := range Modes() {
+		opts := Options{Images: DefaultImages, Mode: mode}
+		a, err1 := opts.Task(decode(base))
+		b, err2 := opts.Task(decode(changed))
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if string(ja) != string(jb) {
+			t.Errorf("%s: the task depends on the answer:\n%s\n%s", mode, ja, jb)
+		}
+		if strings.Contains(string(ja), "test_unicode_validator") || strings.Contains(string(ja), "validators.py") {
+			t.Errorf("%s: the task holds the answer: %s", mode, ja)
+		}
+	}
+}
