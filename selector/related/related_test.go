@@ -28,8 +28,8 @@ var listings = map[string][]string{
 		"lib/matplotlib/tests/test_axes.py", "lib/matplotlib/tests/test_colors.py",
 		"lib/mpl_toolkits/axes_grid1/tests/test_axes_grid1.py",
 	},
-	"xarray":  {"xarray/tests/test_dataset.py", "xarray/tests/test_variable.py", "xarray/tests/conftest.py"},
-	"seaborn": {"tests/_core/test_plot.py", "tests/test_distributions.py", "tests/test_plot.py"},
+	"xarray":   {"xarray/tests/test_dataset.py", "xarray/tests/test_variable.py", "xarray/tests/conftest.py"},
+	"seaborn":  {"tests/_core/test_plot.py", "tests/test_distributions.py", "tests/test_plot.py"},
 	"requests": {"tests/test_requests.py", "tests/test_utils.py", "tests/conftest.py"},
 	"pytest": {
 		"testing/test_skipping.py", "testing/test_mark.py", "testing/test_assertrewrite.py", "testing/test_assertion.py",

@@ -163,7 +163,7 @@ var repositories = []Repository{
 	{
 		Name: "pallets/flask", Format: executor.Pytest, HarnessParser: "parse_log_pytest",
 		TestFiles: topLevelTests, Convention: "python",
-		Versions:  versions(Spec{TestCmd: testPytest, Install: pipEditable}, "2.0", "2.1", "2.2", "2.3", "3.0", "3.1"),
+		Versions: versions(Spec{TestCmd: testPytest, Install: pipEditable}, "2.0", "2.1", "2.2", "2.3", "3.0", "3.1"),
 	},
 	{
 		Name: "psf/requests", Format: executor.Pytest, HarnessParser: "parse_log_pytest_options",
