@@ -98,6 +98,8 @@ func NewCollector(f Format, st Stage) (*Collector, error) {
 		c.parser = newPytestParser()
 	case JUnit:
 		c.parser = noOutputParser{}
+	case Listing:
+		c.parser = &listingParser{}
 	default:
 		return nil, fmt.Errorf("test format %q is not known: use %q, %q or %q", f, GoJSON, Pytest, JUnit)
 	}

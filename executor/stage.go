@@ -163,7 +163,7 @@ func (r Run) Validate() error {
 		errs = append(errs, errors.New("the test command is empty: set the run's command"))
 	}
 	switch r.Format {
-	case GoJSON, Pytest:
+	case GoJSON, Pytest, Listing:
 		if r.Report != "" {
 			errs = append(errs, fmt.Errorf("a JUnit report path (%q) is set but the format is %q: the report is read only for format %q", r.Report, r.Format, JUnit))
 		}

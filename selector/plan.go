@@ -61,6 +61,7 @@ type Plan struct {
 	empty    []string          // candidates with an empty patch: never run
 	baseRuns int
 	results  map[string]executor.Result
+	args     *testArgs // the task's test arguments (testargs.go), nil without
 }
 
 // NewPlan validates a job and plans its runs.
@@ -103,6 +104,14 @@ func NewPlan(job Job) (*Plan, error) {
 			p.byID[id] = &p.groups[i]
 		}
 	}
+	patches := make([]string, len(p.groups))
+	for i, g := range p.groups {
+		patches[i] = g.patch
+	}
+	var err error
+	if p.args, err = newTestArgs(job.Task, patches); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -144,6 +153,9 @@ func (p *Plan) find(id string) (PlannedRun, bool) {
 // universe lists every run this job could need, follow-ups included.
 func (p *Plan) universe() []PlannedRun {
 	var all []PlannedRun
+	if r, ok := p.listRun(); ok {
+		all = append(all, r)
+	}
 	all = append(all, p.baseRepeats()...)
 	if len(p.tests) > 0 {
 		all = append(all, p.run("base/iso/"+OriginalArtifact, nil, "", nil))
@@ -175,6 +187,7 @@ func (p *Plan) candidateRuns(g *group) []PlannedRun {
 
 func (p *Plan) run(id string, members []string, patch string, tests []executor.TestPatch) PlannedRun {
 	r := p.job.Task.run(patch, tests)
+	r.Command = p.command()
 	return PlannedRun{ID: id, Key: RunKey(r), Candidates: members, Run: r}
 }
 
@@ -334,6 +347,13 @@ func newlyBroken(broken, before []string) []string {
 // order. It is deterministic in the recorded results; runs already recorded
 // are not listed, runs handed out but not yet recorded are.
 func (p *Plan) Needed() []PlannedRun {
+	if r, ok := p.listRun(); ok && p.listPending() {
+		// Every other run's command depends on the listing.
+		return []PlannedRun{r}
+	}
+	if p.Err() != nil {
+		return nil
+	}
 	var need []PlannedRun
 	add := func(r PlannedRun) {
 		if _, ok := p.results[r.ID]; !ok {

@@ -159,10 +159,16 @@ func Score(plan *Plan) (Report, error) {
 	if !plan.Done() {
 		return Report{}, fmt.Errorf("job %s: %d runs still missing, cannot score yet", plan.job.ID, len(plan.Needed()))
 	}
+	if err := plan.Err(); err != nil {
+		return Report{}, fmt.Errorf("job %s: %w", plan.job.ID, err)
+	}
 	m := plan.Matrix()
 	v, err := scoreMatrix(plan.job, &m)
 	if err != nil {
 		return Report{}, fmt.Errorf("job %s: scoring: %w", plan.job.ID, err)
+	}
+	if note := plan.testArgsNote(); note != "" {
+		v.Notes = append(v.Notes, note)
 	}
 	return Report{
 		Job: plan.job.ID, Task: plan.job.Task.ID, Verdict: v, Matrix: m,

@@ -5,6 +5,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/selector"
 )
 
 func TestP2PArgs(t *testing.T) {
@@ -105,6 +109,54 @@ func TestTaskIgnoresTheAnswer(t *testing.T) {
 		}
 		if strings.Contains(string(ja), "test_unicode_validator") || strings.Contains(string(ja), "validators.py") {
 			t.Errorf("%s: the task holds the answer: %s", mode, ja)
+		}
+	}
+}
+
+// TestSelectionInputsIgnoreTheAnswer checks that the runs a job plans (the
+// selection's inputs: commands, environments, keys) do not change when the
+// answer columns of its row do, in every mode.
+func TestSelectionInputsIgnoreTheAnswer(t *testing.T) {
+	row := func(testPatch, f2p string) Row {
+		b, _ := json.Marshal(map[string]any{
+			"instance_id": "astropy__astropy-12907", "repo": "astropy/astropy", "version": "4.3",
+			"base_commit": "abc", "problem_statement": "separability_matrix is wrong for nested models",
+			"PASS_TO_PASS": `["astropy/modeling/tests/test_separable.py::test_coord_matrix"]`,
+			"test_patch":   testPatch, "FAIL_TO_PASS": f2p,
+		})
+		var r Row
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	a := row("diff --git a/astropy/modeling/tests/test_separable.py b/astropy/modeling/tests/test_separable.py\n", `["astropy/modeling/tests/test_separable.py::test_separable[compound_model6-result6]"]`)
+	b := row("diff --git a/astropy/units/tests/test_units.py b/astropy/units/tests/test_units.py\n", `["astropy/units/tests/test_units.py::test_x"]`)
+	cand := []scoring.Candidate{{ID: "0/m", Patch: "diff --git a/astropy/modeling/separable.py b/astropy/modeling/separable.py\n--- a/astropy/modeling/separable.py\n+++ b/astropy/modeling/separable.py\n@@ -1 +1 @@\n-x\n+y\n"}}
+	listed := executor.Result{Status: executor.Completed, Cases: []executor.Case{{ID: "astropy/modeling/tests/test_separable.py", Outcome: scoring.Pass}}}
+	for _, mode := range Modes() {
+		var plans [2]string
+		for i, r := range []Row{a, b} {
+			task, err := Options{Images: DefaultImages, Mode: mode}.Task(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := selector.NewPlan(selector.Job{ID: "j", Task: task, Candidates: cand})
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, _ := json.Marshal(plan.Needed())
+			if err := plan.Record(selector.ListRunID, listed); err != nil && mode == Related {
+				t.Fatal(err)
+			}
+			then, _ := json.Marshal(plan.Needed())
+			plans[i] = string(first) + string(then)
+		}
+		if plans[0] != plans[1] {
+			t.Errorf("%s: the planned runs depend on the answer:\n%s\n%s", mode, plans[0], plans[1])
+		}
+		if mode == Related && !strings.Contains(plans[0], "astropy/modeling/tests/test_separable.py") {
+			t.Errorf("related: the runs do not test the changed module: %s", plans[0])
 		}
 	}
 }

@@ -1,0 +1,27 @@
+package executor
+
+import (
+	"bytes"
+
+	"github.com/bestpatch/bestpatch/scoring"
+)
+
+// Listing is the output of a command that lists files, one repository path
+// a line (git ls-files). It is no test output: each line becomes a case that
+// passes, so that the list travels in Result.Cases, uncapped, cached and
+// stored like any result. The plan uses it to list a repository's test
+// files before it chooses the related ones (selector's TestArgs.Related).
+const Listing Format = "listing"
+
+// listingParser keeps every non-empty line, once.
+type listingParser struct{ cases caseSet }
+
+func (p *listingParser) line(line []byte, truncated bool) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 || truncated {
+		return
+	}
+	p.cases.add(toValidUTF8(line), scoring.Pass)
+}
+
+func (p *listingParser) finish() ([]Case, []string) { return p.cases.cases, nil }

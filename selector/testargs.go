@@ -1,0 +1,218 @@
+package selector
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/bluekeyes/go-gitdiff/gitdiff"
+
+	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/selector/related"
+)
+
+// ListRunID is the ID of the run that lists the repository's test files
+// for a task whose test arguments are related to the candidates' changes.
+const ListRunID = "list/tests"
+
+// testArgs is the plan's side of a task's TestArgs: the fixed arguments,
+// and for related tests the listing run and what it chose. The arguments
+// of every base and candidate run are a pure function of the task, the
+// candidates' patches and the recorded listing, so a replayed plan appends
+// the same arguments.
+type testArgs struct {
+	spec    TestArgs
+	conv    *related.Convention // nil unless spec.Related
+	changed []string            // source files the candidates change, sorted
+	list    executor.Run        // the listing run, when conv != nil
+}
+
+// newTestArgs prepares a task's test arguments; nil when it has none.
+func newTestArgs(t Task, patches []string) (*testArgs, error) {
+	if t.TestArgs == nil {
+		return nil, nil
+	}
+	a := &testArgs{spec: *t.TestArgs}
+	if len(t.GeneratedTests) > 0 {
+		// Their files would have to be added to each run's arguments in the
+		// runner's own form; until then they would silently not run.
+		return nil, invalid("task %q: generated tests and test_args together are not supported yet: drop the generated tests, or drop test_args and give a test_command that runs them", t.ID)
+	}
+	if a.spec.Related == "" {
+		if len(a.spec.Original) == 0 {
+			return nil, invalid("task %q: test_args has neither \"original\" arguments nor a \"related\" convention: without them the command would run every test", t.ID)
+		}
+		return a, nil
+	}
+	conv, err := related.Lookup(a.spec.Related)
+	if err != nil {
+		return nil, invalid("task %q: test_args: %v", t.ID, err)
+	}
+	a.conv = conv
+	isTest := t.isTestFile
+	seen := map[string]bool{}
+	for _, p := range patches {
+		for _, f := range changedFiles(p) {
+			if !seen[f] && !isTest(f) {
+				seen[f] = true
+				a.changed = append(a.changed, f)
+			}
+		}
+	}
+	slices.Sort(a.changed)
+	patterns := a.spec.ListPatterns
+	if len(patterns) == 0 {
+		patterns = t.run("", nil).TestFiles
+	}
+	if len(patterns) == 0 {
+		return nil, invalid("task %q: test_args.related needs the patterns of the test files to list: set test_args.list_patterns or test_files", t.ID)
+	}
+	quoted := make([]string, len(patterns))
+	for i, p := range patterns {
+		quoted[i] = shellQuote(p)
+	}
+	a.list = t.run("", nil)
+	a.list.Command = "git ls-files -- " + strings.Join(quoted, " ")
+	a.list.Format = executor.Listing
+	a.list.Report = ""
+	a.list.TestFiles = nil
+	return a, nil
+}
+
+// isTestFile reports whether a path is one of the task's test files.
+func (t Task) isTestFile(path string) bool {
+	return slices.ContainsFunc(t.run("", nil).TestFiles, func(p string) bool { return globMatch(p, path) })
+}
+
+// changedFiles are the paths a patch changes (both names of a rename); a
+// patch that does not parse changes nothing that can be found.
+func changedFiles(patch string) []string {
+	files, _, err := gitdiff.Parse(strings.NewReader(patch))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, f := range files {
+		for _, n := range []string{f.OldName, f.NewName} {
+			if n != "" && !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// listRun is the listing run, when the task's arguments are related.
+func (p *Plan) listRun() (PlannedRun, bool) {
+	if p.args == nil || p.args.conv == nil {
+		return PlannedRun{}, false
+	}
+	return PlannedRun{ID: ListRunID, Key: RunKey(p.args.list), Run: p.args.list}, true
+}
+
+// listPending reports whether the listing is still needed before any other
+// run can be planned.
+func (p *Plan) listPending() bool {
+	r, ok := p.listRun()
+	if !ok {
+		return false
+	}
+	_, done := p.results[r.ID]
+	return !done
+}
+
+// selection is what the related convention chose from the recorded
+// listing, or the reason the job cannot go on.
+func (p *Plan) selection() (related.Selection, error) {
+	res, ok := p.results[ListRunID]
+	if !ok {
+		return related.Selection{}, nil
+	}
+	if res.Status != executor.Completed {
+		return related.Selection{}, fmt.Errorf("listing the repository's test files (%s) failed: %s: %s", p.args.list.Command, res.Status, res.Reason)
+	}
+	files := make([]string, len(res.Cases))
+	for i, c := range res.Cases {
+		files[i] = c.ID
+	}
+	sel := p.args.conv.Find(files, p.args.changed)
+	if len(sel.Args) == 0 {
+		changed := "no source file"
+		if len(p.args.changed) > 0 {
+			changed = strings.Join(p.args.changed, ", ")
+		}
+		return sel, fmt.Errorf("no related test: the candidates change %s, and none has an existing test by the %s convention among the %d test files listed; choose the regression tests another way (SWE-bench: --regression-tests p2p or all; a task file: test_args.original)", changed, p.args.conv.Name, len(files))
+	}
+	return sel, nil
+}
+
+// Err reports why a job cannot produce evidence at all: the listing of its
+// test files failed, or no candidate changes a module with a related test.
+// The plan needs no further run then, and scoring refuses the job.
+func (p *Plan) Err() error {
+	if p.args == nil || p.args.conv == nil || p.listPending() {
+		return nil
+	}
+	_, err := p.selection()
+	return err
+}
+
+// command is a run's test command: the task's, followed by the original
+// tests' arguments. Only called once the listing, if any, is recorded.
+func (p *Plan) command() string {
+	cmd := p.job.Task.TestCommand
+	if p.args == nil {
+		return cmd
+	}
+	args := slices.Clone(p.args.spec.Original)
+	if p.args.conv != nil {
+		sel, _ := p.selection()
+		for _, a := range sel.Args {
+			if !slices.Contains(args, a) {
+				args = append(args, a)
+			}
+		}
+	}
+	for _, a := range args {
+		cmd += " " + shellQuote(a)
+	}
+	return cmd
+}
+
+// testArgsNote says which original tests the job ran and why, for the
+// verdict; "" for a task without test arguments.
+func (p *Plan) testArgsNote() string {
+	if p.args == nil {
+		return ""
+	}
+	if p.args.conv == nil {
+		return fmt.Sprintf("original tests: the task's %d test arguments", len(p.args.spec.Original))
+	}
+	sel, err := p.selection()
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "original tests related to the candidates' changes (%s convention): ", p.args.conv.Name)
+	for i, f := range slices.Sorted(maps.Keys(sel.Matched)) {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s -> %s", f, strings.Join(sel.Matched[f], " "))
+	}
+	if len(sel.Unmatched) > 0 {
+		fmt.Fprintf(&b, "; no related test for %s", strings.Join(sel.Unmatched, ", "))
+	}
+	return b.String()
+}
+
+// shellQuote quotes a word for bash unless it is plainly safe.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_./-:=,+@", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,138 @@
+package selector
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/scoring"
+)
+
+func modPatch(file string) string {
+	return "diff --git a/" + file + " b/" + file + "\n--- a/" + file + "\n+++ b/" + file + "\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+}
+
+func argsPlan(t *testing.T, args *TestArgs, cands ...scoring.Candidate) *Plan {
+	t.Helper()
+	job := Job{ID: "j", Candidates: cands, Task: Task{
+		ID: "django__django-1", Env: executor.Environment{Image: "img", Workdir: "/testbed", Activate: "source a"},
+		TestCommand: "./tests/runtests.py --verbosity 2", Format: executor.Pytest,
+		TestFiles: []string{"tests/*"}, TestArgs: args,
+	}}
+	p, err := NewPlan(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func listing(files ...string) executor.Result {
+	r := executor.Result{Status: executor.Completed}
+	for _, f := range files {
+		r.Cases = append(r.Cases, executor.Case{ID: f, Outcome: scoring.Pass})
+	}
+	return r
+}
+
+func TestPlanOriginalArgs(t *testing.T) {
+	p := argsPlan(t, &TestArgs{Original: []string{"utils_tests.test_text", "a b"}}, scoring.Candidate{ID: "c", Patch: modPatch("django/utils/text.py")})
+	for _, r := range p.Needed() {
+		if r.ID == ListRunID {
+			t.Fatal("fixed arguments need no listing")
+		}
+		if want := "./tests/runtests.py --verbosity 2 utils_tests.test_text 'a b'"; r.Run.Command != want {
+			t.Errorf("%s: command %q, want %q", r.ID, r.Run.Command, want)
+		}
+	}
+	if _, err := NewPlan(Job{ID: "j", Candidates: []scoring.Candidate{{ID: "c", Patch: fixPatch}}, Task: Task{
+		ID: "t", Env: executor.Environment{Repo: "/r"}, TestCommand: "pytest", Format: executor.Pytest, TestArgs: &TestArgs{},
+	}}); err == nil || !strings.Contains(err.Error(), "run every test") {
+		t.Errorf("empty test args: %v", err)
+	}
+}
+
+func TestPlanRelatedArgs(t *testing.T) {
+	cands := []scoring.Candidate{
+		{ID: "a", Patch: modPatch("django/utils/text.py")},
+		// A change to a test file is undone before the tests: not a module.
+		{ID: "b", Patch: modPatch("django/core/validators.py") + modPatch("tests/validators/tests.py")},
+		{ID: "c", Patch: modPatch("django/contrib/nothing.py")},
+	}
+	p := argsPlan(t, &TestArgs{Related: "django", ListPatterns: []string{"tests/*.py"}}, cands...)
+	need := p.Needed()
+	if len(need) != 1 || need[0].ID != ListRunID {
+		t.Fatalf("first needed %v, want only the listing", ids(need))
+	}
+	lr := need[0].Run
+	if lr.Command != "git ls-files -- 'tests/*.py'" || lr.Format != executor.Listing || lr.Patch != "" || lr.Env.Image != "img" {
+		t.Errorf("listing run %+v", lr)
+	}
+	if p.Done() || p.Err() != nil {
+		t.Fatal("a job waiting for its listing is neither done nor failed")
+	}
+	record(t, p, ListRunID, listing("tests/utils_tests/test_text.py", "tests/validators/tests.py", "tests/other/tests.py"))
+	need = p.Needed()
+	if len(need) == 0 {
+		t.Fatal("nothing needed after the listing")
+	}
+	for _, r := range need {
+		if want := "./tests/runtests.py --verbosity 2 utils_tests.test_text validators"; r.Run.Command != want {
+			t.Errorf("%s: command %q, want %q", r.ID, r.Run.Command, want)
+		}
+	}
+	note := p.testArgsNote()
+	for _, want := range []string{"django/core/validators.py -> validators", "django/utils/text.py -> utils_tests.test_text", "no related test for django/contrib/nothing.py"} {
+		if !strings.Contains(note, want) {
+			t.Errorf("note %q lacks %q", note, want)
+		}
+	}
+	// The plan replays: the same results give the same runs.
+	q := p.WithResults(map[string]executor.Result{ListRunID: listing("tests/validators/tests.py", "tests/utils_tests/test_text.py")})
+	a, _ := json.Marshal(need)
+	b, _ := json.Marshal(q.Needed())
+	if string(a) != string(b) {
+		t.Errorf("replayed plan differs:\n%s\n%s", a, b)
+	}
+	if !slices.Contains(ids(q.universe()), ListRunID) {
+		t.Error("the listing run is not among the plan's runs")
+	}
+}
+
+func TestPlanRelatedNoneIsAnError(t *testing.T) {
+	p := argsPlan(t, &TestArgs{Related: "django"}, scoring.Candidate{ID: "a", Patch: modPatch("django/contrib/nothing.py")})
+	record(t, p, ListRunID, listing("tests/utils_tests/test_text.py"))
+	if len(p.Needed()) != 0 || !p.Done() {
+		t.Fatalf("needed %v after a listing with no related test: the job must not run everything", ids(p.Needed()))
+	}
+	err := p.Err()
+	if err == nil || !strings.Contains(err.Error(), "no related test") || !strings.Contains(err.Error(), "django/contrib/nothing.py") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := Score(p); err == nil || !strings.Contains(err.Error(), "no related test") {
+		t.Errorf("score: %v", err)
+	}
+	// A listing that failed says so.
+	p = argsPlan(t, &TestArgs{Related: "django"}, scoring.Candidate{ID: "a", Patch: modPatch("django/utils/text.py")})
+	record(t, p, ListRunID, executor.Result{Status: executor.Infra, Reason: "image not found"})
+	if err := p.Err(); err == nil || !strings.Contains(err.Error(), "image not found") {
+		t.Errorf("failed listing: %v", err)
+	}
+}
+
+func TestPlanRelatedRefusals(t *testing.T) {
+	base := Task{ID: "t", Env: executor.Environment{Repo: "/r"}, TestCommand: "pytest", Format: executor.Pytest}
+	cands := []scoring.Candidate{{ID: "a", Patch: modPatch("x.py")}}
+	unknown := base
+	unknown.TestArgs = &TestArgs{Related: "cobol"}
+	if _, err := NewPlan(Job{ID: "j", Task: unknown, Candidates: cands}); err == nil || !strings.Contains(err.Error(), "cobol") {
+		t.Errorf("unknown convention: %v", err)
+	}
+	gen := base
+	gen.TestArgs = &TestArgs{Related: "python"}
+	gen.GeneratedTests = []GeneratedTest{{ID: "g", Patch: testPatch("tests/test_g.py", "g")}}
+	if _, err := NewPlan(Job{ID: "j", Task: gen, Candidates: cands}); err == nil || !strings.Contains(err.Error(), "not supported yet") {
+		t.Errorf("generated tests with test args: %v", err)
+	}
+}
