@@ -21,12 +21,12 @@ import (
 
 func newBatchCmd() *cobra.Command {
 	var (
-		tasksFile, out, labelsFile, reportDir, model string
-		natsURL, natsCreds                           string
-		preds                                        []string
-		parallel                                     int
-		rt                                           runtimeFlags
-		opts                                         selector.Options
+		tasksFile, out, reportDir, model string
+		natsURL, natsCreds               string
+		preds, labelSources              []string
+		parallel                         int
+		rt                               runtimeFlags
+		opts                             selector.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "batch --tasks TASKS.jsonl --preds RUN.jsonl [RUN.jsonl...] --out SELECTED.jsonl",
@@ -73,8 +73,8 @@ or interruption.`,
 				return err
 			}
 			var labels *batch.Labels
-			if labelsFile != "" {
-				if labels, err = batch.LoadLabels(labelsFile); err != nil {
+			if len(labelSources) > 0 {
+				if labels, err = batch.LoadLabels(batch.Runs{Files: preds, Candidates: byInstance}, labelSources...); err != nil {
 					return err
 				}
 			}
@@ -133,7 +133,7 @@ or interruption.`,
 	f.StringSliceVar(&preds, "preds", nil, "SWE-bench predictions files (JSONL, a JSON list, or SWE-agent's preds.json), one per sample/run; repeatable")
 	f.StringVar(&out, "out", "", "where to write the selected predictions for the SWE-bench harness: FILE.jsonl (JSONL) or FILE.json (a JSON list)")
 	f.StringVar(&model, "model", "bestpatch", "model_name_or_path written in the selected predictions")
-	f.StringVar(&labelsFile, "labels", "", `labels, JSONL: {"instance_id", "model_name_or_path", "resolved"} or {"instance_id", "candidates": [{"system", "patch", "resolved"}]}`)
+	f.StringSliceVar(&labelSources, "labels", nil, "labels (docs/BATCH.md): JSONL label lines, the SWE-bench harness's run report (<model>.<run_id>.json), its report.json files or their directory (logs/run_evaluation/<run_id>); PREDS=REPORT ties a harness report to the predictions file it graded; repeatable")
 	f.StringVar(&reportDir, "report", "", "write an HTML report (index.html) and report.json into this directory")
 	f.IntVar(&parallel, "parallel", 0, fmt.Sprintf("instances in flight at once (default: the number of workers; %d with --nats-url); the workers bound the runs", daemonParallel))
 	f.StringVar(&natsURL, "nats-url", "", "run the jobs on the bestpatch daemons of this NATS server (see bestpatch serve) instead of in this process; the executor and cache flags are then the daemons'")

@@ -35,6 +35,35 @@ func exampleLabels(t *testing.T, dir string) string {
 	return p
 }
 
+// exampleHarnessLabels labels the same candidates as exampleLabels, as the
+// SWE-bench harness reports them: a run report per predictions file for
+// agent-a to agent-d (named <model>.<run_id>.json, as the harness names
+// it), and report.json files in the harness's log layout for the others.
+func exampleHarnessLabels(t *testing.T, dir string) []string {
+	t.Helper()
+	const id = "example__interval-1"
+	var sources []string
+	for i, m := range []string{"agent-a", "agent-b", "agent-c", "agent-d"} {
+		rep := map[string]any{"resolved_ids": []string{}, "unresolved_ids": []string{}, "error_ids": []string{}, "empty_patch_ids": []string{}, "schema_version": 2}
+		if i < 2 {
+			rep["resolved_ids"] = []string{id}
+		} else {
+			rep["unresolved_ids"] = []string{id}
+		}
+		data, _ := json.Marshal(rep)
+		p := filepath.Join(dir, m+".eval-1.json")
+		os.WriteFile(p, data, 0o644)
+		sources = append(sources, p)
+	}
+	logs := filepath.Join(dir, "logs", "run_evaluation", "eval-1")
+	for _, m := range []string{"agent-e", "agent-f", "agent-g", "agent-h"} {
+		p := filepath.Join(logs, m, id, "report.json")
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(`{"`+id+`": {"patch_is_None": false, "patch_exists": true, "patch_successfully_applied": true, "resolved": false}}`), 0o644)
+	}
+	return append(sources, logs)
+}
+
 // exampleTask is the bundled example's task, its repository an absolute
 // path so that the task can be written anywhere.
 func exampleTask(t *testing.T) selector.Task {
@@ -101,9 +130,15 @@ func TestBatchCommand(t *testing.T) {
 	}
 	dir, cache := t.TempDir(), t.TempDir()
 	out := filepath.Join(dir, "selected.jsonl")
-	args := append([]string{"batch", "--executor", "local", "--cache-dir", cache, "--tasks", filepath.Join(example, "task.json"),
-		"--out", out, "--model", "my-selector", "--labels", exampleLabels(t, dir), "--report", filepath.Join(dir, "report"), "--preds"},
-		examplePreds(t)...)
+	withLabels := func(labels ...string) []string {
+		args := []string{"batch", "--executor", "local", "--cache-dir", cache, "--tasks", filepath.Join(example, "task.json"),
+			"--out", out, "--model", "my-selector", "--report", filepath.Join(dir, "report")}
+		for _, l := range labels {
+			args = append(args, "--labels", l)
+		}
+		return append(append(args, "--preds"), examplePreds(t)...)
+	}
+	args := withLabels(exampleLabels(t, dir))
 	stdout, stderr, err := run(t, args...)
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
@@ -128,10 +163,16 @@ func TestBatchCommand(t *testing.T) {
 		}
 	}
 
-	// Again: the journal has the instance; nothing runs.
-	stdout, stderr, err = run(t, args...)
+	// Again, with the labels as the SWE-bench harness writes them: the
+	// journal has the instance, so nothing runs, and the accuracy summary
+	// is the same.
+	summary, _, _ := strings.Cut(stdout, "1 instances:")
+	stdout, stderr, err = run(t, withLabels(exampleHarnessLabels(t, dir)...)...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if again, _, _ := strings.Cut(stdout, "1 instances:"); again != summary {
+		t.Errorf("with the harness's reports as labels the summary is\n%s\nwant\n%s", again, summary)
 	}
 	if !strings.Contains(stderr, "0 to run, 1 finished before (journal)") || !strings.Contains(stderr, "runs 0 (0 cached)") {
 		t.Errorf("second invocation did not resume from the journal:\n%s", stderr)

@@ -63,7 +63,7 @@ func sample(t *testing.T) (*batch.Result, *batch.Summary, *batch.Labels) {
 {"instance_id": "o__r-1", "model_name_or_path": "b", "resolved": false}
 {"instance_id": "o__r-2", "model_name_or_path": "c", "resolved": false}
 `), 0o644)
-	labels, err := batch.LoadLabels(lf)
+	labels, err := batch.LoadLabels(batch.Runs{}, lf)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -137,7 +137,7 @@ func TestBatchEndToEnd(t *testing.T) {
 	// selected: 1, 1, 1 (the fix or its twin, tied: both right);
 	// random: 2/6, 3/6, 2/8; majority vote: 1 (fix+twin: 2 votes), 1 (same),
 	// 0 (the one-sided fix of agent-d/e/f has 3 votes); oracle: 1, 1, 1.
-	labels, err := batch.LoadLabels(f.labelsFile)
+	labels, err := batch.LoadLabels(batch.Runs{}, f.labelsFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func TestSummarizeTies(t *testing.T) {
 		{ID: "o__t-1", Repo: "o__t", Status: batch.Selected, Candidates: cands, Report: &selector.Report{
 			Verdict: scoring.Verdict{Chosen: "0/a"}}},
 	}}
-	labels, err := batch.LoadLabels(writeFile(t, "labels.jsonl", `{"instance_id": "o__r-1", "model_name_or_path": "a", "resolved": true}
+	labels, err := batch.LoadLabels(batch.Runs{}, writeFile(t, "labels.jsonl", `{"instance_id": "o__r-1", "model_name_or_path": "a", "resolved": true}
 {"instance_id": "o__r-1", "model_name_or_path": "b", "resolved": false}
 {"instance_id": "o__r-1", "model_name_or_path": "c", "resolved": true}
 {"instance_id": "o__r-1", "model_name_or_path": "d", "resolved": false}
