@@ -50,6 +50,7 @@ type Collector struct {
 	format  Format
 	timeout string // the script's limit, for the reason of a timeout
 	report  string
+	undone  []string // test files dropped from the candidate (Result.Restored)
 
 	// stdout side
 	output    excerpt
@@ -73,8 +74,8 @@ type markers struct {
 	infra         string
 	applied       string
 	applyFailed   bool
+	refused       string
 	empty         bool
-	restored      []string
 	testsApplied  map[string]bool
 	timedOut      bool
 	exitSeen      bool
@@ -88,6 +89,7 @@ func NewCollector(f Format, st Stage) (*Collector, error) {
 		format:    f,
 		timeout:   st.Timeout.String(),
 		report:    st.Report,
+		undone:    st.Undone,
 		output:    excerpt{headMax: ExcerptHalf, tailMax: ExcerptHalf},
 		scriptLog: excerpt{headMax: scriptLogHalf, tailMax: scriptLogHalf},
 	}
@@ -143,10 +145,10 @@ func (c *Collector) markerLine(line []byte, _ bool) {
 				m.applied = val
 			}
 		}
+	case "refused":
+		m.refused = val
 	case "empty":
 		m.empty = true
-	case "restored":
-		m.restored = append(m.restored, val)
 	case "test-apply":
 		state, id, _ := strings.Cut(val, " ")
 		if m.testsApplied == nil {
@@ -181,7 +183,7 @@ func (c *Collector) Result() Result {
 		Status:       Completed,
 		Applied:      m.applied,
 		TestsApplied: m.testsApplied,
-		Restored:     m.restored,
+		Restored:     c.undone,
 		ExitCode:     m.exitCode,
 		Output:       c.output.String(),
 	}
@@ -199,10 +201,10 @@ func (c *Collector) Result() Result {
 	switch {
 	case m.infra != "":
 		res.Status, res.Reason = Infra, withLog("the run script failed: "+m.infra)
+	case m.refused != "":
+		res.Status, res.Reason = ApplyFailed, "the patch was refused before it was applied: "+m.refused
 	case m.applyFailed:
 		res.Status, res.Reason = ApplyFailed, withLog("the patch does not apply (tried git apply, git apply --recount --ignore-whitespace, patch --fuzz=5):")
-	case m.empty && len(m.restored) > 0:
-		res.Status, res.Reason = EmptyPatch, "the patch changes only test files, which were restored: nothing is left to test"
 	case m.empty:
 		res.Status, res.Reason = EmptyPatch, "the patch applies but changes nothing"
 	case m.timedOut:

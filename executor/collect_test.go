@@ -35,7 +35,7 @@ func TestCollectorStatus(t *testing.T) {
 					t.Errorf("applied %q", r.Applied)
 				}
 			}},
-		{name: "only tests", format: Pytest, stderr: "bestpatch:apply=git-apply\nbestpatch:restored=a_test.go\nbestpatch:empty\n", status: EmptyPatch, reason: "only test files"},
+		{name: "refused in the sandbox", format: Pytest, stderr: "bestpatch:refused=the patch writes x/y through x, a symbolic link\n", status: ApplyFailed, reason: "refused before it was applied: the patch writes x/y through x"},
 		{name: "timeout keeps partial results", format: Pytest, stdout: pass, stderr: "bestpatch:timeout\nbestpatch:exit=137\n", status: TimedOut, reason: "(2m0s)",
 			check: func(t *testing.T, r Result) {
 				if len(r.Cases) != 1 {
@@ -51,8 +51,8 @@ func TestCollectorStatus(t *testing.T) {
 					t.Errorf("broken %v", r.Broken)
 				}
 			}},
-		{name: "tests applied and restored", format: Pytest, stdout: pass, status: Completed,
-			stderr: "bestpatch:restored=a b_test.go\nbestpatch:test-apply=ok gen 1\nbestpatch:test-apply=failed gen2\nbestpatch:exit=0",
+		{name: "tests applied, test files undone", format: Pytest, stdout: pass, status: Completed,
+			stderr: "bestpatch:test-apply=ok gen 1\nbestpatch:test-apply=failed gen2\nbestpatch:exit=0",
 			check: func(t *testing.T, r Result) {
 				if fmt.Sprint(r.TestsApplied) != "map[gen 1:true gen2:false]" || fmt.Sprint(r.Restored) != "[a b_test.go]" {
 					t.Errorf("tests applied %v restored %q", r.TestsApplied, r.Restored)
@@ -71,7 +71,7 @@ func TestCollectorStatus(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			st := Stage{Timeout: 2 * time.Minute, Report: "r.xml"}
+			st := Stage{Timeout: 2 * time.Minute, Report: "r.xml", Undone: []string{"a b_test.go"}}
 			c, err := NewCollector(tc.format, st)
 			if err != nil {
 				t.Fatal(err)

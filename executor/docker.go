@@ -138,6 +138,9 @@ func (d *Docker) Run(ctx context.Context, run Run) (Result, error) {
 	if run.Env.Image == "" {
 		return Result{}, errors.New("invalid run: the environment names no image: the Docker backend runs environment.image (use the Local backend for environment.repo)")
 	}
+	if res, ok := st.Settled(); ok {
+		return res, nil
+	}
 	spec := d.containerSpec(run, st)
 	release, err := d.slots.acquire(ctx, spec.limits)
 	if err != nil {

@@ -34,8 +34,9 @@ const removeTimeout = time.Minute
 
 // containerScript runs run.sh, then reports the resource limits the run hit,
 // read from the container's own cgroup (v2 or v1) with shell builtins only:
-// after a fork bomb there may be no room left to fork.
-const containerScript = `bash "$BP_DIR/run.sh"
+// after a fork bomb there may be no room left to fork. /bin/sh, not bash:
+// minimal images have no bash.
+const containerScript = `/bin/sh "$BP_DIR/run.sh"
 code=$?
 for f in /sys/fs/cgroup/pids.events /sys/fs/cgroup/pids/pids.events; do
 	if [ -r "$f" ]; then
@@ -93,7 +94,7 @@ func (d *Docker) containerSpec(run Run, st Stage) spec {
 		limits: lim,
 		config: &container.Config{
 			Image:           run.Env.Image,
-			Cmd:             []string{"bash", "-c", containerScript},
+			Cmd:             []string{"/bin/sh", "-c", containerScript},
 			Env:             env,
 			WorkingDir:      workdir,
 			User:            run.Env.User,

@@ -18,6 +18,9 @@ const (
 	goImage    = "bestpatch/go-uuid:latest" // github.com/google/uuid v1.6.0 at /testbed
 	goModule   = "github.com/google/uuid"
 	sympyImage = "bestpatch/sympy:latest" // Debian's sympy as the repository at /testbed
+	// Debian without bash, a small repository at /testbed with links to
+	// /opt/outside (images/build.sh sh-only).
+	shOnlyImage = "bestpatch/sh-only:latest"
 )
 
 // newTestDocker returns a Docker backend on the engine of the environment,

@@ -248,9 +248,10 @@ func TestDockerLimits(t *testing.T) {
 			marker: "98763", wantStatus: Infra, wantReason: "out of memory",
 		},
 		{
-			// BASH_ENV is expanded by every bash that starts: the container
-			// hangs before run.sh can arm its timeout, so only the Go side can stop it.
-			name: "script hangs", env: map[string]string{"BASH_ENV": "$(sleep 98762)"}, command: "true", timeout: time.Second,
+			// git runs an fsmonitor hook on reset: the container hangs in
+			// run.sh's first git reset, before its timeout is armed, so only
+			// the Go side can stop it.
+			name: "script hangs", env: map[string]string{"GIT_CONFIG_PARAMETERS": "'core.fsmonitor'='sleep 98762; :'"}, command: "true", timeout: time.Second,
 			marker: "sleep 98762", wantStatus: TimedOut, wantReason: "run script itself hung",
 		},
 	} {

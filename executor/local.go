@@ -36,8 +36,10 @@ const (
 type LocalConfig struct {
 	// Logger receives the backend's warnings; nil means slog.Default().
 	Logger *slog.Logger
-	// TempDir holds each run's clone and inputs, and snapshots of
-	// directories that are not git checkouts; "" means os.TempDir().
+	// TempDir holds the Local's scratch directory (each run's clone and
+	// inputs, and snapshots of directories that are not git checkouts);
+	// "" means os.TempDir(). Scratch directories that dead processes left
+	// there are swept when a Local first needs its own.
 	TempDir string
 }
 
@@ -56,7 +58,10 @@ type Local struct {
 	tempDir string
 
 	mu        sync.Mutex
+	scratch   string               // made on first use, see scratchDir
 	snapshots map[string]*snapshot // by the directory's absolute path
+
+	oom oomCounter // the zero value when OOM kills cannot be watched
 }
 
 // snapshot is a scratch git repository holding a copy of a directory that
@@ -80,22 +85,25 @@ func NewLocal(cfg LocalConfig) *Local {
 	}
 	log.Warn("the local executor runs candidate patches and their tests on this host without isolation: use it only with trusted patches, or use the Docker executor",
 		"temp_dir", cfg.TempDir)
-	return &Local{log: log, tempDir: cfg.TempDir, snapshots: map[string]*snapshot{}}
+	oom, err := newOOMCounter()
+	if err != nil {
+		log.Warn("the local executor cannot watch for OOM kills: a run whose tests the kernel kills for memory is judged by its output", "err", err)
+	}
+	return &Local{log: log, tempDir: cfg.TempDir, snapshots: map[string]*snapshot{}, oom: oom}
 }
 
-// Close removes the snapshots of non-git directories made by l. Runs must
-// have ended.
+// Close removes l's scratch directory, snapshots included. Runs must have
+// ended.
 func (l *Local) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var errs []error
-	for dir, s := range l.snapshots {
-		if s.repo != "" {
-			errs = append(errs, removeTree(filepath.Dir(s.repo)))
-		}
-		delete(l.snapshots, dir)
+	clear(l.snapshots)
+	if l.scratch == "" {
+		return nil
 	}
-	return errors.Join(errs...)
+	err := removeTree(l.scratch)
+	l.scratch = ""
+	return err
 }
 
 // infraError is an environment failure that the caller may retry; Run turns
@@ -127,6 +135,9 @@ func (l *Local) run(ctx context.Context, run Run) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if res, ok := st.Settled(); ok {
+		return res, nil
+	}
 	col, err := NewCollector(run.Format, st)
 	if err != nil {
 		return Result{}, err
@@ -136,7 +147,11 @@ func (l *Local) run(ctx context.Context, run Run) (Result, error) {
 		return Result{}, err
 	}
 
-	cloneDir, err := os.MkdirTemp(l.tempDir, "bestpatch-clone-")
+	scratch, err := l.scratchDir()
+	if err != nil {
+		return Result{}, err
+	}
+	cloneDir, err := os.MkdirTemp(scratch, "clone-")
 	if err != nil {
 		return Result{}, infraf("create a directory for the run's clone: %v", err)
 	}
@@ -149,7 +164,7 @@ func (l *Local) run(ctx context.Context, run Run) (Result, error) {
 		return Result{}, l.ctxOr(ctx, infraf("check out %s in the run's clone of %s: %v", commit, src, err))
 	}
 
-	stageDir, err := os.MkdirTemp(l.tempDir, "bestpatch-run-")
+	stageDir, err := os.MkdirTemp(scratch, "run-")
 	if err != nil {
 		return Result{}, infraf("create a directory for the run's inputs: %v", err)
 	}
@@ -158,23 +173,31 @@ func (l *Local) run(ctx context.Context, run Run) (Result, error) {
 		return Result{}, infraf("%v", err)
 	}
 
+	killsBefore, watched := l.oom.read()
 	backstop, err := l.execute(ctx, st, stageDir, repo, run.Env.Env, col)
 	if err != nil {
 		return Result{}, err
 	}
-	if backstop {
-		res := col.Result()
-		res.Status = TimedOut
-		res.Reason = fmt.Sprintf("the run did not end within its timeout (%s) plus %s and was killed", st.Timeout, localBackstop)
-		return res, nil
-	}
-	if run.Format == JUnit {
+	killsAfter, _ := l.oom.read()
+	if run.Format == JUnit && !backstop {
 		if f, err := os.Open(filepath.Join(stageDir, ReportFile)); err == nil {
 			col.ReadReport(f)
 			f.Close()
 		}
 	}
-	return col.Result(), nil
+	res := col.Result()
+	switch {
+	case backstop:
+		res.Status = TimedOut
+		res.Reason = fmt.Sprintf("the run did not end within its timeout (%s) plus %s and was killed", st.Timeout, localBackstop)
+	case watched && killsAfter > killsBefore:
+		// As on Docker: a process killed for memory says nothing about the
+		// candidate, and the tests' output may still look like a result.
+		res.Status = Infra
+		res.Reason = fmt.Sprintf("out of memory: the kernel's OOM killer killed %d process(es) in this process's memory cgroup (%s) during the run (exit status %d); the local executor has no memory limit of its own: free memory, run fewer jobs at once, or use the Docker executor",
+			killsAfter-killsBefore, l.oom.file, res.ExitCode)
+	}
+	return res, nil
 }
 
 // execute runs the script in repo with its inputs in stageDir, streaming its
@@ -184,7 +207,7 @@ func (l *Local) execute(ctx context.Context, st Stage, stageDir, repo string, ex
 	runCtx, cancel := context.WithTimeout(ctx, st.Timeout+localBackstop)
 	defer cancel()
 
-	cmd := exec.CommandContext(runCtx, "bash", filepath.Join(stageDir, "run.sh"))
+	cmd := exec.CommandContext(runCtx, "sh", filepath.Join(stageDir, "run.sh"))
 	cmd.Dir = repo
 	cmd.Env = append(hostEnv(), "GOTOOLCHAIN=local")
 	for _, k := range slices.Sorted(maps.Keys(extra)) {
@@ -217,7 +240,7 @@ func (l *Local) execute(ctx context.Context, st Stage, stageDir, repo string, ex
 	if err != nil {
 		outR.Close()
 		errR.Close()
-		return false, infraf("start the run script with bash: %v", err)
+		return false, infraf("start the run script with sh: %v", err)
 	}
 
 	var copies sync.WaitGroup
@@ -345,7 +368,11 @@ func (l *Local) snapshot(ctx context.Context, dir string) (string, error) {
 	if s.repo != "" {
 		return s.repo, nil
 	}
-	scratch, err := os.MkdirTemp(l.tempDir, "bestpatch-snapshot-")
+	root, err := l.scratchDir()
+	if err != nil {
+		return "", err
+	}
+	scratch, err := os.MkdirTemp(root, "snapshot-")
 	if err != nil {
 		return "", infraf("create a directory for a snapshot of %s: %v", dir, err)
 	}

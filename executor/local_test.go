@@ -75,7 +75,7 @@ func TestLocalApply(t *testing.T) {
 			outcomes: map[string]string{"t::fix": "PASS", "t::tests_untouched": "PASS", "t::gen_present": "FAIL"}},
 		{name: "needs fuzz", patch: fuzzy, status: Completed, applied: "patch --fuzz",
 			outcomes: map[string]string{"t::fix": "PASS", "t::tests_untouched": "PASS", "t::gen_present": "FAIL"}},
-		{name: "malformed", patch: "this is not a diff\n@@ -1 +1 @@\n", status: ApplyFailed, reason: "does not apply"},
+		{name: "malformed", patch: "this is not a diff\n@@ -1 +1 @@\n", status: ApplyFailed, reason: "refused before it was applied: the patch cannot be parsed"},
 		{name: "does not match", patch: strings.ReplaceAll(fix, "-l10", "-l10 gone"), status: ApplyFailed, reason: "patch failed"},
 		{name: "changes nothing", patch: noop, status: EmptyPatch, applied: "git apply", reason: "changes nothing"},
 		{name: "tampering restored", patch: tamper, testFiles: []string{"*_test.go"}, status: Completed, applied: "git apply",
@@ -83,8 +83,8 @@ func TestLocalApply(t *testing.T) {
 			outcomes: map[string]string{"t::fix": "PASS", "t::tests_untouched": "PASS", "t::gen_present": "FAIL"}},
 		{name: "tampering without test-file patterns", patch: tamper, status: Completed, applied: "git apply",
 			outcomes: map[string]string{"t::fix": "PASS", "t::tests_untouched": "FAIL", "t::gen_present": "FAIL"}},
-		{name: "only test files", patch: onlyTests, testFiles: []string{"*_test.go"}, status: EmptyPatch, applied: "git apply",
-			restored: []string{"lib_test.go"}, reason: "only test files"},
+		{name: "only test files", patch: onlyTests, testFiles: []string{"*_test.go"}, status: EmptyPatch,
+			restored: []string{"lib_test.go"}, reason: "only test files, which were dropped"},
 		{name: "test patches", patch: fix, tests: []TestPatch{{ID: "gen", Patch: genTest}, {ID: "broken one", Patch: badTest}},
 			status: Completed, applied: "git apply", testsApplied: map[string]bool{"gen": true, "broken one": false},
 			outcomes: map[string]string{"t::fix": "PASS", "t::tests_untouched": "PASS", "t::gen_present": "PASS"}},
@@ -121,11 +121,11 @@ func TestLocalApply(t *testing.T) {
 func TestLocalApplyFailedQuotesGit(t *testing.T) {
 	l, _ := newTestLocal(t)
 	repo := gitRepo(t, map[string]string{"a.txt": "a\n"})
-	res, err := l.Run(t.Context(), Run{Env: Environment{Repo: repo}, Patch: "garbage\n", Command: "true", Format: Pytest})
+	res, err := l.Run(t.Context(), Run{Env: Environment{Repo: repo}, Patch: modify("a.txt"), Command: "true", Format: Pytest})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != ApplyFailed || !strings.Contains(res.Reason, "No valid patches") {
+	if res.Status != ApplyFailed || !strings.Contains(res.Reason, "error: patch failed: a.txt:1") {
 		t.Fatalf("status %q reason %q: want apply_failed quoting git apply", res.Status, res.Reason)
 	}
 }
@@ -215,7 +215,7 @@ func TestLocalSnapshotsPlainDirectoryOnce(t *testing.T) {
 			t.Errorf("run %d: %v %s %s %v, want %s", i, errs[i], res.Status, res.Reason, res.Cases, want)
 		}
 	}
-	snaps, _ := filepath.Glob(filepath.Join(tmp, "bestpatch-snapshot-*"))
+	snaps, _ := filepath.Glob(filepath.Join(tmp, scratchPrefix+"*", "snapshot-*"))
 	if len(snaps) != 2 {
 		t.Errorf("%d snapshots made, want one per directory (2): %v", len(snaps), snaps)
 	}

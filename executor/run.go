@@ -59,11 +59,13 @@ type Run struct {
 	Patch string `json:"patch,omitempty"`
 	// Tests are applied after the candidate; each may fail to apply alone.
 	Tests []TestPatch `json:"tests,omitempty"`
-	// TestFiles are shell patterns (bash `case` syntax, `*` crosses `/`) of
-	// test files: files the candidate touched that match are restored to base
-	// before the tests run, and reported.
+	// TestFiles are patterns of test files (`*` matches any run of
+	// characters, `/` included): the candidate's changes to files that match
+	// are dropped before anything is applied, and reported in
+	// Result.Restored.
 	TestFiles []string `json:"test_files,omitempty"`
-	// Command is the test command, run with bash -c in the repository root.
+	// Command is the test command, run with bash -c in the repository root
+	// (sh -c in an image without bash).
 	Command string `json:"command"`
 	// Format is the format of the command's output.
 	Format Format `json:"format"`
@@ -81,7 +83,10 @@ const (
 	// Completed: the patch applied and the test command ran to its end
 	// (whatever its exit code); Cases hold the evidence.
 	Completed Status = "completed"
-	// ApplyFailed: no apply method could apply the patch.
+	// ApplyFailed: the patch was refused before it was applied (it does not
+	// parse, is too large, or writes in .git/, outside the repository or
+	// through a symbolic link; Reason says which), or no apply method could
+	// apply it.
 	ApplyFailed Status = "apply_failed"
 	// EmptyPatch: the patch applied but changed nothing.
 	EmptyPatch Status = "empty"
@@ -112,7 +117,10 @@ type Result struct {
 	Applied string `json:"applied,omitempty"`
 	// TestsApplied maps each TestPatch ID to whether it applied.
 	TestsApplied map[string]bool `json:"tests_applied,omitempty"`
-	// Restored lists test files the candidate touched and the run restored.
+	// Restored lists the test files (and .gitattributes) the candidate
+	// added, changed, renamed or deleted: those changes were dropped from
+	// the patch before it was applied, so the tests ran as the base has
+	// them. A non-empty list is test tampering, undone.
 	Restored []string `json:"restored,omitempty"`
 	// ExitCode of the test command.
 	ExitCode int `json:"exit_code"`

@@ -1,9 +1,12 @@
-#!/usr/bin/env bash
-# run.sh: one bestpatch run, identical for every backend.
+#!/bin/sh
+# run.sh: one bestpatch run, identical for every backend. Plain POSIX sh, so
+# that minimal images (no bash) work too.
 #
-# Inputs (in $BP_DIR):  candidate.patch (may be absent: base run),
-#   tests/<n>.patch with tests/<n>.id, test-files (one pattern a line),
-#   command (the test command), activate (optional shell prefix).
+# Inputs (in $BP_DIR):  candidate.patch (absent: base run) and touched (the
+#   paths it changes, "F path" or "L path"), both written by the executor
+#   after it vetted the candidate: no .git/, no absolute or '..' paths, no
+#   writes through links the patch makes, no test files; tests/<n>.patch with
+#   tests/<n>.id, command (the test command), activate (optional shell prefix).
 # Env: BP_DIR, BP_TIMEOUT (seconds), BP_REPORT (junit report path, optional).
 # Must run with the repository root as the working directory.
 #
@@ -12,15 +15,51 @@
 # that start with "bestpatch:" being machine-read markers.
 set -u
 mark() { printf 'bestpatch:%s\n' "$*" >&2; }
+
+# Every tool the script needs, named when missing: a minimal image fails
+# here with the fix, not later with "command not found" in the middle of
+# the output.
+missing=""
+need() {
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+	done
+}
+need git timeout cat cp rm date
+[ -s "$BP_DIR/candidate.patch" ] && need patch
+if [ -n "$missing" ]; then
+	mark "infra=missing tools:$missing: the run script needs git, timeout (coreutils), cat, cp, rm, date and, to apply a candidate, GNU patch; install them in the image (or on the host's PATH for the local executor)"
+	exit 3
+fi
+
 # A repository owned by another user (a container run as Environment.User)
-# would otherwise stop git with "dubious ownership".
-git() { command git -c safe.directory='*' "$@"; }
+# would otherwise stop git with "dubious ownership". Pathspecs are literal:
+# a file named '*' is a file, not a glob.
+git() { command git -c safe.directory='*' --literal-pathspecs "$@"; }
 
 base=$(git rev-parse --verify -q HEAD) || { mark "infra=not a git repository: $(pwd)"; exit 3; }
 clean() { git reset -q --hard "$base" && git clean -qfd; }
 clean >&2 || { mark "infra=cannot reset the work tree"; exit 3; }
 
 if [ -s "$BP_DIR/candidate.patch" ]; then
+	# Links already in the repository (tracked, or left ignored in the image)
+	# are only visible here: a patch may not write through one.
+	while IFS= read -r line || [ -n "$line" ]; do
+		kind=${line%% *} p=${line#* }
+		d=$p
+		while :; do
+			case $d in */*) d=${d%/*} ;; *) break ;; esac
+			if [ -L "$d" ]; then
+				mark "refused=the patch writes $p through $d, a symbolic link in the repository: a patch may not write through links"
+				exit 0
+			fi
+		done
+		if [ "$kind" = F ] && [ -L "$p" ]; then
+			mark "refused=the patch changes $p as a regular file, and it is a symbolic link in the repository: a patch may not write through links"
+			exit 0
+		fi
+	done <"$BP_DIR/touched"
+
 	applied=""
 	for method in git-apply git-apply-recount patch-fuzz; do
 		clean >&2
@@ -36,31 +75,13 @@ if [ -s "$BP_DIR/candidate.patch" ]; then
 		exit 0
 	fi
 	mark "apply=$applied"
-	git add -A >/dev/null 2>&1
+	# Did it change anything? Only the touched paths can have changed; -f
+	# counts them even where .gitignore would hide them.
+	while IFS= read -r line || [ -n "$line" ]; do
+		git add -A -f -- "${line#* }" >/dev/null 2>&1
+	done <"$BP_DIR/touched"
 	if git diff --cached --quiet "$base"; then
-		mark "empty"
-		exit 0
-	fi
-	# Test tampering: a candidate may not change the tests that judge it.
-	if [ -s "$BP_DIR/test-files" ]; then
-		git diff --cached --name-only --no-renames "$base" | while IFS= read -r f; do
-			while IFS= read -r pat || [ -n "$pat" ]; do
-				[ -n "$pat" ] || continue
-				# shellcheck disable=SC2254
-				case "$f" in $pat)
-					if git cat-file -e "$base:$f" 2>/dev/null; then
-						git checkout -q "$base" -- "$f"
-					else
-						git rm -q -f --cached -- "$f" >/dev/null 2>&1; rm -f -- "$f"
-					fi
-					mark "restored=$f"
-					break ;;
-				esac
-			done <"$BP_DIR/test-files"
-		done
-	fi
-	# A candidate that only touched test files has nothing left to test.
-	if git diff --cached --quiet "$base"; then
+		git reset -q
 		mark "empty"
 		exit 0
 	fi
@@ -81,12 +102,19 @@ fi
 
 activate=""
 [ -s "$BP_DIR/activate" ] && activate=$(cat "$BP_DIR/activate")
+# The test command is written for bash (SWE-bench's `source ...activate`);
+# an image without bash runs it with sh, and says so.
+shell=bash
+if ! command -v bash >/dev/null 2>&1; then
+	shell=sh
+	printf 'bestpatch: bash is not installed: the test command runs with sh\n' >&2
+fi
 # timeout(1) runs the command in its own process group and kills the group.
 # Its exit status cannot tell a timeout from an OOM kill, so the clock decides.
 limit=${BP_TIMEOUT:-1800}
 [ -n "${BP_REPORT:-}" ] && rm -f -- "$BP_REPORT" # a stale report must not count
 start=$(date +%s)
-timeout -s KILL "$limit" bash -c "${activate:+$activate && }$(cat "$BP_DIR/command")" 2>&1
+timeout -s KILL "$limit" "$shell" -c "${activate:+$activate && }$(cat "$BP_DIR/command")" 2>&1
 code=$?
 if [ "$code" -eq 137 ] && [ $(($(date +%s) - start)) -ge "$limit" ]; then
 	mark "timeout"

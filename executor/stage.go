@@ -45,11 +45,34 @@ type Stage struct {
 	// Report is the JUnit report path the script copies to ReportFile
 	// (relative to the repository root); empty unless the format is JUnit.
 	Report string
+	// Undone lists the test files the candidate added, changed, renamed or
+	// deleted: their entries were dropped from the patch before it was
+	// staged, so they are undone by construction (Result.Restored).
+	Undone []string
+	// settled is the result of a run decided before any sandbox: a refused
+	// candidate, or one that changed nothing but test files.
+	settled *Result
 }
 
-// NewStage validates a run and lays out its $BP_DIR. Test patches are staged
-// as tests/NNNN.patch with their IDs in tests/NNNN.id, numbered in run order
-// so that the script's glob applies them in that order.
+// Settled returns the result of a run that needs no sandbox, decided when the
+// candidate was vetted: refused (apply_failed, saying why), or changing only
+// test files (empty). Backends return it as is.
+func (s Stage) Settled() (Result, bool) {
+	if s.settled == nil {
+		return Result{}, false
+	}
+	return *s.settled, true
+}
+
+// NewStage validates a run, vets its candidate patch (vetPatch: the checks
+// that need no repository) and lays out its $BP_DIR. The candidate is staged
+// as re-serialized by the vetting, without its test files, so the sandbox
+// applies exactly what was checked; the paths it touches are staged in
+// "touched" ("F path" or "L path", L for an entry that treats the path as a
+// symbolic link) for run.sh to check against the repository's own links.
+// Test patches are staged as tests/NNNN.patch with their IDs in
+// tests/NNNN.id, numbered in run order so that the script's glob applies
+// them in that order.
 func NewStage(run Run) (Stage, error) {
 	if err := run.Validate(); err != nil {
 		return Stage{}, err
@@ -64,15 +87,31 @@ func NewStage(run Run) (Stage, error) {
 	add("run.sh", 0o755, runScript)
 	add("command", 0o644, []byte(run.Command+"\n"))
 	if run.Patch != "" {
-		add("candidate.patch", 0o644, []byte(withNewline(run.Patch)))
+		v, err := vetPatch(withNewline(run.Patch), testFileMatcher(run.TestFiles))
+		switch {
+		case err != nil:
+			st.settled = &Result{Status: ApplyFailed, Reason: "the patch was refused before it was applied: " + err.Error()}
+		case v.patch == "":
+			st.Undone = v.undone
+			st.settled = &Result{Status: EmptyPatch, Restored: v.undone, Reason: "the patch changes only test files, which were dropped: nothing is left to test"}
+		default:
+			st.Undone = v.undone
+			add("candidate.patch", 0o644, []byte(v.patch))
+			var touched strings.Builder
+			for _, t := range v.touched {
+				kind := "F"
+				if t.link {
+					kind = "L"
+				}
+				touched.WriteString(kind + " " + t.path + "\n")
+			}
+			add("touched", 0o644, []byte(touched.String()))
+		}
 	}
 	for i, t := range run.Tests {
 		n := fmt.Sprintf("tests/%04d", i)
 		add(n+".patch", 0o644, []byte(withNewline(t.Patch)))
 		add(n+".id", 0o644, []byte(t.ID))
-	}
-	if len(run.TestFiles) > 0 {
-		add("test-files", 0o644, []byte(strings.Join(run.TestFiles, "\n")+"\n"))
 	}
 	if run.Env.Activate != "" {
 		add("activate", 0o644, []byte(run.Env.Activate))
@@ -84,7 +123,8 @@ func NewStage(run Run) (Stage, error) {
 }
 
 // withNewline ends a patch with a newline: git apply rejects a last hunk
-// line without one ("corrupt patch").
+// line without one ("corrupt patch"), and go-gitdiff would read it as a line
+// that ends the file without one.
 func withNewline(s string) string {
 	if s == "" || strings.HasSuffix(s, "\n") {
 		return s
@@ -189,6 +229,9 @@ func (r Run) Validate() error {
 		if strings.TrimSpace(t.Patch) == "" {
 			errs = append(errs, fmt.Errorf("test patch %q is empty: drop it or give it a diff", t.ID))
 		}
+		if len(t.Patch) > MaxPatchBytes {
+			errs = append(errs, fmt.Errorf("test patch %q is %d bytes, over the limit of %d bytes (%s) for a patch: split the test artifact or leave it out", t.ID, len(t.Patch), MaxPatchBytes, formatBytes(MaxPatchBytes)))
+		}
 	}
 	for _, p := range r.TestFiles {
 		if strings.ContainsAny(p, "\n\r") {
@@ -204,4 +247,38 @@ func (r Run) Validate() error {
 		return fmt.Errorf("invalid run: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// testFileMatcher says whether a repository path matches one of the run's
+// test-file patterns, in which `*` matches any run of characters, '/'
+// included.
+func testFileMatcher(patterns []string) func(string) bool {
+	return func(p string) bool {
+		for _, pat := range patterns {
+			if globMatch(pat, p) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// globMatch matches s against a pattern whose only wildcard is `*`.
+func globMatch(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, mid := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, mid)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(mid):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
 }

@@ -14,8 +14,9 @@ import (
 
 func TestNewStage(t *testing.T) {
 	run := Run{
-		Env:       Environment{Activate: "source venv/bin/activate"},
-		Patch:     "--- a/x\n+++ b/x", // no final newline: the stage adds it
+		Env:   Environment{Activate: "source venv/bin/activate"},
+		Patch: "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b", // traditional, no final newline: staged as git's
+
 		Tests:     []TestPatch{{ID: "first", Patch: "p1\n"}, {ID: "second one", Patch: "p2\n"}},
 		TestFiles: []string{"*_test.go", "tests/*"},
 		Command:   "go test -json ./...",
@@ -33,11 +34,11 @@ func TestNewStage(t *testing.T) {
 	}
 	want := map[string]string{
 		"command":          "go test -json ./...\n",
-		"candidate.patch":  "--- a/x\n+++ b/x\n",
+		"candidate.patch":  "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,1 +1,1 @@\n-a\n+b\n",
+		"touched":          "F x\n",
 		"tests/0000.patch": "p1\n", "tests/0000.id": "first",
 		"tests/0001.patch": "p2\n", "tests/0001.id": "second one",
-		"test-files": "*_test.go\ntests/*\n",
-		"activate":   "source venv/bin/activate",
+		"activate": "source venv/bin/activate",
 	}
 	for name, content := range want {
 		if files[name] != content {
@@ -64,8 +65,42 @@ func TestNewStage(t *testing.T) {
 	}
 }
 
+// A candidate that is refused, or that changes only test files, is settled
+// when the stage is made: nothing is staged and no sandbox is needed.
+func TestNewStageSettled(t *testing.T) {
+	for _, tc := range []struct {
+		name, patch string
+		status      Status
+		reason      string
+		restored    []string
+	}{
+		{"refused", newFilePatch(".git/hooks/post-checkout", "x"), ApplyFailed, "refused before it was applied: the patch writes \".git/hooks/post-checkout\", inside a .git directory", nil},
+		{"only test files", modify("a_test.go") + modify("b/tests/c.py"), EmptyPatch, "only test files, which were dropped", []string{"a_test.go", "b/tests/c.py"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := NewStage(Run{Patch: tc.patch, TestFiles: []string{"*_test.go", "*/tests/*"}, Command: "true", Format: Pytest})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, ok := st.Settled()
+			if !ok || res.Status != tc.status || !strings.Contains(res.Reason, tc.reason) || !slices.Equal(res.Restored, tc.restored) {
+				t.Fatalf("settled %v: %s %q restored %q, want %s saying %q, restored %q", ok, res.Status, res.Reason, res.Restored, tc.status, tc.reason, tc.restored)
+			}
+			for _, f := range st.Files {
+				if f.Path == "candidate.patch" {
+					t.Errorf("a settled candidate is staged")
+				}
+			}
+		})
+	}
+	st, err := NewStage(Run{Patch: modify("a.go") + modify("a_test.go"), TestFiles: []string{"*_test.go"}, Command: "true", Format: Pytest})
+	if _, settled := st.Settled(); err != nil || settled || !slices.Equal(st.Undone, []string{"a_test.go"}) {
+		t.Errorf("a fix with a test file: err %v, settled %v, undone %q; want it staged without a_test.go", err, settled, st.Undone)
+	}
+}
+
 func TestStageWriteDirAndTar(t *testing.T) {
-	st, err := NewStage(Run{Patch: "diff\n", Tests: []TestPatch{{ID: "t", Patch: "p\n"}}, Command: "true", Format: Pytest})
+	st, err := NewStage(Run{Patch: modify("x"), Tests: []TestPatch{{ID: "t", Patch: "p\n"}}, Command: "true", Format: Pytest})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +174,7 @@ func TestRunValidate(t *testing.T) {
 		{"duplicate test ID", func(r *Run) { r.Tests = []TestPatch{{ID: "a", Patch: "p"}, {ID: "a", Patch: "q"}} }, "used twice"},
 		{"empty test patch", func(r *Run) { r.Tests = []TestPatch{{ID: "a"}} }, "is empty"},
 		{"multi-line pattern", func(r *Run) { r.TestFiles = []string{"a\nb"} }, "spans lines"},
+		{"test patch too large", func(r *Run) { r.Tests = []TestPatch{{ID: "big", Patch: strings.Repeat("+", MaxPatchBytes+1)}} }, `test patch "big" is 8388609 bytes, over the limit of 8388608 bytes`},
 		{"bad env name", func(r *Run) { r.Env.Env = map[string]string{"A=B": "x"} }, "not valid"},
 	}
 	for _, tc := range cases {

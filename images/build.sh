@@ -19,6 +19,9 @@
 #                                            module dependencies downloaded now; GOCACHE warmed)
 #   images/build.sh sympy                    bestpatch/sympy: Debian's python3, pytest and
 #                                            sympy, with sympy as the repository at /testbed
+#   images/build.sh sh-only                  bestpatch/sh-only: Debian without bash (git, patch,
+#                                            coreutils; /bin/sh is dash) and a small repository
+#                                            at /testbed with symbolic links out of it
 #
 # Environment: BESTPATCH_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/bestpatch),
 # DEBIAN_MIRROR (default http://deb.debian.org/debian), DEBIAN_SUITE (bookworm),
@@ -248,6 +251,42 @@ sympy() {
 	docker tag "$tag" bestpatch/sympy:latest
 }
 
+sh_only_dockerfile() {
+	# No bash at all: run.sh is POSIX sh, and this image proves it. The
+	# repository holds links that leave it (to /opt/outside), for the tests
+	# of patches that try to write through them.
+	cat <<-EOF
+		FROM $1
+		RUN rm -f /bin/bash /bin/rbash /usr/bin/bash /usr/bin/rbash && ! command -v bash \\
+		 && git config --system safe.directory '*' \\
+		 && git config --system user.email bestpatch@localhost && git config --system user.name bestpatch \\
+		 && mkdir -p /testbed /opt/outside && echo outside >/opt/outside/target.txt \\
+		 && cd /testbed && seq -f 'l%g' 20 >lib.txt && echo original >lib_test.go \\
+		 && ln -s /opt/outside link && ln -s /opt/outside/target.txt linkfile \\
+		 && git init -q && git add -A \\
+		 && GIT_AUTHOR_DATE=@$SOURCE_DATE_EPOCH GIT_COMMITTER_DATE=@$SOURCE_DATE_EPOCH git commit -qm base \\
+		 && chmod -R a+rwX /testbed /opt/outside
+		WORKDIR /testbed
+		LABEL dev.bestpatch.image=sh-only
+	EOF
+}
+
+# sh_only: bestpatch/sh-only on the Go chain's rootfs (cached by then).
+sh_only() {
+	local from tag ctx
+	from=$(rootfs_image "$(rootfs "${go_packages[@]}")")
+	tag=bestpatch/sh-only:$(sh_only_dockerfile "$from" | hash)
+	if have_image "$tag"; then
+		log "$tag is up to date"
+	else
+		ctx=$(mktemp -d)
+		sh_only_dockerfile "$from" >"$ctx/Dockerfile"
+		build_context "$ctx" "$tag"
+		rm -rf "$ctx"
+	fi
+	docker tag "$tag" bestpatch/sh-only:latest
+}
+
 docker version >/dev/null 2>&1 || die "no Docker engine answers (DOCKER_HOST=${DOCKER_HOST:-unset}): start dockerd or point DOCKER_HOST at one"
 mkdir -p "$cache/rootfs"
 # One build at a time per cache: the tests of several packages may call this.
@@ -262,6 +301,7 @@ all)
 	sympy &
 	py_pid=$!
 	wait "$go_pid" || die "building bestpatch/go-uuid failed (see above)"
+	sh_only # on the Go chain's rootfs, cached now
 	wait "$py_pid" || die "building bestpatch/sympy failed (see above)"
 	;;
 go-base) go_base >/dev/null ;;
@@ -274,5 +314,6 @@ go-task)
 	go_task "$2" "$3"
 	;;
 sympy) sympy ;;
+sh-only) sh_only ;;
 *) die "unknown target $1; see the usage at the top of $0" ;;
 esac
