@@ -20,7 +20,7 @@ const bareFile = "bare-ns"
 
 // bareRunner times the test command of runs on the host, one at a time, in
 // one persistent clone of the task's repository: the same run.sh prepares
-// the work tree (patch, restored test files, test patches) and only the
+// the work tree (vetted patch, test patches) and only the
 // test command is timed. The sum of these times over the cores is the ideal
 // a job's wall time is measured against.
 type bareRunner struct {
@@ -45,6 +45,9 @@ func (b *bareRunner) time(ctx context.Context, run executor.Run) (time.Duration,
 	if err != nil {
 		return 0, err
 	}
+	if _, settled := st.Settled(); settled {
+		return 0, nil // refused, or only test files: no test runs
+	}
 	dir, err := os.MkdirTemp(b.tmp, "stage-")
 	if err != nil {
 		return 0, err
@@ -53,7 +56,7 @@ func (b *bareRunner) time(ctx context.Context, run executor.Run) (time.Duration,
 	if err := st.WriteDir(dir); err != nil {
 		return 0, err
 	}
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(dir, "run.sh"))
+	cmd := exec.CommandContext(ctx, "sh", filepath.Join(dir, "run.sh"))
 	cmd.Dir = b.repo
 	cmd.Env = append(os.Environ(), st.Env(dir)...)
 	for k, v := range b.env {
