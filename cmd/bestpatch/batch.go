@@ -26,6 +26,7 @@ func newBatchCmd() *cobra.Command {
 		preds, labelSources              []string
 		parallel                         int
 		rt                               runtimeFlags
+		ds                               datasetFlags
 		opts                             selector.Options
 	)
 	cmd := &cobra.Command{
@@ -58,13 +59,13 @@ or interruption.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			preds = append(preds, args...)
-			if tasksFile == "" || len(preds) == 0 || out == "" {
-				return fmt.Errorf("batch needs --tasks FILE, at least one --preds FILE and --out FILE (see bestpatch batch --help)")
+			if (tasksFile == "" && ds.file == "") || len(preds) == 0 || out == "" {
+				return fmt.Errorf("batch needs --tasks FILE (or --dataset FILE), at least one --preds FILE and --out FILE (see bestpatch batch --help)")
 			}
 			if err := selector.CheckPredictionsPath(out); err != nil {
 				return fmt.Errorf("--out: %w", err)
 			}
-			tasks, err := selector.LoadTasks(tasksFile)
+			tasks, source, err := ds.tasks(tasksFile, "--tasks", true, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -124,7 +125,7 @@ or interruption.`,
 			}
 			return finishBatch(cmd.OutOrStdout(), res, runErr, batchOutputs{
 				out: out, model: model, labels: labels, reportDir: reportDir,
-				policy: policyName(opts), title: "bestpatch batch: " + filepath.Base(tasksFile),
+				policy: policyName(opts), title: "bestpatch batch: " + filepath.Base(source),
 			})
 		},
 	}
@@ -141,6 +142,7 @@ or interruption.`,
 	f.StringVar(&opts.Policy, "policy", "", "selection policy: "+strings.Join(scoring.PolicyNames(), ", ")+", or a JSON policy spec (default auto)")
 	f.IntVar(&opts.BaseRuns, "base-runs", 0, "how many times to run each base to find flaky tests (default 2)")
 	rt.register(f)
+	ds.register(f)
 	return cmd
 }
 

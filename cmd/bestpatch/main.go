@@ -45,6 +45,7 @@ regressions, consensus, verifier), and reports the chosen patch with its evidenc
 		newBenchCmd(),
 		newBatchCmd(),
 		newServeCmd(),
+		newTasksCmd(),
 	)
 	return root
 }

@@ -18,6 +18,7 @@ func newSelectCmd() *cobra.Command {
 		preds              []string
 		asJSON             bool
 		rt                 runtimeFlags
+		ds                 datasetFlags
 		opts               selector.Options
 	)
 	cmd := &cobra.Command{
@@ -36,14 +37,14 @@ Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			preds = append(preds, args...)
-			if taskFile == "" || len(preds) == 0 {
-				return fmt.Errorf("select needs --task FILE and at least one --preds FILE (see bestpatch select --help)")
-			}
-			tasks, err := selector.LoadTasks(taskFile)
+			tasks, source, err := ds.tasks(taskFile, "--task", false, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			task, err := pickTask(tasks, instance, taskFile)
+			if source == "" || len(preds) == 0 {
+				return fmt.Errorf("select needs --task FILE (or --dataset FILE) and at least one --preds FILE (see bestpatch select --help)")
+			}
+			task, err := pickTask(tasks, instance, source)
 			if err != nil {
 				return err
 			}
@@ -92,6 +93,7 @@ Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
 	f.BoolVar(&opts.Judge, "judge", false, "ask the model endpoint for P(YES) of each candidate without a verifier_score")
 	f.IntVar(&opts.AdversarialRounds, "adversarial-rounds", 0, "rounds of model-written tests to break ties between top candidates")
 	rt.register(f)
+	ds.register(f)
 	return cmd
 }
 
