@@ -159,6 +159,8 @@ func TestInvalidJobs(t *testing.T) {
 		{"no test command", strings.Replace(good, `go test -json ./...`, ``, 1), "", `"test_command" is empty`},
 		{"bad format", strings.Replace(good, `go-json`, `tap`, 1), "", `test_format "tap" is not known`},
 		{"bad id", strings.Replace(good, `{"task"`, `{"id":"a.b","task"`, 1), "", `job id "a.b"`},
+		{"swebench and task", strings.Replace(good, `{"task"`, `{"swebench":{"row":{"instance_id":"a__b-1","repo":"django/django","version":"3.0"}},"task"`, 1), "", `both "task" and "swebench"`},
+		{"swebench unknown version", `{"swebench":{"row":{"instance_id":"a__b-1","repo":"django/django","version":"0.1"}},"candidates":[{"id":"a","patch":""}]}`, "", `version "0.1" is not in the SWE-bench spec table`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := nc.Request(wire.SubmitSubject, []byte(tc.body), 10*time.Second)

@@ -108,11 +108,15 @@ func (d *Daemon) decodeJob(ctx context.Context, req micro.Request) (selector.Job
 	if len(bytes.TrimSpace(data)) == 0 {
 		return selector.Job{}, invalid(fmt.Errorf("%w: the request is empty: send a job (JSON: task, candidates, options), see docs/DAEMON.md", selector.ErrInvalidJob))
 	}
-	var job selector.Job
+	var sub wire.Submission
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&job); err != nil {
+	if err := dec.Decode(&sub); err != nil {
 		return selector.Job{}, invalid(fmt.Errorf("%w: %w", selector.ErrInvalidJob, jsonProblem("job", data, err)))
+	}
+	job, err := sub.Resolve() // a SWE-bench row in place of the task
+	if err != nil {
+		return selector.Job{}, invalid(err)
 	}
 	if job.ID == "" {
 		job.ID = nuid.Next()
@@ -133,7 +137,9 @@ func jsonProblem(what string, data []byte, err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		return &selector.InputError{File: what, Field: te.Field, Err: fmt.Errorf("has a %s value, want %s", te.Value, te.Type)}
+		// Job fields are promoted from the embedded Job of wire.Submission.
+		field := strings.TrimPrefix(te.Field, "Job.")
+		return &selector.InputError{File: what, Field: field, Err: fmt.Errorf("has a %s value, want %s", te.Value, te.Type)}
 	case errors.As(err, &se):
 		return &selector.InputError{File: what, Err: fmt.Errorf("not valid JSON at byte %d: %w", se.Offset, se)}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
