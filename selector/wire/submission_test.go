@@ -40,11 +40,11 @@ func TestSubmissionWithARow(t *testing.T) {
 		t.Errorf("plain job: %+v %v", j, err)
 	}
 	for body, want := range map[string]string{
-		`{"task":{"instance_id":"x"},"swebench":{"row":` + sweRow + `}}`:      `both "task" and "swebench"`,
+		`{"task":{"instance_id":"x"},"swebench":{"row":` + sweRow + `}}`:           `both "task" and "swebench"`,
 		`{"swebench":{"row":{"instance_id":"a__b-1","repo":"a/b","version":"1"}}}`: `"a/b" is not in the SWE-bench spec table`,
-		`{"swebench":{"row":` + sweRow + `,"regression_tests":"most"}}`:        "regression tests",
-		`{"swebench":{"row":` + sweRow + `,"arch":"sparc"}}`:                   "architecture",
-		`{"swebench":{"row":"a string"}}`:                                       "not a SWE-bench dataset row",
+		`{"swebench":{"row":` + sweRow + `,"regression_tests":"most"}}`:            "regression tests",
+		`{"swebench":{"row":` + sweRow + `,"arch":"sparc"}}`:                       "architecture",
+		`{"swebench":{"row":"a string"}}`:                                          "not a SWE-bench dataset row",
 	} {
 		_, err := decodeSubmission(t, body).Resolve()
 		if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, selector.ErrInvalidJob) {
