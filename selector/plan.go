@@ -62,6 +62,7 @@ type Plan struct {
 	baseRuns int
 	results  map[string]executor.Result
 	args     *testArgs // the task's test arguments (testargs.go), nil without
+	selMemo  selectionMemo
 }
 
 // NewPlan validates a job and plans its runs.

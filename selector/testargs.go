@@ -129,6 +129,30 @@ func (p *Plan) selection() (related.Selection, error) {
 	if !ok {
 		return related.Selection{}, nil
 	}
+	// Every run's command asks for it: choose once per listing. Results are
+	// never changed in place, so the listing's case slice identifies it
+	// (a plan replayed with other results has another one).
+	m := &p.selMemo
+	if len(res.Cases) > 0 && m.cases == &res.Cases[0] && m.n == len(res.Cases) {
+		return m.sel, m.err
+	}
+	sel, err := p.choose(res)
+	if len(res.Cases) > 0 {
+		*m = selectionMemo{cases: &res.Cases[0], n: len(res.Cases), sel: sel, err: err}
+	}
+	return sel, err
+}
+
+// selectionMemo remembers the selection of one listing.
+type selectionMemo struct {
+	cases *executor.Case
+	n     int
+	sel   related.Selection
+	err   error
+}
+
+// choose runs the convention on a recorded listing.
+func (p *Plan) choose(res executor.Result) (related.Selection, error) {
 	if res.Status != executor.Completed {
 		return related.Selection{}, fmt.Errorf("listing the repository's test files (%s) failed: %s: %s", p.args.list.Command, res.Status, res.Reason)
 	}

@@ -95,6 +95,13 @@ func TestPlanRelatedArgs(t *testing.T) {
 	if string(a) != string(b) {
 		t.Errorf("replayed plan differs:\n%s\n%s", a, b)
 	}
+	// Another listing gives other arguments (nothing is remembered across).
+	r := p.WithResults(map[string]executor.Result{ListRunID: listing("tests/utils_tests/test_text.py")})
+	for _, run := range r.Needed() {
+		if want := "./tests/runtests.py --verbosity 2 utils_tests.test_text"; run.Run.Command != want {
+			t.Errorf("other listing: %s: command %q, want %q", run.ID, run.Run.Command, want)
+		}
+	}
 	if !slices.Contains(ids(q.universe()), ListRunID) {
 		t.Error("the listing run is not among the plan's runs")
 	}
