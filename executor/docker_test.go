@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -35,6 +36,10 @@ func TestIsZero(t *testing.T) {
 }`)}
 	uuidCorrect = newFilePatch("zero.go", "package uuid\n\n// IsZero reports whether u is the Nil UUID.\nfunc IsZero(u UUID) bool { return u == Nil }")
 	uuidWrong   = newFilePatch("zero.go", "package uuid\n\n// IsZero reports whether u is the Nil UUID.\nfunc IsZero(u UUID) bool { return true }")
+	// The probe of issue 12: the wrong fix, plus a test file that turns every
+	// test into a no-op, hidden from git by a .gitignore it adds.
+	uuidSilenced = uuidWrong + newFilePatch(".gitignore", "zz_test.go") +
+		newFilePatch("zz_test.go", "package uuid\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc TestMain(m *testing.M) { os.Exit(0) }")
 )
 
 func TestDockerGoCandidates(t *testing.T) {
@@ -47,20 +52,26 @@ func TestDockerGoCandidates(t *testing.T) {
 		patch      string
 		wantHidden string // "" when the package does not build
 		wantBroken bool
+		restored   []string
 	}{
 		{name: "base", patch: "", wantBroken: true},
 		{name: "correct", patch: uuidCorrect, wantHidden: "PASS"},
 		{name: "wrong", patch: uuidWrong, wantHidden: "FAIL"},
+		{name: "wrong, tests silenced behind .gitignore", patch: uuidSilenced, wantHidden: "FAIL", restored: []string{"zz_test.go"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := runOK(t, d, Run{
-				Env:     Environment{Image: goImage},
-				Patch:   tc.patch,
-				Tests:   []TestPatch{uuidHiddenTest},
-				Command: "go test -json ./...",
-				Format:  GoJSON,
-				Timeout: 5 * time.Minute,
+				Env:       Environment{Image: goImage},
+				Patch:     tc.patch,
+				Tests:     []TestPatch{uuidHiddenTest},
+				TestFiles: []string{"*_test.go"},
+				Command:   "go test -json ./...",
+				Format:    GoJSON,
+				Timeout:   5 * time.Minute,
 			})
+			if !slices.Equal(res.Restored, tc.restored) {
+				t.Errorf("restored %q, want %q", res.Restored, tc.restored)
+			}
 			if res.Status != Completed {
 				t.Fatalf("status %s (%s), want completed\n%s", res.Status, res.Reason, res.Output)
 			}
@@ -494,4 +505,34 @@ func TestDockerAPIVersion(t *testing.T) {
 		t.Errorf("negotiated API %s, want %s (engine %s, client max %s)", got, want, ping.APIVersion, client.MaxAPIVersion)
 	}
 	t.Logf("engine API %s, negotiated %s", ping.APIVersion, d.APIVersion())
+}
+
+// A sandbox without the script's tools says which are missing. (An image
+// without bash runs: TestDockerHostilePatches runs them all in one.)
+func TestDockerMissingTools(t *testing.T) {
+	d := newTestDocker(t, DockerConfig{})
+	needImages(t, d, shOnlyImage)
+	res := runOK(t, d, Run{Env: Environment{Image: shOnlyImage, Env: map[string]string{"PATH": "/nonexistent"}}, Patch: modify("lib.txt"), Command: "true", Format: Pytest})
+	if res.Status != Infra || !strings.Contains(res.Reason, "missing tools: git timeout cat cp rm date patch: the run script needs") {
+		t.Errorf("status %s reason %q, want infra naming every missing tool", res.Status, res.Reason)
+	}
+}
+
+// Output without end is streamed, parsed and capped: 200 MB of it, then a
+// result, and the result is read.
+func TestDockerOutputFlood(t *testing.T) {
+	d := newTestDocker(t, DockerConfig{})
+	needImages(t, d, shOnlyImage)
+	res := runOK(t, d, Run{
+		Env:     Environment{Image: shOnlyImage},
+		Command: "yes 'a line of output that nobody reads' | head -c 200000000; echo; " + summary("PASSED t::after_the_flood"),
+		Format:  Pytest,
+		Timeout: 5 * time.Minute,
+	})
+	if res.Status != Completed || fmt.Sprint(outcomes(res.Cases)) != "map[t::after_the_flood:PASS]" {
+		t.Errorf("status %s (%s) cases %v, want completed with t::after_the_flood", res.Status, res.Reason, outcomes(res.Cases))
+	}
+	if len(res.Output) > 2*ExcerptHalf+200 {
+		t.Errorf("output excerpt is %d bytes, want at most %d", len(res.Output), 2*ExcerptHalf+200)
+	}
 }

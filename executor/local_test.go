@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -395,5 +396,55 @@ func BenchmarkLocalRun(b *testing.B) {
 		if res, err := l.Run(b.Context(), run); err != nil || res.Status != Completed {
 			b.Fatalf("%v %s %s", err, res.Status, res.Reason)
 		}
+	}
+}
+
+// A tool the script needs and cannot find is named, with what to do; bash
+// is not needed: without it the test command runs with sh.
+func TestLocalMissingTools(t *testing.T) {
+	l, _ := newTestLocal(t)
+	repo := gitRepo(t, map[string]string{"a.txt": "a\n"})
+	tools := []string{"sh", "bash", "git", "timeout", "patch", "cat", "cp", "rm", "date"}
+	cmd := summary("PASSED t::shell_$0")
+	for _, tc := range []struct {
+		name    string
+		without string
+		patch   string
+		status  Status
+		reason  string
+		cases   map[string]string
+	}{
+		{name: "all there", patch: modify("a.txt"), status: ApplyFailed, reason: "patch does not apply"},
+		{name: "no git", without: "git", status: Infra, reason: "missing tools: git: the run script needs git, timeout"},
+		{name: "no timeout", without: "timeout", status: Infra, reason: "missing tools: timeout:"},
+		{name: "no patch, a candidate", without: "patch", patch: modify("a.txt"), status: Infra, reason: "missing tools: patch:"},
+		{name: "no patch, the base run", without: "patch", status: Completed, cases: map[string]string{"t::shell_bash": "PASS"}},
+		{name: "no bash", without: "bash", status: Completed, cases: map[string]string{"t::shell_sh": "PASS"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := t.TempDir()
+			for _, tool := range tools {
+				if tool == tc.without {
+					continue
+				}
+				p, err := exec.LookPath(tool)
+				if err != nil {
+					t.Skipf("%s is not installed here: %v", tool, err)
+				}
+				if err := os.Symlink(p, filepath.Join(bin, tool)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := l.Run(t.Context(), Run{Env: Environment{Repo: repo, Env: map[string]string{"PATH": bin}}, Patch: tc.patch, Command: cmd, Format: Pytest})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != tc.status || !strings.Contains(res.Reason, tc.reason) {
+				t.Fatalf("status %s reason %q, want %s saying %q", res.Status, res.Reason, tc.status, tc.reason)
+			}
+			if tc.cases != nil && fmt.Sprint(outcomes(res.Cases)) != fmt.Sprint(tc.cases) {
+				t.Errorf("cases %v, want %v", outcomes(res.Cases), tc.cases)
+			}
+		})
 	}
 }

@@ -1,0 +1,192 @@
+package executor
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	localHelperEnv = "BESTPATCH_LOCAL_HELPER"     // what the helper does: "hang" or "hog"
+	localTempEnv   = "BESTPATCH_LOCAL_HELPER_TMP" // its Local's TempDir
+	localCgroupEnv = "BESTPATCH_LOCAL_HELPER_CG"  // the memory cgroup it moves into first
+)
+
+// TestLocalHelper is the process the Local tests below run apart: "hang"
+// starts a run that never ends (TestLocalSweep kills the process), "hog"
+// moves itself into a memory cgroup and runs a memory hog (TestLocalOOM),
+// printing the result as JSON.
+func TestLocalHelper(t *testing.T) {
+	mode := os.Getenv(localHelperEnv)
+	if mode == "" {
+		t.Skip("the helper process of TestLocalSweep and TestLocalOOM; runs only when re-executed by them")
+	}
+	if cg := os.Getenv(localCgroupEnv); cg != "" {
+		if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := NewLocal(LocalConfig{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), TempDir: os.Getenv(localTempEnv)})
+	repo := gitRepo(t, map[string]string{"a.txt": "a\n"})
+	cmd := map[string]string{
+		"hang": "exec -a bestpatch-sweep-98758 sleep 98758",
+		// tail keeps the whole "line" of /dev/zero: it grows until killed.
+		"hog": "head -c 4000m /dev/zero | tail >/dev/null; " + summary("PASSED t::survived"),
+	}[mode]
+	res, err := l.Run(t.Context(), Run{Env: Environment{Repo: repo}, Command: cmd, Format: Pytest, Timeout: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(res)
+	l.Close()
+}
+
+// A process killed with kill -9 in the middle of a run leaves its scratch
+// directory; the next Local in the same temp dir removes it, and nothing
+// else.
+func TestLocalSweep(t *testing.T) {
+	tmp := t.TempDir()
+	host, _ := os.Hostname()
+	me := os.Getpid()
+	decoys := []string{
+		fmt.Sprintf("%s%d-%s-%s-1", scratchPrefix, me, processStart(me), host), // a live owner: this process
+		fmt.Sprintf("%s%d--%s-2", scratchPrefix, deadPID(t), "another-host.example"),
+		scratchPrefix + "not-an-owner",
+		"bestpatch-clone-123", // not a Local's scratch directory
+	}
+	for _, d := range decoys {
+		if err := os.Mkdir(filepath.Join(tmp, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	helper := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestLocalHelper$", "-test.count=1")
+	helper.Env = append(os.Environ(), localHelperEnv+"=hang", localTempEnv+"="+tmp)
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the run's command: then its clone and inputs exist.
+	var sleeper []string
+	for sleeper == nil && t.Context().Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+		for _, p := range markedProcesses(t, "bestpatch-sweep-98758") {
+			if _, cmdline, _ := strings.Cut(p, ": "); strings.HasPrefix(cmdline, "bestpatch-sweep-98758") {
+				sleeper = append(sleeper, p)
+			}
+		}
+	}
+	orphans, _ := filepath.Glob(filepath.Join(tmp, fmt.Sprintf("%s%d-*", scratchPrefix, helper.Process.Pid)))
+	if err := helper.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = helper.Wait()
+	// The run's processes outlive a kill -9 of their daemon until the run's
+	// timeout (docs/DOCKER.md, threat model); end this test's now.
+	for _, p := range sleeper {
+		pid, _ := strconv.Atoi(p[:strings.IndexByte(p, ':')])
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if len(orphans) != 1 {
+		t.Fatalf("the killed helper left %v, want its one scratch directory", orphans)
+	}
+	if runs, _ := filepath.Glob(filepath.Join(orphans[0], "clone-*")); len(runs) != 1 {
+		t.Fatalf("the helper's scratch directory holds clones %v, want the one of its run", runs)
+	}
+
+	l := NewLocal(LocalConfig{Logger: slog.New(slog.NewTextHandler(t.Output(), nil)), TempDir: tmp})
+	defer l.Close()
+	repo := gitRepo(t, map[string]string{"a.txt": "a\n"})
+	if res, err := l.Run(t.Context(), Run{Env: Environment{Repo: repo}, Command: summary("PASSED t::a"), Format: Pytest}); err != nil || res.Status != Completed {
+		t.Fatalf("run: %v %s %s", err, res.Status, res.Reason)
+	}
+	if _, err := os.Stat(orphans[0]); !os.IsNotExist(err) {
+		t.Errorf("the killed helper's scratch directory %s survived the sweep: %v", orphans[0], err)
+	}
+	for _, d := range decoys {
+		if _, err := os.Stat(filepath.Join(tmp, d)); err != nil {
+			t.Errorf("the sweep touched %s, which it must leave alone: %v", d, err)
+		}
+	}
+}
+
+func TestParseScratchName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want owner
+		ok   bool
+	}{
+		{scratchPrefix + "42-123456-vm-01.example-987", owner{host: "vm-01.example", pid: 42, start: "123456"}, true},
+		{scratchPrefix + "42--host-987", owner{host: "host", pid: 42}, true},
+		{scratchPrefix + "0-1-host-2", owner{}, false},
+		{scratchPrefix + "x-1-host-2", owner{}, false},
+		{scratchPrefix + "42-1-host", owner{}, false},
+		{"bestpatch-run-42-1-host-2", owner{}, false},
+	} {
+		got, ok := parseScratchName(tc.name)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("parseScratchName(%q) = %+v %v, want %+v %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// A run whose tests the kernel kills for memory is infra on Local, as it is
+// on Docker. The helper runs in a memory cgroup of its own, limited to 256
+// MiB (cgroup v1, as root), so that the OOM killer stays inside it.
+func TestLocalOOM(t *testing.T) {
+	self, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Skipf("no /proc/self/cgroup: %v", err)
+	}
+	var mine string
+	for line := range strings.Lines(string(self)) {
+		if f := strings.SplitN(strings.TrimSpace(line), ":", 3); len(f) == 3 && strings.Contains(","+f[1]+",", ",memory,") {
+			mine = f[2]
+		}
+	}
+	parent := filepath.Join(cgroupRoot, "memory", mine)
+	cg := filepath.Join(parent, fmt.Sprintf("bestpatch-oom-test-%d", os.Getpid()))
+	if mine == "" || os.Mkdir(cg, 0o755) != nil {
+		t.Skip("needs a writable cgroup v1 memory hierarchy (run as root on a host with one) to make a memory cgroup for the test")
+	}
+	defer func() {
+		for range 50 { // the cgroup empties once its processes are reaped
+			if os.Remove(cg) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Errorf("cannot remove the test's memory cgroup %s", cg)
+	}()
+	for _, f := range []string{"memory.limit_in_bytes", "memory.memsw.limit_in_bytes"} {
+		if err := os.WriteFile(filepath.Join(cg, f), []byte("268435456"), 0o644); err != nil && f == "memory.limit_in_bytes" {
+			t.Fatal(err)
+		}
+	}
+
+	helper := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestLocalHelper$", "-test.count=1")
+	helper.Env = append(os.Environ(), localHelperEnv+"=hog", localTempEnv+"="+t.TempDir(), localCgroupEnv+"="+cg)
+	helper.Stderr = t.Output()
+	out, err := helper.Output()
+	if err != nil {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	var res Result
+	line, _, _ := strings.Cut(string(out), "\n")
+	if err := json.Unmarshal([]byte(line), &res); err != nil {
+		t.Fatalf("helper output %q: %v", out, err)
+	}
+	if res.Status != Infra || !strings.Contains(res.Reason, "out of memory: the kernel's OOM killer killed 1 process(es)") {
+		t.Errorf("status %s reason %q, want infra saying the OOM killer killed a process", res.Status, res.Reason)
+	}
+	if len(res.Cases) != 1 {
+		t.Errorf("cases %v: the command went on after the kill and printed its summary, which the result keeps", res.Cases)
+	}
+}
