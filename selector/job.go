@@ -89,10 +89,24 @@ type Options struct {
 	AdversarialRounds int `json:"adversarial_rounds,omitempty"`
 }
 
-// wantsModel reports whether the job asks for any model-generated evidence.
-func (o Options) wantsModel() bool {
-	return o.GenerateTests > 0 || o.Judge || o.AdversarialRounds > 0
+// ModelWork names, by their JSON names, the options that ask the model
+// endpoint for evidence; empty when none does.
+func (o Options) ModelWork() []string {
+	var out []string
+	if o.GenerateTests > 0 {
+		out = append(out, "generate_tests")
+	}
+	if o.Judge {
+		out = append(out, "judge")
+	}
+	if o.AdversarialRounds > 0 {
+		out = append(out, "adversarial_rounds")
+	}
+	return out
 }
+
+// wantsModel reports whether the job asks for any model-generated evidence.
+func (o Options) wantsModel() bool { return len(o.ModelWork()) > 0 }
 
 func (o Options) policy() string {
 	if o.Policy == "" {

@@ -65,6 +65,12 @@ or interruption.`,
 			if err := selector.CheckPredictionsPath(out); err != nil {
 				return fmt.Errorf("--out: %w", err)
 			}
+			// On daemons the model endpoint is theirs: one without answers 400.
+			if natsURL == "" {
+				if err := rt.checkModelWork(opts); err != nil {
+					return err
+				}
+			}
 			tasks, source, err := ds.tasks(tasksFile, "--tasks", true, cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -141,6 +147,7 @@ or interruption.`,
 	f.StringVar(&natsCreds, "nats-creds", "", "NATS credentials file (JWT and NKey seed), with --nats-url")
 	f.StringVar(&opts.Policy, "policy", "", "selection policy: "+strings.Join(scoring.PolicyNames(), ", ")+", or a JSON policy spec (default auto)")
 	f.IntVar(&opts.BaseRuns, "base-runs", 0, "how many times to run each base to find flaky tests (default 2)")
+	registerModelWork(f, &opts)
 	rt.register(f)
 	ds.register(f)
 	return cmd

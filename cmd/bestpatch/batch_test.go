@@ -214,6 +214,7 @@ func TestBatchBadInput(t *testing.T) {
 	}{
 		{"no flags", []string{"batch"}, "--tasks"},
 		{"no out", []string{"batch", "--tasks", task, "--preds", preds}, "--out"},
+		{"judge without an endpoint", []string{"batch", "--tasks", task, "--preds", preds, "--out", out, "--judge"}, "no model endpoint for --judge: give --llm-url"},
 		{"out the harness cannot read", []string{"batch", "--tasks", task, "--preds", preds, "--out", filepath.Join(dir, "selected.txt")}, "--out: predictions file"},
 		{"duplicate instance", []string{"batch", "--executor", "local", "--tasks", dup, "--preds", preds, "--out", out}, `instance_id "example__interval-1" twice`},
 		{"bad labels", []string{"batch", "--tasks", task, "--preds", preds, "--out", out, "--labels", badLabels}, `labels.jsonl:1: field "model_name_or_path"`},

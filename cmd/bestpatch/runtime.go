@@ -47,6 +47,29 @@ func (r *runtimeFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&r.llm.CacheDir, "llm-cache-dir", "", "keep model responses on disk so that re-running a job costs nothing")
 }
 
+// registerModelWork adds the flags that ask the model endpoint for
+// evidence; select and batch share them.
+func registerModelWork(f *pflag.FlagSet, o *selector.Options) {
+	f.IntVar(&o.GenerateTests, "generate-tests", 0, "ask the model endpoint (--llm-url) for K tests that reproduce the issue")
+	f.BoolVar(&o.Judge, "judge", false, "ask the model endpoint (--llm-url) for P(YES) of each candidate without a verifier_score")
+	f.IntVar(&o.AdversarialRounds, "adversarial-rounds", 0, "rounds of model-written tests (--llm-url) to break ties between top candidates")
+}
+
+// checkModelWork refuses options that ask for model work when no endpoint
+// is configured: the jobs would run without the evidence they asked for.
+func (r *runtimeFlags) checkModelWork(o selector.Options) error {
+	work := o.ModelWork()
+	if len(work) == 0 || r.llm.URL != "" {
+		return nil
+	}
+	flags := make([]string, len(work))
+	for i, w := range work {
+		flags[i] = "--" + strings.ReplaceAll(w, "_", "-")
+	}
+	list := strings.Join(flags, " and ")
+	return fmt.Errorf("no model endpoint for %s: give --llm-url URL and --llm-model NAME (an OpenAI-compatible endpoint, docs/GENERATOR.md), or drop %s", list, list)
+}
+
 // models connects the model endpoint, or returns nil when none is configured.
 func (r *runtimeFlags) models() (*generator.Endpoint, error) {
 	ep, err := generator.NewEndpoint(r.llm)

@@ -15,6 +15,7 @@ import (
 func newSelectCmd() *cobra.Command {
 	var (
 		taskFile, instance string
+		outFile, model     string
 		preds              []string
 		asJSON             bool
 		rt                 runtimeFlags
@@ -28,15 +29,28 @@ func newSelectCmd() *cobra.Command {
 and generated tests, scores them, and prints the verdict: the ranking with every
 signal, the outcome matrix, and the chosen patch.
 
+With --out FILE it also writes the chosen patch as a one-line SWE-bench
+predictions file (FILE.jsonl or FILE.json), ready for the harness; when no
+candidate is chosen it writes nothing and says so.
+
 Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
 		Example: `  # The bundled example, on the local backend (no Docker needed):
   bestpatch select --executor local --task testdata/example/task.json --preds testdata/example/preds/*.jsonl
 
-  # A SWE-bench-style task in a Docker image, JSON output:
-  bestpatch select --task task.json --preds run_00.jsonl run_01.jsonl --json`,
+  # A SWE-bench-style task in a Docker image, JSON output, and the choice as
+  # a predictions file for the SWE-bench harness:
+  bestpatch select --task task.json --preds run_00.jsonl run_01.jsonl --json --out chosen.jsonl`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			preds = append(preds, args...)
+			if outFile != "" {
+				if err := selector.CheckPredictionsPath(outFile); err != nil {
+					return fmt.Errorf("--out: %w", err)
+				}
+			}
+			if err := rt.checkModelWork(opts); err != nil {
+				return err
+			}
 			tasks, source, err := ds.tasks(taskFile, "--task", false, cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -66,15 +80,28 @@ Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
 			if err != nil {
 				return err
 			}
+			chosen := chosenCandidate(rep, cands)
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
+				enc.SetEscapeHTML(false) // patches hold < and &
+				if err := enc.Encode(selectOutput{Report: rep, Chosen: chosen}); err != nil {
 					return err
 				}
 			} else if err := rep.WriteText(out, patchesByID(cands)); err != nil {
 				return err
+			}
+			if outFile != "" {
+				if chosen == nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "no candidate was chosen: nothing written to %s\n", outFile)
+				} else {
+					pred := selector.Prediction{InstanceID: task.ID, Model: model, Patch: chosen.Patch}
+					if err := selector.WritePredictions(outFile, []selector.Prediction{pred}); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "chosen patch of %s written to %s (model_name_or_path %q)\n", chosen.ID, outFile, model)
+				}
 			}
 			if rep.Verdict.Chosen == "" {
 				return exitCode(2)
@@ -86,12 +113,12 @@ Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
 	f.StringVar(&taskFile, "task", "", "task file (JSON, or JSONL with --instance); see docs/FORMATS.md")
 	f.StringSliceVar(&preds, "preds", nil, "SWE-bench predictions files (JSONL, a JSON list, or SWE-agent's preds.json), one per sample; repeatable")
 	f.StringVar(&instance, "instance", "", "instance_id to select for, when the task file holds several")
-	f.BoolVar(&asJSON, "json", false, "print the full report as JSON")
+	f.BoolVar(&asJSON, "json", false, "print the full report as JSON, with the chosen candidate's patch and model")
+	f.StringVar(&outFile, "out", "", "write the chosen patch as a one-line SWE-bench predictions file: FILE.jsonl or FILE.json (nothing is written when no candidate is chosen)")
+	f.StringVar(&model, "model", "bestpatch", "model_name_or_path written with --out")
 	f.StringVar(&opts.Policy, "policy", "", "selection policy: "+strings.Join(scoring.PolicyNames(), ", ")+", or a JSON policy spec (default auto)")
 	f.IntVar(&opts.BaseRuns, "base-runs", 0, "how many times to run the base to find flaky tests (default 2)")
-	f.IntVar(&opts.GenerateTests, "generate-tests", 0, "ask the model endpoint for K tests that reproduce the issue")
-	f.BoolVar(&opts.Judge, "judge", false, "ask the model endpoint for P(YES) of each candidate without a verifier_score")
-	f.IntVar(&opts.AdversarialRounds, "adversarial-rounds", 0, "rounds of model-written tests to break ties between top candidates")
+	registerModelWork(f, &opts)
 	rt.register(f)
 	ds.register(f)
 	return cmd
@@ -109,6 +136,34 @@ func pickTask(tasks []selector.Task, instance, file string) (selector.Task, erro
 		return selector.Task{}, fmt.Errorf("%s has no task with instance_id %q", file, instance)
 	}
 	return tasks[i], nil
+}
+
+// selectOutput is select's JSON: the report, and the chosen candidate with
+// its patch (the report names it only by ID).
+type selectOutput struct {
+	selector.Report
+	Chosen *chosen `json:"chosen_candidate,omitempty"`
+}
+
+// chosen is the chosen candidate as its predictions file gave it.
+type chosen struct {
+	ID     string `json:"id"`
+	Model  string `json:"model_name_or_path"`
+	Sample int    `json:"sample"`
+	Patch  string `json:"model_patch"`
+}
+
+// chosenCandidate returns the candidate the verdict chose, or nil.
+func chosenCandidate(rep selector.Report, cands []scoring.Candidate) *chosen {
+	if rep.Verdict.Chosen == "" {
+		return nil
+	}
+	i := slices.IndexFunc(cands, func(c scoring.Candidate) bool { return c.ID == rep.Verdict.Chosen })
+	if i < 0 {
+		return nil
+	}
+	c := cands[i]
+	return &chosen{ID: c.ID, Model: c.Model, Sample: c.Sample, Patch: c.Patch}
 }
 
 func patchesByID(cands []scoring.Candidate) map[string]string {

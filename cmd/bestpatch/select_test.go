@@ -42,17 +42,48 @@ func TestSelectExample(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go test")
 	}
-	args := append([]string{"select", "--executor", "local", "--no-cache", "--json", "--task", filepath.Join(example, "task.json"), "--preds"}, strings.Join(examplePreds(t), ","))
-	out, _, err := run(t, args...)
+	chosenFile := filepath.Join(t.TempDir(), "chosen.jsonl")
+	args := append([]string{"select", "--executor", "local", "--no-cache", "--json", "--out", chosenFile, "--model", "my-selector",
+		"--task", filepath.Join(example, "task.json"), "--preds"}, strings.Join(examplePreds(t), ","))
+	out, stderr, err := run(t, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep selector.Report
+	var rep struct {
+		selector.Report
+		Chosen *struct {
+			ID     string `json:"id"`
+			Model  string `json:"model_name_or_path"`
+			Sample int    `json:"sample"`
+			Patch  string `json:"model_patch"`
+		} `json:"chosen_candidate"`
+	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("--json output is not a report: %v\n%s", err, out)
 	}
 	if c := rep.Verdict.Chosen; c != "0/agent-a" && c != "1/agent-b" {
 		t.Fatalf("chose %q, want the fix (0/agent-a) or its twin (1/agent-b)", c)
+	}
+	// The JSON carries the chosen candidate's patch and model, as its
+	// predictions file gave them.
+	byInstance, err := selector.LoadPredictions(examplePreds(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Chosen == nil {
+		t.Fatalf("--json has no chosen_candidate:\n%s", out)
+	}
+	want := byInstance["example__interval-1"][rep.Chosen.Sample]
+	if rep.Chosen.ID != rep.Verdict.Chosen || rep.Chosen.Model != want.Model || rep.Chosen.Patch != want.Patch || want.ID != rep.Chosen.ID {
+		t.Errorf("chosen_candidate = %+v, want %s's model %q and patch", rep.Chosen, want.ID, want.Model)
+	}
+	// --out: one prediction, the harness's three fields, the chosen patch.
+	preds := readPredictions(t, chosenFile)
+	if len(preds) != 1 || preds[0] != (selector.Prediction{InstanceID: "example__interval-1", Model: "my-selector", Patch: want.Patch}) {
+		t.Errorf("--out wrote %+v", preds)
+	}
+	if !strings.Contains(stderr, "written to "+chosenFile) {
+		t.Errorf("stderr does not say where the prediction went:\n%s", stderr)
 	}
 	if _, ok := rep.Dropped["broken"]; !ok {
 		t.Errorf("the generated test that does not compile was not dropped: %v", rep.Dropped)
@@ -79,10 +110,21 @@ func TestSelectNoneChosen(t *testing.T) {
 	dir := t.TempDir()
 	preds := filepath.Join(dir, "p.jsonl")
 	os.WriteFile(preds, []byte(`{"instance_id": "example__interval-1", "model_patch": ""}`+"\n"), 0o644)
-	_, _, err := run(t, "select", "--executor", "local", "--no-cache", "--task", filepath.Join(example, "task.json"), "--preds", preds)
+	chosenFile := filepath.Join(dir, "chosen.json")
+	out, stderr, err := run(t, "select", "--executor", "local", "--no-cache", "--json", "--out", chosenFile, "--task", filepath.Join(example, "task.json"), "--preds", preds)
 	var ec exitCode
 	if !errors.As(err, &ec) || ec != 2 {
 		t.Fatalf("err = %v, want exit status 2", err)
+	}
+	// Nothing chosen: no chosen candidate in the JSON, no predictions file.
+	if strings.Contains(out, "chosen_candidate") {
+		t.Errorf("--json has a chosen candidate:\n%s", out)
+	}
+	if _, err := os.Stat(chosenFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("--out %s written although nothing was chosen (%v)", chosenFile, err)
+	}
+	if !strings.Contains(stderr, "nothing written to "+chosenFile) {
+		t.Errorf("stderr does not say that nothing was written:\n%s", stderr)
 	}
 }
 
@@ -104,6 +146,9 @@ func TestSelectBadInput(t *testing.T) {
 		{"missing task file", []string{"select", "--task", filepath.Join(dir, "nope.json"), "--preds", other}, "nope.json"},
 		{"unknown executor", []string{"select", "--executor", "vm", "--task", task, "--preds", examplePreds(t)[0]}, `--executor "vm"`},
 		{"unknown policy", []string{"select", "--executor", "local", "--policy", "magic", "--task", task, "--preds", examplePreds(t)[0]}, "policy"},
+		{"out the harness cannot read", []string{"select", "--task", task, "--preds", examplePreds(t)[0], "--out", filepath.Join(dir, "chosen.txt")}, "--out: predictions file"},
+		{"judge without an endpoint", []string{"select", "--task", task, "--preds", examplePreds(t)[0], "--judge"}, "no model endpoint for --judge: give --llm-url"},
+		{"model work without an endpoint", []string{"select", "--task", task, "--preds", examplePreds(t)[0], "--generate-tests", "2", "--adversarial-rounds", "1"}, "no model endpoint for --generate-tests and --adversarial-rounds"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := run(t, tc.args...)
