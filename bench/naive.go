@@ -40,7 +40,7 @@ func NaiveRuns(task selector.Task, cands []scoring.Candidate) ([]executor.Run, e
 	for _, p := range patches {
 		for _, a := range arts {
 			runs = append(runs, executor.Run{
-				Env: task.Env, Patch: p, Tests: a.tests, TestFiles: selector.DefaultTestFiles(task.Format),
+				Env: task.Env, Patch: p, Tests: a.tests, TestFiles: task.TestFileMatcher().Patterns(),
 				Command: a.command, Format: task.Format, Timeout: time.Duration(task.Timeout),
 			})
 		}

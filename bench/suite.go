@@ -47,7 +47,7 @@ func (s *suite) runCommand(ctx context.Context, repo, patch string, tests []exec
 		Env:       executor.Environment{Repo: repo, Env: s.env},
 		Patch:     patch,
 		Tests:     tests,
-		TestFiles: selector.DefaultTestFiles(executor.GoJSON),
+		TestFiles: selector.Task{Format: executor.GoJSON}.TestFileMatcher().Patterns(),
 		Command:   command,
 		Format:    executor.GoJSON,
 		Timeout:   s.timeout,

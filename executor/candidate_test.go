@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
+
+	"github.com/bestpatch/bestpatch/scoring"
 )
 
 // modify is a git diff changing line "old" to "new" in path.
@@ -20,7 +22,7 @@ func symlinkPatch(path, target string) string {
 }
 
 func TestVetPatch(t *testing.T) {
-	isTest := testFileMatcher([]string{"*_test.go", "*/tests/*", "tests/*"})
+	isTest := scoring.NewTestFiles("*_test.go", "*/tests/*", "tests/*").Match
 	gitignoreTamper := newFilePatch(".gitignore", "zz_test.go") +
 		newFilePatch("zz_test.go", "package lib\n\nimport (\"os\"; \"testing\")\n\nfunc TestMain(m *testing.M) { os.Exit(0) }") +
 		modify("lib.go")

@@ -31,8 +31,8 @@ type outputParser interface {
 	finish() (cases []Case, broken []string)
 }
 
-// noOutputParser is the stdout parser of the JUnit format, whose results come
-// from the report file.
+// noOutputParser is the stdout parser of a format whose results come from a
+// report file.
 type noOutputParser struct{}
 
 func (noOutputParser) line([]byte, bool)          {}
@@ -40,14 +40,14 @@ func (noOutputParser) finish() ([]Case, []string) { return nil, nil }
 
 // Collector turns the streams of one run of run.sh into a Result: its stdout
 // (test output, parsed as it arrives), its stderr ("bestpatch:" markers and
-// git's messages) and, for the JUnit format, the report file. Memory stays
+// git's messages) and, for a format that reads a report (junit), the report file. Memory stays
 // bounded whatever the size of the streams.
 //
 // Write the streams through Stdout and Stderr (each from at most one
 // goroutine at a time; the two may be written concurrently), pass the report
-// to ReadReport if the format is JUnit, then call Result once.
+// to ReadReport if the format reads a report, then call Result once.
 type Collector struct {
-	format  Format
+	format  *FormatSpec
 	timeout string // the script's limit, for the reason of a timeout
 	report  string
 	undone  []string // test files dropped from the candidate (Result.Restored)
@@ -85,25 +85,21 @@ type markers struct {
 
 // NewCollector returns a collector for a run of stage st in format f.
 func NewCollector(f Format, st Stage) (*Collector, error) {
+	spec, err := f.Spec()
+	if err != nil {
+		return nil, err
+	}
 	c := &Collector{
-		format:    f,
+		format:    spec,
 		timeout:   st.Timeout.String(),
 		report:    st.Report,
 		undone:    st.Undone,
 		output:    excerpt{headMax: ExcerptHalf, tailMax: ExcerptHalf},
 		scriptLog: excerpt{headMax: scriptLogHalf, tailMax: scriptLogHalf},
 	}
-	switch f {
-	case GoJSON:
-		c.parser = newGoTestParser()
-	case Pytest:
-		c.parser = newPytestParser()
-	case JUnit:
-		c.parser = noOutputParser{}
-	case Listing:
-		c.parser = &listingParser{}
-	default:
-		return nil, fmt.Errorf("test format %q is not known: use %q, %q or %q", f, GoJSON, Pytest, JUnit)
+	c.parser = noOutputParser{}
+	if !spec.ReadsReport() {
+		c.parser = spec.newParser()
 	}
 	c.outLines = newLineSplitter(MaxLine, c.parser.line)
 	c.outWriter = io.MultiWriter(&c.output, c.outLines)
@@ -117,7 +113,7 @@ func (c *Collector) Stdout() io.Writer { return c.outWriter }
 // Stderr is where the script's stderr goes. Writes never fail.
 func (c *Collector) Stderr() io.Writer { return c.errLines }
 
-// ReadReport parses the JUnit report the script copied to ReportFile. A
+// ReadReport parses the report (JUnit XML) the script copied to ReportFile. A
 // report that cannot be read or parsed makes the run Infra.
 func (c *Collector) ReadReport(r io.Reader) {
 	c.reportRead = true
@@ -188,7 +184,7 @@ func (c *Collector) Result() Result {
 		Output:       c.output.String(),
 	}
 	res.Cases, res.Broken = c.parser.finish()
-	if c.format == JUnit {
+	if c.format.ReadsReport() {
 		res.Cases = c.reportCases
 	}
 	log := strings.TrimSpace(c.scriptLog.String())
@@ -211,14 +207,14 @@ func (c *Collector) Result() Result {
 		res.Status, res.Reason = TimedOut, "the test command ran past the run's timeout ("+c.timeout+") and was killed"
 	case !m.exitSeen:
 		res.Status, res.Reason = Infra, withLog("the run script stopped before the test command finished (killed, out of memory, or the sandbox died)")
-	case c.format == JUnit && m.reportMissing:
+	case c.format.ReadsReport() && m.reportMissing:
 		res.Status, res.Reason = Infra, fmt.Sprintf("the test command wrote no JUnit report at %s: check test_command and junit_report", c.report)
-	case c.format == JUnit && !c.reportRead:
+	case c.format.ReadsReport() && !c.reportRead:
 		res.Status, res.Reason = Infra, "the JUnit report was not collected from the sandbox"
-	case c.format == JUnit && c.reportErr != nil:
+	case c.format.ReadsReport() && c.reportErr != nil:
 		res.Status, res.Reason = Infra, "the JUnit report at "+c.report+" cannot be read: "+c.reportErr.Error()
 	case len(res.Cases) == 0 && len(res.Broken) == 0:
-		res.Status, res.Reason = Infra, fmt.Sprintf("no test results in the output: check test_command and test_format (%s); the command exited with status %d", c.format, m.exitCode)
+		res.Status, res.Reason = Infra, fmt.Sprintf("no test results in the output: check test_command and test_format (%s); the command exited with status %d", c.format.Name, m.exitCode)
 	}
 	return res
 }

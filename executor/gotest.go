@@ -3,11 +3,54 @@ package executor
 import (
 	"bytes"
 	"encoding/json"
+	"path"
 	"regexp"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/bestpatch/bestpatch/scoring"
 )
+
+// GoJSON is the output of `go test -json`.
+const GoJSON Format = "go-json"
+
+// goJSONFormat is `go test -json`: test2json events on stdout.
+var goJSONFormat = FormatSpec{
+	Name:      GoJSON,
+	Language:  "go",
+	Runner:    "go test -json ./...",
+	CaseID:    "importpath::TestName/sub",
+	Doc:       "test2json events; a package that does not build or dies before any case ends is a broken unit",
+	TestFiles: []string{"*_test.go", "testdata/*", "*/testdata/*"},
+	newParser: func() outputParser { return newGoTestParser() },
+	testFunc:  goTestFunc,
+	owns:      goOwns,
+	directive: func(file string) (string, error) {
+		c, err := cleanFile(file)
+		if err != nil {
+			return "", err
+		}
+		return "./" + path.Dir(c), nil
+	},
+}
+
+// goOwns: a Go case belongs to a generated test file when its top-level
+// test is one of the file's functions and its package (an import path) is
+// the file's directory. A file at the repository root matches any package's
+// test of that name: the module path is not known here.
+func goOwns(caseID string, src TestSource) bool {
+	pkg, name, ok := strings.Cut(caseID, "::")
+	if !ok {
+		return false
+	}
+	top, _, _ := strings.Cut(name, "/")
+	if !slices.Contains(src.Funcs, top) {
+		return false
+	}
+	dir := path.Dir(src.Path)
+	return dir == "." || pkg == dir || strings.HasSuffix(pkg, "/"+dir)
+}
 
 // goTestParser reads `go test -json` output (test2json events) line by line.
 //

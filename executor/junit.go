@@ -5,10 +5,43 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/bestpatch/bestpatch/scoring"
 )
+
+// JUnit is a JUnit XML report file that the test command writes.
+const JUnit Format = "junit"
+
+// junitFormat is a JUnit XML report file that the test command writes.
+var junitFormat = FormatSpec{
+	Name:      JUnit,
+	Runner:    "any runner that writes a JUnit XML report (junit_report)",
+	CaseID:    "classname::name",
+	Doc:       "every <testcase> of the report file; the output is not read",
+	TestFiles: []string{"*_test.go", "testdata/*", "*/testdata/*", "test_*.py", "*_test.py", "conftest.py", "tests/*", "*/tests/*", "src/test/*", "*/src/test/*"},
+	testFunc:  regexp.MustCompile(goTestFunc.String() + "|" + pythonTestFunc.String()),
+	owns:      junitOwns,
+}
+
+// junitOwns: a JUnit case's classname is a dotted Python module (and class)
+// or a Go import path; its name is the test function (parameters cut).
+func junitOwns(caseID string, src TestSource) bool {
+	class, name, ok := strings.Cut(caseID, "::")
+	if !ok {
+		return false
+	}
+	top, _, _ := strings.Cut(name, "[")
+	top, _, _ = strings.Cut(top, "/")
+	if !slices.Contains(src.Funcs, top) {
+		return false
+	}
+	dir := path.Dir(src.Path)
+	return hasPart(class, pythonModule(src.Path), ".") || class == dir || strings.HasSuffix(class, "/"+dir)
+}
 
 // MaxReportSize caps how much of a JUnit report is read. The decoder
 // streams, but one element's text (a huge <system-out>) is held whole.

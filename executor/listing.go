@@ -13,6 +13,17 @@ import (
 // files before it chooses the related ones (selector's TestArgs.Related).
 const Listing Format = "listing"
 
+// listingFormat is internal: bestpatch's own listing runs use it, a task's
+// test_format cannot.
+var listingFormat = FormatSpec{
+	Name:      Listing,
+	Internal:  true,
+	Runner:    "git ls-files",
+	CaseID:    "a repository path",
+	Doc:       "one repository path a line, each a passing case (not test output)",
+	newParser: func() outputParser { return &listingParser{} },
+}
+
 // listingParser keeps every non-empty line, once.
 type listingParser struct{ cases caseSet }
 

@@ -179,7 +179,7 @@ func (l *Local) run(ctx context.Context, run Run) (Result, error) {
 		return Result{}, err
 	}
 	killsAfter, _ := l.oom.read()
-	if run.Format == JUnit && !backstop {
+	if st.Report != "" && !backstop {
 		if f, err := os.Open(filepath.Join(stageDir, ReportFile)); err == nil {
 			col.ReadReport(f)
 			f.Close()

@@ -2,9 +2,34 @@ package executor
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/bestpatch/bestpatch/scoring"
 )
+
+// Pytest is pytest's `-rA` short test summary.
+const Pytest Format = "pytest"
+
+// pytestFormat is pytest's -rA short test summary.
+var pytestFormat = FormatSpec{
+	Name:      Pytest,
+	Language:  "python",
+	Runner:    "pytest -rA",
+	CaseID:    "pytest node id: path/test_x.py::Class::test_f[param]",
+	Doc:       "the short test summary info section of pytest -rA; a file that fails collection is a broken unit",
+	TestFiles: []string{"test_*.py", "*_test.py", "conftest.py", "tests/*", "*/tests/*"},
+	newParser: func() outputParser { return newPytestParser() },
+	testFunc:  pythonTestFunc,
+	owns:      pytestOwns,
+	directive: cleanFile,
+}
+
+// pytestOwns: a pytest node id names its file, relative to pytest's
+// rootdir, which may sit below the repository root.
+func pytestOwns(caseID string, src TestSource) bool {
+	file, _, ok := strings.Cut(caseID, "::")
+	return ok && (file == src.Path || strings.HasSuffix(src.Path, "/"+file))
+}
 
 // pytestParser reads the "short test summary info" section that `pytest -rA`
 // prints at the end of a session; lines anywhere else (a test printing

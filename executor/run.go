@@ -6,18 +6,6 @@ import (
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
-// Format names a test-output format that the executor can parse.
-type Format string
-
-const (
-	// GoJSON is the output of `go test -json`.
-	GoJSON Format = "go-json"
-	// Pytest is pytest's `-rA` short test summary (PASSED/FAILED/ERROR/SKIPPED lines).
-	Pytest Format = "pytest"
-	// JUnit is a JUnit XML report file written by the test command.
-	JUnit Format = "junit"
-)
-
 // Environment is where runs happen: a Docker image, or a checkout on disk.
 type Environment struct {
 	// Image is a Docker image holding the repository at Workdir.
@@ -59,17 +47,17 @@ type Run struct {
 	Patch string `json:"patch,omitempty"`
 	// Tests are applied after the candidate; each may fail to apply alone.
 	Tests []TestPatch `json:"tests,omitempty"`
-	// TestFiles are patterns of test files (`*` matches any run of
-	// characters, `/` included): the candidate's changes to files that match
-	// are dropped before anything is applied, and reported in
-	// Result.Restored.
+	// TestFiles are the test-file patterns (scoring.TestFiles): the
+	// candidate's changes to files that match are dropped before anything is
+	// applied, and reported in Result.Restored.
 	TestFiles []string `json:"test_files,omitempty"`
 	// Command is the test command, run with bash -c in the repository root
 	// (sh -c in an image without bash).
 	Command string `json:"command"`
 	// Format is the format of the command's output.
 	Format Format `json:"format"`
-	// Report is the JUnit XML path relative to the repository (Format JUnit).
+	// Report is the report file the test command writes, relative to the
+	// repository, for a format whose results come from one (junit).
 	Report string `json:"report,omitempty"`
 	// Timeout is the hard limit for the test command; the whole process group
 	// is killed when it expires.

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bestpatch/bestpatch/scoring"
 )
 
 // runScript is the script every backend runs; see run.sh's header.
@@ -43,7 +45,8 @@ type Stage struct {
 	// Timeout is the script's limit for the test command.
 	Timeout time.Duration
 	// Report is the JUnit report path the script copies to ReportFile
-	// (relative to the repository root); empty unless the format is JUnit.
+	// (relative to the repository root); empty unless the format reads a
+	// report.
 	Report string
 	// Undone lists the test files the candidate added, changed, renamed or
 	// deleted: their entries were dropped from the patch before it was
@@ -87,7 +90,7 @@ func NewStage(run Run) (Stage, error) {
 	add("run.sh", 0o755, runScript)
 	add("command", 0o644, []byte(run.Command+"\n"))
 	if run.Patch != "" {
-		v, err := vetPatch(withNewline(run.Patch), testFileMatcher(run.TestFiles))
+		v, err := vetPatch(withNewline(run.Patch), scoring.NewTestFiles(run.TestFiles...).Match)
 		switch {
 		case err != nil:
 			st.settled = &Result{Status: ApplyFailed, Reason: "the patch was refused before it was applied: " + err.Error()}
@@ -116,7 +119,7 @@ func NewStage(run Run) (Stage, error) {
 	if run.Env.Activate != "" {
 		add("activate", 0o644, []byte(run.Env.Activate))
 	}
-	if run.Format == JUnit {
+	if spec, _ := run.Format.Spec(); spec.ReadsReport() {
 		st.Report = run.Report
 	}
 	return st, nil
@@ -202,17 +205,13 @@ func (r Run) Validate() error {
 	if strings.TrimSpace(r.Command) == "" {
 		errs = append(errs, errors.New("the test command is empty: set the run's command"))
 	}
-	switch r.Format {
-	case GoJSON, Pytest, Listing:
-		if r.Report != "" {
-			errs = append(errs, fmt.Errorf("a JUnit report path (%q) is set but the format is %q: the report is read only for format %q", r.Report, r.Format, JUnit))
-		}
-	case JUnit:
-		if r.Report == "" {
-			errs = append(errs, fmt.Errorf("format %q needs the report path the test command writes: set the run's report", JUnit))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("test format %q is not known: use %q, %q or %q", r.Format, GoJSON, Pytest, JUnit))
+	switch spec, err := r.Format.Spec(); {
+	case err != nil:
+		errs = append(errs, err)
+	case spec.ReadsReport() && r.Report == "":
+		errs = append(errs, fmt.Errorf("format %q needs the report path the test command writes: set the run's report", r.Format))
+	case !spec.ReadsReport() && r.Report != "":
+		errs = append(errs, fmt.Errorf("a report path (%q) is set but format %q reads the test output, not a report: drop the report or use format %q", r.Report, r.Format, JUnit))
 	}
 	if r.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout %s is negative: use a positive duration or 0 for the default (%s)", r.Timeout, DefaultTimeout))
@@ -247,38 +246,4 @@ func (r Run) Validate() error {
 		return fmt.Errorf("invalid run: %w", errors.Join(errs...))
 	}
 	return nil
-}
-
-// testFileMatcher says whether a repository path matches one of the run's
-// test-file patterns, in which `*` matches any run of characters, '/'
-// included.
-func testFileMatcher(patterns []string) func(string) bool {
-	return func(p string) bool {
-		for _, pat := range patterns {
-			if globMatch(pat, p) {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-// globMatch matches s against a pattern whose only wildcard is `*`.
-func globMatch(pattern, s string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == s
-	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
-	}
-	s = s[len(parts[0]):]
-	for _, mid := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, mid)
-		if i < 0 {
-			return false
-		}
-		s = s[i+len(mid):]
-	}
-	return strings.HasSuffix(s, parts[len(parts)-1])
 }

@@ -165,9 +165,10 @@ func TestRunValidate(t *testing.T) {
 	}{
 		{"valid", func(*Run) {}, ""},
 		{"empty command", func(r *Run) { r.Command = "\n" }, "command is empty"},
-		{"unknown format", func(r *Run) { r.Format = "" }, "is not known"},
+		{"unknown format", func(r *Run) { r.Format = "nose" }, `"nose" is not known: use one of "go-json", "pytest", "junit"`},
+		{"no format", func(r *Run) { r.Format = "" }, "no test_format given"},
 		{"junit without report", func(r *Run) { r.Format = JUnit }, "needs the report path"},
-		{"report with another format", func(r *Run) { r.Report = "r.xml" }, "read only for format"},
+		{"report with another format", func(r *Run) { r.Report = "r.xml" }, "reads the test output, not a report"},
 		{"negative timeout", func(r *Run) { r.Timeout = -time.Second }, "is negative"},
 		{"empty test ID", func(r *Run) { r.Tests = []TestPatch{{Patch: "p"}} }, "empty or multi-line ID"},
 		{"multi-line test ID", func(r *Run) { r.Tests = []TestPatch{{ID: "a\nb", Patch: "p"}} }, "multi-line"},

@@ -18,15 +18,17 @@ const (
 	Python Language = "python"
 )
 
-// LanguageOf picks the tests' language from the task's output format, or,
-// for a format that does not say (JUnit), from the files the candidates
-// touch: the language most of them are written in.
+// LanguageOf picks the tests' language from the task's output format (its
+// registered language), or, for a format that does not say (junit), from
+// the files the candidates touch: the language most of them are written in.
 func LanguageOf(format executor.Format, touched []string) (Language, error) {
-	switch format {
-	case executor.GoJSON:
-		return Go, nil
-	case executor.Pytest:
-		return Python, nil
+	spec, err := format.Spec()
+	if err != nil {
+		return "", err
+	}
+	if spec.Language != "" {
+		lang := Language(spec.Language)
+		return lang, lang.check()
 	}
 	count := map[Language]int{}
 	for _, p := range touched {

@@ -13,6 +13,9 @@ type view struct {
 	norm      NormalizedPatch // the whole patch
 	effective NormalizedPatch // without test files and scratch scripts
 	unparsed  bool
+	// testFiles counts the changed files that are test files (path or old
+	// path), which the executor strips before the tests run.
+	testFiles int
 	body      string          // text compared by similarity
 	files     map[string]bool // non-test files changed
 	scopes    map[string]bool // "path\x00scope" of each change
@@ -41,7 +44,13 @@ func isScratchFile(f FileChange) bool {
 	return false
 }
 
-func newView(c Candidate, sources map[string]string) view {
+// isTestChange reports whether a file change touches a test file: its path
+// or, for a rename or copy, the path it came from.
+func isTestChange(f FileChange, tests TestFiles) bool {
+	return tests.Match(f.Path) || (f.OldPath != "" && tests.Match(f.OldPath))
+}
+
+func newView(c Candidate, sources map[string]string, tests TestFiles) view {
 	v := view{id: c.ID}
 	norm, err := Normalize(c.Patch, sources)
 	if err != nil {
@@ -51,7 +60,10 @@ func newView(c Candidate, sources map[string]string) view {
 	v.norm = norm
 	var files []FileChange
 	for _, f := range norm.Files {
-		if !f.IsTest && !isScratchFile(f) {
+		switch {
+		case isTestChange(f, tests):
+			v.testFiles++
+		case !isScratchFile(f):
 			files = append(files, f)
 		}
 	}
@@ -113,11 +125,11 @@ func flagsOf(v view) []string {
 	switch {
 	case !v.unparsed && v.norm.Empty():
 		flags = append(flags, FlagEmpty)
-	case v.norm.OnlyTests():
+	case v.testFiles > 0 && v.testFiles == len(v.norm.Files):
 		flags = append(flags, FlagOnlyTests)
 	case !v.unparsed && v.effective.Empty():
 		flags = append(flags, FlagOnlyScratch)
-	case v.norm.TouchesTests():
+	case v.testFiles > 0:
 		flags = append(flags, FlagTouchesTests)
 	}
 	for _, f := range v.norm.Files {

@@ -72,7 +72,7 @@ func TestConsensusSignals(t *testing.T) {
 		{ID: "other", Patch: other},
 		{ID: "tamper", Patch: fixPerimeter + "--- a/tests/test_shapes.py\n+++ b/tests/test_shapes.py\n@@ -1 +1 @@\n-assert perimeter(1, 1) == 4\n+assert True\n"},
 	}
-	a, err := Assess(Input{Candidates: cands})
+	a, err := Assess(Input{Candidates: cands, TestFiles: pythonTests})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,8 +37,6 @@ type FileChange struct {
 	IsNew    bool   `json:"is_new,omitempty"`
 	IsDelete bool   `json:"is_delete,omitempty"`
 	IsBinary bool   `json:"is_binary,omitempty"`
-	// IsTest is true when the path looks like a test file.
-	IsTest bool `json:"is_test,omitempty"`
 	// Scopes are the functions or classes ("def f", "class C", "func F")
 	// enclosing each change, deduplicated; "" stands for module level.
 	Scopes []string `json:"scopes,omitempty"`
@@ -68,33 +66,6 @@ func (n NormalizedPatch) ChangedLines() int {
 		}
 	}
 	return total
-}
-
-// TouchesTests reports whether any changed file looks like a test file.
-func (n NormalizedPatch) TouchesTests() bool {
-	for _, f := range n.Files {
-		if f.IsTest {
-			return true
-		}
-	}
-	return false
-}
-
-// OnlyTests reports whether every changed file looks like a test file: the
-// executor restores those before running, so such a patch is empty in effect.
-func (n NormalizedPatch) OnlyTests() bool {
-	return len(n.Files) > 0 && n.withoutTests().Empty()
-}
-
-// withoutTests returns the patch restricted to non-test files.
-func (n NormalizedPatch) withoutTests() NormalizedPatch {
-	var files []FileChange
-	for _, f := range n.Files {
-		if !f.IsTest {
-			files = append(files, f)
-		}
-	}
-	return NormalizedPatch{Files: files}
 }
 
 // Normalize parses a unified diff (git or traditional) and reduces it to its
@@ -182,7 +153,6 @@ func normalizeFile(f *gitdiff.File, sources map[string]string) (FileChange, bool
 	if (f.IsRename || f.IsCopy) && f.OldName != f.NewName {
 		fc.OldPath = f.OldName
 	}
-	fc.IsTest = IsTestPath(fc.Path)
 	lang := languageOf(fc.Path)
 	switch {
 	case f.IsBinary:

@@ -280,17 +280,11 @@ new mode 100755
 		if f.OldPath != "" {
 			desc += " from " + f.OldPath
 		}
-		if f.IsTest {
-			desc += " test"
-		}
 		got = append(got, desc)
 	}
-	want := []string{"gone.py deleted", "new_name.py from old_name.py", "pkg/new.py new", "tests/test_x.py test"}
+	want := []string{"gone.py deleted", "new_name.py from old_name.py", "pkg/new.py new", "tests/test_x.py"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("files %q, want %q (a mode-only change is dropped)", got, want)
-	}
-	if !n.TouchesTests() || n.OnlyTests() {
-		t.Errorf("TouchesTests %v OnlyTests %v, want true false", n.TouchesTests(), n.OnlyTests())
 	}
 }
 
@@ -308,27 +302,5 @@ func TestNormalizeErrorsAndFallback(t *testing.T) {
 	empty, err := Normalize("", nil)
 	if err != nil || !empty.Empty() || empty.Key != "" {
 		t.Errorf("empty patch: %+v, %v", empty, err)
-	}
-}
-
-func TestIsTestPath(t *testing.T) {
-	for p, want := range map[string]bool{
-		"pkg/foo_test.go":             true,
-		"tests/unit/helpers.py":       true,
-		"sympy/core/tests/test_x.py":  true,
-		"pkg/test_utils.py":           true,
-		"pkg/utils_test.py":           true,
-		"conftest.py":                 true,
-		"src/app.spec.ts":             true,
-		"src/main/FooTest.java":       true,
-		"pkg/testimony.py":            false,
-		"django/db/models/query.py":   false,
-		"contest/solution.py":         false,
-		"src/latest/module.py":        false,
-		"astropy/modeling/testing.py": false,
-	} {
-		if got := IsTestPath(p); got != want {
-			t.Errorf("IsTestPath(%q) = %v, want %v", p, got, want)
-		}
 	}
 }

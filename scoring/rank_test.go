@@ -200,7 +200,7 @@ func TestNoCandidateLeft(t *testing.T) {
 		{ID: "tests", Patch: "--- a/tests/test_f.py\n+++ b/tests/test_f.py\n@@ -1 +1 @@\n-assert f() == 1\n+assert f() == 2\n"},
 		{ID: "scratch", Patch: "diff --git a/reproduce.py b/reproduce.py\nnew file mode 100644\n--- /dev/null\n+++ b/reproduce.py\n@@ -0,0 +1 @@\n+print(f())\n"},
 	}
-	v, err := Score(Input{Candidates: cands}, mustPolicy(t, PolicyAuto))
+	v, err := Score(Input{Candidates: cands, TestFiles: pythonTests}, mustPolicy(t, PolicyAuto))
 	if err != nil {
 		t.Fatal(err)
 	}

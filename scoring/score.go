@@ -19,6 +19,12 @@ type Input struct {
 	// OriginalCases says which cases of the original suite count for
 	// regressions (for SWE-bench, PASS_TO_PASS); nil counts every case.
 	OriginalCases func(artifactID, caseID string) bool
+	// TestFiles says which files are test files: the same matcher the
+	// executor strips them with (the task's test_files, or its format's
+	// defaults). Changes to them are flagged (only_tests, touches_tests) and
+	// left out of the change consensus compares. The zero value matches no
+	// file.
+	TestFiles TestFiles
 }
 
 // Score ranks the candidates under a policy and returns the verdict. It is
@@ -62,7 +68,7 @@ func Assess(in Input) (*Assessment, error) {
 	}
 	var liveViews []view
 	for _, c := range in.Candidates {
-		cv := newView(c, in.Sources)
+		cv := newView(c, in.Sources, in.TestFiles)
 		s := &Signals{Verifier: c.Verifier, Flags: flagsOf(cv)}
 		a.sig[c.ID] = s
 		if in.Matrix != nil {
@@ -86,7 +92,7 @@ func Assess(in Input) (*Assessment, error) {
 		case hasFlag(s.Flags, FlagEmpty):
 			a.outWhy[c.ID] = "the patch changes nothing once whitespace and comments are normalized: out"
 		case hasFlag(s.Flags, FlagOnlyTests):
-			a.outWhy[c.ID] = "the patch changes only test files, which are restored before runs: out"
+			a.outWhy[c.ID] = "the patch changes only test files, which the executor leaves out of every run: out"
 		case hasFlag(s.Flags, FlagOnlyScratch):
 			a.outWhy[c.ID] = "the patch only adds scripts at the repository root (reproduction scripts): no fix, out"
 		case s.Status != "" && s.Status != RunOK:

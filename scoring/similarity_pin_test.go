@@ -48,14 +48,14 @@ func pinnedSignals(t testing.TB, id string, patches []string) pinnedInstance {
 	for i, p := range patches {
 		cands = append(cands, Candidate{ID: pinID(i), Patch: p})
 	}
-	a, err := Assess(Input{Candidates: cands})
+	a, err := Assess(Input{Candidates: cands, TestFiles: pythonTests})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var views []view
 	for _, c := range cands {
 		if slices.Contains(a.live, c.ID) {
-			views = append(views, newView(c, nil))
+			views = append(views, newView(c, nil, pythonTests))
 		}
 		s, _ := a.Signals(c.ID)
 		pi.Similarity[c.ID] = s.Similarity

@@ -51,7 +51,7 @@ type Signals struct {
 const (
 	FlagEmpty        = "empty"         // changes nothing once normalized, or its run found an empty diff
 	FlagApplyFailed  = "apply_failed"  // no apply method could apply it
-	FlagOnlyTests    = "only_tests"    // changes only test files, which are restored before runs
+	FlagOnlyTests    = "only_tests"    // changes only test files, which are left out of every run
 	FlagOnlyScratch  = "only_scratch"  // adds only scripts at the repository root (and maybe tests)
 	FlagTouchesTests = "touches_tests" // changes test files as well (test tampering)
 	FlagScratchFiles = "scratch_files" // adds scripts at the repository root (reproduction scripts)

@@ -82,6 +82,7 @@ func TestValidate(t *testing.T) {
 		{"no environment", func(j *Job) { j.Task.Env.Repo = "" }, `"image"`},
 		{"no command", func(j *Job) { j.Task.TestCommand = "" }, "test_command"},
 		{"bad format", func(j *Job) { j.Task.Format = "tap" }, `"tap" is not known`},
+		{"internal format", func(j *Job) { j.Task.Format = executor.Listing }, `"listing" is bestpatch's own`},
 		{"junit without report", func(j *Job) { j.Task.Format = "junit" }, "junit_report"},
 		{"no candidates", func(j *Job) { j.Candidates = nil }, "no candidates"},
 		{"duplicate candidate", func(j *Job) { j.Candidates = append(j.Candidates, j.Candidates[0]) }, "used twice"},

@@ -55,6 +55,22 @@ type TestArgs struct {
 	ListPatterns []string `json:"list_patterns,omitempty"`
 }
 
+// TestFileMatcher says which files are the task's test files: its
+// test_files, or its format's defaults. The executor strips a candidate's
+// changes to them and scoring flags those changes, with this one matcher.
+// A task whose format is not known has no default test files (Validate
+// refuses it).
+func (t Task) TestFileMatcher() scoring.TestFiles {
+	if len(t.TestFiles) > 0 {
+		return scoring.NewTestFiles(t.TestFiles...)
+	}
+	spec, err := t.Format.Spec()
+	if err != nil {
+		return scoring.TestFiles{}
+	}
+	return spec.TestFileMatcher()
+}
+
 // GeneratedTest is one generated test artifact.
 type GeneratedTest struct {
 	ID string `json:"id"`

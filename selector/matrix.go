@@ -2,8 +2,6 @@ package selector
 
 import (
 	"fmt"
-	"path"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -13,21 +11,19 @@ import (
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
-// declaredTests is what a generated test patch adds: its files and the test
-// functions they declare. Cases are attributed to artifacts by them.
+// declaredTests is what a generated test patch adds: its files, each with
+// the test functions it declares. Cases are attributed to artifacts by them,
+// the way the task's format maps a case ID to its file and function.
 type declaredTests struct {
-	files []string
-	funcs []string
+	format  *executor.FormatSpec
+	sources []executor.TestSource
 }
-
-// testFunc matches Go and Python test function declarations on added lines.
-var testFunc = regexp.MustCompile(`^\s*(?:func\s+((?:Test|Fuzz|Example)\w*)\s*\(|(?:async\s+)?def\s+(test\w*)\s*\()`)
 
 // declare reads the files and test functions a test patch adds. A patch that
 // does not parse declares nothing; its cases then count as the original
 // suite's, and the base run reports the patch as not applying.
-func declare(patch string) declaredTests {
-	var d declaredTests
+func declare(format *executor.FormatSpec, patch string) declaredTests {
+	d := declaredTests{format: format}
 	files, _, err := gitdiff.Parse(strings.NewReader(patch))
 	if err != nil {
 		return d
@@ -36,42 +32,26 @@ func declare(patch string) declaredTests {
 		if f.NewName == "" {
 			continue
 		}
-		d.files = append(d.files, f.NewName)
+		src := executor.TestSource{Path: f.NewName}
 		for _, frag := range f.TextFragments {
 			for _, l := range frag.Lines {
 				if l.Op != gitdiff.OpAdd {
 					continue
 				}
-				if m := testFunc.FindStringSubmatch(l.Line); m != nil {
-					d.funcs = append(d.funcs, m[1]+m[2])
+				if fn, ok := format.DeclaredFunc(l.Line); ok {
+					src.Funcs = append(src.Funcs, fn)
 				}
 			}
 		}
+		d.sources = append(d.sources, src)
 	}
 	return d
 }
 
-// owns reports whether a case ID belongs to this generated test: a pytest
-// node id under one of its files, or a Go case whose top-level test is one
-// of its functions in the package of one of its files.
+// owns reports whether a case ID comes from one of the test patch's files.
 func (d declaredTests) owns(caseID string) bool {
-	file, name, ok := strings.Cut(caseID, "::")
-	if !ok {
-		return false
-	}
-	for _, f := range d.files {
-		if file == f {
-			return true
-		}
-	}
-	top, _, _ := strings.Cut(name, "/")
-	top, _, _ = strings.Cut(top, "[") // pytest parametrization
-	if !slices.Contains(d.funcs, top) {
-		return false
-	}
-	for _, f := range d.files {
-		dir := path.Dir(f)
-		if dir == "." || file == dir || strings.HasSuffix(file, "/"+dir) || strings.HasSuffix(file, "."+strings.ReplaceAll(strings.TrimSuffix(f, ".py"), "/", ".")) {
+	for _, src := range d.sources {
+		if d.format.Owns(caseID, src) {
 			return true
 		}
 	}
@@ -95,32 +75,11 @@ func (p *Plan) counts(caseID string) bool {
 		return true
 	}
 	for _, pat := range pats {
-		if globMatch(pat, caseID) {
+		if scoring.Glob(pat, caseID) {
 			return true
 		}
 	}
 	return false
-}
-
-// globMatch matches s against a pattern in which `*` stands for any run of
-// characters (including "/") and everything else is literal.
-func globMatch(pattern, s string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == s
-	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
-	}
-	s = s[len(parts[0]):]
-	for _, mid := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, mid)
-		if i < 0 {
-			return false
-		}
-		s = s[i+len(mid):]
-	}
-	return strings.HasSuffix(s, parts[len(parts)-1])
 }
 
 // cases sorts a result's cases into artifacts: a case attributed to one of

@@ -80,9 +80,13 @@ func NewPlan(job Job) (*Plan, error) {
 	if p.baseRuns <= 0 {
 		p.baseRuns = defaultBaseRuns
 	}
+	format, err := job.Task.Format.Spec()
+	if err != nil {
+		return nil, invalid("task %q: %v", job.Task.ID, err) // Validate has checked it
+	}
 	for _, g := range job.Task.GeneratedTests {
 		p.tests = append(p.tests, executor.TestPatch{ID: g.ID, Patch: g.Patch})
-		p.declared[g.ID] = declare(g.Patch)
+		p.declared[g.ID] = declare(format, g.Patch)
 	}
 	index := map[string]int{}
 	for _, c := range job.Candidates {
@@ -109,7 +113,6 @@ func NewPlan(job Job) (*Plan, error) {
 	for i, g := range p.groups {
 		patches[i] = g.patch
 	}
-	var err error
 	if p.args, err = newTestArgs(job.Task, patches); err != nil {
 		return nil, err
 	}
@@ -199,15 +202,11 @@ func (t Task) run(patch string, tests []executor.TestPatch) executor.Run {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
-	testFiles := t.TestFiles
-	if len(testFiles) == 0 {
-		testFiles = DefaultTestFiles(t.Format)
-	}
 	return executor.Run{
 		Env:       t.Env,
 		Patch:     patch,
 		Tests:     tests,
-		TestFiles: testFiles,
+		TestFiles: t.TestFileMatcher().Patterns(),
 		Command:   t.TestCommand,
 		Format:    t.Format,
 		Report:    t.Report,
@@ -223,19 +222,6 @@ func RunKey(r executor.Run) string {
 	b, _ := jsonMarshal(r)
 	h.Write(b)
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// DefaultTestFiles are the test-file patterns for a format, used to restore
-// test files that a candidate touched.
-func DefaultTestFiles(f executor.Format) []string {
-	switch f {
-	case executor.GoJSON:
-		return []string{"*_test.go", "*/testdata/*", "testdata/*"}
-	case executor.Pytest:
-		return []string{"test_*.py", "*/test_*.py", "*_test.py", "*/tests/*", "tests/*", "conftest.py", "*/conftest.py"}
-	default:
-		return nil
-	}
 }
 
 // baseRepeats are the base runs with every generated test, base/1 to

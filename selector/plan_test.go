@@ -25,6 +25,11 @@ func testPatch(file, fn string) string {
 		"\n@@ -0,0 +1,3 @@\n+package p\n+\n+func " + fn + "(t *testing.T) {}\n"
 }
 
+func pyTestPatch(file, fn string) string {
+	return "diff --git a/" + file + " b/" + file + "\nnew file mode 100644\n--- /dev/null\n+++ b/" + file +
+		"\n@@ -0,0 +1,2 @@\n+def " + fn + "():\n+    assert True\n"
+}
+
 func newTestPlan(t *testing.T, gen []string, cands ...scoring.Candidate) *Plan {
 	t.Helper()
 	job := Job{ID: "j", Task: Task{ID: "t", Env: executor.Environment{Repo: "/r"}, TestCommand: "go test -json ./...", Format: executor.GoJSON}}
@@ -259,38 +264,30 @@ func TestPlanMatrixStatuses(t *testing.T) {
 	}
 }
 
-func TestGlobMatch(t *testing.T) {
+func TestDeclareAttributesCases(t *testing.T) {
 	for _, tc := range []struct {
-		pat, s string
+		format executor.Format
+		patch  string
+		id     string
 		want   bool
 	}{
-		{"p::TestA", "p::TestA", true},
-		{"p::TestA", "p::TestAB", false},
-		{"p::Test*", "p::TestAB/sub", true},
-		{"*::TestA", "x/y::TestA", true},
-		{"a*b*c", "aXbYc", true},
-		{"a*b*c", "aXcYb", false},
+		{executor.GoJSON, testPatch("pkg/gen_x_test.go", "TestGenX"), "example.com/m/pkg::TestGenX", true},
+		{executor.GoJSON, testPatch("pkg/gen_x_test.go", "TestGenX"), "example.com/m/pkg::TestGenX/sub", true},
+		{executor.GoJSON, testPatch("pkg/gen_x_test.go", "TestGenX"), "example.com/m/other::TestGenX", false},
+		{executor.GoJSON, testPatch("pkg/gen_x_test.go", "TestGenX"), "example.com/m/pkg::TestOther", false},
+		{executor.Pytest, pyTestPatch("tests/test_gen.py", "test_gen"), "tests/test_gen.py::test_gen", true},
+		{executor.Pytest, pyTestPatch("tests/test_gen.py", "test_gen"), "tests/test_gen.py::TestC::test_other[1]", true},
+		{executor.Pytest, pyTestPatch("tests/test_gen.py", "test_gen"), "tests/test_old.py::test_gen", false},
+		{executor.JUnit, pyTestPatch("tests/test_gen.py", "test_gen"), "tests.test_gen::test_gen", true},
+		{executor.JUnit, pyTestPatch("tests/test_gen.py", "test_gen"), "tests.test_gen.TestC::test_gen", true},
+		{executor.JUnit, pyTestPatch("tests/test_gen.py", "test_gen"), "tests.test_old::test_gen", false},
 	} {
-		if got := globMatch(tc.pat, tc.s); got != tc.want {
-			t.Errorf("globMatch(%q, %q) = %v", tc.pat, tc.s, got)
+		spec, err := tc.format.Spec()
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-}
-
-func TestDeclareAttributesCases(t *testing.T) {
-	d := declare(testPatch("pkg/gen_x_test.go", "TestGenX"))
-	for _, tc := range []struct {
-		id   string
-		want bool
-	}{
-		{"example.com/m/pkg::TestGenX", true},
-		{"example.com/m/pkg::TestGenX/sub", true},
-		{"example.com/m/other::TestGenX", false},
-		{"example.com/m/pkg::TestOther", false},
-		{"pkg/gen_x_test.go::test_anything", true},
-	} {
-		if got := d.owns(tc.id); got != tc.want {
-			t.Errorf("owns(%q) = %v, want %v", tc.id, got, tc.want)
+		if got := declare(spec, tc.patch).owns(tc.id); got != tc.want {
+			t.Errorf("%s: owns(%q) = %v, want %v", tc.format, tc.id, got, tc.want)
 		}
 	}
 }

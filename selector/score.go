@@ -20,7 +20,7 @@ func scoreMatrix(job Job, m *scoring.Matrix) (scoring.Verdict, error) {
 	if err != nil {
 		return scoring.Verdict{}, err
 	}
-	return scoring.Score(scoring.Input{Candidates: job.Candidates, Matrix: m}, pol)
+	return scoring.Score(scoring.Input{Candidates: job.Candidates, Matrix: m, TestFiles: job.Task.TestFileMatcher()}, pol)
 }
 
 func jsonMarshal(v any) ([]byte, error) {

@@ -81,9 +81,7 @@ func newTestArgs(t Task, patches []string) (*testArgs, error) {
 }
 
 // isTestFile reports whether a path is one of the task's test files.
-func (t Task) isTestFile(path string) bool {
-	return slices.ContainsFunc(t.run("", nil).TestFiles, func(p string) bool { return globMatch(p, path) })
-}
+func (t Task) isTestFile(path string) bool { return t.TestFileMatcher().Match(path) }
 
 // changedFiles are the paths a patch changes (both names of a rename); a
 // patch that does not parse changes nothing that can be found.

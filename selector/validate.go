@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/bestpatch/bestpatch/executor"
+
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
@@ -26,14 +27,15 @@ func (j Job) Validate() error {
 	if t.TestCommand == "" {
 		return invalid("task %q: \"test_command\" is empty: give the command that runs the tests, e.g. \"go test -json ./...\"", t.ID)
 	}
-	switch t.Format {
-	case executor.GoJSON, executor.Pytest:
-	case executor.JUnit:
-		if t.Report == "" {
-			return invalid("task %q: test_format \"junit\" needs \"junit_report\", the report's path in the repository", t.ID)
-		}
-	default:
-		return invalid("task %q: test_format %q is not known: use %q, %q or %q", t.ID, t.Format, executor.GoJSON, executor.Pytest, executor.JUnit)
+	spec, err := t.Format.Spec()
+	if err != nil {
+		return invalid("task %q: %v", t.ID, err)
+	}
+	if spec.Internal {
+		return invalid("task %q: test_format %q is bestpatch's own, not a test runner's: use one of %s", t.ID, t.Format, executor.FormatNames())
+	}
+	if spec.ReadsReport() && t.Report == "" {
+		return invalid("task %q: test_format %q needs \"junit_report\", the report's path in the repository", t.ID, t.Format)
 	}
 	if t.Timeout < 0 {
 		return invalid("task %q: timeout is negative", t.ID)

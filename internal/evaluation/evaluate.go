@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
@@ -55,6 +56,17 @@ type assessed struct {
 	a        *scoring.Assessment
 }
 
+// pythonTestFiles says which files are test files in the data sets, which
+// carry no task: every SWE-bench repository is Python, so the pytest
+// format's default test files (the executor's registry) stand for them.
+var pythonTestFiles = func() scoring.TestFiles {
+	spec, err := executor.Pytest.Spec()
+	if err != nil {
+		panic(err) // a registered format
+	}
+	return spec.TestFileMatcher()
+}()
+
 // candidateID is a neutral ID: the position in the file, never the system.
 func candidateID(i int) string { return fmt.Sprintf("c%03d", i) }
 
@@ -67,7 +79,7 @@ func assess(inst Instance) (assessed, error) {
 		out.resolved[id] = c.Resolved
 		cands[i] = scoring.Candidate{ID: id, Patch: c.Patch}
 	}
-	a, err := scoring.Assess(scoring.Input{Candidates: cands})
+	a, err := scoring.Assess(scoring.Input{Candidates: cands, TestFiles: pythonTestFiles})
 	if err != nil {
 		return out, fmt.Errorf("instance %s: %w", inst.ID, err)
 	}

@@ -40,9 +40,9 @@ type pinnedSet struct {
 var pinnedSets = []pinnedSet{
 	{
 		file:   "swebench-lite-candidates.jsonl.gz",
-		auto:   map[string]float64{SplitDev: 0.3069620253, SplitTest: 0.2333333333},
+		auto:   map[string]float64{SplitDev: 0.3069620253, SplitTest: 0.2403755869},
 		mixed:  map[string]int{SplitDev: 3, SplitTest: 4},
-		digest: "9541fdcd11b86eab1fd84d42b8dd389f8d6b3c07f9c5b056b766a915a453c850",
+		digest: "c2efd4cb7ba7461ad49820778e06ea9f78e33e6ce2c0d72cc10fead73742a46f",
 	},
 	{
 		file:   "swebench-verified-candidates.jsonl.gz",
