@@ -2,6 +2,10 @@
 // `bestpatch serve` alone is the whole service on one machine: the daemon
 // and its message broker in one process, with the broker's state (queued
 // runs, results, verdicts) in a directory on disk.
+//
+// Every client of the server may submit jobs, and a job runs code. So the
+// server refuses to listen beyond loopback unless clients must
+// authenticate (Auth).
 package natsserver
 
 import (
@@ -14,11 +18,18 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
 )
 
 // readyTimeout bounds how long Start waits for the server to accept clients
-// (JetStream recovers its streams from disk before that).
+// (JetStream recovers its streams from disk before that). A server that
+// cannot start at all (the port is taken) says so at once and Start returns
+// its reason without waiting.
 const readyTimeout = 2 * time.Minute
+
+// ErrOpen means the server would listen beyond loopback with no
+// authentication: anyone who reaches the address could submit jobs.
+var ErrOpen = errors.New("listening beyond loopback without authentication")
 
 // Config configures an embedded server.
 type Config struct {
@@ -30,8 +41,47 @@ type Config struct {
 	StoreDir string
 	// Name is the server's name; empty lets the server choose.
 	Name string
+	// Auth is who may connect. Without it, Start listens on loopback
+	// addresses only.
+	Auth Auth
 	// Log receives the server's messages; nil discards them.
 	Log *slog.Logger
+}
+
+// Auth is how clients authenticate to the embedded server: one token, or
+// users with passwords and users with NKeys (which may be combined).
+type Auth struct {
+	// Token is a shared secret every client presents.
+	Token string
+	// User and Password are one user's name and password.
+	User, Password string
+	// NKeys are the public user NKeys (starting with U) allowed in; each
+	// client proves it holds the seed of one.
+	NKeys []string
+}
+
+// Configured reports whether clients must authenticate.
+func (a Auth) Configured() bool { return a.Token != "" || a.User != "" || len(a.NKeys) > 0 }
+
+// apply sets the server's authentication options.
+func (a Auth) apply(opts *server.Options) error {
+	if a.Token != "" && (a.User != "" || len(a.NKeys) > 0) {
+		return errors.New("a token cannot be combined with users or NKeys: choose one way to authenticate")
+	}
+	if (a.User == "") != (a.Password == "") {
+		return errors.New("a user needs a password, and a password a user: give both")
+	}
+	opts.Authorization = a.Token
+	if a.User != "" {
+		opts.Users = []*server.User{{Username: a.User, Password: a.Password}}
+	}
+	for _, k := range a.NKeys {
+		if !nkeys.IsValidPublicUserKey(k) {
+			return fmt.Errorf("NKey %q is not a public user key (it starts with U, 56 characters; `nk -inkey SEED -pubout` prints it)", k)
+		}
+		opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: k})
+	}
+	return nil
 }
 
 // Server is a running embedded NATS server.
@@ -40,6 +90,8 @@ type Server struct {
 }
 
 // Start starts a server with JetStream and waits until it accepts clients.
+// It fails at once when the server cannot start (the address is in use,
+// the store directory is locked), naming the reason.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.StoreDir == "" {
 		return nil, errors.New("embedded NATS server: no store directory: give one (--store-dir) so that queued work survives a restart")
@@ -56,6 +108,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil || port < 0 || port > 65535 {
 		return nil, fmt.Errorf("embedded NATS server: listen address %q: port %q is not a port number", listen, portText)
 	}
+	if !cfg.Auth.Configured() && !Loopback(host) {
+		return nil, fmt.Errorf("embedded NATS server: %s: %w", listen, ErrOpen)
+	}
 	if port == 0 {
 		port = server.RANDOM_PORT
 	}
@@ -68,6 +123,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		// The process's own signal handling stops the server, in order.
 		NoSigs: true,
 	}
+	if err := cfg.Auth.apply(opts); err != nil {
+		return nil, fmt.Errorf("embedded NATS server: authentication: %w", err)
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS server: %w", err)
@@ -76,7 +134,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ns.SetLoggerV2(&logger{log: log.With("component", "nats-server")}, false, false, false)
+	// The server reports what stops it from serving (a port in use) as a
+	// fatal log line and then waits; the logger turns that into an error.
+	fatal := make(chan string, 1)
+	ns.SetLoggerV2(&logger{log: log.With("component", "nats-server"), fatal: fatal}, false, false, false)
 	ready := make(chan bool, 1)
 	go func() {
 		ns.Start()
@@ -84,15 +145,29 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}()
 	select {
 	case ok := <-ready:
-		if !ok {
-			ns.Shutdown()
-			return nil, fmt.Errorf("embedded NATS server on %s did not become ready within %s: is the address in use, or the store directory %s locked by another server?", listen, readyTimeout, cfg.StoreDir)
+		if ok {
+			return &Server{ns: ns}, nil
 		}
+		ns.Shutdown()
+		return nil, fmt.Errorf("embedded NATS server on %s did not become ready within %s: is the store directory %s locked by another server?", listen, readyTimeout, cfg.StoreDir)
+	case why := <-fatal:
+		ns.Shutdown()
+		return nil, fmt.Errorf("embedded NATS server on %s cannot start: %s (another process, perhaps another bestpatch serve, may have the port or the store directory %s)", listen, why, cfg.StoreDir)
 	case <-ctx.Done():
 		ns.Shutdown()
 		return nil, ctx.Err()
 	}
-	return &Server{ns: ns}, nil
+}
+
+// Loopback reports whether a listen host reaches this machine only: a
+// loopback IP or "localhost". An empty host, 0.0.0.0 or :: listen on every
+// interface.
+func Loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // ClientURL is the URL clients connect to.
@@ -105,12 +180,24 @@ func (s *Server) Shutdown() {
 	s.ns.WaitForShutdown()
 }
 
-// logger routes the server's log lines to slog.
-type logger struct{ log *slog.Logger }
+// logger routes the server's log lines to slog, and the first fatal one to
+// Start.
+type logger struct {
+	log   *slog.Logger
+	fatal chan<- string
+}
 
 func (l *logger) Noticef(format string, v ...any) { l.log.Info(fmt.Sprintf(format, v...)) }
 func (l *logger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l *logger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
 func (l *logger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
 func (l *logger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
 func (l *logger) Tracef(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+
+func (l *logger) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	l.log.Error(msg)
+	select {
+	case l.fatal <- msg:
+	default:
+	}
+}

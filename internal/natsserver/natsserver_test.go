@@ -2,7 +2,10 @@ package natsserver
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 )
 
 // TestRestartKeepsState: a value stored through JetStream is there after
@@ -78,12 +82,135 @@ func TestStartErrors(t *testing.T) {
 		{"no store", Config{Listen: "127.0.0.1:0"}, "no store directory"},
 		{"bad address", Config{Listen: "localhost", StoreDir: t.TempDir()}, "want host:port"},
 		{"bad port", Config{Listen: "127.0.0.1:http", StoreDir: t.TempDir()}, "not a port number"},
+		{"every interface, no auth", Config{Listen: "0.0.0.0:0", StoreDir: t.TempDir()}, "beyond loopback without authentication"},
+		{"empty host, no auth", Config{Listen: ":0", StoreDir: t.TempDir()}, "beyond loopback without authentication"},
+		{"token and user", Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Auth: Auth{Token: "t", User: "u", Password: "p"}}, "cannot be combined"},
+		{"user without password", Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Auth: Auth{User: "u"}}, "give both"},
+		{"seed as nkey", Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Auth: Auth{NKeys: []string{"SUAB"}}}, "not a public user key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Start(ctx, tc.cfg)
+			srv, err := Start(ctx, tc.cfg)
+			if err == nil {
+				srv.Shutdown()
+			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one saying %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestBusyPort: a port another process holds fails Start at once (not
+// after the ready timeout), and the error names the address.
+func TestBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	begin := time.Now()
+	srv, err := Start(ctx, Config{Listen: ln.Addr().String(), StoreDir: t.TempDir()})
+	took := time.Since(begin)
+	if err == nil {
+		srv.Shutdown()
+		t.Fatalf("started on %s, which another listener holds", ln.Addr())
+	}
+	for _, want := range []string{ln.Addr().String(), "address already in use"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q should name %q", err, want)
+		}
+	}
+	t.Logf("refused in %s: %v", took, err)
+	// Bound: well below readyTimeout, which is what a busy port cost before.
+	if took > 10*time.Second {
+		t.Errorf("Start took %s to report a busy port", took)
+	}
+}
+
+// TestAuth: with authentication configured, the server listens beyond
+// loopback, refuses clients without the secret, and lets in those with it.
+func TestAuth(t *testing.T) {
+	seed, pub := newUserKey(t)
+	for _, tc := range []struct {
+		name string
+		auth Auth
+		good nats.Option
+	}{
+		{"token", Auth{Token: "s3cret-token"}, nats.Token("s3cret-token")},
+		{"user", Auth{User: "daemon", Password: "pw"}, nats.UserInfo("daemon", "pw")},
+		{"nkey", Auth{NKeys: []string{pub}}, nkeyOption(t, seed)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			// Every interface: allowed because clients must authenticate.
+			srv, err := Start(ctx, Config{Listen: "0.0.0.0:0", StoreDir: t.TempDir(), Auth: tc.auth})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Shutdown()
+			u, _ := url.Parse(srv.ClientURL())
+			local := "nats://127.0.0.1:" + u.Port()
+			for _, bad := range []struct {
+				name string
+				opts []nats.Option
+			}{
+				{"no credentials", nil},
+				{"wrong token", []nats.Option{nats.Token("guess")}},
+				{"wrong password", []nats.Option{nats.UserInfo("daemon", "guess")}},
+			} {
+				nc, err := nats.Connect(local, append(bad.opts, nats.MaxReconnects(0))...)
+				if err == nil {
+					nc.Close()
+					t.Errorf("%s: connected, want refused", bad.name)
+				} else if !errors.Is(err, nats.ErrAuthorization) && !strings.Contains(err.Error(), "Authorization") {
+					t.Errorf("%s: %v, want an authorization error", bad.name, err)
+				}
+			}
+			nc, err := nats.Connect(local, tc.good)
+			if err != nil {
+				t.Fatalf("with the right credentials: %v", err)
+			}
+			defer nc.Close()
+			js, _ := jetstream.New(nc)
+			if _, err := js.AccountInfo(ctx); err != nil {
+				t.Errorf("JetStream for an authenticated client: %v", err)
+			}
+		})
+	}
+}
+
+func newUserKey(t *testing.T) (seed []byte, pub string) {
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ = kp.Seed()
+	pub, _ = kp.PublicKey()
+	return seed, pub
+}
+
+func nkeyOption(t *testing.T, seed []byte) nats.Option {
+	file := filepath.Join(t.TempDir(), "user.nk")
+	if err := os.WriteFile(file, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opt, err := nats.NkeyOptionFromSeed(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opt
+}
+
+func TestLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1": true, "127.1.2.3": true, "::1": true, "localhost": true,
+		"": false, "0.0.0.0": false, "::": false, "10.0.0.1": false, "example.com": false,
+	} {
+		if got := Loopback(host); got != want {
+			t.Errorf("Loopback(%q) = %v, want %v", host, got, want)
+		}
 	}
 }
