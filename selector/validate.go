@@ -4,10 +4,33 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
 
 	"github.com/bestpatch/bestpatch/scoring"
+)
+
+// Limits of one job. Validate refuses a job beyond them, naming the limit,
+// so that select, batch and the daemon refuse the same jobs before anything
+// is stored or run: a job is input from whoever submits it, and its size
+// and timeout are what it costs.
+const (
+	// MaxCandidates bounds the candidates of a job (before duplicates are
+	// merged).
+	MaxCandidates = 1000
+	// MaxGeneratedTests bounds a task's generated tests, and those a job
+	// asks the model for (Options.GenerateTests).
+	MaxGeneratedTests = 100
+	// MaxJobPatchBytes bounds the patches of a job together: every
+	// candidate's and every generated test's.
+	MaxJobPatchBytes = 64 << 20
+	// MaxBaseRuns bounds Options.BaseRuns.
+	MaxBaseRuns = 10
+	// MaxAdversarialRounds bounds Options.AdversarialRounds.
+	MaxAdversarialRounds = 10
+	// MaxTimeout bounds the timeout of one run.
+	MaxTimeout = 6 * time.Hour
 )
 
 // ErrInvalidJob marks errors that come from the job's content, not from
@@ -71,5 +94,53 @@ func (j Job) Validate() error {
 		}
 		ids[c.ID] = true
 	}
+	return j.checkLimits()
+}
+
+// checkLimits refuses a job beyond the job limits.
+func (j Job) checkLimits() error {
+	t, o := j.Task, j.Options
+	if time.Duration(t.Timeout) > MaxTimeout {
+		return invalid("task %q: timeout %s is over the limit of %s for one run: give the time one run of the tests needs", t.ID, time.Duration(t.Timeout), MaxTimeout)
+	}
+	if n := len(j.Candidates); n > MaxCandidates {
+		return invalid("task %q: %d candidates, over the limit of %d for one job: drop duplicates or split them into several jobs", t.ID, n, MaxCandidates)
+	}
+	if n := len(t.GeneratedTests); n > MaxGeneratedTests {
+		return invalid("task %q: %d generated tests, over the limit of %d for one job: keep the ones that tell candidates apart", t.ID, n, MaxGeneratedTests)
+	}
+	for _, c := range []struct {
+		name     string
+		n, limit int
+	}{
+		{"base_runs", o.BaseRuns, MaxBaseRuns},
+		{"generate_tests", o.GenerateTests, MaxGeneratedTests},
+		{"adversarial_rounds", o.AdversarialRounds, MaxAdversarialRounds},
+	} {
+		if c.n < 0 || c.n > c.limit {
+			return invalid("job %q: options: %s %d is outside 0 to %d", j.ID, c.name, c.n, c.limit)
+		}
+	}
+	total := 0
+	for _, c := range j.Candidates {
+		total += len(c.Patch)
+	}
+	for _, g := range t.GeneratedTests {
+		total += len(g.Patch)
+	}
+	if total > MaxJobPatchBytes {
+		return invalid("task %q: the patches of the job come to %s, over the limit of %s for one job: drop duplicates or split the candidates into several jobs", t.ID, byteSize(total), byteSize(MaxJobPatchBytes))
+	}
 	return nil
+}
+
+// byteSize is a size for people: 71.3 MiB.
+func byteSize(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
