@@ -189,21 +189,9 @@ func (d *Daemon) handleCancel(ctx context.Context, req micro.Request) {
 		d.replyError(req, err)
 		return
 	}
-	claim, _ := json.Marshal(endClaim{State: wire.Cancelled, Daemon: d.name, Time: time.Now().UTC()})
-	if _, err := d.store.ends.Create(ctx, id, claim); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-		d.replyError(req, fmt.Errorf("job %s: claim its end: %w", id, err))
+	if err := d.endEarly(ctx, id, wire.Cancelled, "cancelled on request"); err != nil {
+		d.replyError(req, err)
 		return
-	} else if err == nil {
-		if err := d.nc.Publish(wire.CancelledSubject(id), nil); err != nil {
-			d.log.Warn("cancellation broadcast failed; runs stop when their daemons next look", "job", id, "err", err)
-		}
-		if err := d.store.work.Purge(ctx, jetstream.WithPurgeSubject(wire.WorkSubject(id))); err != nil {
-			d.log.Warn("queued runs of a cancelled job not purged; daemons will skip them", "job", id, "err", err)
-		}
-		if err := d.finish(ctx, wire.Outcome{Job: id, State: wire.Cancelled, Error: "cancelled on request"}); err != nil {
-			d.replyError(req, err)
-			return
-		}
 	}
 	st, err := d.status(ctx, id)
 	if err != nil {
@@ -211,6 +199,26 @@ func (d *Daemon) handleCancel(ctx context.Context, req micro.Request) {
 		return
 	}
 	d.respondJSON(req, st)
+}
+
+// endEarly ends a job before it is scored, cancelled or failed: it claims
+// the job's end (so no daemon scores it), tells every daemon to stop its
+// runs, drops its queued runs, and publishes the outcome. A job whose end
+// was claimed already (scoring, or ended) is left as it is.
+func (d *Daemon) endEarly(ctx context.Context, id string, state wire.State, why string) error {
+	claim, _ := json.Marshal(endClaim{State: state, Daemon: d.name, Time: time.Now().UTC()})
+	if _, err := d.store.ends.Create(ctx, id, claim); errors.Is(err, jetstream.ErrKeyExists) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("job %s: claim its end: %w", id, err)
+	}
+	if err := d.nc.Publish(wire.CancelledSubject(id), nil); err != nil {
+		d.log.Warn("stop broadcast failed; runs stop when their daemons next look", "job", id, "err", err)
+	}
+	if err := d.store.work.Purge(ctx, jetstream.WithPurgeSubject(wire.WorkSubject(id))); err != nil {
+		d.log.Warn("queued runs of an ended job not purged; daemons will drop them", "job", id, "err", err)
+	}
+	return d.finish(ctx, wire.Outcome{Job: id, State: state, Error: why})
 }
 
 // onCancelled stops this daemon's runs of a cancelled job.

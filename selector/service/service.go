@@ -55,9 +55,9 @@ const (
 
 // Timings of the daemon's own housekeeping; none of them bounds a run.
 const (
-	// pullWait is how long one pull waits for a message; a stopping daemon
-	// notices within it.
-	pullWait = 2 * time.Second
+	// pullWait is how long one pull waits for a message (Shutdown ends a
+	// pull at once).
+	pullWait = 5 * time.Second
 	// defaultOpTimeout bounds one JetStream operation (store, publish,
 	// claim) or a short series of them.
 	defaultOpTimeout = 30 * time.Second
@@ -132,8 +132,11 @@ type Daemon struct {
 	views   *views
 	cancels *nats.Subscription
 
-	// pulling is cleared when Shutdown starts: slots stop taking messages.
-	pulling atomic.Bool
+	// pulling is cleared when Shutdown starts: slots stop taking messages,
+	// and stopPull ends the pulls in progress.
+	pulling  atomic.Bool
+	pullCtx  context.Context
+	stopPull context.CancelFunc
 	// busy counts the slots handling a run.
 	busy atomic.Int64
 	// runCtx is the parent of every run's context; cancelling it hands the
@@ -217,6 +220,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		reqSem: make(chan struct{}, maxConcurrentRequests),
 	}
 	d.runCtx, d.handBack = context.WithCancel(context.Background())
+	d.pullCtx, d.stopPull = context.WithCancel(context.Background())
 	d.bgCtx, d.bgCancel = context.WithCancel(context.Background())
 	d.views = newViews(d)
 	d.cancels, err = cfg.Conn.Subscribe(wire.CancelledSubject("*"), d.onCancelled)
@@ -348,6 +352,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 			err = fmt.Errorf("service: stop the micro service: %w", stopErr)
 		}
 		d.pulling.Store(false)
+		d.stopPull()
 		slotsDone := make(chan struct{})
 		go func() { d.slots.Wait(); close(slotsDone) }()
 		grace := time.NewTimer(d.cfg.ShutdownGrace)

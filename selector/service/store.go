@@ -27,7 +27,10 @@ const headroom = 16 << 10
 type store struct {
 	work, events, verdicts jetstream.Stream
 	jobs, results, ends    jetstream.KeyValue
-	objects                jetstream.ObjectStore
+	// resultLog is the stream behind the results bucket: a work item's
+	// revision is checked against it.
+	resultLog jetstream.Stream
+	objects   jetstream.ObjectStore
 	// maxInline is the largest payload sent in one message; larger ones go
 	// through the object store.
 	maxInline int
@@ -87,6 +90,12 @@ func openStore(ctx context.Context, js jetstream.JetStream, cfg Config) (*store,
 		}
 		*b.into = kv
 	}
+	// A key-value bucket is the stream KV_<bucket>.
+	resultLog, err := js.Stream(ctx, "KV_"+wire.ResultsBucket)
+	if err != nil {
+		return nil, fmt.Errorf("service: the stream of bucket %s: %w", wire.ResultsBucket, err)
+	}
+	st.resultLog = resultLog
 	obj, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket: wire.ObjectBucket, Description: "bestpatch: payloads too big for one message",
 		TTL: cfg.Retention, Storage: jetstream.FileStorage, Replicas: cfg.Replicas, Compression: true,
@@ -141,6 +150,12 @@ func resultKey(job, run string) string {
 	return job + "." + base64.RawURLEncoding.EncodeToString([]byte(run))
 }
 
+// resultSubjectPrefix is the subject prefix of a job's results in the
+// stream behind the results bucket.
+func (s *store) resultSubjectPrefix(job string) string {
+	return "$KV." + wire.ResultsBucket + "." + job + "."
+}
+
 // runOfKey is the run ID of a result key.
 func runOfKey(key string) (string, error) {
 	for i := len(key) - 1; i >= 0; i-- {
@@ -164,7 +179,7 @@ type jobRecord struct {
 
 // endClaim is the value of a job's key in the ends bucket.
 type endClaim struct {
-	State  wire.State `json:"state"` // scoring or cancelled
+	State  wire.State `json:"state"` // scoring, cancelled or failed
 	Daemon string     `json:"daemon"`
 	// Revision is the result revision whose plan was complete (scoring).
 	Revision uint64    `json:"revision,omitempty"`

@@ -271,6 +271,18 @@ func (v *view) has(run string) bool {
 	return ok
 }
 
+// hasRevision reports whether the view holds a result with revision rev.
+func (v *view) hasRevision(rev uint64) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, s := range v.results {
+		if s.rev == rev {
+			return true
+		}
+	}
+	return false
+}
+
 // track registers the cancel function of a run in progress; the returned
 // function unregisters it.
 func (v *view) track(run string, cancel context.CancelFunc) func() {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,13 +24,16 @@ const retryDelay = 5 * time.Second
 
 // slot is one worker slot: it pulls one run at a time, and only while it is
 // free, so queued runs stay in the queue for whichever daemon is free
-// first instead of piling up in one daemon's buffer.
+// first instead of piling up in one daemon's buffer. Shutdown ends a pull
+// in progress at once (pullCtx).
 func (d *Daemon) slot() {
 	failures := 0
 	for d.pulling.Load() {
-		msg, err := d.work.Next(jetstream.FetchMaxWait(pullWait))
+		ctx, cancel := context.WithTimeout(d.pullCtx, pullWait)
+		msg, err := d.work.Next(jetstream.FetchContext(ctx))
+		cancel()
 		if err != nil {
-			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
+			if d.pullCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
 				failures = 0
 				continue
 			}
@@ -39,7 +43,10 @@ func (d *Daemon) slot() {
 			if failures == 1 || failures%30 == 0 {
 				d.log.Warn("pulling runs failed; retrying", "err", err, "failures", failures)
 			}
-			time.Sleep(min(time.Duration(failures)*200*time.Millisecond, 2*time.Second))
+			select {
+			case <-d.pullCtx.Done():
+			case <-time.After(min(time.Duration(failures)*200*time.Millisecond, 2*time.Second)):
+			}
 			continue
 		}
 		failures = 0
@@ -78,7 +85,22 @@ func (d *Daemon) ack(msg jetstream.Msg) {
 	}
 }
 
+// delivery is one delivery of a work item, with what retrying it needs.
+type delivery struct {
+	msg  jetstream.Msg
+	item wire.WorkItem
+	n    uint64 // deliveries so far, this one included
+	log  *slog.Logger
+}
+
 // handle takes one run from delivery to acknowledgement.
+//
+// A work item is checked against its job before anything waits on it: an
+// item for a job that does not exist or has ended, a revision that is not
+// one of the job's stored results, or a run the plan does not have is
+// terminated at once (anyone who can publish to the work subjects could
+// have sent it). Every other failure is retried, and every delivery counts
+// against MaxAttempts.
 func (d *Daemon) handle(msg jetstream.Msg) {
 	meta, err := msg.Metadata()
 	if err != nil {
@@ -87,9 +109,9 @@ func (d *Daemon) handle(msg jetstream.Msg) {
 		return
 	}
 	var item wire.WorkItem
-	if err := json.Unmarshal(msg.Data(), &item); err != nil || item.Job == "" || item.Run == "" {
-		d.log.Error("malformed work item; dropped", "subject", msg.Subject(), "data", string(msg.Data()), "err", err)
-		msg.TermWithReason("malformed work item")
+	if err := json.Unmarshal(msg.Data(), &item); err != nil || item.Job == "" || item.Run == "" ||
+		wire.CheckJobID(item.Job) != nil || msg.Subject() != wire.WorkSubject(item.Job) {
+		d.refuse(msg, d.log, "malformed work item", "subject", msg.Subject(), "data", truncate(msg.Data(), 200), "err", err)
 		return
 	}
 	redelivered := meta.NumDelivered > 1
@@ -97,6 +119,7 @@ func (d *Daemon) handle(msg jetstream.Msg) {
 		d.cfg.Metrics.Redelivered()
 	}
 	log := d.log.With("job", item.Job, "run", item.Run, "delivery", meta.NumDelivered)
+	dl := delivery{msg: msg, item: item, n: meta.NumDelivered, log: log}
 
 	// Keep the message ours for as long as this takes: the run, storing
 	// its result and the steps after it.
@@ -105,28 +128,28 @@ func (d *Daemon) handle(msg jetstream.Msg) {
 	go d.keepAlive(working, msg)
 
 	// ctx bounds the steps before the run; the run has its own context.
-	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.opTimeout)
+	// Both end when the daemon hands its runs back.
+	ctx, cancel := context.WithTimeout(d.runCtx, d.cfg.opTimeout)
 	defer cancel()
 	v, err := d.views.get(ctx, item.Job)
 	if errors.Is(err, errJobGone) {
-		log.Warn("run of an unknown or expired job; dropped")
-		msg.TermWithReason("job not found")
+		d.refuse(msg, log, "job not found")
 		return
 	}
 	if err != nil {
-		log.Warn("job not loaded; run handed back", "err", err)
-		d.nak(msg, retryDelay, "job not loaded")
+		d.retry(dl, retryDelay, "job not loaded", err)
 		return
 	}
 	runCtx, stopRun := context.WithCancel(d.runCtx)
 	defer stopRun()
 	untrack := v.track(item.Run, stopRun)
 	defer untrack()
-	if c, ended, err := d.claim(ctx, item.Job); err != nil {
-		log.Warn("end claim not read; run handed back", "err", err)
-		d.nak(msg, retryDelay, "claim not read")
+	c, ended, err := d.claim(ctx, item.Job)
+	if err != nil {
+		d.retry(dl, retryDelay, "end claim not read", err)
 		return
-	} else if ended && c.State == wire.Cancelled {
+	}
+	if ended && c.State == wire.Cancelled {
 		d.cfg.Metrics.Run("cancelled")
 		d.ack(msg)
 		return
@@ -136,21 +159,33 @@ func (d *Daemon) handle(msg jetstream.Msg) {
 	// the steps after it are left.
 	if e, err := d.store.results.Get(ctx, resultKey(item.Job, item.Run)); err == nil {
 		d.cfg.Metrics.Run("duplicate")
-		d.afterResult(msg, v, item, e.Revision(), true, log)
+		d.afterResult(dl, v, e.Revision(), true)
 		return
 	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
-		log.Warn("result bucket not readable; run handed back", "err", err)
-		d.nak(msg, retryDelay, "results not readable")
+		d.retry(dl, retryDelay, "results not readable", err)
+		return
+	}
+	if ended {
+		d.refuse(msg, log, "job has ended", "state", c.State)
 		return
 	}
 
+	// The plan that queued the run is the one after the result with the
+	// item's revision: a revision that is not one of the job's results is
+	// forged, and waiting for the view to reach it would never end.
+	if ok, err := d.resultOf(ctx, v, item.Revision); err != nil {
+		d.retry(dl, retryDelay, "revision not checked", err)
+		return
+	} else if !ok {
+		d.refuse(msg, log, "revision is not one of the job's results", "revision", item.Revision)
+		return
+	}
 	// Still needed? The plan that asked for it may since have learned that
 	// it is not (a generated test does not compile on base). Decide on a
 	// view at least as new as that plan.
 	if err := v.waitSeen(ctx, item.Revision); err != nil {
-		log.Warn("results not caught up; run handed back", "err", err)
 		d.views.drop(v)
-		d.nak(msg, 0, "view stalled")
+		d.retry(dl, 0, "results not caught up", err)
 		return
 	}
 	// The run's definition comes from that view too: which generated
@@ -158,8 +193,7 @@ func (d *Daemon) handle(msg jetstream.Msg) {
 	plan := v.current()
 	planned, ok := plan.Planned(item.Run)
 	if !ok {
-		log.Error("work item names a run the job does not have; dropped")
-		msg.TermWithReason("unknown run")
+		d.refuse(msg, log, "run not in the job's plan")
 		return
 	}
 	if !slices.ContainsFunc(plan.Needed(), func(r selector.PlannedRun) bool { return r.ID == item.Run }) {
@@ -183,6 +217,8 @@ func (d *Daemon) handle(msg jetstream.Msg) {
 		d.ack(msg)
 		return
 	default:
+		// execute stores an infrastructure result on the last attempt
+		// rather than failing, so this is never the last one.
 		log.Warn("run failed; it will be tried again", "err", err, "attempts_left", d.cfg.MaxAttempts-int(meta.NumDelivered))
 		d.cfg.Metrics.Run("error")
 		d.nak(msg, retryDelay, "executor error")
@@ -193,11 +229,74 @@ func (d *Daemon) handle(msg jetstream.Msg) {
 	defer cancelStore()
 	rev, first, err := d.storeResult(storeCtx, rr)
 	if err != nil {
-		log.Warn("result not stored; run handed back", "err", err)
-		d.nak(msg, retryDelay, "result not stored")
+		d.retry(dl, retryDelay, "result not stored", err)
 		return
 	}
-	d.afterResult(msg, v, item, rev, redelivered || !first, log)
+	d.afterResult(dl, v, rev, redelivered || !first)
+}
+
+// resultOf reports whether rev is 0 (the job's first runs) or the revision
+// of one of the job's stored results.
+func (d *Daemon) resultOf(ctx context.Context, v *view, rev uint64) (bool, error) {
+	if rev == 0 || v.hasRevision(rev) {
+		return true, nil
+	}
+	m, err := d.store.resultLog.GetMsg(ctx, rev)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read result revision %d: %w", rev, err)
+	}
+	return strings.HasPrefix(m.Subject, d.store.resultSubjectPrefix(v.id)), nil
+}
+
+// refuse terminates a work item that can never be done: JetStream does not
+// deliver it again.
+func (d *Daemon) refuse(msg jetstream.Msg, log *slog.Logger, why string, attrs ...any) {
+	log.Warn("work item refused: "+why+"; dropped", attrs...)
+	d.cfg.Metrics.Run("refused")
+	if err := msg.TermWithReason(why); err != nil {
+		log.Warn("work item not terminated; it returns after the ack wait", "err", err)
+	}
+}
+
+// retry hands a delivery back to be tried again after delay, or, once it
+// has had MaxAttempts deliveries, gives up: the item is terminated and its
+// job fails with the reason (never left waiting for ever). A daemon that is
+// stopping hands it back at once.
+func (d *Daemon) retry(dl delivery, delay time.Duration, why string, err error) {
+	if d.handedBack.Load() {
+		dl.log.Info("daemon stopping: step handed back", "step", why, "err", err)
+		d.cfg.Metrics.Run("handed_back")
+		d.nak(dl.msg, 0, "daemon stopping")
+		return
+	}
+	if int(dl.n) < d.cfg.MaxAttempts {
+		dl.log.Warn(why+"; handed back to be tried again", "err", err, "attempts_left", d.cfg.MaxAttempts-int(dl.n))
+		d.cfg.Metrics.Run("error")
+		d.nak(dl.msg, delay, why)
+		return
+	}
+	reason := fmt.Sprintf("run %s: %s after %d deliveries, the last with: %v", dl.item.Run, why, dl.n, err)
+	dl.log.Error("giving up: the job fails", "reason", reason)
+	d.cfg.Metrics.Run("given_up")
+	if err := dl.msg.TermWithReason("max attempts"); err != nil {
+		dl.log.Warn("work item not terminated", "err", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.opTimeout)
+	defer cancel()
+	if err := d.endEarly(ctx, dl.item.Job, wire.Failed, reason); err != nil {
+		dl.log.Error("the job could not be failed; it waits until it is cancelled or expires", "err", err)
+	}
+}
+
+// truncate shortens data for a log line.
+func truncate(data []byte, n int) string {
+	if len(data) <= n {
+		return string(data)
+	}
+	return string(data[:n]) + "..."
 }
 
 // keepAlive tells JetStream that a message is still being worked on.
@@ -305,13 +404,12 @@ func (d *Daemon) storeResult(ctx context.Context, rr wire.RunResult) (rev uint64
 // replays the plan up to the result's revision, queues the runs this
 // result made necessary, and scores the job if this result completed it.
 // Each step is idempotent, so a redelivered message redoes them safely.
-func (d *Daemon) afterResult(msg jetstream.Msg, v *view, item wire.WorkItem, rev uint64, redone bool, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*d.cfg.opTimeout)
+func (d *Daemon) afterResult(dl delivery, v *view, rev uint64, redone bool) {
+	ctx, cancel := context.WithTimeout(d.runCtx, 2*d.cfg.opTimeout)
 	defer cancel()
 	if err := v.waitSeen(ctx, rev); err != nil {
-		log.Warn("results not caught up; step handed back", "err", err)
 		d.views.drop(v)
-		d.nak(msg, 0, "view stalled")
+		d.retry(dl, 0, "results not caught up", err)
 		return
 	}
 	now, before := v.replay(rev, false), v.replay(rev, true)
@@ -325,19 +423,17 @@ func (d *Daemon) afterResult(msg jetstream.Msg, v *view, item wire.WorkItem, rev
 			next = append(next, r.ID)
 		}
 	}
-	if err := d.enqueue(ctx, item.Job, next, rev); err != nil {
-		log.Warn("follow-up runs not queued; step handed back", "err", err)
-		d.nak(msg, retryDelay, "enqueue failed")
+	if err := d.enqueue(ctx, dl.item.Job, next, rev); err != nil {
+		d.retry(dl, retryDelay, "follow-up runs not queued", err)
 		return
 	}
 	if now.Done() && !before.Done() {
-		if err := d.score(ctx, v, now, rev, redone, log); err != nil {
-			log.Warn("scoring not finished; step handed back", "err", err)
-			d.nak(msg, retryDelay, "scoring failed")
+		if err := d.score(ctx, v, now, rev, redone, dl.log); err != nil {
+			d.retry(dl, retryDelay, "scoring not finished", err)
 			return
 		}
 	}
-	d.ack(msg)
+	d.ack(dl.msg)
 }
 
 // score claims the job's end and publishes its verdict. The claim makes
