@@ -265,7 +265,7 @@ func startServe(ctx context.Context, binary, dir string) (*serveProcess, error) 
 		return nil, err
 	}
 	cmd := exec.Command(binary, "serve", "--listen", addr, "--store-dir", filepath.Join(dir, "store"),
-		"--executor", "local", "--cache-dir", filepath.Join(dir, "cache"), "--log-level", "warn")
+		"--executor", "local", "--unsafe-local-executor", "--cache-dir", filepath.Join(dir, "cache"), "--log-level", "warn")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -9,6 +10,10 @@ import (
 type Backend interface {
 	Run(ctx context.Context, run Run) (Result, error)
 }
+
+// ErrNoBackend means a run's environment needs a backend this process does
+// not have (no Docker engine, or the unsandboxed local executor is off).
+var ErrNoBackend = errors.New("no executor for this environment")
 
 // Router sends each run to the backend for its environment: a Docker image
 // to Docker, a local checkout to Local. A process that serves many tasks (the
@@ -18,17 +23,29 @@ type Router struct {
 	Local  Backend
 }
 
+// Supports says whether the router has a backend for an environment, and
+// if not, which one is missing (wrapping ErrNoBackend).
+func (r Router) Supports(env Environment) error {
+	switch {
+	case env.Image != "" && r.Docker == nil:
+		return fmt.Errorf("%w: the task runs in Docker image %s, and this process has no Docker executor", ErrNoBackend, env.Image)
+	case env.Image == "" && r.Local == nil:
+		return fmt.Errorf("%w: the task runs on the local checkout %s (unsandboxed, on this host), and this process has no local executor", ErrNoBackend, env.Repo)
+	}
+	return nil
+}
+
 // Run runs a run on the backend for its environment. A run whose backend is
 // missing is an error that says how to get one.
 func (r Router) Run(ctx context.Context, run Run) (Result, error) {
-	switch {
-	case run.Env.Image != "" && r.Docker != nil:
-		return r.Docker.Run(ctx, run)
-	case run.Env.Image != "":
-		return Result{}, fmt.Errorf("run needs Docker image %s, and this process has no Docker executor: use --executor docker or auto with a reachable engine", run.Env.Image)
-	case r.Local != nil:
-		return r.Local.Run(ctx, run)
-	default:
-		return Result{}, fmt.Errorf("run needs the local checkout %s, and this process has no local executor: use --executor local or auto", run.Env.Repo)
+	if err := r.Supports(run.Env); err != nil {
+		if run.Env.Image != "" {
+			return Result{}, fmt.Errorf("%w: use --executor docker or auto with a reachable engine", err)
+		}
+		return Result{}, fmt.Errorf("%w: use --executor local or auto", err)
 	}
+	if run.Env.Image != "" {
+		return r.Docker.Run(ctx, run)
+	}
+	return r.Local.Run(ctx, run)
 }

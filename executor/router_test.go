@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -29,10 +30,16 @@ func TestRouter(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := tc.router.Run(context.Background(), Run{Env: tc.env})
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrNoBackend) {
+					t.Fatalf("err = %v, want %q (ErrNoBackend)", err, tc.wantErr)
+				}
+				if err := tc.router.Supports(tc.env); !errors.Is(err, ErrNoBackend) {
+					t.Fatalf("Supports: %v, want ErrNoBackend", err)
 				}
 				return
+			}
+			if err := tc.router.Supports(tc.env); err != nil {
+				t.Fatalf("Supports: %v", err)
 			}
 			if err != nil || res.Reason != tc.want {
 				t.Fatalf("went to %q (err %v), want %q", res.Reason, err, tc.want)

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 	"github.com/spf13/cobra"
 
 	"github.com/bestpatch/bestpatch/internal/metrics"
@@ -22,10 +24,14 @@ import (
 // serveFlags are the flags of `bestpatch serve`.
 type serveFlags struct {
 	runtime runtimeFlags
-	// Joining a NATS server.
-	natsURL, creds, nkey, user, password, tlsCA, tlsCert, tlsKey string
+	// Joining a NATS server; token, nkey and user/password also secure the
+	// embedded server.
+	natsURL, creds, nkey, user, password, token, tlsCA, tlsCert, tlsKey string
 	// The embedded server.
 	listen, storeDir string
+	clientNKeys      []string
+	// unsafeLocal lets repo tasks run on this host, unsandboxed.
+	unsafeLocal bool
 	// The daemon.
 	name          string
 	metricsAddr   string
@@ -47,7 +53,21 @@ func newServeCmd() *cobra.Command {
 Without --nats-url it starts an embedded NATS server with JetStream (state
 in --store-dir), so this one command is the whole service on one machine.
 With --nats-url it joins an existing NATS server or cluster; every daemon on
-the same server shares the work: each pulls runs for its free workers.`,
+the same server shares the work: each pulls runs for its free workers.
+
+Safe by default: every NATS client may submit jobs, and a job runs code. The
+daemon runs tasks in Docker only (a "repo" task gets a 400) unless started
+with --unsafe-local-executor, and the embedded server listens beyond
+loopback only when clients must authenticate (--token, --user/--password or
+--nkey; see "Threat model" in docs/DAEMON.md).
+
+Examples:
+  # One machine, clients on the same machine:
+  bestpatch serve --executor docker
+  # One machine, clients elsewhere, who present the token:
+  BESTPATCH_NATS_TOKEN=$(cat /etc/bestpatch/token) bestpatch serve --listen 0.0.0.0:4222
+  # Join a cluster:
+  bestpatch serve --nats-url nats://nats-1:4222 --creds /etc/bestpatch/daemon.creds`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd.Context()) },
 	}
@@ -56,14 +76,17 @@ the same server shares the work: each pulls runs for its free workers.`,
 	fl.Lookup("log-level").DefValue = "info"
 	fl.Set("log-level", "info")
 	fl.StringVar(&f.natsURL, "nats-url", "", "join this NATS server or cluster (comma-separated URLs) instead of starting an embedded one")
-	fl.StringVar(&f.creds, "creds", "", "NATS credentials file (JWT and NKey seed)")
-	fl.StringVar(&f.nkey, "nkey", "", "NATS NKey seed file")
-	fl.StringVar(&f.user, "user", "", "NATS user")
+	fl.StringVar(&f.creds, "creds", "", "NATS credentials file (JWT and NKey seed), to join a server in operator mode (--nats-url)")
+	fl.StringVar(&f.nkey, "nkey", "", "NATS NKey seed file; the embedded server lets this key in")
+	fl.StringVar(&f.user, "user", "", "NATS user; the embedded server has this one user (with --password)")
 	fl.StringVar(&f.password, "password", "", "NATS password (or set BESTPATCH_NATS_PASSWORD)")
-	fl.StringVar(&f.tlsCA, "tls-ca", "", "CA certificate to verify the NATS server")
-	fl.StringVar(&f.tlsCert, "tls-cert", "", "client certificate for NATS (with --tls-key)")
-	fl.StringVar(&f.tlsKey, "tls-key", "", "client key for NATS (with --tls-cert)")
-	fl.StringVar(&f.listen, "listen", "127.0.0.1:4222", "embedded NATS server: client address (port 0 picks one)")
+	fl.StringVar(&f.token, "token", "", "NATS token (or set BESTPATCH_NATS_TOKEN); the embedded server asks every client for it")
+	fl.StringVar(&f.tlsCA, "tls-ca", "", "CA certificate to verify the NATS server (--nats-url)")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "client certificate for NATS (with --tls-key; --nats-url)")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "client key for NATS (with --tls-cert; --nats-url)")
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:4222", "embedded NATS server: client address (port 0 picks one); beyond loopback only with --token, --user/--password or --nkey")
+	fl.StringSliceVar(&f.clientNKeys, "client-nkey", nil, "embedded NATS server: also let in this public user NKey (U...), so that a client need not hold the daemon's seed (repeatable)")
+	fl.BoolVar(&f.unsafeLocal, "unsafe-local-executor", false, "UNSAFE: let jobs on local checkouts (\"repo\") run their patches and test_command on this host, unsandboxed, as this user; only when every NATS client is trusted")
 	fl.StringVar(&f.storeDir, "store-dir", defaultStoreDir(), "embedded NATS server: JetStream directory (queued runs, results and verdicts survive restarts)")
 	fl.StringVar(&f.name, "name", "", "daemon name in results, events and logs (default host-pid-random)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address at /metrics (e.g. :9090)")
@@ -85,21 +108,38 @@ func defaultStoreDir() string {
 
 func (f *serveFlags) run(ctx context.Context) error {
 	log := f.runtime.logger(os.Stderr)
-	var embedded *natsserver.Server
-	url := f.natsURL
-	if url == "" {
-		var err error
-		embedded, err = natsserver.Start(ctx, natsserver.Config{Listen: f.listen, StoreDir: f.storeDir, Log: log})
-		if err != nil {
-			return err
-		}
-		defer embedded.Shutdown()
-		url = embedded.ClientURL()
-		log.Info("embedded NATS server started", "url", url, "store_dir", f.storeDir)
+	if f.password == "" {
+		f.password = os.Getenv("BESTPATCH_NATS_PASSWORD")
+	}
+	if f.token == "" {
+		f.token = os.Getenv("BESTPATCH_NATS_TOKEN")
+	}
+	// Check what would run where before anything starts.
+	rt, err := f.executorChoice(log)
+	if err != nil {
+		return err
 	}
 	opts, err := f.natsOptions(log)
 	if err != nil {
 		return err
+	}
+	var embedded *natsserver.Server
+	url := f.natsURL
+	if url == "" {
+		auth, err := f.embeddedAuth()
+		if err != nil {
+			return err
+		}
+		embedded, err = natsserver.Start(ctx, natsserver.Config{Listen: f.listen, StoreDir: f.storeDir, Auth: auth, Log: log})
+		switch {
+		case errors.Is(err, natsserver.ErrOpen):
+			return fmt.Errorf("%w: anyone who reaches --listen %s could submit jobs: add --token (or BESTPATCH_NATS_TOKEN), --user with --password, or --nkey SEED_FILE, or listen on 127.0.0.1", err, f.listen)
+		case err != nil:
+			return fmt.Errorf("%w: another process (another bestpatch serve?) may hold the port or the store directory %s: stop it, or choose another --listen (or --store-dir)", err, f.storeDir)
+		}
+		defer embedded.Shutdown()
+		url = embedded.ClientURL()
+		log.Info("embedded NATS server started", "url", url, "store_dir", f.storeDir, "authentication", auth.Configured())
 	}
 	closed := make(chan struct{})
 	opts = append(opts, nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
@@ -113,7 +153,7 @@ func (f *serveFlags) run(ctx context.Context) error {
 		}
 	}()
 
-	exec, closeExec, err := f.runtime.newExecutor(ctx, log)
+	exec, closeExec, err := rt.newExecutor(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -135,7 +175,7 @@ func (f *serveFlags) run(ctx context.Context) error {
 	}
 	d, err := service.Start(ctx, service.Config{
 		Conn: nc, Exec: exec, Cache: cache, Slots: f.runtime.workers, Name: f.name,
-		ExecutorName: f.runtime.executor, AckWait: f.ackWait, MaxAttempts: f.maxAttempts,
+		ExecutorName: rt.executor, AckWait: f.ackWait, MaxAttempts: f.maxAttempts,
 		Retention: f.retention, Replicas: f.replicas, ShutdownGrace: f.shutdownGrace,
 		Log: log, Metrics: m,
 	})
@@ -167,12 +207,11 @@ func (f *serveFlags) natsOptions(log *slog.Logger) ([]nats.Option, error) {
 		}
 		opts = append(opts, opt)
 	}
-	password := f.password
-	if password == "" {
-		password = os.Getenv("BESTPATCH_NATS_PASSWORD")
-	}
 	if f.user != "" {
-		opts = append(opts, nats.UserInfo(f.user, password))
+		opts = append(opts, nats.UserInfo(f.user, f.password))
+	}
+	if f.token != "" {
+		opts = append(opts, nats.Token(f.token))
 	}
 	if f.tlsCA != "" {
 		opts = append(opts, nats.RootCAs(f.tlsCA))
@@ -186,5 +225,59 @@ func (f *serveFlags) natsOptions(log *slog.Logger) ([]nats.Option, error) {
 	return opts, nil
 }
 
-// executor builds the daemon's executor: auto routes each run by its
-// environment (Docker when an engine answers, Local for checkouts).
+// executorChoice returns the runtime flags with the executor the daemon may
+// use: the local executor runs a job's patches and test_command on this
+// host, unsandboxed, so anyone who can submit a job could run code here;
+// it is off unless --unsafe-local-executor says otherwise, and then a loud
+// warning says so.
+func (f *serveFlags) executorChoice(log *slog.Logger) (runtimeFlags, error) {
+	r := f.runtime
+	switch {
+	case r.executor == "local" && !f.unsafeLocal:
+		return r, errors.New("--executor local runs every job's patches and test_command on this host, unsandboxed, as this user: anyone who can submit a job could run code here. Use --executor docker, or, if every NATS client is trusted, add --unsafe-local-executor")
+	case r.executor == "auto" && !f.unsafeLocal:
+		// Docker only: a repo task is refused at submit (400).
+		r.executor = "docker"
+	case f.unsafeLocal && r.executor != "docker":
+		u, _ := user.Current()
+		name := "?"
+		if u != nil {
+			name = u.Username
+		}
+		log.Warn("UNSAFE: --unsafe-local-executor: jobs on local checkouts run their patches and test_command on this host, unsandboxed, as user "+name+"; anyone who can publish to the NATS server can run code here",
+			"executor", r.executor, "user", name)
+	}
+	return r, nil
+}
+
+// embeddedAuth is the embedded server's authentication, from the same flags
+// the daemon connects with.
+func (f *serveFlags) embeddedAuth() (natsserver.Auth, error) {
+	if f.creds != "" {
+		return natsserver.Auth{}, errors.New("--creds holds a JWT for a NATS server in operator mode (--nats-url); the embedded server takes --token, --user/--password or --nkey")
+	}
+	if f.tlsCA != "" || f.tlsCert != "" || f.tlsKey != "" {
+		return natsserver.Auth{}, errors.New("--tls-ca, --tls-cert and --tls-key are for joining a server with --nats-url; the embedded server does not serve TLS: run a NATS server with TLS and join it, or keep the embedded one on loopback")
+	}
+	auth := natsserver.Auth{Token: f.token, User: f.user, Password: f.password}
+	if f.nkey != "" {
+		seed, err := os.ReadFile(f.nkey)
+		if err != nil {
+			return auth, fmt.Errorf("--nkey: %w", err)
+		}
+		kp, err := nkeys.ParseDecoratedNKey(seed)
+		if err != nil {
+			return auth, fmt.Errorf("--nkey %s: not an NKey seed: %w", f.nkey, err)
+		}
+		pub, err := kp.PublicKey()
+		if err != nil {
+			return auth, fmt.Errorf("--nkey %s: %w", f.nkey, err)
+		}
+		auth.NKeys = append(auth.NKeys, pub)
+	}
+	if len(f.clientNKeys) > 0 && len(auth.NKeys) == 0 && f.user == "" {
+		return auth, errors.New("--client-nkey lets clients in with their NKeys; the daemon needs its own way in too: add --nkey SEED_FILE or --user/--password")
+	}
+	auth.NKeys = append(auth.NKeys, f.clientNKeys...)
+	return auth, nil
+}

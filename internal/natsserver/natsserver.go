@@ -152,7 +152,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("embedded NATS server on %s did not become ready within %s: is the store directory %s locked by another server?", listen, readyTimeout, cfg.StoreDir)
 	case why := <-fatal:
 		ns.Shutdown()
-		return nil, fmt.Errorf("embedded NATS server on %s cannot start: %s (another process, perhaps another bestpatch serve, may have the port or the store directory %s)", listen, why, cfg.StoreDir)
+		return nil, fmt.Errorf("embedded NATS server on %s cannot start: %s", listen, why)
 	case <-ctx.Done():
 		ns.Shutdown()
 		return nil, ctx.Err()

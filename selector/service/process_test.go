@@ -58,14 +58,18 @@ type daemonProc struct {
 	err  error // Wait's, once done is closed
 }
 
+// unsafeLocal are the arguments that let a daemon run jobs on local
+// checkouts: the tests' jobs are the bundled example, a checkout.
+var unsafeLocal = []string{"--executor", "local", "--unsafe-local-executor"}
+
 // startProc starts `bestpatch serve` joining the server at url, with one
 // worker slot, the local executor and no cache, and waits until it serves.
-func startProc(t *testing.T, url, name string) *daemonProc {
-	return startServe(t, name, "--nats-url", url)
+func startProc(t *testing.T, url, name string, args ...string) *daemonProc {
+	return startServe(t, name, append(append([]string{"--nats-url", url}, unsafeLocal...), args...)...)
 }
 
-// startServe starts `bestpatch serve` with one worker slot, the local
-// executor and no cache, and more arguments, and waits until it serves.
+// startServe starts `bestpatch serve` with one worker slot and no cache,
+// and more arguments, and waits until it serves.
 func startServe(t *testing.T, name string, args ...string) *daemonProc {
 	t.Helper()
 	if buildErr != nil {
@@ -80,7 +84,7 @@ func startServe(t *testing.T, name string, args ...string) *daemonProc {
 		t.Fatal(err)
 	}
 	p.cmd = exec.Command(binary, append([]string{"serve", "--name", name, "--workers", "1",
-		"--executor", "local", "--no-cache", "--ack-wait", "3s", "--log-level", "debug"}, args...)...)
+		"--no-cache", "--ack-wait", "3s", "--log-level", "debug"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -267,8 +271,8 @@ func TestServeEmbedded(t *testing.T) {
 		t.Skip("starts a process that runs go test")
 	}
 	listen, metricsAddr := freeAddr(t), freeAddr(t)
-	p := startServe(t, "solo", "--listen", listen, "--store-dir", filepath.Join(t.TempDir(), "nats"),
-		"--metrics-addr", metricsAddr, "--log-format", "json")
+	p := startServe(t, "solo", append([]string{"--listen", listen, "--store-dir", filepath.Join(t.TempDir(), "nats"),
+		"--metrics-addr", metricsAddr, "--log-format", "json"}, unsafeLocal...)...)
 	c := newClient(t, "nats://"+listen)
 	ctx := ctxFor(t, 15*time.Minute)
 	job := exampleJob(t, "solo")
@@ -303,7 +307,7 @@ func TestServeEmbedded(t *testing.T) {
 		t.Errorf("exit after SIGTERM: %v, want 0", p.err)
 	}
 	log, _ := os.ReadFile(p.log)
-	for _, want := range []string{`"msg":"embedded NATS server started"`, `"msg":"daemon stopped"`} {
+	for _, want := range []string{`"msg":"embedded NATS server started"`, `"msg":"daemon stopped"`, `"msg":"UNSAFE: --unsafe-local-executor`} {
 		if !strings.Contains(string(log), want) {
 			t.Errorf("log lacks %s:\n%s", want, log)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 	"github.com/nats-io/nuid"
 
+	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/wire"
 )
@@ -92,16 +93,26 @@ func (d *Daemon) replyWhenDone(req micro.Request, id string) {
 	d.respondJSON(req, out)
 }
 
+// maxJobDocument bounds a job's JSON: its patches (selector.MaxJobPatchBytes)
+// with room for JSON escapes (a newline is two bytes) and the rest of the job.
+const maxJobDocument = 2*selector.MaxJobPatchBytes + 1<<20
+
 // decodeJob reads a job from a submit request, body or object.
 func (d *Daemon) decodeJob(ctx context.Context, req micro.Request) (selector.Job, error) {
 	data := req.Data()
 	if name := req.Headers().Get(wire.JobObjectHeader); name != "" {
-		var err error
-		data, err = d.store.objects.GetBytes(ctx, name)
+		info, err := d.store.objects.GetInfo(ctx, name)
+		if errors.Is(err, jetstream.ErrObjectNotFound) {
+			return selector.Job{}, invalid(fmt.Errorf("%w: header %s names object %q, which is not in object store %s: upload the job there first", selector.ErrInvalidJob, wire.JobObjectHeader, name, wire.ObjectBucket))
+		}
 		if err != nil {
-			if errors.Is(err, jetstream.ErrObjectNotFound) {
-				return selector.Job{}, invalid(fmt.Errorf("%w: header %s names object %q, which is not in object store %s: upload the job there first", selector.ErrInvalidJob, wire.JobObjectHeader, name, wire.ObjectBucket))
-			}
+			return selector.Job{}, fmt.Errorf("read job object %s: %w", name, err)
+		}
+		// Refused before it is read into memory.
+		if info.Size > maxJobDocument {
+			return selector.Job{}, invalid(fmt.Errorf("%w: job object %q is %d bytes, over the limit of %d for a job document (%d MiB of patches, JSON-escaped): split the candidates into several jobs", selector.ErrInvalidJob, name, info.Size, maxJobDocument, selector.MaxJobPatchBytes>>20))
+		}
+		if data, err = d.store.objects.GetBytes(ctx, name); err != nil {
 			return selector.Job{}, fmt.Errorf("read job object %s: %w", name, err)
 		}
 	}
@@ -127,7 +138,35 @@ func (d *Daemon) decodeJob(ctx context.Context, req micro.Request) (selector.Job
 	if _, err := selector.NewPlan(job); err != nil {
 		return selector.Job{}, invalid(err)
 	}
+	if err := d.runnable(job); err != nil {
+		return selector.Job{}, invalid(err)
+	}
 	return job, nil
+}
+
+// environments is what an executor that runs some environments only
+// (executor.Router) tells about them.
+type environments interface {
+	Supports(executor.Environment) error
+}
+
+// runnable refuses a job whose environment this daemon will not run: a
+// local checkout when the unsandboxed local executor is off (its
+// test_command would run on the daemon's host), an image without Docker.
+func (d *Daemon) runnable(job selector.Job) error {
+	envs, ok := d.cfg.Exec.(environments)
+	if !ok {
+		return nil
+	}
+	err := envs.Supports(job.Task.Env)
+	switch {
+	case err == nil:
+		return nil
+	case job.Task.Env.Image == "":
+		return fmt.Errorf("%w: task %q: environment \"repo\": this daemon runs tasks in Docker only (%w): give the task an \"image\", or, if every NATS client is trusted, start the daemons with --unsafe-local-executor (docs/DAEMON.md, Threat model)", selector.ErrInvalidJob, job.Task.ID, err)
+	default:
+		return fmt.Errorf("%w: task %q: %w: start the daemons with a reachable Docker engine", selector.ErrInvalidJob, job.Task.ID, err)
+	}
 }
 
 // jsonProblem names what is wrong in a JSON document, as the input files'
