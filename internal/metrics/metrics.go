@@ -40,7 +40,7 @@ func New() *Daemon {
 		}, []string{"event"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bestpatch_runs_total",
-			Help: "Runs handled by this daemon by outcome: the executor status (completed, apply_failed, empty, timeout, infra), cached, skipped (no longer needed), duplicate (already stored), handed_back, error.",
+			Help: "Runs handled by this daemon by outcome: the executor status (completed, apply_failed, empty, timeout, infra), cached, skipped (no longer needed), duplicate (already stored), cancelled, handed_back, error (retried), refused (a work item that is not in its job's plan), given_up (retried MaxAttempts times: the job failed).",
 		}, []string{"outcome"}),
 		runSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "bestpatch_run_seconds",

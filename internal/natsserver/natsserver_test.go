@@ -173,6 +173,14 @@ func TestAuth(t *testing.T) {
 			if err != nil {
 				t.Fatalf("with the right credentials: %v", err)
 			}
+			if tc.auth.Token != "" {
+				// docs/DAEMON.md: a token alone in the URL's user part.
+				inURL, err := nats.Connect("nats://" + tc.auth.Token + "@127.0.0.1:" + u.Port())
+				if err != nil {
+					t.Fatalf("token in the URL: %v", err)
+				}
+				inURL.Close()
+			}
 			defer nc.Close()
 			js, _ := jetstream.New(nc)
 			if _, err := js.AccountInfo(ctx); err != nil {

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -141,5 +142,33 @@ func TestRunOutlastsOperations(t *testing.T) {
 		if r.Status != executor.Completed || r.Duration < 5*time.Second {
 			t.Errorf("run %s: %s in %s, want completed after the 5 s sleep", r.ID, r.Status, r.Duration)
 		}
+	}
+}
+
+// TestJobObjectOverTheLimit: an uploaded job bigger than the limit on a
+// job document is refused with a 400 before the daemon reads it.
+func TestJobObjectOverTheLimit(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn := startInternal(t, Config{Name: "d1", maxJobDocument: 1000})
+	nc := conn()
+	js, _ := jetstream.New(nc)
+	objects, err := js.ObjectStore(ctx, wire.ObjectBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := objects.PutBytes(ctx, "submit/huge", []byte(strings.Repeat(" ", 1001))); err != nil {
+		t.Fatal(err)
+	}
+	msg := nats.NewMsg(wire.SubmitSubject)
+	msg.Header.Set(wire.JobObjectHeader, "submit/huge")
+	resp, err := nc.RequestMsgWithContext(ctx, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reply wire.ErrorReply
+	if err := json.Unmarshal(resp.Data, &reply); err != nil || reply.Code != wire.CodeInvalid ||
+		!strings.Contains(reply.Error, `job object "submit/huge" is 1001 bytes, over the limit of 1000`) {
+		t.Fatalf("reply %s (%v), want a 400 naming the limit", resp.Data, err)
 	}
 }

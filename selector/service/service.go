@@ -113,6 +113,9 @@ type Config struct {
 	// maxInline, if set, replaces the largest payload sent inline (tests
 	// use it to send everything through the object store).
 	maxInline int
+	// maxJobDocument, if set, replaces the limit on an uploaded job's size
+	// (tests make it small).
+	maxJobDocument int64
 	// opTimeout, if set, replaces defaultOpTimeout (tests shorten it to
 	// show that a run may outlast it).
 	opTimeout time.Duration
@@ -175,6 +178,9 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	if cfg.Replicas <= 0 {
 		cfg.Replicas = 1
+	}
+	if cfg.maxJobDocument <= 0 {
+		cfg.maxJobDocument = maxJobDocument
 	}
 	if cfg.opTimeout <= 0 {
 		cfg.opTimeout = defaultOpTimeout

@@ -109,8 +109,8 @@ func (d *Daemon) decodeJob(ctx context.Context, req micro.Request) (selector.Job
 			return selector.Job{}, fmt.Errorf("read job object %s: %w", name, err)
 		}
 		// Refused before it is read into memory.
-		if info.Size > maxJobDocument {
-			return selector.Job{}, invalid(fmt.Errorf("%w: job object %q is %d bytes, over the limit of %d for a job document (%d MiB of patches, JSON-escaped): split the candidates into several jobs", selector.ErrInvalidJob, name, info.Size, maxJobDocument, selector.MaxJobPatchBytes>>20))
+		if int64(info.Size) > d.cfg.maxJobDocument {
+			return selector.Job{}, invalid(fmt.Errorf("%w: job object %q is %d bytes, over the limit of %d for a job document (%d MiB of patches, JSON-escaped): split the candidates into several jobs", selector.ErrInvalidJob, name, info.Size, d.cfg.maxJobDocument, selector.MaxJobPatchBytes>>20))
 		}
 		if data, err = d.store.objects.GetBytes(ctx, name); err != nil {
 			return selector.Job{}, fmt.Errorf("read job object %s: %w", name, err)
