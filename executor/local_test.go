@@ -448,3 +448,29 @@ func TestLocalMissingTools(t *testing.T) {
 		})
 	}
 }
+
+// A name git quotes (non-ASCII, spaces) survives the vetting's
+// re-serialization, with git apply and with patch --fuzz alike.
+func TestLocalApplyQuotedNames(t *testing.T) {
+	l, _ := newTestLocal(t)
+	const name = "docs/café notes.txt"
+	repo := gitRepo(t, map[string]string{name: numbered(20, nil)})
+	exact := diffAgainst(t, repo, map[string]string{name: numbered(20, map[int]string{10: "l10 fixed"})})
+	other := gitRepo(t, map[string]string{name: numbered(20, map[int]string{8: "l8 elsewhere"})})
+	fuzzy := diffAgainst(t, other, map[string]string{name: numbered(20, map[int]string{8: "l8 elsewhere", 10: "l10 fixed"})})
+	if !strings.Contains(exact, `"a/docs/caf\303\251 notes.txt"`) {
+		t.Fatalf("git did not quote the name: %s", exact)
+	}
+	cmd := `if grep -q 'l10 fixed' 'docs/café notes.txt'; then r=PASSED; else r=FAILED; fi; ` + summary("$r t::fixed")
+	for _, tc := range []struct{ name, patch, applied string }{{"git apply", exact, "git apply"}, {"patch --fuzz", fuzzy, "patch --fuzz"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := l.Run(t.Context(), Run{Env: Environment{Repo: repo}, Patch: tc.patch, Command: cmd, Format: Pytest})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != Completed || res.Applied != tc.applied || fmt.Sprint(outcomes(res.Cases)) != "map[t::fixed:PASS]" {
+				t.Errorf("%s applied %q cases %v (%s), want completed by %s with t::fixed passing", res.Status, res.Applied, outcomes(res.Cases), res.Reason, tc.applied)
+			}
+		})
+	}
+}
