@@ -28,7 +28,10 @@ type outputParser interface {
 	// line was longer than MaxLine and was cut.
 	line(line []byte, truncated bool)
 	// finish returns the cases and broken units once the output has ended.
-	finish() (cases []Case, broken []string)
+	// An error says the output was not read in full (the runner reported
+	// more tests than the parser found): the cases are not evidence then.
+	// It names the format and what to change.
+	finish() (cases []Case, broken []string, err error)
 }
 
 // noOutputParser is the stdout parser of a format whose results come from a
@@ -36,7 +39,7 @@ type outputParser interface {
 type noOutputParser struct{}
 
 func (noOutputParser) line([]byte, bool)          {}
-func (noOutputParser) finish() ([]Case, []string) { return nil, nil }
+func (noOutputParser) finish() ([]Case, []string, error) { return nil, nil, nil }
 
 // Collector turns the streams of one run of run.sh into a Result: its stdout
 // (test output, parsed as it arrives), its stderr ("bestpatch:" markers and
@@ -183,7 +186,8 @@ func (c *Collector) Result() Result {
 		ExitCode:     m.exitCode,
 		Output:       c.output.String(),
 	}
-	res.Cases, res.Broken = c.parser.finish()
+	var parseErr error
+	res.Cases, res.Broken, parseErr = c.parser.finish()
 	if c.format.ReadsReport() {
 		res.Cases = c.reportCases
 	}
@@ -213,6 +217,8 @@ func (c *Collector) Result() Result {
 		res.Status, res.Reason = Infra, "the JUnit report was not collected from the sandbox"
 	case c.format.ReadsReport() && c.reportErr != nil:
 		res.Status, res.Reason = Infra, "the JUnit report at "+c.report+" cannot be read: "+c.reportErr.Error()
+	case parseErr != nil:
+		res.Status, res.Reason = Infra, parseErr.Error()
 	case len(res.Cases) == 0 && len(res.Broken) == 0:
 		res.Status, res.Reason = Infra, fmt.Sprintf("no test results in the output: check test_command and test_format (%s); the command exited with status %d", c.format.Name, m.exitCode)
 	}

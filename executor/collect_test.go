@@ -45,6 +45,7 @@ func TestCollectorStatus(t *testing.T) {
 		{name: "infra marker", format: Pytest, stderr: "fatal: x\nbestpatch:infra=cannot reset the work tree\n", status: Infra, reason: "cannot reset the work tree\nfatal: x"},
 		{name: "script died", format: Pytest, stdout: pass, stderr: "bestpatch:apply=git-apply\n", status: Infra, reason: "stopped before the test command finished"},
 		{name: "no results", format: GoJSON, stdout: "ok  \tpkg\t0.1s\n", stderr: "bestpatch:exit=0\n", status: Infra, reason: "no test results in the output: check test_command and test_format (go-json)"},
+		{name: "summary not read in full", format: Pytest, stdout: "=== short test summary info ===\nPASSED t.py::a\n=== 2 passed in 0.1s ===\n", stderr: "bestpatch:exit=0\n", status: Infra, reason: `format "pytest": pytest's totals count 2 results`},
 		{name: "broken units alone are results", format: GoJSON, stdout: "FAIL\tpkg [build failed]\n", stderr: "bestpatch:exit=1\n", status: Completed,
 			check: func(t *testing.T, r Result) {
 				if fmt.Sprint(r.Broken) != "[pkg]" {

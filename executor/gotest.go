@@ -172,6 +172,6 @@ func (p *goTestParser) packageEvent(ev goEvent, pkg *goPackage) {
 	}
 }
 
-func (p *goTestParser) finish() ([]Case, []string) {
-	return p.cases.cases, p.broken.sorted()
+func (p *goTestParser) finish() ([]Case, []string, error) {
+	return p.cases.cases, p.broken.sorted(), nil
 }

@@ -108,13 +108,6 @@ func goTestOutput(t testing.TB, env ...string) []byte {
 	return out
 }
 
-func parseOutput(f Format, out []byte) ([]Case, []string) {
-	p := map[Format]outputParser{GoJSON: newGoTestParser(), Pytest: newPytestParser()}[f]
-	s := newLineSplitter(MaxLine, p.line)
-	s.Write(out)
-	s.Close()
-	return p.finish()
-}
 
 func TestGoTestRealOutput(t *testing.T) {
 	forms := []struct{ name, godebug string }{
@@ -125,7 +118,10 @@ func TestGoTestRealOutput(t *testing.T) {
 		t.Run(form.name, func(t *testing.T) {
 			t.Parallel()
 			out := goTestOutput(t, form.godebug)
-			cases, broken := parseOutput(GoJSON, out)
+			cases, broken, err := parseOutput(GoJSON, out)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if got := outcomes(cases); fmt.Sprint(got) != fmt.Sprint(wantScratchCases) {
 				t.Errorf("cases\n got %v\nwant %v", got, wantScratchCases)
 			}
@@ -202,7 +198,10 @@ func TestGoTestParser(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, broken := parseOutput(GoJSON, []byte(tc.out))
+			got, broken, err := parseOutput(GoJSON, []byte(tc.out))
+			if err != nil {
+				t.Fatal(err)
+			}
 			if fmt.Sprint(outcomes(got)) != fmt.Sprint(tc.cases) {
 				t.Errorf("cases\n got %v\nwant %v", outcomes(got), tc.cases)
 			}
@@ -237,7 +236,7 @@ func BenchmarkParseGoJSON(b *testing.B) {
 			rest = rest[n:]
 		}
 		s.Close()
-		if cases, _ := p.finish(); len(cases) == 0 {
+		if cases, _, _ := p.finish(); len(cases) == 0 {
 			b.Fatal("no cases")
 		}
 	}

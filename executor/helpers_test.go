@@ -147,3 +147,17 @@ func markedProcesses(t testing.TB, marker string) []string {
 	}
 	return found
 }
+
+// parseOutput runs a format's parser over a whole output, line by line as
+// the collector does.
+func parseOutput(f Format, out []byte) ([]Case, []string, error) {
+	spec, err := f.Spec()
+	if err != nil {
+		return nil, nil, err
+	}
+	p := spec.newParser()
+	s := newLineSplitter(MaxLine, p.line)
+	s.Write(out)
+	s.Close()
+	return p.finish()
+}

@@ -108,3 +108,31 @@ func (e *excerpt) String() string {
 	b.Write(e.tail[:e.tailPos])
 	return toValidUTF8(b.Bytes())
 }
+
+// stripANSI drops ANSI escape sequences (colours, cursor moves) and the other
+// control characters but tab from a line, in place. Runners colour their
+// output when they think a terminal reads it (pytest --color=yes, tox,
+// PY_COLORS=1, sympy's bin/test with colours forced).
+func stripANSI(line []byte) []byte {
+	if bytes.IndexFunc(line, func(r rune) bool { return r < 0x20 && r != '\t' }) < 0 {
+		return line
+	}
+	out := line[:0]
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == 0x1b && i+1 < len(line) && line[i+1] == '[':
+			// CSI: parameters and intermediates, then one final byte.
+			i += 2
+			for i < len(line) && (line[i] < 0x40 || line[i] > 0x7e) {
+				i++
+			}
+		case c == 0x1b:
+			i++ // a two-byte escape
+		case c < 0x20 && c != '\t':
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -35,4 +35,4 @@ func (p *listingParser) line(line []byte, truncated bool) {
 	p.cases.add(toValidUTF8(line), scoring.Pass)
 }
 
-func (p *listingParser) finish() ([]Case, []string) { return p.cases.cases, nil }
+func (p *listingParser) finish() ([]Case, []string, error) { return p.cases.cases, nil, nil }

@@ -2,6 +2,9 @@ package executor
 
 import (
 	"bytes"
+	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/bestpatch/bestpatch/scoring"
@@ -16,7 +19,7 @@ var pytestFormat = FormatSpec{
 	Language:  "python",
 	Runner:    "pytest -rA",
 	CaseID:    "pytest node id: path/test_x.py::Class::test_f[param]",
-	Doc:       "the short test summary info section of pytest -rA; a file that fails collection is a broken unit",
+	Doc:       "the short test summary info section of pytest -rA, checked against pytest's totals line; ANSI colours are ignored; a file that fails collection is a broken unit",
 	TestFiles: []string{"test_*.py", "*_test.py", "conftest.py", "tests/*", "*/tests/*"},
 	newParser: func() outputParser { return newPytestParser() },
 	testFunc:  pythonTestFunc,
@@ -33,8 +36,10 @@ func pytestOwns(caseID string, src TestSource) bool {
 
 // pytestParser reads the "short test summary info" section that `pytest -rA`
 // prints at the end of a session; lines anywhere else (a test printing
-// "PASSED ...", the captured output of passing tests) are ignored. Several
-// sessions in one output (several pytest invocations) are all read.
+// "PASSED ...", the captured output of passing tests, the "path::test PASSED"
+// lines of -v) are ignored. Several sessions in one output (several pytest
+// invocations) are all read. ANSI colour sequences (--color=yes, tox,
+// PY_COLORS) are dropped before a line is read.
 //
 // Outcomes: PASSED is Pass; FAILED is Fail; ERROR with a node id is Error (a
 // setup failure: the case did not run; after a PASSED for the same case it is
@@ -44,10 +49,19 @@ func pytestOwns(caseID string, src TestSource) bool {
 // reported FAILED) are Pass, as pytest itself counts them. SKIPPED lines read
 // "SKIPPED [count] path:line: reason" and name no node id, so they cannot be
 // matched across runs: they are ignored, and a skipped case is simply absent.
+//
+// Every session ends with a totals line ("== 3 failed, 5 passed, 1 error in
+// 0.1s =="). Its passed, failed, error, xfailed and xpassed counts add up to
+// the number of summary lines with those words; when they do not, the
+// summary was not read in full (no -rA, or lines the parser does not know)
+// and finish says so instead of returning part of the evidence.
 type pytestParser struct {
 	cases     caseSet
 	broken    unitSet
 	inSummary bool
+	read      int // summary lines with an outcome
+	reported  int // the totals lines' passed+failed+errors+xfailed+xpassed
+	totals    bool
 }
 
 func newPytestParser() *pytestParser { return &pytestParser{broken: unitSet{}} }
@@ -60,12 +74,20 @@ var pytestOutcomes = map[string]scoring.Outcome{
 	"XPASS":  scoring.Pass,
 }
 
+// pytestTotal matches one count of a totals line: "3 failed", "1 error".
+var pytestTotal = regexp.MustCompile(`(\d+) (passed|failed|errors?|xfailed|xpassed|skipped|deselected|warnings?|rerun)\b`)
+
+// pytestDuration ends a totals line: " in 0.05s", " in 1.20 seconds",
+// " in 61.00s (0:01:01)".
+var pytestDuration = regexp.MustCompile(` in [0-9.]+ ?s(?:econds)?\b`)
+
 func (p *pytestParser) line(line []byte, truncated bool) {
-	line = bytes.TrimRight(line, " \t")
+	line = bytes.TrimRight(stripANSI(line), " \t")
 	if len(line) > 1 && line[0] == '=' && line[len(line)-1] == '=' {
 		// "==== short test summary info ====" opens the section; the next
 		// "==== 3 passed in 0.1s ====" rule closes it.
 		p.inSummary = bytes.Contains(line, []byte(" short test summary info "))
+		p.total(line)
 		return
 	}
 	if !p.inSummary {
@@ -83,11 +105,28 @@ func (p *pytestParser) line(line []byte, truncated bool) {
 	if id == "" {
 		return
 	}
-	if outcome == scoring.Error && !bytes.Contains([]byte(id), []byte("::")) {
+	p.read++
+	if outcome == scoring.Error && !strings.Contains(id, "::") {
 		p.broken[id] = true
 		return
 	}
 	p.cases.add(id, outcome)
+}
+
+// total reads a totals line, if the rule is one.
+func (p *pytestParser) total(rule []byte) {
+	inner := bytes.Trim(rule, "= ")
+	if !pytestDuration.Match(inner) {
+		return
+	}
+	p.totals = true
+	for _, m := range pytestTotal.FindAllSubmatch(inner, -1) {
+		switch string(m[2]) {
+		case "passed", "failed", "error", "errors", "xfailed", "xpassed":
+			n, _ := strconv.Atoi(string(m[1]))
+			p.reported += n
+		}
+	}
 }
 
 // nodeID returns the node id at the start of a summary line's remainder: it
@@ -112,6 +151,12 @@ func nodeID(s []byte) []byte {
 	return s
 }
 
-func (p *pytestParser) finish() ([]Case, []string) {
-	return p.cases.cases, p.broken.sorted()
+func (p *pytestParser) finish() ([]Case, []string, error) {
+	switch {
+	case !p.totals || p.read == p.reported:
+		return p.cases.cases, p.broken.sorted(), nil
+	case p.read == 0:
+		return nil, nil, fmt.Errorf("format %q: pytest reported %d results but printed no short test summary: add -rA to the test command", Pytest, p.reported)
+	}
+	return nil, nil, fmt.Errorf("format %q: pytest's totals count %d results (passed, failed, errors, xfailed, xpassed) but its short test summary holds %d: run pytest with -rA and without plugins that rewrite the summary, or use format %q with --junitxml", Pytest, p.reported, p.read, JUnit)
 }

@@ -87,7 +87,10 @@ func TestPytestRealOutput(t *testing.T) {
 	if _, failed := err.(*exec.ExitError); err != nil && !failed {
 		t.Fatalf("pytest: %v", err)
 	}
-	cases, broken := parseOutput(Pytest, out)
+	cases, broken, err := parseOutput(Pytest, out)
+	if err != nil {
+		t.Fatalf("%v\noutput:\n%s", err, out)
+	}
 	if got := outcomes(cases); fmt.Sprint(got) != fmt.Sprint(wantPytestCases) {
 		t.Errorf("cases\n got %v\nwant %v\noutput:\n%s", got, wantPytestCases, out)
 	}
@@ -101,14 +104,24 @@ func TestPytestParser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// sum is a session's summary whose totals line counts its lines.
 	sum := func(lines ...string) string {
-		return "=== short test summary info ===\n" + strings.Join(lines, "\n") + "\n=== 1 passed in 0.01s ===\n"
+		n := 0
+		for _, l := range lines {
+			if w, _, _ := strings.Cut(l, " "); pytestOutcomes[w] != 0 {
+				n++
+			}
+		}
+		return "=== short test summary info ===\n" + strings.Join(lines, "\n") + fmt.Sprintf("\n=== %d passed in 0.01s ===\n", n)
 	}
+	// colour is how pytest --color=yes writes a line.
+	colour := func(s string) string { return "\x1b[32m" + strings.Replace(s, " ", "\x1b[0m ", 1) + "\x1b[0m" }
 	cases := []struct {
 		name   string
 		out    string
 		cases  map[string]string
 		broken string
+		err    string
 	}{
 		{name: "captured", out: string(captured), cases: map[string]string{
 			"tests/test_a.py::test_pass": "PASS", "tests/test_a.py::test_fail": "FAIL", "tests/test_a.py::test_error": "ERROR",
@@ -116,7 +129,7 @@ func TestPytestParser(t *testing.T) {
 			"tests/test_a.py::test_xpass_strict": "FAIL", "tests/test_a.py::test_param[a b]": "PASS",
 			"tests/test_a.py::test_param[c - d]": "FAIL", "tests/test_a.py::test_param[e[f]]": "PASS", "tests/test_a.py::TestK::test_m": "PASS",
 		}, broken: "[tests/test_bad.py]"},
-		{name: "lines outside the summary are ignored", out: "PASSED t.py::outside\n" + sum("PASSED t.py::inside") + "FAILED t.py::after\n",
+		{name: "lines outside the summary are ignored", out: "PASSED t.py::outside\nt.py::verbose PASSED [ 50%]\n" + sum("PASSED t.py::inside") + "FAILED t.py::after\n",
 			cases: map[string]string{"t.py::inside": "PASS"}},
 		{name: "two sessions", out: sum("PASSED a.py::x") + "noise\n" + sum("FAILED b.py::y - boom"),
 			cases: map[string]string{"a.py::x": "PASS", "b.py::y": "FAIL"}},
@@ -124,10 +137,29 @@ func TestPytestParser(t *testing.T) {
 		{name: "collection error without message", out: sum("ERROR t.py", "ERROR u.py - ImportError: x"), cases: map[string]string{}, broken: "[t.py u.py]"},
 		{name: "unknown words and CRLF", out: strings.ReplaceAll(sum("RERUN t.py::a", "PASSED t.py::a"), "\n", "\r\n"), cases: map[string]string{"t.py::a": "PASS"}},
 		{name: "XPASS without a dash", out: sum("XPASS t.py::a reason text"), cases: map[string]string{"t.py::a": "PASS"}},
+		{name: "ANSI colours (tox, --color=yes)", out: colour("=== short test summary info ===") + "\n" + colour("PASSED t.py::a") + "\n" + colour("FAILED t.py::b - x") + "\n" +
+			"\x1b[31m=== \x1b[31m\x1b[1m1 failed\x1b[0m, \x1b[32m1 passed\x1b[0m\x1b[31m in 0.10s\x1b[0m\x1b[31m ===\x1b[0m\n",
+			cases: map[string]string{"t.py::a": "PASS", "t.py::b": "FAIL"}},
+		{name: "old pytest: seconds", out: "=== short test summary info ===\nPASSED t.py::a\n=== 1 passed, 1 pytest-warnings in 0.01 seconds ===\n",
+			cases: map[string]string{"t.py::a": "PASS"}},
+		{name: "no -rA", out: "t.py .F\n=== FAILURES ===\n=== 1 failed, 1 passed in 0.01s ===\n",
+			err: "printed no short test summary: add -rA"},
+		{name: "summary shorter than the totals", out: "=== short test summary info ===\nPASSED t.py::a\n=== 1 failed, 1 passed in 0.01s ===\n",
+			err: "totals count 2 results (passed, failed, errors, xfailed, xpassed) but its short test summary holds 1"},
+		{name: "no tests ran", out: "=== no tests ran in 0.01s ===\n", cases: map[string]string{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, broken := parseOutput(Pytest, []byte(tc.out))
+			got, broken, err := parseOutput(Pytest, []byte(tc.out))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), `format "pytest"`) {
+					t.Fatalf("error %v, want one naming the format and saying %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
 			if fmt.Sprint(outcomes(got)) != fmt.Sprint(tc.cases) {
 				t.Errorf("cases\n got %v\nwant %v", outcomes(got), tc.cases)
 			}
