@@ -38,7 +38,7 @@ type outputParser interface {
 // report file.
 type noOutputParser struct{}
 
-func (noOutputParser) line([]byte, bool)          {}
+func (noOutputParser) line([]byte, bool)                 {}
 func (noOutputParser) finish() ([]Case, []string, error) { return nil, nil, nil }
 
 // Collector turns the streams of one run of run.sh into a Result: its stdout

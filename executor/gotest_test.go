@@ -108,7 +108,6 @@ func goTestOutput(t testing.TB, env ...string) []byte {
 	return out
 }
 
-
 func TestGoTestRealOutput(t *testing.T) {
 	forms := []struct{ name, godebug string }{
 		{"build events (Go 1.24+)", ""},
