@@ -7,5 +7,6 @@ var registry = []*FormatSpec{
 	&goJSONFormat,
 	&pytestFormat,
 	&junitFormat,
+	&djangoFormat,
 	&listingFormat,
 }
