@@ -8,5 +8,6 @@ var registry = []*FormatSpec{
 	&pytestFormat,
 	&junitFormat,
 	&djangoFormat,
+	&sympyFormat,
 	&listingFormat,
 }
