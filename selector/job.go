@@ -38,7 +38,8 @@ type Task struct {
 
 // TestArgs are the arguments appended (shell-quoted) to a task's test
 // command to choose the original tests, as the SWE-bench harness appends
-// its test directives.
+// its test directives. A run that applies generated tests also names their
+// test files, in the format's form (FormatSpec.Directive).
 type TestArgs struct {
 	// Original are fixed arguments: test files or modules, in the form the
 	// test runner takes them.

@@ -116,6 +116,11 @@ func NewPlan(job Job) (*Plan, error) {
 	if p.args, err = newTestArgs(job.Task, patches); err != nil {
 		return nil, err
 	}
+	if p.args != nil {
+		if err := p.generatedArgs(); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -191,7 +196,7 @@ func (p *Plan) candidateRuns(g *group) []PlannedRun {
 
 func (p *Plan) run(id string, members []string, patch string, tests []executor.TestPatch) PlannedRun {
 	r := p.job.Task.run(patch, tests)
-	r.Command = p.command()
+	r.Command = p.command(tests)
 	return PlannedRun{ID: id, Key: RunKey(r), Candidates: members, Run: r}
 }
 

@@ -34,11 +34,6 @@ func newTestArgs(t Task, patches []string) (*testArgs, error) {
 		return nil, nil
 	}
 	a := &testArgs{spec: *t.TestArgs}
-	if len(t.GeneratedTests) > 0 {
-		// Their files would have to be added to each run's arguments in the
-		// runner's own form; until then they would silently not run.
-		return nil, invalid("task %q: generated tests and test_args together are not supported yet: drop the generated tests, or drop test_args and give a test_command that runs them", t.ID)
-	}
 	if a.spec.Related == "" {
 		if len(a.spec.Original) == 0 {
 			return nil, invalid("task %q: test_args has neither \"original\" arguments nor a \"related\" convention: without them the command would run every test", t.ID)
@@ -180,19 +175,50 @@ func (p *Plan) Err() error {
 	return err
 }
 
+// generatedArgs checks that the runner can be told to run each generated
+// test file (a file that declares test functions), in its own form.
+func (p *Plan) generatedArgs() error {
+	for id, d := range p.declared {
+		for _, src := range d.sources {
+			if len(src.Funcs) == 0 {
+				continue
+			}
+			if _, err := d.format.Directive(src.Path); err != nil {
+				return invalid("task %q: generated test %q: %v", p.job.Task.ID, id, err)
+			}
+		}
+	}
+	return nil
+}
+
 // command is a run's test command: the task's, followed by the original
-// tests' arguments. Only called once the listing, if any, is recorded.
-func (p *Plan) command() string {
+// tests' arguments and those of the generated test files the run applies.
+// Only called once the listing, if any, is recorded.
+func (p *Plan) command(tests []executor.TestPatch) string {
 	cmd := p.job.Task.TestCommand
 	if p.args == nil {
 		return cmd
 	}
 	args := slices.Clone(p.args.spec.Original)
+	add := func(a string) {
+		if !slices.Contains(args, a) {
+			args = append(args, a)
+		}
+	}
 	if p.args.conv != nil {
 		sel, _ := p.selection()
 		for _, a := range sel.Args {
-			if !slices.Contains(args, a) {
-				args = append(args, a)
+			add(a)
+		}
+	}
+	for _, t := range tests {
+		d := p.declared[t.ID]
+		for _, src := range d.sources {
+			if len(src.Funcs) == 0 {
+				continue // data, or a helper: nothing for the runner to run
+			}
+			if a, err := d.format.Directive(src.Path); err == nil {
+				add(a)
 			}
 		}
 	}

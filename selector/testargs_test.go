@@ -136,10 +136,34 @@ func TestPlanRelatedRefusals(t *testing.T) {
 	if _, err := NewPlan(Job{ID: "j", Task: unknown, Candidates: cands}); err == nil || !strings.Contains(err.Error(), "cobol") {
 		t.Errorf("unknown convention: %v", err)
 	}
-	gen := base
-	gen.TestArgs = &TestArgs{Related: "python"}
-	gen.GeneratedTests = []GeneratedTest{{ID: "g", Patch: testPatch("tests/test_g.py", "g")}}
-	if _, err := NewPlan(Job{ID: "j", Task: gen, Candidates: cands}); err == nil || !strings.Contains(err.Error(), "not supported yet") {
-		t.Errorf("generated tests with test args: %v", err)
+}
+
+// TestPlanGeneratedTestArgs: a run that applies a generated test also
+// names its file to the runner; a run without it does not.
+func TestPlanGeneratedTestArgs(t *testing.T) {
+	gen := "diff --git a/pkg/tests/test_gen.py b/pkg/tests/test_gen.py\nnew file mode 100644\n--- /dev/null\n+++ b/pkg/tests/test_gen.py\n@@ -0,0 +1,2 @@\n+def test_gen():\n+    assert True\n" +
+		"diff --git a/pkg/tests/data.txt b/pkg/tests/data.txt\nnew file mode 100644\n--- /dev/null\n+++ b/pkg/tests/data.txt\n@@ -0,0 +1 @@\n+x\n"
+	job := Job{ID: "j", Candidates: []scoring.Candidate{{ID: "a", Patch: modPatch("pkg/mod.py")}}, Task: Task{
+		ID: "t", Env: executor.Environment{Repo: "/r"}, TestCommand: "pytest -rA", Format: executor.Pytest,
+		TestArgs:       &TestArgs{Original: []string{"pkg/tests/test_mod.py"}},
+		GeneratedTests: []GeneratedTest{{ID: "g", Patch: gen}},
+	}}
+	p, err := NewPlan(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, r := range p.universe() {
+		want := "pytest -rA pkg/tests/test_mod.py"
+		if len(r.Run.Tests) > 0 {
+			want += " pkg/tests/test_gen.py"
+		}
+		if r.Run.Command != want {
+			t.Errorf("%s: command %q, want %q", r.ID, r.Run.Command, want)
+		}
+		seen++
+	}
+	if seen < 4 {
+		t.Fatalf("only %d runs planned", seen)
 	}
 }
