@@ -2,36 +2,21 @@ package selector_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/bestpatch/bestpatch/generator"
+	"github.com/bestpatch/bestpatch/generator/llmtest"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 )
 
 // fakeModel is an OpenAI-compatible endpoint that answers each request from
 // a script keyed by the request's seed; the real HTTP client talks to it.
-func fakeModel(t *testing.T, answer func(seed int64, body string) string) (*generator.Endpoint, *atomic.Int64) {
+func fakeModel(t *testing.T, answer func(seed int64, body string) string) (*generator.Endpoint, *llmtest.Server) {
 	t.Helper()
-	var calls atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		var req struct {
-			Seed     *int64 `json:"seed"`
-			Messages []struct {
-				Content string `json:"content"`
-			} `json:"messages"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
+	srv := llmtest.NewServer(t, func(_ int, req generator.ChatRequest) llmtest.Reply {
 		var seed int64
 		if req.Seed != nil {
 			seed = *req.Seed
@@ -40,19 +25,9 @@ func fakeModel(t *testing.T, answer func(seed int64, body string) string) (*gene
 		for _, m := range req.Messages {
 			all.WriteString(m.Content)
 		}
-		content := answer(seed, all.String())
-		json.NewEncoder(w).Encode(map[string]any{
-			"id": "x", "object": "chat.completion", "model": "fake",
-			"choices": []map[string]any{{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": content}}},
-			"usage":   map[string]int{"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
-		})
-	}))
-	t.Cleanup(srv.Close)
-	ep, err := generator.NewEndpoint(generator.Config{URL: srv.URL + "/v1", Model: "fake", KeyEnv: ""})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ep, &calls
+		return llmtest.Reply{Content: answer(seed, all.String())}
+	})
+	return srv.Endpoint(t), srv
 }
 
 func goFile(name, body string) string {
@@ -116,8 +91,8 @@ func TestSelectWithGeneratedTests(t *testing.T) {
 	if g == nil || len(g.Kept) != 1 || len(g.Dropped) != 2 {
 		t.Fatalf("generation = %+v, want 1 kept and 2 dropped", g)
 	}
-	if g.Spent.Requests == 0 || int64(g.Spent.Requests) != calls.Load() {
-		t.Errorf("spent %d requests, the server saw %d", g.Spent.Requests, calls.Load())
+	if g.Spent.Requests == 0 || g.Spent.Requests != len(calls.Requests()) {
+		t.Errorf("spent %d requests, the server saw %d", g.Spent.Requests, len(calls.Requests()))
 	}
 }
 

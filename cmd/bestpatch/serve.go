@@ -108,6 +108,17 @@ func defaultStoreDir() string {
 
 func (f *serveFlags) run(ctx context.Context) error {
 	log := f.runtime.logger(os.Stderr)
+	// The endpoint first: a bad --llm-* flag stops the daemon before it
+	// takes a job.
+	models, err := f.runtime.models()
+	if err != nil {
+		return err
+	}
+	if models != nil {
+		log.Info("model endpoint configured: jobs may ask for generated tests, judge scores and adversarial tests", "url", f.runtime.llm.URL, "model", f.runtime.llm.Model)
+	} else {
+		log.Info("no model endpoint (--llm-url): jobs that ask for model work are refused")
+	}
 	if f.password == "" {
 		f.password = os.Getenv("BESTPATCH_NATS_PASSWORD")
 	}
@@ -177,7 +188,7 @@ func (f *serveFlags) run(ctx context.Context) error {
 		Conn: nc, Exec: exec, Cache: cache, Slots: f.runtime.workers, Name: f.name,
 		ExecutorName: rt.executor, AckWait: f.ackWait, MaxAttempts: f.maxAttempts,
 		Retention: f.retention, Replicas: f.replicas, ShutdownGrace: f.shutdownGrace,
-		Log: log, Metrics: m,
+		Log: log, Metrics: m, Models: models,
 	})
 	if err != nil {
 		return err

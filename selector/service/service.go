@@ -40,6 +40,7 @@ import (
 	"github.com/nats-io/nuid"
 	"github.com/sourcegraph/conc"
 
+	"github.com/bestpatch/bestpatch/generator"
 	"github.com/bestpatch/bestpatch/internal/metrics"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/client"
@@ -109,6 +110,10 @@ type Config struct {
 	Log           *slog.Logger
 	// Metrics, if set, records the daemon's metrics.
 	Metrics *metrics.Daemon
+	// Models, if set, is the model endpoint for jobs that ask for
+	// generated tests, judge scores or adversarial tests; such a job runs
+	// whole on one daemon (model.go). Without it such a job is refused.
+	Models *generator.Endpoint
 
 	// maxInline, if set, replaces the largest payload sent inline (tests
 	// use it to send everything through the object store).
@@ -156,6 +161,8 @@ type Daemon struct {
 	waiters  conc.WaitGroup
 	reqSem   chan struct{}
 	stopOnce sync.Once
+	// wholePool bounds the runs of the jobs this daemon runs whole.
+	wholePool *selector.Pool
 }
 
 // Start sets up the streams, buckets and consumer (idempotent: every
@@ -223,7 +230,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	d := &Daemon{
 		cfg: cfg, name: cfg.Name, log: log, nc: cfg.Conn, js: js, store: st, client: cl, work: work,
-		reqSem: make(chan struct{}, maxConcurrentRequests),
+		reqSem: make(chan struct{}, maxConcurrentRequests), wholePool: selector.NewPool(cfg.Slots),
 	}
 	d.runCtx, d.handBack = context.WithCancel(context.Background())
 	d.pullCtx, d.stopPull = context.WithCancel(context.Background())

@@ -160,6 +160,8 @@ func TestInvalidJobs(t *testing.T) {
 		{"bad format", strings.Replace(good, `go-json`, `tap`, 1), "", `test_format "tap" is not known`},
 		{"bad id", strings.Replace(good, `{"task"`, `{"id":"a.b","task"`, 1), "", `job id "a.b"`},
 		{"swebench and task", strings.Replace(good, `{"task"`, `{"swebench":{"row":{"instance_id":"a__b-1","repo":"django/django","version":"3.0"}},"task"`, 1), "", `both "task" and "swebench"`},
+		{"judge without an endpoint", strings.Replace(good, `{"task"`, `{"options":{"judge":true},"task"`, 1), "", "asks for judge, but this daemon has no model endpoint: start bestpatch serve with --llm-url"},
+		{"model work without an endpoint", strings.Replace(good, `{"task"`, `{"options":{"generate_tests":2,"adversarial_rounds":1},"task"`, 1), "", "asks for generate_tests and adversarial_rounds, but this daemon has no model endpoint"},
 		{"swebench unknown version", `{"swebench":{"row":{"instance_id":"a__b-1","repo":"django/django","version":"0.1"}},"candidates":[{"id":"a","patch":""}]}`, "", `version "0.1" is not in the SWE-bench spec table`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -141,6 +141,9 @@ func (d *Daemon) decodeJob(ctx context.Context, req micro.Request) (selector.Job
 	if err := d.runnable(job); err != nil {
 		return selector.Job{}, invalid(err)
 	}
+	if err := d.checkModelWork(job); err != nil {
+		return selector.Job{}, err
+	}
 	return job, nil
 }
 
@@ -245,11 +248,7 @@ func (d *Daemon) accept(ctx context.Context, job selector.Job, object string) (w
 		d.event(selector.Event{Kind: selector.EventAccepted, Job: job.ID, Candidates: len(job.Candidates), Distinct: plan.Distinct()}, false)
 		d.log.Info("job accepted", "job", job.ID, "task", job.Task.ID, "candidates", len(job.Candidates), "distinct", plan.Distinct())
 	}
-	var first []string
-	for _, r := range plan.Needed() {
-		first = append(first, r.ID)
-	}
-	if err := d.enqueue(ctx, job.ID, first, 0); err != nil {
+	if err := d.enqueue(ctx, job.ID, firstWork(job, plan), 0); err != nil {
 		return reply, err
 	}
 	return reply, nil

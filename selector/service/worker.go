@@ -154,6 +154,10 @@ func (d *Daemon) handle(msg jetstream.Msg) {
 		d.ack(msg)
 		return
 	}
+	if item.Run == wire.SelectRun {
+		d.runWhole(runCtx, dl)
+		return
+	}
 
 	// Stored already (a redelivery after the result was written): only
 	// the steps after it are left.

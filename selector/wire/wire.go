@@ -165,6 +165,11 @@ type WorkItem struct {
 	Revision uint64 `json:"revision,omitempty"`
 }
 
+// SelectRun is the run name of the one work item of a job that asks for
+// model work: the daemon that takes it runs the whole job (plan, model
+// requests, runs, verdict) itself.
+const SelectRun = "select"
+
 // MsgID is the JetStream de-duplication ID (header Nats-Msg-Id) of a work
 // item: a run asked for twice by the same plan state is queued once.
 func (w WorkItem) MsgID() string { return fmt.Sprintf("%s/%s@%d", w.Job, w.Run, w.Revision) }
