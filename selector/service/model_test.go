@@ -124,8 +124,8 @@ func TestServeLLMURL(t *testing.T) {
 	}
 	llm := llmtest.NewServer(t, judgeByFix)
 	listen := freeAddr(t)
-	startServe(t, "judge", "--listen", listen, "--store-dir", filepath.Join(t.TempDir(), "nats"),
-		"--llm-url", llm.URL(), "--llm-model", llmtest.Model)
+	startServe(t, "judge", append([]string{"--listen", listen, "--store-dir", filepath.Join(t.TempDir(), "nats"),
+		"--llm-url", llm.URL(), "--llm-model", llmtest.Model}, unsafeLocal...)...)
 	job := exampleJob(t, "served-judge")
 	job.Task.GeneratedTests = nil
 	job.Candidates = job.Candidates[:2]
