@@ -17,16 +17,17 @@ const Django Format = "django"
 // Django's own repository, manage.py test -v 2 in a project): unittest's
 // verbose lines.
 var djangoFormat = FormatSpec{
-	Name:      Django,
-	Language:  "python",
-	Runner:    "./tests/runtests.py --verbosity 2 (manage.py test -v 2)",
-	CaseID:    `as SWE-bench writes it: "test_x (app.tests.Class)" ("test_x (app.tests.Class.test_x)" on Python 3.11+), or the first line of the test's docstring`,
-	Doc:       "unittest's verbose progress lines, checked against the runner's \"Ran N tests\"; statuses printed after the test's own output, on a later line, are read; a module that fails to import or a class whose setUpClass fails is a broken unit",
-	TestFiles: []string{"tests.py", "test_*.py", "tests/*", "*/tests/*"},
-	newParser: func() outputParser { return newDjangoParser() },
-	testFunc:  pythonTestFunc,
-	owns:      djangoOwns,
-	directive: djangoLabel,
+	Name:          Django,
+	Language:      "python",
+	Runner:        "./tests/runtests.py --verbosity 2 (manage.py test -v 2)",
+	CaseID:        `as SWE-bench writes it: "test_x (app.tests.Class)" ("test_x (app.tests.Class.test_x)" on Python 3.11+), or the first line of the test's docstring`,
+	Doc:           "unittest's verbose progress lines, checked against the runner's \"Ran N tests\"; statuses printed after the test's own output, on a later line, are read; a module that fails to import or a class whose setUpClass fails is a broken unit",
+	TestFiles:     []string{"tests.py", "test_*.py", "tests/*", "*/tests/*"},
+	newParser:     func() outputParser { return newDjangoParser() },
+	testFunc:      pythonTestFunc,
+	owns:          djangoOwns,
+	directive:     djangoLabel,
+	caseDirective: djangoCaseModule,
 }
 
 // djangoLabel is the runner's label of a test file, as the SWE-bench harness
@@ -68,24 +69,38 @@ func djangoID(caseID string) (method, dotted string, ok bool) {
 	return m[2], m[3], true
 }
 
-// djangoOwns: a Django case belongs to a generated test file when its method
-// is one of the file's test functions and its module (the dotted path
-// without the class, and without the method on Python 3.11+) is the file's
-// module, relative to the runner's start directory. A case titled by its
-// docstring cannot be attributed.
-func djangoOwns(caseID string, src TestSource) bool {
+// djangoCaseModule is the module of a Django description: its dotted path
+// without the class, and without the method that Python 3.11+ repeats
+// there. "test_x (app.tests.Class)" -> app.tests.
+func djangoCaseModule(caseID string) (string, bool) {
 	method, dotted, ok := djangoID(caseID)
-	if !ok || !slices.Contains(src.Funcs, method) {
-		return false
+	if !ok || strings.HasPrefix(dotted, "unittest.") {
+		return "", false
 	}
 	parts := strings.Split(dotted, ".")
 	if parts[len(parts)-1] == method {
 		parts = parts[:len(parts)-1]
 	}
 	if len(parts) < 2 {
+		return "", false
+	}
+	return strings.Join(parts[:len(parts)-1], "."), true
+}
+
+// djangoOwns: a Django case belongs to a generated test file when its method
+// is one of the file's test functions and its module (the dotted path
+// without the class, and without the method on Python 3.11+) is the file's
+// module, relative to the runner's start directory. A case titled by its
+// docstring cannot be attributed.
+func djangoOwns(caseID string, src TestSource) bool {
+	method, _, ok := djangoID(caseID)
+	if !ok || !slices.Contains(src.Funcs, method) {
 		return false
 	}
-	module := strings.Join(parts[:len(parts)-1], ".")
+	module, ok := djangoCaseModule(caseID)
+	if !ok {
+		return false
+	}
 	file := pythonModule(src.Path)
 	return file == module || strings.HasSuffix(file, "."+module)
 }

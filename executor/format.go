@@ -52,6 +52,9 @@ type FormatSpec struct {
 	// runner takes to run just that file; nil when the runner has no such
 	// argument.
 	directive func(file string) (string, error)
+	// caseDirective is the runner's argument that runs a case's file or
+	// module, read from the case ID; ok is false when the ID does not say.
+	caseDirective func(caseID string) (arg string, ok bool)
 }
 
 // Spec returns the format's spec, or an error listing the registered
@@ -103,6 +106,20 @@ func (s *FormatSpec) Directive(file string) (string, error) {
 	return s.directive(file)
 }
 
+// CaseDirective returns the argument the format's runner takes to run the
+// file or module a case ID comes from, as the SWE-bench harness derives test
+// directives: the file of a pytest node id ("tests/test_x.py::T::f[a]" ->
+// tests/test_x.py) or of a sympy "file::test_x", the module label of a
+// Django description ("test_x (app.tests.Class)" -> app.tests). ok is false
+// when the ID does not name one: a Django docstring title, sympy's bare
+// test names as SWE-bench writes them.
+func (s *FormatSpec) CaseDirective(caseID string) (arg string, ok bool) {
+	if s.caseDirective == nil {
+		return "", false
+	}
+	return s.caseDirective(caseID)
+}
+
 // TestSource is a test file that a generated test adds: its repository path
 // and the test functions it declares.
 type TestSource struct {
@@ -140,6 +157,17 @@ var (
 	goTestFunc     = regexp.MustCompile(`^\s*func\s+((?:Test|Fuzz|Example)\w*)\s*\(`)
 	pythonTestFunc = regexp.MustCompile(`^\s*(?:async\s+)?def\s+(test\w*)\s*\(`)
 )
+
+// nodeFile is the file of a "file::name" case ID (pytest node ids, sympy):
+// a relative path ending in .py, with no spaces.
+func nodeFile(caseID string) (string, bool) {
+	file, _, ok := strings.Cut(caseID, "::")
+	if !ok || !strings.HasSuffix(file, ".py") || strings.ContainsAny(file, " \t") {
+		return "", false
+	}
+	c, err := cleanFile(file)
+	return c, err == nil
+}
 
 // pythonModule is a Python file's dotted module path: a/b/c.py -> a.b.c.
 func pythonModule(file string) string {

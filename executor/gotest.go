@@ -31,7 +31,10 @@ var goJSONFormat = FormatSpec{
 		if err != nil {
 			return "", err
 		}
-		return "./" + path.Dir(c), nil
+		if dir := path.Dir(c); dir != "." {
+			return "./" + dir, nil
+		}
+		return ".", nil
 	},
 }
 

@@ -15,16 +15,17 @@ const Pytest Format = "pytest"
 
 // pytestFormat is pytest's -rA short test summary.
 var pytestFormat = FormatSpec{
-	Name:      Pytest,
-	Language:  "python",
-	Runner:    "pytest -rA",
-	CaseID:    "pytest node id: path/test_x.py::Class::test_f[param]",
-	Doc:       "the short test summary info section of pytest -rA, checked against pytest's totals line; ANSI colours are ignored; a file that fails collection is a broken unit",
-	TestFiles: []string{"test_*.py", "*_test.py", "conftest.py", "tests/*", "*/tests/*"},
-	newParser: func() outputParser { return newPytestParser() },
-	testFunc:  pythonTestFunc,
-	owns:      pytestOwns,
-	directive: cleanFile,
+	Name:          Pytest,
+	Language:      "python",
+	Runner:        "pytest -rA",
+	CaseID:        "pytest node id: path/test_x.py::Class::test_f[param]",
+	Doc:           "the short test summary info section of pytest -rA, checked against pytest's totals line; ANSI colours are ignored; a file that fails collection is a broken unit",
+	TestFiles:     []string{"test_*.py", "*_test.py", "conftest.py", "tests/*", "*/tests/*"},
+	newParser:     func() outputParser { return newPytestParser() },
+	testFunc:      pythonTestFunc,
+	owns:          pytestOwns,
+	directive:     cleanFile,
+	caseDirective: nodeFile,
 }
 
 // pytestOwns: a pytest node id names its file, relative to pytest's

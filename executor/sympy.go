@@ -16,16 +16,17 @@ const Sympy Format = "sympy"
 // sympyFormat is sympy's test runner (bin/test --verbose, which calls
 // sympy.testing.runtests; SWE-bench runs bin/test -C --verbose FILES).
 var sympyFormat = FormatSpec{
-	Name:      Sympy,
-	Language:  "python",
-	Runner:    "bin/test -C --verbose (sympy.testing.runtests)",
-	CaseID:    `file::test_name ("sympy/core/tests/test_basic.py::test_equality"); SWE-bench writes the bare test_name`,
-	Doc:       "the per-test lines of bin/test --verbose under each file header, checked against the runner's \"tests finished\" counts; a file that fails to import is a broken unit",
-	TestFiles: []string{"test_*.py", "conftest.py", "*/tests/*"},
-	newParser: func() outputParser { return newSympyParser() },
-	testFunc:  pythonTestFunc,
-	owns:      pytestOwns, // "file::name", as a pytest node id
-	directive: cleanFile,
+	Name:          Sympy,
+	Language:      "python",
+	Runner:        "bin/test -C --verbose (sympy.testing.runtests)",
+	CaseID:        `file::test_name ("sympy/core/tests/test_basic.py::test_equality"); SWE-bench writes the bare test_name`,
+	Doc:           "the per-test lines of bin/test --verbose under each file header, checked against the runner's \"tests finished\" counts; a file that fails to import is a broken unit",
+	TestFiles:     []string{"test_*.py", "conftest.py", "*/tests/*"},
+	newParser:     func() outputParser { return newSympyParser() },
+	testFunc:      pythonTestFunc,
+	owns:          pytestOwns, // "file::name", as a pytest node id
+	directive:     cleanFile,
+	caseDirective: nodeFile,
 }
 
 // sympyParser reads bin/test --verbose:
