@@ -87,8 +87,10 @@ const (
 
 // Case is one test case's outcome as parsed from the output.
 type Case struct {
-	// ID is the case's identity: "importpath::TestName/sub" for Go,
-	// the pytest node id, "classname::name" for JUnit.
+	// ID is the case's identity, in the shape its format gives it
+	// (FormatSpec.CaseID): "importpath::TestName/sub" for go-json, the
+	// pytest node id, "classname::name" for junit, SWE-bench's description
+	// or docstring title for django, "file::test_name" for sympy.
 	ID      string          `json:"id"`
 	Outcome scoring.Outcome `json:"outcome"`
 }
