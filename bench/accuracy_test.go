@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/bestpatch/bestpatch/accuracy"
 	"strings"
 	"testing"
 
@@ -11,50 +12,54 @@ func onePatch(old, new string) string {
 	return "diff --git a/p.go b/p.go\n--- a/p.go\n+++ b/p.go\n@@ -1,3 +1,3 @@\n package p\n-" + old + "\n+" + new + "\n func f() {}\n"
 }
 
-// TestScore checks the baselines on hand-made pools (no runs): random pick,
-// majority vote over non-empty normalized patches, the oracle, and that a
-// policy row comes out for each policy.
-func TestScore(t *testing.T) {
+// TestWriteAccuracy checks the table bench accuracy prints on hand-made
+// pools (no runs): random pick, majority vote (an empty patch is a patch of
+// its own), the oracle, and a row for each policy.
+func TestWriteAccuracy(t *testing.T) {
 	fix := onePatch("var x = 1", "var x = 2")
 	fixTwin := onePatch("var x = 1", "var x   =   2")
 	wrong := onePatch("var x = 1", "var x = 3")
 	mk := func(id string, pool []struct {
 		patch    string
 		resolved bool
-	}) jobOutcome {
+	}) accuracy.Pool {
 		var cands []scoring.Candidate
-		o := jobOutcome{id: id, resolved: map[string]bool{}}
+		correct := map[string]bool{}
 		for i, p := range pool {
 			cid := string(rune('a' + i))
 			cands = append(cands, scoring.Candidate{ID: cid, Patch: p.patch})
-			o.ids = append(o.ids, cid)
-			o.resolved[cid] = p.resolved
+			correct[cid] = p.resolved
 		}
-		a, err := scoring.Assess(scoring.Input{Candidates: cands})
+		o, err := accuracy.NewPool(id, "", scoring.Input{Candidates: cands}, correct)
 		if err != nil {
 			t.Fatal(err)
 		}
-		o.a = a
 		return o
 	}
 	type c = struct {
 		patch    string
 		resolved bool
 	}
-	outs := []jobOutcome{
-		// The fix is the majority (its twin votes with it); empties are no votes.
+	pools := []accuracy.Pool{
+		// The fix is the majority (its twin votes with it); each empty patch
+		// is a patch of its own.
 		mk("A", []c{{fix, true}, {fixTwin, true}, {wrong, false}, {"", false}, {"", false}, {"", false}}),
 		// A wrong patch is the majority.
 		mk("B", []c{{wrong, false}, {wrong, false}, {fix, true}, {"", false}}),
 		// Nothing resolves.
 		mk("C", []c{{wrong, false}, {"", false}}),
 	}
-	res, err := score(outs, []scoring.Policy{{Name: "mine", Keys: []scoring.Key{{Signal: scoring.SignalVotes}}}})
+	ms, err := accuracy.Methods(pools, accuracy.Options{Policies: []scoring.Policy{{Name: "mine", Keys: []scoring.Key{{Signal: scoring.SignalVotes}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Tasks != 3 || res.Contested != 2 || res.Candidates != 12 {
-		t.Errorf("tasks %d, contested %d, candidates %d; want 3, 2, 12", res.Tasks, res.Contested, res.Candidates)
+	table, err := accuracy.Compute(pools, ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := AccuracyResult{Table: table}
+	if res.Pools != 3 || res.Contested != 2 || res.Candidates != 12 {
+		t.Errorf("tasks %d, contested %d, candidates %d; want 3, 2, 12", res.Pools, res.Contested, res.Candidates)
 	}
 	want := map[string]float64{
 		"random pick":   (2.0/6 + 1.0/4 + 0) / 3,

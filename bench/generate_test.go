@@ -235,8 +235,8 @@ func TestAccuracyOnSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Tasks != cfg.Tasks || res.Candidates != cfg.Tasks*cfg.Candidates || res.Runs == 0 {
-		t.Fatalf("%d tasks, %d candidates, %d runs", res.Tasks, res.Candidates, res.Runs)
+	if res.Pools != cfg.Tasks || res.Candidates != cfg.Tasks*cfg.Candidates || res.Runs == 0 {
+		t.Fatalf("%d tasks, %d candidates, %d runs", res.Pools, res.Candidates, res.Runs)
 	}
 	acc := map[string]float64{}
 	for _, r := range res.Rows {

@@ -118,3 +118,14 @@ func (info signalInfo) oriented(s *Signals) (float64, bool) {
 	}
 	return v, ok
 }
+
+// Value returns a candidate's raw value of the signal (a flag as 1 when
+// set), and whether the candidate has it: the execution signals, the
+// verifier and the prior can be absent.
+func (s Signal) Value(sig Signals) (float64, bool) {
+	info, ok := signals[s]
+	if !ok {
+		return 0, false
+	}
+	return info.value(&sig)
+}

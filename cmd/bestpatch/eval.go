@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/bestpatch/bestpatch/internal/evaluation"
+	"github.com/bestpatch/bestpatch/accuracy"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/spf13/cobra"
 )
@@ -38,30 +38,30 @@ splits only and prints the N best weightings.`,
 				}
 				ps = append(ps, p)
 			}
-			var sets []evaluation.DataSet
+			var sets []accuracy.DataSet
 			for _, path := range data {
-				insts, err := evaluation.LoadFile(path)
+				insts, err := accuracy.LoadFile(path)
 				if err != nil {
 					return err
 				}
 				name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".gz"), ".jsonl")
-				sets = append(sets, evaluation.DataSet{Name: name, Instances: insts})
+				sets = append(sets, accuracy.DataSet{Name: name, Instances: insts})
 			}
 			out := cmd.OutOrStdout()
 			if tune > 0 {
-				ws, err := evaluation.Tune(cmd.Context(), sets, evaluation.TuneGrid)
+				ws, err := accuracy.Tune(cmd.Context(), sets, accuracy.TuneGrid)
 				if err != nil {
 					return err
 				}
-				return evaluation.WriteWeightings(out, ws[:min(tune, len(ws))])
+				return accuracy.WriteWeightings(out, ws[:min(tune, len(ws))])
 			}
 			for _, ds := range sets {
-				tables, err := evaluation.Evaluate(cmd.Context(), ds.Name, ds.Instances, ps)
+				tables, err := accuracy.Evaluate(cmd.Context(), ds.Name, ds.Instances, ps)
 				if err != nil {
 					return err
 				}
 				for _, t := range tables {
-					if err := evaluation.WriteTable(out, t); err != nil {
+					if err := accuracy.WriteSplitTable(out, t); err != nil {
 						return err
 					}
 				}

@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 
+	"github.com/bestpatch/bestpatch/accuracy"
+
 	"github.com/bestpatch/bestpatch/selector/batch"
 )
 
@@ -49,7 +51,7 @@ const (
 // newChart lays out the chart of a summary; nil when there is nothing to
 // draw.
 func newChart(s *batch.Summary) *chart {
-	if s == nil || s.Instances == 0 {
+	if s == nil || s.Pools == 0 {
 		return nil
 	}
 	c := &chart{PlotX: chartLabelW, PlotW: chartPlotW, Width: chartLabelW + chartPlotW + 70}
@@ -57,10 +59,10 @@ func newChart(s *batch.Summary) *chart {
 	y := chartTop
 	for _, r := range s.Rows {
 		switch r.Kind {
-		case batch.KindSignal:
+		case accuracy.KindSignal:
 			continue
-		case batch.KindBaseline, batch.KindOracle:
-			if r.Method == "random pick" || r.Kind == batch.KindOracle {
+		case accuracy.KindBaseline, accuracy.KindOracle:
+			if r.Method == accuracy.MethodRandom || r.Kind == accuracy.KindOracle {
 				c.Refs = append(c.Refs, chartRef{Name: r.Method, X: chartLabelW + x(r.Accuracy), Value: pct(r.Accuracy)})
 			}
 		}

@@ -275,8 +275,8 @@ func TestChartAndPatchLines(t *testing.T) {
 	s := string(html)
 	// One bar per method but the signals; random and oracle as lines too.
 	bars := strings.Count(s, `<g class="bar kind-`)
-	if want := 3 + len(scoring.PolicyNames()) + 1; bars != want {
-		t.Errorf("%d bars, want %d (selected, random, majority, the policies, oracle)", bars, want)
+	if want := 3 + len(scoring.PolicyNames()) + 2; bars != want {
+		t.Errorf("%d bars, want %d (selected, random, majority, the policies, best single system, oracle)", bars, want)
 	}
 	if n := strings.Count(s, `<line class="ref ref-`); n != 2 {
 		t.Errorf("%d reference lines, want 2 (random pick, oracle)", n)

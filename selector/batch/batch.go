@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -71,15 +70,6 @@ func (in Instance) Chosen() (scoring.Candidate, bool) {
 		return scoring.Candidate{}, false
 	}
 	return in.Candidates[i], true
-}
-
-// RepoOf is the repository of a SWE-bench instance ID: the part before the
-// last "-" ("django__django-11099" -> "django__django").
-func RepoOf(instanceID string) string {
-	if i := strings.LastIndex(instanceID, "-"); i > 0 {
-		return instanceID[:i]
-	}
-	return instanceID
 }
 
 // Result is a batch's outcome.
@@ -288,7 +278,7 @@ func jobID(instance, fp string) string {
 func (r *Runner) instances() []Instance {
 	var out []Instance
 	for _, t := range r.cfg.Tasks {
-		in := Instance{ID: t.ID, Repo: RepoOf(t.ID), Candidates: r.cfg.Predictions[t.ID]}
+		in := Instance{ID: t.ID, Repo: scoring.RepoOf(t.ID), Candidates: r.cfg.Predictions[t.ID]}
 		if len(in.Candidates) == 0 {
 			in.Status = Failed
 			in.Error = fmt.Sprintf("no predictions for instance %q: no --preds file has a line with this instance_id", t.ID)
@@ -304,7 +294,7 @@ func (r *Runner) instances() []Instance {
 	sort.Strings(orphans)
 	for _, id := range orphans {
 		out = append(out, Instance{
-			ID: id, Repo: RepoOf(id), Candidates: r.cfg.Predictions[id], Status: Failed,
+			ID: id, Repo: scoring.RepoOf(id), Candidates: r.cfg.Predictions[id], Status: Failed,
 			Error: fmt.Sprintf("no task for instance %q: the predictions name it but the tasks file does not; add its task or drop its predictions", id),
 		})
 	}

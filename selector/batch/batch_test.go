@@ -148,8 +148,8 @@ func TestBatchEndToEnd(t *testing.T) {
 	var text bytes.Buffer
 	sum.WriteText(&text)
 	t.Logf("summary:\n%s", text.String())
-	if sum.Instances != 3 || sum.Failed != 3 || sum.UnlabelledCandidates != 0 {
-		t.Errorf("instances %d failed %d unlabelled candidates %d; want 3, 3, 0", sum.Instances, sum.Failed, sum.UnlabelledCandidates)
+	if sum.Pools != 3 || sum.Failed != 3 || sum.UnlabelledCandidates != 0 {
+		t.Errorf("instances %d failed %d unlabelled candidates %d; want 3, 3, 0", sum.Pools, sum.Failed, sum.UnlabelledCandidates)
 	}
 	for _, tc := range []struct {
 		method string
@@ -171,8 +171,8 @@ func TestBatchEndToEnd(t *testing.T) {
 			t.Errorf("%s: accuracy %.4f, want %.4f", tc.method, row.Accuracy, tc.all)
 		}
 		for repo, want := range tc.byRepo {
-			if !near(row.ByRepo[repo], want) {
-				t.Errorf("%s on %s: %.4f, want %.4f", tc.method, repo, row.ByRepo[repo], want)
+			if !near(row.ByGroup[repo], want) {
+				t.Errorf("%s on %s: %.4f, want %.4f", tc.method, repo, row.ByGroup[repo], want)
 			}
 		}
 	}

@@ -50,11 +50,11 @@ func TestSummarizeTies(t *testing.T) {
 		t.Fatal(err)
 	}
 	// o__r-1: the chosen tie {a (right), b (wrong)} scores 1/2, a mixed tie;
-	// random 2/4; majority: a and c make the same change (2 votes), 1;
+	// random 2/4 (a pick among all, so a mixed tie too); majority: a and c make the same change (2 votes), 1;
 	// oracle 1. o__s-1: d is unlabelled (counts as wrong): all 0.
-	if sum.Instances != 2 || sum.Failed != 1 || sum.Unlabelled != 1 || sum.UnlabelledCandidates != 1 {
+	if sum.Pools != 2 || sum.Failed != 1 || sum.Unlabelled != 1 || sum.UnlabelledCandidates != 1 {
 		t.Errorf("instances %d failed %d unlabelled %d unlabelled candidates %d; want 2, 1, 1, 1",
-			sum.Instances, sum.Failed, sum.Unlabelled, sum.UnlabelledCandidates)
+			sum.Pools, sum.Failed, sum.Unlabelled, sum.UnlabelledCandidates)
 	}
 	for _, tc := range []struct {
 		method string
@@ -63,7 +63,7 @@ func TestSummarizeTies(t *testing.T) {
 		byRepo map[string]float64
 	}{
 		{"selected (policy auto)", 0.25, 1, map[string]float64{"o__r": 0.5, "o__s": 0}},
-		{"random pick", 0.25, 0, map[string]float64{"o__r": 0.5, "o__s": 0}},
+		{"random pick", 0.25, 1, map[string]float64{"o__r": 0.5, "o__s": 0}},
 		{"majority vote", 0.5, 0, map[string]float64{"o__r": 1, "o__s": 0}},
 		{"oracle", 0.5, 0, map[string]float64{"o__r": 1, "o__s": 0}},
 	} {
@@ -75,8 +75,8 @@ func TestSummarizeTies(t *testing.T) {
 			t.Errorf("%s: %.3f with %d mixed ties, want %.3f with %d", tc.method, row.Accuracy, row.MixedTies, tc.all, tc.ties)
 		}
 		for repo, want := range tc.byRepo {
-			if !near(row.ByRepo[repo], want) {
-				t.Errorf("%s on %s: %.3f, want %.3f", tc.method, repo, row.ByRepo[repo], want)
+			if !near(row.ByGroup[repo], want) {
+				t.Errorf("%s on %s: %.3f, want %.3f", tc.method, repo, row.ByGroup[repo], want)
 			}
 		}
 	}

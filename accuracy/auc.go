@@ -1,6 +1,8 @@
-package evaluation
+package accuracy
 
 import (
+	"sort"
+
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
@@ -35,22 +37,8 @@ var aucSignals = []aucSignal{
 	{"consensus score", func(_ scoring.Signals, key float64) float64 { return key }},
 }
 
-// outFlags mark candidates scoring leaves out before any policy.
-var outFlags = []string{scoring.FlagEmpty, scoring.FlagOnlyTests, scoring.FlagOnlyScratch, scoring.FlagApplyFailed}
-
-func isOut(s scoring.Signals) bool {
-	for _, f := range s.Flags {
-		for _, o := range outFlags {
-			if f == o {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // signalAUCs computes each signal's AUC over the candidates in play.
-func signalAUCs(items []assessed) []SignalAUC {
+func signalAUCs(pools []Pool) []SignalAUC {
 	consensusKeyOnly := scoring.Policy{Name: "consensus-score"}
 	if p, err := scoring.ParsePolicy(scoring.PolicyConsensus); err == nil {
 		consensusKeyOnly.Keys = p.Keys
@@ -62,12 +50,12 @@ func signalAUCs(items []assessed) []SignalAUC {
 		withinN      int
 	}
 	cols := make([]column, len(aucSignals))
-	for _, it := range items {
-		if len(it.ids) < 2 {
+	for _, p := range pools {
+		if len(p.Candidates) < 2 {
 			continue
 		}
 		key := map[string]float64{}
-		if v, err := it.a.Select(consensusKeyOnly); err == nil {
+		if v, err := p.Assessment.Select(consensusKeyOnly); err == nil {
 			for _, r := range v.Ranking {
 				if len(r.Keys) > 0 && r.Keys[0] != nil {
 					key[r.ID] = *r.Keys[0]
@@ -77,17 +65,17 @@ func signalAUCs(items []assessed) []SignalAUC {
 		for k, sig := range aucSignals {
 			var vals []float64
 			var labels []bool
-			for _, id := range it.ids {
-				s, _ := it.a.Signals(id)
-				if isOut(s) {
+			for _, c := range p.Candidates {
+				s, _ := p.Assessment.Signals(c.ID)
+				if out(s) {
 					continue
 				}
-				vals = append(vals, sig.value(s, key[id]))
-				labels = append(labels, it.resolved[id])
+				vals = append(vals, sig.value(s, key[c.ID]))
+				labels = append(labels, p.Correct[c.ID])
 			}
 			cols[k].pooled = append(cols[k].pooled, vals...)
 			cols[k].pooledLabels = append(cols[k].pooledLabels, labels...)
-			if auc, ok := scoring.AUC(vals, labels); ok {
+			if auc, ok := AUC(vals, labels); ok {
 				cols[k].withinSum += auc
 				cols[k].withinN++
 			}
@@ -99,9 +87,50 @@ func signalAUCs(items []assessed) []SignalAUC {
 		if cols[k].withinN > 0 {
 			out[k].Within = cols[k].withinSum / float64(cols[k].withinN)
 		}
-		if auc, ok := scoring.AUC(cols[k].pooled, cols[k].pooledLabels); ok {
+		if auc, ok := AUC(cols[k].pooled, cols[k].pooledLabels); ok {
 			out[k].Pooled = auc
 		}
 	}
 	return out
+}
+
+// AUC is the area under the ROC curve of a score against binary labels: the
+// chance that a random positive scores higher than a random negative, ties
+// counting one half (the Mann-Whitney statistic). ok is false when either
+// class is empty, so the AUC is undefined.
+func AUC(scores []float64, labels []bool) (auc float64, ok bool) {
+	type pair struct {
+		s float64
+		l bool
+	}
+	ps := make([]pair, len(scores))
+	pos := 0
+	for i := range scores {
+		ps[i] = pair{scores[i], labels[i]}
+		if labels[i] {
+			pos++
+		}
+	}
+	neg := len(ps) - pos
+	if pos == 0 || neg == 0 {
+		return 0, false
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].s < ps[j].s })
+	// Sum of the positives' mid-ranks, then U = R - pos(pos+1)/2.
+	rankSum := 0.0
+	for i := 0; i < len(ps); {
+		j := i
+		for j < len(ps) && ps[j].s == ps[i].s {
+			j++
+		}
+		mid := float64(i+j+1) / 2 // 1-based ranks i+1..j
+		for k := i; k < j; k++ {
+			if ps[k].l {
+				rankSum += mid
+			}
+		}
+		i = j
+	}
+	u := rankSum - float64(pos*(pos+1))/2
+	return u / float64(pos*neg), true
 }

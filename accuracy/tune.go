@@ -1,9 +1,11 @@
-package evaluation
+package accuracy
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
+	"text/tabwriter"
 
 	"github.com/bestpatch/bestpatch/scoring"
 )
@@ -43,9 +45,9 @@ var TuneGrid = map[scoring.Signal][]float64{
 // first (ties: fewer non-zero weights first, the simpler weighting). The
 // test split is never read.
 func Tune(ctx context.Context, sets []DataSet, grid map[scoring.Signal][]float64) ([]Weighting, error) {
-	dev := map[string][]assessed{}
+	dev := map[string][]Pool{}
 	for _, ds := range sets {
-		bySplit, err := assessAll(ctx, ds.Instances)
+		bySplit, err := poolsBySplit(ctx, ds.Instances)
 		if err != nil {
 			return nil, err
 		}
@@ -104,4 +106,32 @@ func Tune(ctx context.Context, sets []DataSet, grid map[scoring.Signal][]float64
 		return len(out[i].Weights) < len(out[j].Weights)
 	})
 	return out, nil
+}
+
+// WriteWeightings prints tuned weightings, best first, with their dev
+// accuracy on each data set.
+func WriteWeightings(w io.Writer, ws []Weighting) error {
+	if len(ws) == 0 {
+		_, err := fmt.Fprintln(w, "no weighting measured")
+		return err
+	}
+	var names []string
+	for name := range ws[0].Dev {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "consensus key (dev split only)\tmean")
+	for _, n := range names {
+		fmt.Fprintf(tw, "\t%s", n)
+	}
+	fmt.Fprintln(tw)
+	for _, r := range ws {
+		fmt.Fprintf(tw, "%s\t%5.1f%%", scoring.Key{Weights: r.Weights}, 100*r.Mean)
+		for _, n := range names {
+			fmt.Fprintf(tw, "\t%5.1f%%", 100*r.Dev[n])
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
 }

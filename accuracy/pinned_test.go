@@ -1,4 +1,4 @@
-package evaluation
+package accuracy
 
 import (
 	"context"
@@ -74,24 +74,24 @@ func TestPinnedEvaluation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			bySplit, err := assessAll(context.Background(), insts)
+			bySplit, err := poolsBySplit(context.Background(), insts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			h := sha256.New()
 			for _, split := range []string{SplitDev, SplitTest} {
-				items := bySplit[split]
-				acc, mixed, err := policyAccuracy(items, auto)
+				pools := bySplit[split]
+				acc, mixed, err := policyAccuracy(pools, auto)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if math.Abs(acc-ps.auto[split]) > 1e-9 || mixed != ps.mixed[split] {
 					t.Errorf("%s: auto %.10f with %d mixed ties, pinned %.10f with %d", split, acc, mixed, ps.auto[split], ps.mixed[split])
 				}
-				for _, it := range items {
-					for _, id := range it.ids {
-						s, _ := it.a.Signals(id)
-						fmt.Fprintf(h, "%s %s %.12f %.12f %d %d\n", it.inst.ID, id, s.Similarity, s.LineLocalization, s.Votes, s.ChangedLines)
+				for _, p := range pools {
+					for _, c := range p.Candidates {
+						s, _ := p.Assessment.Signals(c.ID)
+						fmt.Fprintf(h, "%s %s %.12f %.12f %d %d\n", p.ID, c.ID, s.Similarity, s.LineLocalization, s.Votes, s.ChangedLines)
 					}
 				}
 			}

@@ -1,27 +1,30 @@
-package scoring
+package accuracy
 
 import (
 	"math"
 	"testing"
+
+	"github.com/bestpatch/bestpatch/scoring"
 )
 
-func TestExpectedAccuracy(t *testing.T) {
-	right := map[string]bool{"a": true, "c": true}
-	correct := func(id string) bool { return right[id] }
+func TestVerdictOutcome(t *testing.T) {
+	correct := map[string]bool{"a": true, "c": true}
 	tests := []struct {
-		name string
-		v    Verdict
-		want float64
+		name  string
+		v     scoring.Verdict
+		want  float64
+		mixed bool
 	}{
-		{"chosen right, no tie", Verdict{Chosen: "a"}, 1},
-		{"chosen wrong, no tie", Verdict{Chosen: "b"}, 0},
-		{"tie of one right and one wrong", Verdict{Chosen: "a", Ties: []string{"a", "b"}}, 0.5},
-		{"tie of two right, one wrong", Verdict{Chosen: "b", Ties: []string{"b", "a", "c"}}, 2.0 / 3},
-		{"nothing chosen", Verdict{}, 0},
+		{"chosen right, no tie", scoring.Verdict{Chosen: "a"}, 1, false},
+		{"chosen wrong, no tie", scoring.Verdict{Chosen: "b"}, 0, false},
+		{"tie of one right and one wrong", scoring.Verdict{Chosen: "a", Ties: []string{"a", "b"}}, 0.5, true},
+		{"tie of two right, one wrong", scoring.Verdict{Chosen: "b", Ties: []string{"b", "a", "c"}}, 2.0 / 3, true},
+		{"tie of two right", scoring.Verdict{Chosen: "a", Ties: []string{"a", "c"}}, 1, false},
+		{"nothing chosen", scoring.Verdict{}, 0, false},
 	}
 	for _, tt := range tests {
-		if got := ExpectedAccuracy(tt.v, correct); math.Abs(got-tt.want) > 1e-12 {
-			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		if got := VerdictOutcome(tt.v, correct); math.Abs(got.Accuracy-tt.want) > 1e-12 || got.Mixed != tt.mixed {
+			t.Errorf("%s: %+v, want %v (mixed %v)", tt.name, got, tt.want, tt.mixed)
 		}
 	}
 }

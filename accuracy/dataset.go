@@ -1,7 +1,7 @@
 // Package evaluation measures selection policies on labelled candidate sets
 // (SWE-bench instances with candidate patches of known correctness). It
 // reads the data files; the scoring it measures stays free of I/O.
-package evaluation
+package accuracy
 
 import (
 	"bufio"
