@@ -209,3 +209,54 @@ func TestDjangoDirectiveAndOwns(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalDjango runs Django's runner through the local backend (run.sh
+// merges its stderr, where unittest writes, into the parsed output) with the
+// django format's default test files: a candidate's edit of shapes/tests.py
+// is stripped, so the test it "fixes" still fails.
+func TestLocalDjango(t *testing.T) {
+	needPython(t, "django", "python3-django")
+	files := map[string]string{}
+	root := filepath.Join("testdata", "djangoproject")
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.Contains(p, "__pycache__") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(root, p)
+		files[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := gitRepo(t, files)
+	spec, err := Django.Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := diffAgainst(t, repo, map[string]string{
+		"shapes/tests.py": strings.Replace(files["shapes/tests.py"], "self.assertEqual(2 * 3, 7)", "self.assertEqual(2 * 3, 6)", 1),
+		"shapes/area.py":  "def area(w, h):\n    return w * h\n",
+	})
+	l, _ := newTestLocal(t)
+	res, err := l.Run(t.Context(), Run{
+		Env:       Environment{Repo: repo, Env: map[string]string{"PYTHONDONTWRITEBYTECODE": "1"}},
+		Patch:     patch,
+		TestFiles: spec.TestFiles,
+		Command:   debianPython + " manage.py test -v 2",
+		Format:    Django,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != Completed {
+		t.Fatalf("%s: %s\n%s", res.Status, res.Reason, res.Output)
+	}
+	if got := outcomes(res.Cases); fmt.Sprint(got) != fmt.Sprint(wantDjango) {
+		t.Errorf("cases\n got %v\nwant %v", got, wantDjango)
+	}
+	if fmt.Sprint(res.Broken) != wantDjangoBroken || fmt.Sprint(res.Restored) != "[shapes/tests.py]" {
+		t.Errorf("broken %v restored %v, want %s and [shapes/tests.py]", res.Broken, res.Restored, wantDjangoBroken)
+	}
+}

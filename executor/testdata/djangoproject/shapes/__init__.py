@@ -1,0 +1,1 @@
+"""A Django app for bestpatch's parser tests."""
