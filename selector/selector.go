@@ -86,6 +86,10 @@ type Report struct {
 	Duration time.Duration `json:"duration"`
 	// Generation is what the model endpoint contributed, when the job asked.
 	Generation *Generation `json:"generation,omitempty"`
+	// TestFiles are the test-file patterns the runs stripped and scoring
+	// flagged (Task.TestFileMatcher), so that a later re-ranking of this
+	// report (batch's summary) sees the same test files.
+	TestFiles []string `json:"test_files,omitempty"`
 }
 
 // RunRecord summarises one executed run.
@@ -173,6 +177,7 @@ func Score(plan *Plan) (Report, error) {
 	return Report{
 		Job: plan.job.ID, Task: plan.job.Task.ID, Verdict: v, Matrix: m,
 		Dropped: plan.Dropped(), Distinct: plan.Distinct(),
+		TestFiles: plan.job.Task.TestFileMatcher().Patterns(),
 	}, nil
 }
 

@@ -2,6 +2,7 @@ package selector_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -74,6 +75,9 @@ func TestSelectUUID(t *testing.T) {
 	v := rep.Verdict
 	if !s.Correct[v.Chosen] {
 		t.Fatalf("chose %q, want one of fix, twin\n%+v", v.Chosen, v)
+	}
+	if want := job.Task.TestFileMatcher().Patterns(); fmt.Sprint(rep.TestFiles) != fmt.Sprint(want) || len(want) == 0 {
+		t.Errorf("report's test files %q, want the task's %q", rep.TestFiles, want)
 	}
 	ranked := map[string]scoring.Ranked{}
 	for _, r := range v.Ranking {

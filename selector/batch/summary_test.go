@@ -97,3 +97,40 @@ func TestSummarizeTies(t *testing.T) {
 		}
 	}
 }
+
+// TestSummarizeSeesTheRunsTestFiles: re-ranking a journaled report uses the
+// test files its runs stripped, so a candidate that only edits tests is out
+// there as it was in the verdict.
+func TestSummarizeSeesTheRunsTestFiles(t *testing.T) {
+	cands := []scoring.Candidate{
+		{ID: "0/fix", Model: "fix", Patch: patch("pkg/x.py", "x = 1", "x = 2")},
+		{ID: "1/tests", Model: "tests", Sample: 1, Patch: patch("tests/test_x.py", "assert x == 1", "assert True")},
+	}
+	labels, err := batch.LoadLabels(batch.Runs{}, writeFile(t, "labels.jsonl", `{"instance_id": "o__r-1", "model_name_or_path": "fix", "resolved": true}
+{"instance_id": "o__r-1", "model_name_or_path": "tests", "resolved": false}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		testFiles []string
+		want      float64
+	}{
+		{[]string{"tests/*"}, 1}, // tests-only candidate out: the fix is chosen
+		{nil, 0.5},               // no test files known: a tie of right and wrong
+	} {
+		res := &batch.Result{Instances: []batch.Instance{{ID: "o__r-1", Repo: "o__r", Status: batch.Selected, Candidates: cands,
+			Report: &selector.Report{Verdict: scoring.Verdict{Chosen: "0/fix"}, TestFiles: tc.testFiles}}}}
+		sum, err := batch.Summarize(res, labels, "auto")
+		if err != nil {
+			t.Fatal(err)
+		}
+		row, ok := sum.Row("policy kimi")
+		if !ok {
+			t.Fatal("no row for policy kimi")
+		}
+		if !near(row.Accuracy, tc.want) {
+			t.Errorf("test files %q: policy kimi %.3f, want %.3f", tc.testFiles, row.Accuracy, tc.want)
+		}
+	}
+}
