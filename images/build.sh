@@ -9,7 +9,8 @@
 #
 # Usage:
 #   images/build.sh [all]                    the default test images: go-base,
-#                                            bestpatch/go-uuid (google/uuid) and sympy
+#                                            bestpatch/go-uuid (google/uuid), sympy, sh-only
+#                                            and swebench
 #   images/build.sh go-base                  bestpatch/go-base: Debian + git, patch, bash,
 #                                            coreutils + the host's Go toolchain
 #   images/build.sh go-module MOD@VER [TAG]  a Go module from the module proxy at /testbed
@@ -22,6 +23,12 @@
 #   images/build.sh sh-only                  bestpatch/sh-only: Debian without bash (git, patch,
 #                                            coreutils; /bin/sh is dash) and a small repository
 #                                            at /testbed with symbolic links out of it
+#   images/build.sh swebench                 SWE-bench stand-in instance images (docs/SWEBENCH.md),
+#                                            tagged as the harness names the instances of the rows
+#                                            in testdata/swebench: sympy (Debian's python3-sympy
+#                                            with a bug) and Django (Debian's python3-django, a
+#                                            test suite of ours, a bug), each also as :garbage, its
+#                                            test runner replaced by one that prints noise
 #
 # Environment: BESTPATCH_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/bestpatch),
 # DEBIAN_MIRROR (default http://deb.debian.org/debian), DEBIAN_SUITE (bookworm),
@@ -249,6 +256,7 @@ sympy() {
 		rm -rf "$ctx"
 	fi
 	docker tag "$tag" bestpatch/sympy:latest
+	printf '%s\n' "$tag"
 }
 
 sh_only_dockerfile() {
@@ -287,6 +295,146 @@ sh_only() {
 	docker tag "$tag" bestpatch/sh-only:latest
 }
 
+# The SWE-bench stand-in images: shaped like the harness's instance images
+# (the repository at /testbed as a git repository whose HEAD is the base
+# commit, /opt/miniconda3/bin/activate, a testbed environment), so that a
+# task derived from a dataset row runs unmodified. Sources in images/swebench;
+# the rows and predictions in testdata/swebench; docs/SWEBENCH.md.
+swebench_src=$(cd "$(dirname "$0")" && pwd)/swebench
+
+# Instance images under the names bestpatch derives from the rows' instance
+# IDs (selector/swebench: ImageName with the default namespace, x86_64,
+# latest). The IDs end in "bestpatch1", not in a pull request number as every
+# SWE-bench ID does, so they cannot clash with a real instance.
+swebench_sympy_image=swebench/sweb.eval.x86_64.sympy_1776_sympy-bestpatch1
+swebench_django_image=swebench/sweb.eval.x86_64.django_1776_django-bestpatch1
+
+# layer TAG CTX: docker build CTX (holding a Dockerfile) as TAG unless TAG
+# carries the content hash of CTX already (label dev.bestpatch.content).
+layer() {
+	local tag=$1 ctx=$2 content
+	content=$(cd "$ctx" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | hash)
+	if [ "$(docker image inspect -f '{{index .Config.Labels "dev.bestpatch.content"}}' "$tag" 2>/dev/null)" = "$content" ]; then
+		log "$tag is up to date"
+		return 0
+	fi
+	echo "LABEL dev.bestpatch.content=$content" >>"$ctx/Dockerfile"
+	build_context "$ctx" "$tag"
+}
+
+# The steps every stand-in image shares: the conda stand-in, whose testbed
+# environment's python is Debian's, checked the way the eval script uses it.
+swebench_conda_steps() {
+	cat <<-'EOF'
+		COPY activate /opt/miniconda3/bin/activate
+		RUN mkdir -p /opt/miniconda3/envs/testbed/bin \
+		 && ln -s /usr/bin/python3 /opt/miniconda3/envs/testbed/bin/python \
+		 && ln -s /usr/bin/python3 /opt/miniconda3/envs/testbed/bin/python3 \
+		 && bash -c 'source /opt/miniconda3/bin/activate && conda activate testbed && [ "$(command -v python)" = /opt/miniconda3/envs/testbed/bin/python ]'
+	EOF
+}
+
+# commit MESSAGE: a shell line committing /testbed's changes at the fixed date.
+commit() {
+	printf 'GIT_AUTHOR_DATE=@%s GIT_COMMITTER_DATE=@%s git commit -qam %q' "$SOURCE_DATE_EPOCH" "$SOURCE_DATE_EPOCH" "$1"
+}
+
+# swebench_sympy: bestpatch/sympy (Debian's sympy 1.11 at /testbed) with
+# bin/test and a bug in sympy/ntheory/digits.py that test_digits catches,
+# committed on top: HEAD is the instance's base commit.
+swebench_sympy() {
+	local from ctx
+	from=$(sympy)
+	ctx=$(mktemp -d)
+	cp "$swebench_src/conda-activate" "$ctx/activate"
+	cp "$swebench_src/sympy/test" "$swebench_src/sympy/bug.patch" "$ctx/"
+	{
+		echo "FROM $from"
+		swebench_conda_steps
+		cat <<-EOF
+			COPY test /testbed/bin/test
+			COPY bug.patch /opt/bestpatch/bug.patch
+			RUN cd /testbed && chmod a+rwx bin bin/test && git add bin/test \\
+			 && $(commit "bin/test: sympy's test runner, with bin/test's options") \\
+			 && patch -p1 --forward --batch </opt/bestpatch/bug.patch \\
+			 && $(commit "digits: count the base as a digit (a bug for bestpatch's tests to find)") \\
+			 && python3 -m compileall -q sympy/ntheory >/dev/null && chmod -R a+rwX sympy/ntheory
+			LABEL dev.bestpatch.image=swebench-sympy
+		EOF
+	} >"$ctx/Dockerfile"
+	layer "$swebench_sympy_image:latest" "$ctx"
+	rm -rf "$ctx"
+	swebench_garbage "$swebench_sympy_image" bin/test
+}
+
+# swebench_django: Debian's Django 3.2 as the repository at /testbed (its
+# package moved there, importable through a .pth file as an editable install
+# makes it), a test suite of ours laid out as Django's (tests/runtests.py,
+# tests/test_sqlite.py, tests/<app>/), and a bug in django/utils/text.py that
+# tests/utils_tests/test_text.py catches, committed on top. The locales
+# package serves the locale-gen of the harness's eval script for Django 3.x.
+swebench_django() {
+	local from ctx
+	from=$(rootfs_image "$(rootfs bash coreutils git patch python3 python3-django locales)")
+	ctx=$(mktemp -d)
+	cp "$swebench_src/conda-activate" "$ctx/activate"
+	cp "$swebench_src/django/bug.patch" "$ctx/"
+	cp -a "$swebench_src/django" "$ctx/repo"
+	rm "$ctx/repo/bug.patch"
+	{
+		echo "FROM $from"
+		echo "ENV LANG=C.UTF-8"
+		swebench_conda_steps
+		cat <<-EOF
+			COPY repo /testbed
+			COPY bug.patch /opt/bestpatch/bug.patch
+			RUN git config --system safe.directory '*' \\
+			 && git config --system user.email bestpatch@localhost && git config --system user.name bestpatch \\
+			 && git config --system core.checkStat minimal && git config --system core.trustCtime false \\
+			 && mv /usr/lib/python3/dist-packages/django /testbed/django \\
+			 && echo /testbed >/usr/lib/python3/dist-packages/testbed.pth \\
+			 && cd /testbed && printf '__pycache__/\\n*.pyc\\n' >.gitignore \\
+			 && git init -q && git add -A \\
+			 && $(commit "Django 3.2 (Debian's python3-django) with a test suite laid out as Django's") \\
+			 && patch -p1 --forward --batch </opt/bestpatch/bug.patch \\
+			 && $(commit "slugify: strip only whitespace again (a bug for bestpatch's tests to find)") \\
+			 && python3 -m compileall -q /testbed >/dev/null && chmod -R a+rwX /testbed
+			WORKDIR /testbed
+			LABEL dev.bestpatch.image=swebench-django
+		EOF
+	} >"$ctx/Dockerfile"
+	layer "$swebench_django_image:latest" "$ctx"
+	rm -rf "$ctx"
+	swebench_garbage "$swebench_django_image" tests/runtests.py
+}
+
+# swebench_garbage IMAGE RUNNER: IMAGE:garbage, IMAGE:latest with the file
+# RUNNER (the test command's program) replaced by images/swebench/garbage
+# and committed, for the tests of output no parser can read.
+swebench_garbage() {
+	local image=$1 runner=$2 ctx
+	ctx=$(mktemp -d)
+	cp "$swebench_src/garbage" "$ctx/garbage"
+	cat >"$ctx/Dockerfile" <<-EOF
+		FROM $image:latest
+		COPY garbage /testbed/$runner
+		RUN cd /testbed && chmod a+rwx $runner && $(commit "Replace the test runner by one that prints noise")
+		LABEL dev.bestpatch.image=swebench-garbage
+	EOF
+	# The content of the base image is part of this one's.
+	docker image inspect -f '{{.Id}}' "$image:latest" >"$ctx/from"
+	layer "$image:garbage" "$ctx"
+	rm -rf "$ctx"
+}
+
+# swebench: every stand-in image; the two chains share nothing.
+swebench() {
+	swebench_sympy &
+	local pid=$!
+	swebench_django || die "building the SWE-bench Django images failed (see above)"
+	wait "$pid" || die "building the SWE-bench sympy images failed (see above)"
+}
+
 docker version >/dev/null 2>&1 || die "no Docker engine answers (DOCKER_HOST=${DOCKER_HOST:-unset}): start dockerd or point DOCKER_HOST at one"
 mkdir -p "$cache/rootfs"
 # One build at a time per cache: the tests of several packages may call this.
@@ -298,11 +446,11 @@ all)
 	# The two chains share nothing until the engine: build them side by side.
 	go_module github.com/google/uuid@v1.6.0 bestpatch/go-uuid:latest &
 	go_pid=$!
-	sympy &
+	swebench & # sympy, then the stand-ins
 	py_pid=$!
 	wait "$go_pid" || die "building bestpatch/go-uuid failed (see above)"
 	sh_only # on the Go chain's rootfs, cached now
-	wait "$py_pid" || die "building bestpatch/sympy failed (see above)"
+	wait "$py_pid" || die "building bestpatch/sympy or the SWE-bench images failed (see above)"
 	;;
 go-base) go_base >/dev/null ;;
 go-module)
@@ -313,7 +461,8 @@ go-task)
 	[ $# -eq 3 ] || die "usage: $0 go-task REPO_DIR TAG"
 	go_task "$2" "$3"
 	;;
-sympy) sympy ;;
+sympy) sympy >/dev/null ;;
 sh-only) sh_only ;;
+swebench) swebench ;;
 *) die "unknown target $1; see the usage at the top of $0" ;;
 esac
