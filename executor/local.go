@@ -51,6 +51,14 @@ type LocalConfig struct {
 // command runs in a new session, and everything left in that session when
 // the script ends, times out or is cancelled is killed.
 //
+// OOM kills: where this process can make memory cgroups (cgroup v1 as root,
+// or a delegated cgroup v2, see runCgroups), each run's script is moved into
+// a cgroup of its own before it starts, and a run with a process the
+// kernel's OOM killer killed is infra, as on Docker. Where it cannot, runs
+// have no cgroup and an OOM kill cannot be told from a crash: the run is
+// judged by its output, never called out of memory on a counter other
+// processes share (NewLocal warns). There is no memory limit either way.
+//
 // A Local value is safe for concurrent use. Call Close to remove the
 // snapshots it made.
 type Local struct {
@@ -61,7 +69,7 @@ type Local struct {
 	scratch   string               // made on first use, see scratchDir
 	snapshots map[string]*snapshot // by the directory's absolute path
 
-	oom oomCounter // the zero value when OOM kills cannot be watched
+	cgroups runCgroups // the zero value when runs cannot have cgroups
 }
 
 // snapshot is a scratch git repository holding a copy of a directory that
@@ -85,11 +93,11 @@ func NewLocal(cfg LocalConfig) *Local {
 	}
 	log.Warn("the local executor runs candidate patches and their tests on this host without isolation: use it only with trusted patches, or use the Docker executor",
 		"temp_dir", cfg.TempDir)
-	oom, err := newOOMCounter()
+	cgroups, err := newRunCgroups()
 	if err != nil {
-		log.Warn("the local executor cannot watch for OOM kills: a run whose tests the kernel kills for memory is judged by its output", "err", err)
+		log.Warn("the local executor cannot make a memory cgroup per run, so it cannot tell an OOM kill of a run's tests from a crash: such a run is judged by its output (run bestpatch as root on cgroup v1, or in a delegated cgroup v2, or use the Docker executor)", "err", err)
 	}
-	return &Local{log: log, tempDir: cfg.TempDir, snapshots: map[string]*snapshot{}, oom: oom}
+	return &Local{log: log, tempDir: cfg.TempDir, snapshots: map[string]*snapshot{}, cgroups: cgroups}
 }
 
 // Close removes l's scratch directory, snapshots included. Runs must have
@@ -173,12 +181,27 @@ func (l *Local) run(ctx context.Context, run Run) (Result, error) {
 		return Result{}, infraf("%v", err)
 	}
 
-	killsBefore, watched := l.oom.read()
-	backstop, err := l.execute(ctx, st, stageDir, repo, run.Env.Env, col)
+	cg, err := l.cgroups.make()
+	if err != nil {
+		return Result{}, infraf("%v", err)
+	}
+	if cg != nil {
+		defer func() {
+			if err := cg.remove(); err != nil {
+				l.log.Warn("cannot remove a run's memory cgroup", "dir", cg.dir, "err", err)
+			}
+		}()
+	}
+	backstop, err := l.execute(ctx, st, stageDir, repo, run.Env.Env, col, cg)
 	if err != nil {
 		return Result{}, err
 	}
-	killsAfter, _ := l.oom.read()
+	var kills int64
+	if cg != nil {
+		if kills, err = cg.oomKills(); err != nil {
+			return Result{}, infraf("%v", err)
+		}
+	}
 	if st.Report != "" && !backstop {
 		if f, err := os.Open(filepath.Join(stageDir, ReportFile)); err == nil {
 			col.ReadReport(f)
@@ -190,24 +213,44 @@ func (l *Local) run(ctx context.Context, run Run) (Result, error) {
 	case backstop:
 		res.Status = TimedOut
 		res.Reason = fmt.Sprintf("the run did not end within its timeout (%s) plus %s and was killed", st.Timeout, localBackstop)
-	case watched && killsAfter > killsBefore:
+	case kills > 0:
 		// As on Docker: a process killed for memory says nothing about the
 		// candidate, and the tests' output may still look like a result.
 		res.Status = Infra
-		res.Reason = fmt.Sprintf("out of memory: the kernel's OOM killer killed %d process(es) in this process's memory cgroup (%s) during the run (exit status %d); the local executor has no memory limit of its own: free memory, run fewer jobs at once, or use the Docker executor",
-			killsAfter-killsBefore, l.oom.file, res.ExitCode)
+		res.Reason = fmt.Sprintf("out of memory: the kernel's OOM killer killed %d process(es) of the run (exit status %d); the local executor has no memory limit of its own: free memory, run fewer jobs at once, or use the Docker executor",
+			kills, res.ExitCode)
 	}
 	return res, nil
 }
 
+// gateScript waits on file descriptor 3 for a line before it runs the run
+// script named by $0: the parent moves it into the run's cgroup meanwhile,
+// so that nothing of the run executes outside it. A gate closed without the
+// line ends it with status 1, having run nothing.
+const gateScript = `read -r go <&3 && exec sh "$0" 3<&-`
+
 // execute runs the script in repo with its inputs in stageDir, streaming its
-// output into col, and leaves no process behind. backstop reports that the
+// output into col, and leaves no process behind. With a cgroup cg (nil for
+// none), the script is in cg before it starts. backstop reports that the
 // Go-side deadline, not the script's own timeout, stopped the script.
-func (l *Local) execute(ctx context.Context, st Stage, stageDir, repo string, extra map[string]string, col *Collector) (backstop bool, err error) {
+func (l *Local) execute(ctx context.Context, st Stage, stageDir, repo string, extra map[string]string, col *Collector, cg *runCgroup) (backstop bool, err error) {
 	runCtx, cancel := context.WithTimeout(ctx, st.Timeout+localBackstop)
 	defer cancel()
 
-	cmd := exec.CommandContext(runCtx, "sh", filepath.Join(stageDir, "run.sh"))
+	args := []string{filepath.Join(stageDir, "run.sh")}
+	var gate, gated *os.File
+	if cg != nil {
+		if gated, gate, err = os.Pipe(); err != nil {
+			return false, infraf("create the run's start gate: %v", err)
+		}
+		defer gated.Close()
+		defer gate.Close()
+		args = append([]string{"-c", gateScript}, args...)
+	}
+	cmd := exec.CommandContext(runCtx, "sh", args...)
+	if gated != nil {
+		cmd.ExtraFiles = []*os.File{gated}
+	}
 	cmd.Dir = repo
 	cmd.Env = append(hostEnv(), "GOTOOLCHAIN=local")
 	for _, k := range slices.Sorted(maps.Keys(extra)) {
@@ -242,6 +285,13 @@ func (l *Local) execute(ctx context.Context, st Stage, stageDir, repo string, ex
 		errR.Close()
 		return false, infraf("start the run script with sh: %v", err)
 	}
+	var enterErr error
+	if cg != nil {
+		if enterErr = cg.enter(cmd.Process.Pid); enterErr == nil {
+			_, enterErr = gate.Write([]byte("go\n"))
+		}
+		gate.Close() // without the line, the script ends having run nothing
+	}
 
 	var copies sync.WaitGroup
 	copies.Go(func() { _, _ = io.Copy(col.Stdout(), outR) })
@@ -255,6 +305,9 @@ func (l *Local) execute(ctx context.Context, st Stage, stageDir, repo string, ex
 		l.log.Warn("waiting for the run script failed; killing its session", "pid", cmd.Process.Pid, "err", err)
 	}
 	killSession(cmd.Process.Pid)
+	if cg != nil {
+		cg.kill() // processes that left the session too
+	}
 	waitErr := cmd.Wait()
 	select {
 	case <-copied:
@@ -267,6 +320,9 @@ func (l *Local) execute(ctx context.Context, st Stage, stageDir, repo string, ex
 
 	if ctx.Err() != nil {
 		return false, fmt.Errorf("run in %s stopped: %w", repo, ctx.Err())
+	}
+	if enterErr != nil {
+		return false, infraf("%v", enterErr)
 	}
 	if runCtx.Err() != nil {
 		return true, nil
