@@ -30,6 +30,12 @@ var aucSignals = []aucSignal{
 	{"localization", func(s scoring.Signals, _ float64) float64 { return s.Localization }},
 	{"function_localization", func(s scoring.Signals, _ float64) float64 { return s.FunctionLocalization }},
 	{"line_localization", func(s scoring.Signals, _ float64) float64 { return s.LineLocalization }},
+	{"prior", func(s scoring.Signals, _ float64) float64 {
+		if s.Prior == nil {
+			return 0
+		}
+		return *s.Prior
+	}},
 	{"-size", func(s scoring.Signals, _ float64) float64 { return -float64(s.ChangedLines) }},
 	{"no touches_tests", flagValue(scoring.FlagTouchesTests)},
 	{"no scratch_files", flagValue(scoring.FlagScratchFiles)},

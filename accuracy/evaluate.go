@@ -44,20 +44,27 @@ var pythonTestFiles = func() scoring.TestFiles {
 func candidateID(i int) string { return fmt.Sprintf("c%03d", i) }
 
 // pool assesses one instance. The candidate's Model is its system, which
-// only the best-system rows read.
-func pool(inst Instance) (Pool, error) {
+// the best-system rows read, and priors (nil: none) turn into each
+// candidate's reliability prior, which policies weigh.
+func pool(inst Instance, priors *scoring.Priors) (Pool, error) {
 	cands := make([]scoring.Candidate, len(inst.Candidates))
 	correct := map[string]bool{}
 	for i, c := range inst.Candidates {
 		cands[i] = scoring.Candidate{ID: candidateID(i), Patch: c.Patch, Model: c.System}
 		correct[cands[i].ID] = c.Resolved
 	}
-	return NewPool(inst.ID, scoring.RepoOf(inst.ID), scoring.Input{Candidates: cands, TestFiles: pythonTestFiles}, correct)
+	repo := scoring.RepoOf(inst.ID)
+	if priors != nil {
+		cands = priors.Apply(cands, repo)
+	}
+	return NewPool(inst.ID, repo, scoring.Input{Candidates: cands, TestFiles: pythonTestFiles}, correct)
 }
 
 // Evaluate scores every instance once and returns, per split (dev, then
 // test), the table of every method (Methods with the dev split as the
-// best-system-on-dev reference) and each signal's AUC.
+// best-system-on-dev reference) and each signal's AUC. Candidates carry
+// reliability priors fitted on dev only: a test instance's on the whole dev
+// split, a dev instance's on the other dev folds (out of fold).
 func Evaluate(ctx context.Context, data string, insts []Instance, policies []scoring.Policy) ([]SplitTable, error) {
 	bySplit, err := poolsBySplit(ctx, insts)
 	if err != nil {
@@ -79,14 +86,16 @@ func Evaluate(ctx context.Context, data string, insts []Instance, policies []sco
 	return tables, nil
 }
 
-// poolsBySplit assesses every instance once, by split.
+// poolsBySplit assesses every instance once, by split, with priors fitted
+// on dev (newDevPriors, default strengths).
 func poolsBySplit(ctx context.Context, insts []Instance) (map[string][]Pool, error) {
+	priors := newDevPriors(insts, PriorStrengths{Model: scoring.DefaultModelStrength, Repo: scoring.DefaultRepoStrength})
 	bySplit := map[string][]Pool{}
 	for _, inst := range insts {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		p, err := pool(inst)
+		p, err := pool(inst, priors.of(inst.ID))
 		if err != nil {
 			return nil, err
 		}

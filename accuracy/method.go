@@ -255,7 +255,7 @@ var rankingSignals = []scoring.Signal{
 	scoring.SignalFPPP, scoring.SignalRegressions, scoring.SignalGeneratedPassed,
 	scoring.SignalVotes, scoring.SignalSimilarity, scoring.SignalLocalization,
 	scoring.SignalFunctionLocalization, scoring.SignalLineLocalization,
-	scoring.SignalVerifier, scoring.SignalSize,
+	scoring.SignalVerifier, scoring.SignalPrior, scoring.SignalSize,
 }
 
 // anyHas reports whether some candidate in play in some pool has the

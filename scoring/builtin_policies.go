@@ -27,11 +27,26 @@ func consensusKey() Key {
 	}}
 }
 
+// priorWeight is the weight of the reliability prior's log-odds next to the
+// consensus key, when the candidates carry priors. It was chosen with the
+// priors' strengths (DefaultModelStrength, DefaultRepoStrength) on the dev
+// splits only, with priors fitted out of fold (bestpatch eval
+// --tune-priors, docs/SCORING.md): every weight from 0.5 to 2 scored
+// within 1 point of the best mean there.
+const priorWeight = 1.5
+
+// consensusKeyWithPrior is the consensus key plus the prior's log-odds.
+func consensusKeyWithPrior() Key {
+	k := consensusKey()
+	k.Weights[SignalPrior] = priorWeight
+	return k
+}
+
 func builtinPolicies() []Policy {
 	return []Policy{
 		{
 			Name: PolicyAuto,
-			Doc:  "the best-supported ordering for the signals the job has: r2e-hybrid with tests and verifier, regressions then FP/PP with tests only, verifier top half then consensus with a verifier only, consensus with neither",
+			Doc:  "the best-supported ordering for the signals the job has: r2e-hybrid with tests and verifier, regressions then FP/PP with tests only, verifier top half then consensus with a verifier only, consensus with neither; the consensus key weighs the candidates' reliability priors when they carry them",
 			Auto: true,
 		},
 		{
@@ -66,7 +81,21 @@ func builtinPolicies() []Policy {
 }
 
 // resolveAuto picks the concrete ordering for the signals present, with why.
-func resolveAuto(hasTests, hasVerifier bool) (Policy, string) {
+// With priors, the consensus key weighs them too.
+func resolveAuto(hasTests, hasVerifier, hasPrior bool) (Policy, string) {
+	p, why := autoOrdering(hasTests, hasVerifier)
+	if !hasPrior {
+		return p, why
+	}
+	for i, k := range p.Keys {
+		if len(k.Weights) > 0 {
+			p.Keys[i] = consensusKeyWithPrior()
+		}
+	}
+	return p, why + "; reliability priors weighed in the consensus key"
+}
+
+func autoOrdering(hasTests, hasVerifier bool) (Policy, string) {
 	switch {
 	case hasTests && hasVerifier:
 		return Policy{

@@ -13,4 +13,8 @@ type Candidate struct {
 	Sample int `json:"sample"`
 	// Verifier is an optional judge's P(YES) in [0, 1].
 	Verifier *float64 `json:"verifier_score,omitempty"`
+	// Prior is an optional reliability prior in [0, 1]: how often the
+	// producing model's candidates were correct on labelled runs (for this
+	// repository when known). Priors.Apply fills it from a fitted table.
+	Prior *float64 `json:"prior,omitempty"`
 }

@@ -189,8 +189,9 @@ func keyColumn(k Key, ids []string, sig map[string]*Signals, notes *[]string) (m
 }
 
 // utilities maps a signal to [0, 1], higher is better, for a weighted key
-// (see Key). A candidate lacking the signal gets 0. ok is false when no
-// candidate has it.
+// (see Key); a probability marked logOdds (the prior) enters as its
+// log-odds instead. A candidate lacking the signal gets 0. ok is false when
+// no candidate has it.
 func utilities(s Signal, ids []string, sig map[string]*Signals) (map[string]float64, bool) {
 	info := signals[s]
 	u := make(map[string]float64, len(ids))
@@ -211,6 +212,8 @@ func utilities(s Signal, ids []string, sig map[string]*Signals) (map[string]floa
 			if n := len(ids); n > 1 {
 				u[id] = math.Min(1, (v-1)/float64(n-1)) // votes count all live candidates
 			}
+		case info.logOdds:
+			u[id] = logOdds(v)
 		case info.unitScale && info.lowerIsBetter:
 			u[id] = 1 + v // flags: -1 or 0 -> 0 or 1
 		case info.unitScale:
@@ -220,4 +223,11 @@ func utilities(s Signal, ids []string, sig map[string]*Signals) (map[string]floa
 		}
 	}
 	return u, true
+}
+
+// logOdds is ln(p / (1 - p)), with p kept within [0.001, 0.999] so that a
+// prior of 0 or 1 stays finite.
+func logOdds(p float64) float64 {
+	p = math.Min(math.Max(p, 0.001), 0.999)
+	return math.Log(p / (1 - p))
 }

@@ -53,6 +53,7 @@ type Assessment struct {
 	notes       []string
 	hasTests    bool
 	hasVerifier bool
+	hasPrior    bool
 }
 
 // Assess computes the signals of every candidate: normalization and the
@@ -69,7 +70,7 @@ func Assess(in Input) (*Assessment, error) {
 	var liveViews []view
 	for _, c := range in.Candidates {
 		cv := newView(c, in.Sources, in.TestFiles)
-		s := &Signals{Verifier: c.Verifier, Flags: flagsOf(cv)}
+		s := &Signals{Verifier: c.Verifier, Prior: c.Prior, Flags: flagsOf(cv)}
 		a.sig[c.ID] = s
 		if in.Matrix != nil {
 			s.Status = RunUnknown // no row: no evidence
@@ -102,6 +103,7 @@ func Assess(in Input) (*Assessment, error) {
 			a.live = append(a.live, c.ID)
 			liveViews = append(liveViews, cv)
 			a.hasVerifier = a.hasVerifier || c.Verifier != nil
+			a.hasPrior = a.hasPrior || c.Prior != nil
 		}
 	}
 	consensus(liveViews, a.sig)
@@ -143,7 +145,7 @@ func (a *Assessment) Select(p Policy) (Verdict, error) {
 	concrete := p
 	if p.Auto {
 		var why string
-		concrete, why = resolveAuto(a.hasTests, a.hasVerifier)
+		concrete, why = resolveAuto(a.hasTests, a.hasVerifier, a.hasPrior)
 		v.Notes = append(v.Notes, "auto: "+why)
 	}
 	o := applyPolicy(concrete, a.live, a.sig)
@@ -192,6 +194,9 @@ func checkCandidates(cs []Candidate) error {
 		seen[c.ID] = true
 		if c.Verifier != nil && (*c.Verifier < 0 || *c.Verifier > 1) {
 			return fmt.Errorf("candidate %q: verifier score %g is outside [0, 1]", c.ID, *c.Verifier)
+		}
+		if c.Prior != nil && (*c.Prior < 0 || *c.Prior > 1) {
+			return fmt.Errorf("candidate %q: prior %g is outside [0, 1]", c.ID, *c.Prior)
 		}
 	}
 	return nil

@@ -22,6 +22,7 @@ const (
 	SignalFunctionLocalization Signal = "function_localization" // function overlap with the others
 	SignalLineLocalization     Signal = "line_localization"     // edited-line overlap, top half of the others
 	SignalVerifier             Signal = "verifier"              // judge P(YES)
+	SignalPrior                Signal = "prior"                 // reliability prior of the producing model, [0, 1]
 	SignalSize                 Signal = "size"                  // changed canonical lines, lower is better
 	SignalTouchesTests         Signal = "touches_tests"         // 1 when flagged, lower is better
 	SignalSizeOutlier          Signal = "size_outlier"          // 1 when flagged, lower is better
@@ -33,6 +34,11 @@ type signalInfo struct {
 	// unitScale is true for signals already in [0, 1] (used as they are in a
 	// weighted key); the others are min-max scaled over the candidates.
 	unitScale bool
+	// logOdds is true for a probability that enters a weighted key as its
+	// log-odds: evidence of reliability compounds, so a model right 1 time
+	// in 10 is as far below one right 5 times in 10 as one right 9 times in
+	// 10 is above it.
+	logOdds bool
 	// value returns the raw value and whether the signal is present.
 	value func(s *Signals) (float64, bool)
 }
@@ -74,6 +80,12 @@ var signals = map[Signal]signalInfo{
 			return 0, false
 		}
 		return *s.Verifier, true
+	}},
+	SignalPrior: {unitScale: true, logOdds: true, value: func(s *Signals) (float64, bool) {
+		if s.Prior == nil {
+			return 0, false
+		}
+		return *s.Prior, true
 	}},
 	SignalSize: {lowerIsBetter: true, value: func(s *Signals) (float64, bool) {
 		return float64(s.ChangedLines), true

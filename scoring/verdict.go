@@ -35,6 +35,8 @@ type Signals struct {
 	LineLocalization float64 `json:"line_localization"`
 	// Verifier is the judge's P(YES), when the candidate carries one.
 	Verifier *float64 `json:"verifier,omitempty"`
+	// Prior is the candidate's reliability prior, when it carries one.
+	Prior *float64 `json:"prior,omitempty"`
 
 	// ChangedLines counts the canonical lines the effective patch (without
 	// test files and scratch scripts) deletes and adds.

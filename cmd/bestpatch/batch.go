@@ -22,6 +22,7 @@ import (
 func newBatchCmd() *cobra.Command {
 	var (
 		tasksFile, out, reportDir, model string
+		priorsFile                       string
 		natsURL, natsCreds               string
 		preds, labelSources              []string
 		parallel                         int
@@ -77,6 +78,9 @@ or interruption.`,
 			}
 			byInstance, err := selector.LoadPredictions(preds)
 			if err != nil {
+				return err
+			}
+			if err := applyPriors(priorsFile, byInstance); err != nil {
 				return err
 			}
 			var labels *batch.Labels
@@ -140,6 +144,7 @@ or interruption.`,
 	f.StringSliceVar(&preds, "preds", nil, "SWE-bench predictions files (JSONL, a JSON list, or SWE-agent's preds.json), one per sample/run; repeatable")
 	f.StringVar(&out, "out", "", "where to write the selected predictions for the SWE-bench harness: FILE.jsonl (JSONL) or FILE.json (a JSON list)")
 	f.StringVar(&model, "model", "bestpatch", "model_name_or_path written in the selected predictions")
+	registerPriors(f, &priorsFile)
 	f.StringSliceVar(&labelSources, "labels", nil, "labels (docs/BATCH.md): JSONL label lines, the SWE-bench harness's run report (<model>.<run_id>.json), its report.json files or their directory (logs/run_evaluation/<run_id>); PREDS=REPORT ties a harness report to the predictions file it graded; repeatable")
 	f.StringVar(&reportDir, "report", "", "write an HTML report (index.html) and report.json into this directory")
 	f.IntVar(&parallel, "parallel", 0, fmt.Sprintf("instances in flight at once (default: the number of workers; %d with --nats-url); the workers bound the runs", daemonParallel))

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -12,7 +15,8 @@ import (
 
 func newEvalCmd() *cobra.Command {
 	var data, policies []string
-	var tune int
+	var tune, tunePriors int
+	var fitPriors, fitOn string
 	cmd := &cobra.Command{
 		Use:   "eval --data FILE.jsonl.gz [--data FILE ...]",
 		Short: "Measure every selection policy on labelled candidate sets",
@@ -23,8 +27,17 @@ test: the rest), the tie-aware accuracy of random pick, majority vote, each
 policy, the best single system and the oracle, and each signal's AUC.
 Only execution-free signals apply: the data carries no tests.
 
+Candidates carry reliability priors (per model and repository) fitted on
+the dev split only: out of fold for dev instances. Policy auto weighs them;
+policy consensus is auto without them.
+
 --tune N instead grid-searches the weights of the consensus key on the dev
-splits only and prints the N best weightings.`,
+splits only and prints the N best weightings. --tune-priors N does the same
+for the priors' strengths and weight (priors fitted out of fold on dev).
+
+--fit-priors FILE writes reliability priors fitted on the labelled
+candidates of --fit-on (dev, the default, or all) of every data set, for
+select, batch and serve --priors.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(data) == 0 {
@@ -48,6 +61,16 @@ splits only and prints the N best weightings.`,
 				sets = append(sets, accuracy.DataSet{Name: name, Instances: insts})
 			}
 			out := cmd.OutOrStdout()
+			if fitPriors != "" {
+				return writePriors(out, fitPriors, fitOn, sets)
+			}
+			if tunePriors > 0 {
+				ss, err := accuracy.TunePriors(cmd.Context(), sets)
+				if err != nil {
+					return err
+				}
+				return accuracy.WritePriorSettings(out, ss[:min(tunePriors, len(ss))])
+			}
 			if tune > 0 {
 				ws, err := accuracy.Tune(cmd.Context(), sets, accuracy.TuneGrid)
 				if err != nil {
@@ -72,5 +95,41 @@ splits only and prints the N best weightings.`,
 	cmd.Flags().StringArrayVar(&data, "data", nil, "labelled candidate set, JSON lines (gzip when .gz); repeatable")
 	cmd.Flags().StringArrayVar(&policies, "policy", scoring.PolicyNames(), "policy name or JSON spec to measure; repeatable")
 	cmd.Flags().IntVar(&tune, "tune", 0, "grid-search the consensus weights on the dev splits and print the N best")
+	cmd.Flags().IntVar(&tunePriors, "tune-priors", 0, "grid-search the priors' strengths and weight on the dev splits (priors out of fold) and print the N best")
+	cmd.Flags().StringVar(&fitPriors, "fit-priors", "", "write reliability priors fitted on the data sets' labelled candidates to this JSON file")
+	cmd.Flags().StringVar(&fitOn, "fit-on", accuracy.SplitDev, "which instances --fit-priors fits on: dev or all")
 	return cmd
+}
+
+// writePriors fits priors on the sets' instances of one split (or all) and
+// writes them as JSON.
+func writePriors(out io.Writer, path, fitOn string, sets []accuracy.DataSet) error {
+	split := ""
+	switch fitOn {
+	case accuracy.SplitDev:
+		split = accuracy.SplitDev
+	case "all":
+	default:
+		return fmt.Errorf("--fit-on %q: want dev or all", fitOn)
+	}
+	var insts []accuracy.Instance
+	var names []string
+	for _, ds := range sets {
+		insts = append(insts, ds.Instances...)
+		names = append(names, ds.Name)
+	}
+	p := accuracy.FitPriors(insts, split)
+	p.Source = fmt.Sprintf("%s (%s)", strings.Join(names, ", "), fitOn)
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write priors: %w", err)
+	}
+	_, err = fmt.Fprintf(out, "priors: %d models, %d labelled candidates (%d correct) of %s -> %s\n", len(p.Models), p.Overall.Total, p.Overall.Correct, p.Source, path)
+	return err
 }

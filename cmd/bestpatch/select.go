@@ -18,6 +18,7 @@ func newSelectCmd() *cobra.Command {
 		outFile, model     string
 		preds              []string
 		asJSON             bool
+		priorsFile         string
 		rt                 runtimeFlags
 		ds                 datasetFlags
 		opts               selector.Options
@@ -64,6 +65,9 @@ Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
 			}
 			byInstance, err := selector.LoadPredictions(preds)
 			if err != nil {
+				return err
+			}
+			if err := applyPriors(priorsFile, byInstance); err != nil {
 				return err
 			}
 			cands := byInstance[task.ID]
@@ -116,6 +120,7 @@ Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
 	f.BoolVar(&asJSON, "json", false, "print the full report as JSON, with the chosen candidate's patch and model")
 	f.StringVar(&outFile, "out", "", "write the chosen patch as a one-line SWE-bench predictions file: FILE.jsonl or FILE.json (nothing is written when no candidate is chosen)")
 	f.StringVar(&model, "model", "bestpatch", "model_name_or_path written with --out")
+	registerPriors(f, &priorsFile)
 	f.StringVar(&opts.Policy, "policy", "", "selection policy: "+strings.Join(scoring.PolicyNames(), ", ")+", or a JSON policy spec (default auto)")
 	f.IntVar(&opts.BaseRuns, "base-runs", 0, "how many times to run the base to find flaky tests (default 2)")
 	registerModelWork(f, &opts)
