@@ -71,13 +71,15 @@ type DaemonResult struct {
 
 // DaemonJob is the job the daemon benchmark submits: n candidates drawn
 // (seeded, with repeats) from a catalog task's entries, under the
-// execution-free policy consensus, without generated tests.
+// execution-free policy consensus, without generated tests, with one base
+// run: a repeated base run (base/2...) always executes, for flaky
+// detection, and the benchmark measures jobs the result cache answers.
 func DaemonJob(task selector.Task, c CatalogTask, n int) selector.Job {
 	task.GeneratedTests = nil
 	task.Env.Image = "" // the daemon runs this job on its local executor
 	rng := rand.New(rand.NewPCG(1, uint64(n)))
 	_, _, samples := samplePool(rng, c.Entries, n)
-	job := selector.Job{Task: task, Options: selector.Options{Policy: scoring.PolicyConsensus}}
+	job := selector.Job{Task: task, Options: selector.Options{Policy: scoring.PolicyConsensus, BaseRuns: 1}}
 	for i, name := range samples {
 		e, _ := c.Entry(name)
 		job.Candidates = append(job.Candidates, scoring.Candidate{ID: fmt.Sprintf("c%02d", i+1), Patch: e.Patch, Model: e.Name, Sample: i})
