@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/selector"
@@ -22,8 +21,8 @@ const (
 	Related Mode = "related"
 	// P2P runs the test files of the row's PASS_TO_PASS. That list is
 	// derived from the files of the hidden test patch, so it tells which
-	// files the answer's tests live in. sympy's PASS_TO_PASS holds bare
-	// function names without a file: there p2p falls back to related.
+	// files the answer's tests live in. A list none of whose entries names
+	// a file (sympy's bare function names) runs the related tests.
 	P2P Mode = "p2p"
 	// All runs the whole test suite (hours for Django or sympy).
 	All Mode = "all"
@@ -86,16 +85,23 @@ func (o Options) Task(row Row) (selector.Task, error) {
 		TestFiles:   slices.Clone(repo.TestFiles),
 		Problem:     row.ProblemStatement,
 	}
-	switch {
-	case mode == All:
-	case mode == P2P && repo.Format != "sympy":
-		args, err := p2pArgs(repo, row.PassToPass)
+	related := &selector.TestArgs{Related: repo.Convention, ListPatterns: listPatterns(repo.TestFiles)}
+	switch mode {
+	case All:
+	case P2P:
+		if len(row.PassToPass) == 0 {
+			return selector.Task{}, fmt.Errorf("instance %s: PASS_TO_PASS is empty, so p2p has no test to run: use --regression-tests related or all", row.InstanceID)
+		}
+		spec, err := repo.Format.Spec()
 		if err != nil {
 			return selector.Task{}, fmt.Errorf("instance %s: %w", row.InstanceID, err)
 		}
-		task.TestArgs = &selector.TestArgs{Original: args}
+		task.TestArgs = related
+		if args := p2pArgs(spec, row.PassToPass); len(args) > 0 {
+			task.TestArgs = &selector.TestArgs{Original: args}
+		}
 	default:
-		task.TestArgs = &selector.TestArgs{Related: repo.Convention, ListPatterns: listPatterns(repo.TestFiles)}
+		task.TestArgs = related
 	}
 	return task, nil
 }
@@ -113,61 +119,18 @@ func listPatterns(testFiles []string) []string {
 	return out
 }
 
-// p2pArgs are the test directives of a PASS_TO_PASS list: the files of
-// pytest node IDs, the test modules of Django's "name (module.Class)"
-// descriptions. Entries that name no file (a Django docstring title) are
-// left out; a list that names none is an error rather than a run of the
-// whole suite.
-func p2pArgs(repo Repository, tests []string) ([]string, error) {
-	seen := map[string]bool{}
+// p2pArgs are the test directives of a PASS_TO_PASS list, in the form the
+// format's runner takes them (FormatSpec.CaseDirective): the files of pytest
+// node IDs, the test modules of Django's "name (module.Class)" descriptions.
+// Entries that name no file or module (a Django docstring title, sympy's
+// bare names) give none; the result is nil when no entry names one.
+func p2pArgs(spec *executor.FormatSpec, tests []string) []string {
 	var args []string
 	for _, t := range tests {
-		var arg string
-		if repo.Format == "django" {
-			arg = djangoModule(t)
-		} else {
-			arg = pytestFile(t)
-		}
-		if arg != "" && !seen[arg] {
-			seen[arg] = true
+		if arg, ok := spec.CaseDirective(strings.TrimSpace(t)); ok && !slices.Contains(args, arg) {
 			args = append(args, arg)
 		}
 	}
-	if len(args) == 0 {
-		return nil, fmt.Errorf("PASS_TO_PASS names no test file (%d entries), so p2p has nothing to run: use --regression-tests related or all", len(tests))
-	}
 	slices.Sort(args)
-	return args, nil
-}
-
-// pytestFile is the file of a pytest node ID ("tests/test_x.py::T::f[a]").
-func pytestFile(id string) string {
-	file, _, _ := strings.Cut(id, "::")
-	file = strings.TrimSpace(file)
-	if !strings.HasSuffix(file, ".py") || strings.ContainsAny(file, " \t") {
-		return ""
-	}
-	return file
-}
-
-// djangoModule is the test module of a Django test description as the
-// runner prints it at verbosity 2: "test_x (app.tests.Class)" (or
-// "(app.tests.Class.test_x)" on Python 3.11+) -> "app.tests": the dotted
-// name up to its first capitalized part, the test class.
-func djangoModule(desc string) string {
-	open := strings.LastIndexByte(desc, '(')
-	if open < 0 || !strings.HasSuffix(desc, ")") {
-		return ""
-	}
-	var mod []string
-	for _, part := range strings.Split(desc[open+1:len(desc)-1], ".") {
-		if part == "" || strings.ContainsAny(part, " \t") {
-			return ""
-		}
-		if unicode.IsUpper(rune(part[0])) {
-			break
-		}
-		mod = append(mod, part)
-	}
-	return strings.Join(mod, ".")
+	return args
 }

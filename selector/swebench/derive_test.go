@@ -40,18 +40,22 @@ func TestP2PArgs(t *testing.T) {
 			t.Errorf("%s: test args %+v, want original %q", c.repo, task.TestArgs, c.want)
 		}
 	}
-	// Django descriptions that name no module give nothing to run: refused.
-	_, err := Options{Images: DefaultImages, Mode: P2P}.Task(Row{InstanceID: "django__django-1", Repo: "django/django", Version: "3.0",
-		PassToPass: []string{"A docstring title"}})
-	if err == nil || !strings.Contains(err.Error(), "names no test file") {
-		t.Errorf("p2p without files: %v", err)
+	// Lists none of whose entries names a file or module (Django docstring
+	// titles, sympy's bare names) run the related tests.
+	for _, row := range []Row{
+		{InstanceID: "django__django-1", Repo: "django/django", Version: "3.0", PassToPass: []string{"A docstring title"}},
+		{InstanceID: "sympy__sympy-20590", Repo: "sympy/sympy", Version: "1.7", PassToPass: []string{"test_immutable"}},
+	} {
+		p2p, err1 := Options{Images: DefaultImages, Mode: P2P}.Task(row)
+		rel, err2 := Options{Images: DefaultImages, Mode: Related}.Task(row)
+		if err1 != nil || err2 != nil || !reflect.DeepEqual(p2p.TestArgs, rel.TestArgs) {
+			t.Errorf("%s: p2p test args %+v (%v), want the related ones %+v (%v)", row.InstanceID, p2p.TestArgs, err1, rel.TestArgs, err2)
+		}
 	}
-	// sympy's bare names carry no file: p2p is related there.
-	sym := Row{InstanceID: "sympy__sympy-20590", Repo: "sympy/sympy", Version: "1.7", PassToPass: []string{"test_immutable"}}
-	p2p, err1 := Options{Images: DefaultImages, Mode: P2P}.Task(sym)
-	rel, err2 := Options{Images: DefaultImages, Mode: Related}.Task(sym)
-	if err1 != nil || err2 != nil || !reflect.DeepEqual(p2p, rel) {
-		t.Errorf("sympy p2p %+v (%v), want the related task %+v (%v)", p2p, err1, rel, err2)
+	// An empty list has nothing to run: refused rather than run as the whole suite.
+	_, err := Options{Images: DefaultImages, Mode: P2P}.Task(Row{InstanceID: "django__django-1", Repo: "django/django", Version: "3.0"})
+	if err == nil || !strings.Contains(err.Error(), "PASS_TO_PASS is empty") {
+		t.Errorf("p2p with an empty PASS_TO_PASS: %v", err)
 	}
 }
 

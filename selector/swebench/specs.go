@@ -130,7 +130,7 @@ var repositories = []Repository{
 		),
 	},
 	{
-		Name: "django/django", Format: executor.Format("django"), HarnessParser: "parse_log_django",
+		Name: "django/django", Format: executor.Django, HarnessParser: "parse_log_django",
 		TestFiles: topLevelTests, Convention: "django",
 		Versions: merge(
 			versions(Spec{TestCmd: testDjango, Install: setupPy, Pre: djangoLocale17},
@@ -210,7 +210,7 @@ var repositories = []Repository{
 			"7.3", "7.4", "8.0", "8.1"),
 	},
 	{
-		Name: "sympy/sympy", Format: executor.Format("sympy"), HarnessParser: "parse_log_sympy",
+		Name: "sympy/sympy", Format: executor.Sympy, HarnessParser: "parse_log_sympy",
 		TestFiles: []string{"*/tests/*"}, Convention: "python",
 		Versions: versions(Spec{TestCmd: testSympy, Install: pipEditable},
 			"0.7", "1.0", "1.1", "1.2", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9",

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/scoring"
 )
 
 // harnessTestCmd is the harness's test_cmd of a repository version, written
@@ -138,7 +139,7 @@ func TestEveryRepositoryVersion(t *testing.T) {
 			w := wants[row.InstanceID]
 			t.Run(string(mode)+"/"+w.repo+"/"+w.version, func(t *testing.T) {
 				task, err := opts.Task(row)
-				if mode == P2P && w.repo != "sympy/sympy" {
+				if mode == P2P {
 					// The rows' PASS_TO_PASS are empty: p2p has nothing to run.
 					if err == nil || !strings.Contains(err.Error(), "use --regression-tests related or all") {
 						t.Fatalf("p2p with an empty PASS_TO_PASS: err = %v, want a refusal", err)
@@ -211,13 +212,14 @@ func TestTestFilesAreTheRepositorysOwn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		m := scoring.NewTestFiles(r.TestFiles...)
 		for _, f := range c.tests {
-			if !matchAny(r.TestFiles, f) {
+			if !m.Match(f) {
 				t.Errorf("%s: %s is a test file, patterns %q miss it", c.repo, f, r.TestFiles)
 			}
 		}
 		for _, f := range c.code {
-			if matchAny(r.TestFiles, f) {
+			if m.Match(f) {
 				t.Errorf("%s: %s is library code, patterns %q take it", c.repo, f, r.TestFiles)
 			}
 		}
@@ -233,35 +235,6 @@ func firstVersion(repo string) string {
 		}
 	}
 	return ""
-}
-
-// matchAny matches with the test-file pattern syntax: `*` crosses `/`.
-func matchAny(patterns []string, path string) bool {
-	for _, p := range patterns {
-		if globMatch(p, path) {
-			return true
-		}
-	}
-	return false
-}
-
-func globMatch(pattern, s string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == s
-	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
-	}
-	s = s[len(parts[0]):]
-	for _, mid := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, mid)
-		if i < 0 {
-			return false
-		}
-		s = s[i+len(mid):]
-	}
-	return strings.HasSuffix(s, parts[len(parts)-1])
 }
 
 func TestLookupSpecSaysWhatIsKnown(t *testing.T) {
