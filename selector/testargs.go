@@ -23,9 +23,10 @@ const ListRunID = "list/tests"
 // the same arguments.
 type testArgs struct {
 	spec    TestArgs
-	conv    *related.Convention // nil unless spec.Related
-	changed []string            // source files the candidates change, sorted
-	list    executor.Run        // the listing run, when conv != nil
+	format  *executor.FormatSpec // names the related test files to the runner
+	conv    *related.Convention  // nil unless spec.Related
+	changed []string             // source files the candidates change, sorted
+	list    executor.Run         // the listing run, when conv != nil
 }
 
 // newTestArgs prepares a task's test arguments; nil when it has none.
@@ -45,6 +46,9 @@ func newTestArgs(t Task, patches []string) (*testArgs, error) {
 		return nil, invalid("task %q: test_args: %v", t.ID, err)
 	}
 	a.conv = conv
+	if a.format, err = t.Format.Spec(); err != nil {
+		return nil, invalid("task %q: %v", t.ID, err) // Validate has checked it
+	}
 	isTest := t.isTestFile
 	seen := map[string]bool{}
 	for _, p := range patches {
@@ -115,12 +119,22 @@ func (p *Plan) listPending() bool {
 	return !done
 }
 
+// chosen is what the related convention chose from a listing, with the
+// runner's argument of each related test file.
+type chosen struct {
+	related.Selection
+	// args are the runner's arguments of Selection.Files, sorted, unique.
+	args []string
+	// directive maps a related test file to its argument.
+	directive map[string]string
+}
+
 // selection is what the related convention chose from the recorded
 // listing, or the reason the job cannot go on.
-func (p *Plan) selection() (related.Selection, error) {
+func (p *Plan) selection() (chosen, error) {
 	res, ok := p.results[ListRunID]
 	if !ok {
-		return related.Selection{}, nil
+		return chosen{}, nil
 	}
 	// Every run's command asks for it: choose once per listing. Results are
 	// never changed in place, so the listing's case slice identifies it
@@ -140,21 +154,33 @@ func (p *Plan) selection() (related.Selection, error) {
 type selectionMemo struct {
 	cases *executor.Case
 	n     int
-	sel   related.Selection
+	sel   chosen
 	err   error
 }
 
-// choose runs the convention on a recorded listing.
-func (p *Plan) choose(res executor.Result) (related.Selection, error) {
+// choose runs the convention on a recorded listing, and names the related
+// test files in the format's form (FormatSpec.Directive).
+func (p *Plan) choose(res executor.Result) (chosen, error) {
 	if res.Status != executor.Completed {
-		return related.Selection{}, fmt.Errorf("listing the repository's test files (%s) failed: %s: %s", p.args.list.Command, res.Status, res.Reason)
+		return chosen{}, fmt.Errorf("listing the repository's test files (%s) failed: %s: %s", p.args.list.Command, res.Status, res.Reason)
 	}
 	files := make([]string, len(res.Cases))
 	for i, c := range res.Cases {
 		files[i] = c.ID
 	}
-	sel := p.args.conv.Find(files, p.args.changed)
-	if len(sel.Args) == 0 {
+	sel := chosen{Selection: p.args.conv.Find(files, p.args.changed), directive: map[string]string{}}
+	for _, f := range sel.Files {
+		arg, err := p.args.format.Directive(f)
+		if err != nil {
+			return sel, fmt.Errorf("related test %s: %w", f, err)
+		}
+		sel.directive[f] = arg
+		if !slices.Contains(sel.args, arg) {
+			sel.args = append(sel.args, arg)
+		}
+	}
+	slices.Sort(sel.args)
+	if len(sel.args) == 0 {
 		changed := "no source file"
 		if len(p.args.changed) > 0 {
 			changed = strings.Join(p.args.changed, ", ")
@@ -207,7 +233,7 @@ func (p *Plan) command(tests []executor.TestPatch) string {
 	}
 	if p.args.conv != nil {
 		sel, _ := p.selection()
-		for _, a := range sel.Args {
+		for _, a := range sel.args {
 			add(a)
 		}
 	}
@@ -247,7 +273,11 @@ func (p *Plan) testArgsNote() string {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		fmt.Fprintf(&b, "%s -> %s", f, strings.Join(sel.Matched[f], " "))
+		var args []string
+		for _, t := range sel.Matched[f] {
+			args = append(args, sel.directive[t])
+		}
+		fmt.Fprintf(&b, "%s -> %s", f, strings.Join(slices.Compact(args), " "))
 	}
 	if len(sel.Unmatched) > 0 {
 		fmt.Fprintf(&b, "; no related test for %s", strings.Join(sel.Unmatched, ", "))

@@ -18,7 +18,7 @@ func argsPlan(t *testing.T, args *TestArgs, cands ...scoring.Candidate) *Plan {
 	t.Helper()
 	job := Job{ID: "j", Candidates: cands, Task: Task{
 		ID: "django__django-1", Env: executor.Environment{Image: "img", Workdir: "/testbed", Activate: "source a"},
-		TestCommand: "./tests/runtests.py --verbosity 2", Format: executor.Pytest,
+		TestCommand: "./tests/runtests.py --verbosity 2", Format: executor.Django,
 		TestFiles: []string{"tests/*"}, TestArgs: args,
 	}}
 	p, err := NewPlan(job)

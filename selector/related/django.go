@@ -2,24 +2,26 @@ package related
 
 import (
 	"path"
-	"slices"
 	"strings"
 )
 
-// djangoConvention: Django keeps its tests in apps under tests/, run by
-// label (tests/utils_tests/test_text.py -> utils_tests.test_text, the app
-// tests/validators -> validators). For django/<pkgs>/<module>.py, in order:
-// test_<module>.py under the app of the nearest package that has one
-// (tests/<pkg>_tests/ or tests/<pkg>/: django/contrib/auth/validators.py ->
-// auth_tests.test_validators); else an app named after the module
-// (tests/<pkg>_<module>/, tests/<module>/, tests/<module>s/, and for a
-// package tests/<module>_tests/: django/contrib/admin/widgets.py ->
-// admin_widgets, django/core/validators.py -> validators,
-// django/contrib/sitemaps/__init__.py -> sitemaps_tests); else the apps of djangoAliases
-// (django/db/models/query.py -> queries); else nothing.
+// djangoConvention: Django keeps its tests in apps under tests/, each a
+// package (the django format's runner takes the label of a test module or
+// of an app's __init__.py: tests/utils_tests/test_text.py ->
+// utils_tests.test_text, tests/validators/__init__.py -> validators). For
+// django/<pkgs>/<module>.py, in order: test_<module>.py under the app of the
+// nearest package that has one (tests/<pkg>_tests/ or tests/<pkg>/:
+// django/contrib/auth/validators.py -> tests/auth_tests/test_validators.py);
+// else the app named after the module (tests/<pkg>_<module>/,
+// tests/<module>/, tests/<module>s/, and for a package tests/<module>_tests/:
+// django/contrib/admin/widgets.py -> tests/admin_widgets/__init__.py,
+// django/core/validators.py -> tests/validators/__init__.py,
+// django/contrib/sitemaps/__init__.py -> tests/sitemaps_tests/__init__.py);
+// else the apps of djangoAliases (django/db/models/query.py ->
+// tests/queries/__init__.py); else nothing.
 var djangoConvention = Convention{
 	Name: "django",
-	Doc:  "Django test labels: test_<module> in the app tests/<pkg>_tests/ or tests/<pkg>/ of the nearest package, else the app named after the module, else a table of known apps",
+	Doc:  "test_<module>.py in the app tests/<pkg>_tests/ or tests/<pkg>/ of the nearest package, else the app named after the module, else a table of known apps (an app is run as its package: tests/<app>/__init__.py)",
 	find: findDjango,
 }
 
@@ -71,7 +73,7 @@ func findDjango(ix *index, file string) []string {
 			var hits []string
 			for _, f := range ix.byBase["test_"+m+".py"] {
 				if strings.HasPrefix(f, app+"/") {
-					hits = append(hits, djangoLabel(f))
+					hits = append(hits, f)
 				}
 			}
 			if len(hits) > 0 {
@@ -90,21 +92,19 @@ func findDjango(ix *index, file string) []string {
 	}
 	for _, n := range named {
 		if m != "" && ix.dirs["tests/"+n] {
-			return []string{n}
+			return []string{djangoApp("tests/" + n)}
 		}
 	}
 	var out []string
 	for _, t := range aliases(ix, djangoAliases, file) {
-		out = append(out, djangoLabel(t))
+		if ix.dirs[t] {
+			t = djangoApp(t)
+		}
+		out = append(out, t)
 	}
-	return slices.Compact(out)
+	return out
 }
 
-// djangoLabel is runtests.py's label of a test file or app directory under
-// tests/, as the harness writes its directives: tests/ dropped, .py
-// dropped, / -> . .
-func djangoLabel(p string) string {
-	p = strings.TrimPrefix(p, "tests/")
-	p = strings.TrimSuffix(p, ".py")
-	return strings.ReplaceAll(p, "/", ".")
-}
+// djangoApp is the file that stands for a whole test app: its package's
+// __init__.py, whose label is the app's.
+func djangoApp(dir string) string { return dir + "/__init__.py" }

@@ -2,7 +2,8 @@
 // by the layout conventions of a repository: sympy/core/basic.py is tested
 // by sympy/core/tests/test_basic.py, django/utils/text.py by Django's
 // tests/utils_tests/test_text.py. It is pure: a repository's test files and
-// the changed files in, test-runner arguments out. SWE-bench tasks use it to
+// the changed files in, related test files out (the task's format names
+// them to its runner). SWE-bench tasks use it to
 // choose regression tests without the hidden test patch.
 package related
 
@@ -19,7 +20,7 @@ type Convention struct {
 	Name string
 	// Doc says what the convention maps, for documentation.
 	Doc string
-	// find returns the runner arguments related to one changed source file.
+	// find returns the test files related to one changed source file.
 	find func(ix *index, file string) []string
 }
 
@@ -47,11 +48,12 @@ func Names() []string {
 
 // Selection is what Find chose.
 type Selection struct {
-	// Args are the test runner's arguments for the related tests, sorted
-	// and unique: test file paths, or Django test labels.
-	Args []string `json:"args,omitempty"`
+	// Files are the related test files, repository paths, sorted and
+	// unique; the task's format names each to its runner
+	// (executor.FormatSpec.Directive).
+	Files []string `json:"files,omitempty"`
 	// Matched maps each changed source file that has related tests to its
-	// arguments.
+	// test files.
 	Matched map[string][]string `json:"matched,omitempty"`
 	// Unmatched are the changed source files with no related test.
 	Unmatched []string `json:"unmatched,omitempty"`
@@ -73,22 +75,22 @@ func (c *Convention) Find(tests, changed []string) Selection {
 		if ix.has[f] || !slices.Contains(sourceExts, path.Ext(f)) {
 			continue
 		}
-		args := c.find(ix, f)
-		if len(args) == 0 {
+		files := c.find(ix, f)
+		if len(files) == 0 {
 			sel.Unmatched = append(sel.Unmatched, f)
 			continue
 		}
-		slices.Sort(args)
-		args = slices.Compact(args)
-		sel.Matched[f] = args
-		for _, a := range args {
-			if !seen[a] {
-				seen[a] = true
-				sel.Args = append(sel.Args, a)
+		slices.Sort(files)
+		files = slices.Compact(files)
+		sel.Matched[f] = files
+		for _, t := range files {
+			if !seen[t] {
+				seen[t] = true
+				sel.Files = append(sel.Files, t)
 			}
 		}
 	}
-	slices.Sort(sel.Args)
+	slices.Sort(sel.Files)
 	slices.Sort(sel.Unmatched)
 	sel.Unmatched = slices.Compact(sel.Unmatched)
 	return sel

@@ -58,7 +58,7 @@ func TestFind(t *testing.T) {
 	cases := []struct {
 		convention, listing string
 		changed             []string
-		args                []string
+		files               []string
 		unmatched           []string
 	}{
 		{"python", "sympy", []string{"sympy/core/basic.py"}, []string{"sympy/core/tests/test_basic.py"}, nil},
@@ -93,17 +93,17 @@ func TestFind(t *testing.T) {
 		{"sphinx", "sphinx", []string{"sphinx/domains/python.py", "sphinx/writers/latex.py"}, []string{"tests/test_build_latex.py", "tests/test_domain_py.py"}, nil},
 		{"sphinx", "sphinx", []string{"sphinx/roles.py", "sphinx/util/inspect.py"}, []string{"tests/test_roles.py", "tests/test_util_inspect.py"}, nil},
 		{"sphinx", "sphinx", []string{"sphinx/ext/autodoc/typehints.py"}, []string{"tests/test_ext_autodoc.py"}, nil},
-		{"django", "django", []string{"django/contrib/auth/validators.py"}, []string{"auth_tests.test_validators"}, nil},
-		{"django", "django", []string{"django/utils/text.py", "django/utils/dateformat.py"}, []string{"utils_tests.test_dateformat", "utils_tests.test_text"}, nil},
-		{"django", "django", []string{"django/db/migrations/autodetector.py"}, []string{"migrations.test_autodetector"}, nil},
-		{"django", "django", []string{"django/core/validators.py"}, []string{"validators"}, nil},
-		{"django", "django", []string{"django/contrib/admin/widgets.py"}, []string{"admin_widgets"}, nil},
-		{"django", "django", []string{"django/contrib/admin/options.py"}, []string{"admin_views"}, nil},
-		{"django", "django", []string{"django/db/models/fields/__init__.py", "django/db/models/query.py"}, []string{"model_fields", "queries"}, nil},
-		{"django", "django", []string{"django/forms/widgets.py"}, []string{"forms_tests.tests.test_widgets"}, nil},
-		{"django", "django", []string{"django/db/backends/sqlite3/operations.py"}, []string{"backends.base.test_operations", "backends.sqlite.test_operations"}, nil},
-		{"django", "django", []string{"django/core/management/commands/makemigrations.py"}, []string{"migrations.test_commands"}, nil},
-		{"django", "django", []string{"django/contrib/sitemaps/__init__.py", "django/db/transaction.py"}, []string{"sitemaps_tests", "transactions"}, nil},
+		{"django", "django", []string{"django/contrib/auth/validators.py"}, []string{"tests/auth_tests/test_validators.py"}, nil},
+		{"django", "django", []string{"django/utils/text.py", "django/utils/dateformat.py"}, []string{"tests/utils_tests/test_dateformat.py", "tests/utils_tests/test_text.py"}, nil},
+		{"django", "django", []string{"django/db/migrations/autodetector.py"}, []string{"tests/migrations/test_autodetector.py"}, nil},
+		{"django", "django", []string{"django/core/validators.py"}, []string{"tests/validators/__init__.py"}, nil},
+		{"django", "django", []string{"django/contrib/admin/widgets.py"}, []string{"tests/admin_widgets/__init__.py"}, nil},
+		{"django", "django", []string{"django/contrib/admin/options.py"}, []string{"tests/admin_views/__init__.py"}, nil},
+		{"django", "django", []string{"django/db/models/fields/__init__.py", "django/db/models/query.py"}, []string{"tests/model_fields/__init__.py", "tests/queries/__init__.py"}, nil},
+		{"django", "django", []string{"django/forms/widgets.py"}, []string{"tests/forms_tests/tests/test_widgets.py"}, nil},
+		{"django", "django", []string{"django/db/backends/sqlite3/operations.py"}, []string{"tests/backends/base/test_operations.py", "tests/backends/sqlite/test_operations.py"}, nil},
+		{"django", "django", []string{"django/core/management/commands/makemigrations.py"}, []string{"tests/migrations/test_commands.py"}, nil},
+		{"django", "django", []string{"django/contrib/sitemaps/__init__.py", "django/db/transaction.py"}, []string{"tests/sitemaps_tests/__init__.py", "tests/transactions/__init__.py"}, nil},
 		// Library code of the test framework is no test, and has none here.
 		{"django", "django", []string{"django/test/utils.py", "docs/releases/4.0.txt"}, nil, []string{"django/test/utils.py"}},
 	}
@@ -113,8 +113,8 @@ func TestFind(t *testing.T) {
 			t.Fatal(err)
 		}
 		sel := conv.Find(listings[c.listing], c.changed)
-		if !reflect.DeepEqual(sel.Args, c.args) || !reflect.DeepEqual(sel.Unmatched, c.unmatched) {
-			t.Errorf("%s %v: args %q unmatched %q, want %q and %q", c.convention, c.changed, sel.Args, sel.Unmatched, c.args, c.unmatched)
+		if !reflect.DeepEqual(sel.Files, c.files) || !reflect.DeepEqual(sel.Unmatched, c.unmatched) {
+			t.Errorf("%s %v: files %q unmatched %q, want %q and %q", c.convention, c.changed, sel.Files, sel.Unmatched, c.files, c.unmatched)
 		}
 	}
 }
