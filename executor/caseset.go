@@ -1,7 +1,11 @@
 package executor
 
 import (
+	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/bestpatch/bestpatch/scoring"
 )
@@ -66,4 +70,14 @@ func (u unitSet) sorted() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// missingHint names a few of the tests whose status a parser never found,
+// for its count error: " (no status found for a, b, c)", or "".
+func missingHint(unresolved map[string]bool) string {
+	if len(unresolved) == 0 {
+		return ""
+	}
+	missing := slices.Sorted(maps.Keys(unresolved))
+	return fmt.Sprintf(" (no status found for %s)", strings.Join(missing[:min(3, len(missing))], ", "))
 }

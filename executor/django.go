@@ -353,16 +353,7 @@ func djangoFixture(method string) bool {
 func (p *djangoParser) finish() ([]Case, []string, error) {
 	p.settle()
 	if p.ranSeen && p.read != p.ran {
-		var missing []string
-		for d := range p.unresolved {
-			missing = append(missing, d)
-		}
-		slices.Sort(missing)
-		hint := ""
-		if len(missing) > 0 {
-			hint = fmt.Sprintf(" (no status found for %s)", strings.Join(missing[:min(3, len(missing))], ", "))
-		}
-		return nil, nil, fmt.Errorf("format %q: Django's runner ran %d tests but the django parser read %d%s: run the tests with --verbosity 2, and with --buffer if tests print to the console", Django, p.ran, p.read, hint)
+		return nil, nil, fmt.Errorf("format %q: Django's runner ran %d tests but the django parser read %d%s: run the tests with --verbosity 2, and with --buffer if tests print to the console", Django, p.ran, p.read, missingHint(p.unresolved))
 	}
 	return p.cases.cases, p.broken.sorted(), nil
 }

@@ -88,11 +88,7 @@ func TestDjangoLive(t *testing.T) {
 	needPython(t, "django", "python3-django")
 	out := runLive(t, "djangoproject", debianPython, "manage.py", "test", "-v", "2")
 	checkParsed(t, Django, out, wantDjango, wantDjangoBroken)
-	if *update {
-		if err := os.WriteFile("testdata/django-v2.txt", out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	updateCapture(t, "testdata/django-v2.txt", out)
 }
 
 func TestDjangoParser(t *testing.T) {
@@ -106,13 +102,7 @@ func TestDjangoParser(t *testing.T) {
 	report := func(word, title string) string {
 		return "\n======================================================================\n" + word + ": " + title + "\n----------------------------------------------------------------------\nTraceback (most recent call last):\nAssertionError\n"
 	}
-	cases := []struct {
-		name   string
-		out    string
-		cases  map[string]string
-		broken string
-		err    string
-	}{
+	cases := []parseCase{
 		{name: "captured: Django 3.2, Python 3.11", out: string(captured), cases: wantDjango, broken: wantDjangoBroken},
 		// The forms below are those of Python < 3.11 (no method in the
 		// parentheses), which SWE-bench's Django images run, and the cases
@@ -153,26 +143,7 @@ func TestDjangoParser(t *testing.T) {
 			err: "ran 2 tests but the django parser read 1 (no status found for test_a (app.tests.T))"},
 		{name: "no runner count: what was read", out: "test_a (app.tests.T) ... ok\n", cases: map[string]string{"test_a (app.tests.T)": "PASS"}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, broken, err := parseOutput(Django, []byte(tc.out))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), `format "django"`) {
-					t.Fatalf("error %v, want one naming the format and saying %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fmt.Sprint(outcomes(got)) != fmt.Sprint(tc.cases) {
-				t.Errorf("cases\n got %v\nwant %v", outcomes(got), tc.cases)
-			}
-			if b := fmt.Sprint(broken); b != tc.broken && !(len(broken) == 0 && tc.broken == "") {
-				t.Errorf("broken %s, want %s", b, tc.broken)
-			}
-		})
-	}
+	checkParses(t, Django, cases)
 }
 
 func TestDjangoDirectiveAndOwns(t *testing.T) {

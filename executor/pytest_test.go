@@ -116,13 +116,7 @@ func TestPytestParser(t *testing.T) {
 	}
 	// colour is how pytest --color=yes writes a line.
 	colour := func(s string) string { return "\x1b[32m" + strings.Replace(s, " ", "\x1b[0m ", 1) + "\x1b[0m" }
-	cases := []struct {
-		name   string
-		out    string
-		cases  map[string]string
-		broken string
-		err    string
-	}{
+	cases := []parseCase{
 		{name: "captured", out: string(captured), cases: map[string]string{
 			"tests/test_a.py::test_pass": "PASS", "tests/test_a.py::test_fail": "FAIL", "tests/test_a.py::test_error": "ERROR",
 			"tests/test_a.py::test_teardown": "FAIL", "tests/test_a.py::test_xfail": "PASS", "tests/test_a.py::test_xpass": "PASS",
@@ -148,24 +142,5 @@ func TestPytestParser(t *testing.T) {
 			err: "totals count 2 results (passed, failed, errors, xfailed, xpassed) but its short test summary holds 1"},
 		{name: "no tests ran", out: "=== no tests ran in 0.01s ===\n", cases: map[string]string{}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, broken, err := parseOutput(Pytest, []byte(tc.out))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), `format "pytest"`) {
-					t.Fatalf("error %v, want one naming the format and saying %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fmt.Sprint(outcomes(got)) != fmt.Sprint(tc.cases) {
-				t.Errorf("cases\n got %v\nwant %v", outcomes(got), tc.cases)
-			}
-			if b := fmt.Sprint(broken); b != tc.broken && !(len(broken) == 0 && tc.broken == "") {
-				t.Errorf("broken %s, want %s", b, tc.broken)
-			}
-		})
-	}
+	checkParses(t, Pytest, cases)
 }

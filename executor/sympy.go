@@ -3,7 +3,6 @@ package executor
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -233,16 +232,7 @@ func (p *sympyParser) finish() ([]Case, []string, error) {
 		p.endSummary()
 	}
 	if p.finished && p.read != p.reported {
-		var missing []string
-		for id := range p.unresolved {
-			missing = append(missing, id)
-		}
-		slices.Sort(missing)
-		hint := ""
-		if len(missing) > 0 {
-			hint = fmt.Sprintf(" (no status found for %s)", strings.Join(missing[:min(3, len(missing))], ", "))
-		}
-		return nil, nil, fmt.Errorf("format %q: sympy's runner counted %d tests but the sympy parser read %d%s: run bin/test with --verbose (and without doctests)", Sympy, p.reported, p.read, hint)
+		return nil, nil, fmt.Errorf("format %q: sympy's runner counted %d tests but the sympy parser read %d%s: run bin/test with --verbose (and without doctests)", Sympy, p.reported, p.read, missingHint(p.unresolved))
 	}
 	return p.cases.cases, p.broken.sorted(), nil
 }

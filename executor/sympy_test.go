@@ -113,11 +113,7 @@ func TestSympyLive(t *testing.T) {
 		t.Fatalf("sympy.test: %v", err)
 	}
 	checkParsed(t, Sympy, out, wantSympy, wantSympyBroken)
-	if *update {
-		if err := os.WriteFile("testdata/sympy-verbose.txt", out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	updateCapture(t, "testdata/sympy-verbose.txt", out)
 }
 
 func TestSympyParser(t *testing.T) {
@@ -129,13 +125,7 @@ func TestSympyParser(t *testing.T) {
 	done := func(counts string) string {
 		return "\n\n================== tests finished: " + counts + ", in 0.44 seconds ===================\n"
 	}
-	cases := []struct {
-		name   string
-		out    string
-		cases  map[string]string
-		broken string
-		err    string
-	}{
+	cases := []parseCase{
 		{name: "captured: sympy 1.11, Python 3.11", out: string(captured), cases: wantSympy, broken: wantSympyBroken},
 		{name: "one file, [OK] on the last line", out: head + "s/t/test_a.py[2] \ntest_x ok\ntest_y ok                                   [OK]\n" + done("2 passed"),
 			cases: map[string]string{"s/t/test_a.py::test_x": "PASS", "s/t/test_a.py::test_y": "PASS"}},
@@ -158,24 +148,5 @@ func TestSympyParser(t *testing.T) {
 		{name: "a status never printed", out: head + "s/t/test_a.py[2] \ntest_x some output\ntest_y ok       [OK]\n" + done("2 passed"),
 			err: "counted 2 tests but the sympy parser read 1 (no status found for s/t/test_a.py::test_x)"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, broken, err := parseOutput(Sympy, []byte(tc.out))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), `format "sympy"`) {
-					t.Fatalf("error %v, want one naming the format and saying %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fmt.Sprint(outcomes(got)) != fmt.Sprint(tc.cases) {
-				t.Errorf("cases\n got %v\nwant %v", outcomes(got), tc.cases)
-			}
-			if b := fmt.Sprint(broken); b != tc.broken && !(len(broken) == 0 && tc.broken == "") {
-				t.Errorf("broken %s, want %s", b, tc.broken)
-			}
-		})
-	}
+	checkParses(t, Sympy, cases)
 }

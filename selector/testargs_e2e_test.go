@@ -2,14 +2,12 @@ package selector_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/internal/testsubject"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 )
@@ -17,34 +15,19 @@ import (
 // pythonWithPytest returns a python that has pytest, or skips the test.
 func pythonWithPytest(t *testing.T) string {
 	t.Helper()
-	for _, py := range []string{"python3", "/usr/bin/python3"} {
-		if exec.Command(py, "-m", "pytest", "--version").Run() == nil {
-			return py
-		}
+	py, err := testsubject.PythonWithPytest()
+	if err != nil {
+		t.Skip(err)
 	}
-	t.Skip("pytest is not available (python3 -m pytest fails): apt-get install -y python3-pytest")
-	return ""
+	return py
 }
 
 // gitRepo commits files into a new repository.
 func gitRepo(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base"}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
+	if err := testsubject.Repo(dir, files); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }

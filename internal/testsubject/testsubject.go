@@ -122,3 +122,28 @@ func NewFile(file, content string) func(dir string) error {
 		return os.WriteFile(p, []byte(content), 0o644)
 	}
 }
+
+// Repo writes files (slash-separated paths to contents) into dir and
+// commits them as the first commit of a new git repository.
+func Repo(dir string, files map[string]string) error {
+	for name, body := range files {
+		if err := NewFile(filepath.FromSlash(name), body)(dir); err != nil {
+			return err
+		}
+	}
+	if _, err := Git(dir, "init", "-q"); err != nil {
+		return err
+	}
+	return Commit(dir, "base")
+}
+
+// PythonWithPytest returns a Python interpreter that runs pytest: python3
+// from PATH if it has pytest, else Debian's /usr/bin/python3.
+func PythonWithPytest() (string, error) {
+	for _, py := range []string{"python3", "/usr/bin/python3"} {
+		if exec.Command(py, "-m", "pytest", "--version").Run() == nil {
+			return py, nil
+		}
+	}
+	return "", fmt.Errorf("pytest is not available (python3 -m pytest fails): apt-get install -y python3-pytest")
+}

@@ -1,14 +1,12 @@
 package service_test
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/internal/testsubject"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/service"
@@ -22,38 +20,19 @@ func TestRelatedTestsThroughTheDaemon(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs pytest")
 	}
-	py := ""
-	for _, p := range []string{"python3", "/usr/bin/python3"} {
-		if exec.Command(p, "-m", "pytest", "--version").Run() == nil {
-			py = p
-			break
-		}
-	}
-	if py == "" {
-		t.Skip("pytest is not available: apt-get install -y python3-pytest")
+	py, err := testsubject.PythonWithPytest()
+	if err != nil {
+		t.Skip(err)
 	}
 	repo := t.TempDir()
-	for name, body := range map[string]string{
+	if err := testsubject.Repo(repo, map[string]string{
 		"pkg/__init__.py":         "",
 		"pkg/mod.py":              "def f():\n    return 1\n",
 		"pkg/tests/__init__.py":   "",
 		"pkg/tests/test_mod.py":   "from pkg.mod import f\n\n\ndef test_f():\n    assert f() == 2\n\n\ndef test_ok():\n    assert True\n",
 		"pkg/tests/test_other.py": "def test_other_broken():\n    assert False\n",
-	} {
-		p := filepath.Join(repo, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base"}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = repo
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
+	}); err != nil {
+		t.Fatal(err)
 	}
 	task := selector.Task{
 		ID: "pkg__pkg-1", Env: executor.Environment{Repo: repo},
