@@ -89,13 +89,23 @@ func Evaluate(ctx context.Context, data string, insts []Instance, policies []sco
 // poolsBySplit assesses every instance once, by split, with priors fitted
 // on dev (newDevPriors, default strengths).
 func poolsBySplit(ctx context.Context, insts []Instance) (map[string][]Pool, error) {
+	return assessBySplit(ctx, insts, true)
+}
+
+// assessBySplit assesses every instance once, by split; with priors, the
+// candidates carry priors fitted on dev (newDevPriors, default strengths).
+func assessBySplit(ctx context.Context, insts []Instance, withPriors bool) (map[string][]Pool, error) {
 	priors := newDevPriors(insts, PriorStrengths{Model: scoring.DefaultModelStrength, Repo: scoring.DefaultRepoStrength})
 	bySplit := map[string][]Pool{}
 	for _, inst := range insts {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		p, err := pool(inst, priors.of(inst.ID))
+		var pr *scoring.Priors
+		if withPriors {
+			pr = priors.of(inst.ID)
+		}
+		p, err := pool(inst, pr)
 		if err != nil {
 			return nil, err
 		}

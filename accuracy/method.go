@@ -43,11 +43,13 @@ func RandomPick() Method {
 }
 
 // MajorityVote is the one definition of majority vote: every candidate
-// votes for its change (its vote key: scoring's normalized effective change,
-// so cosmetic twins share a vote); a candidate scoring leaves out before
-// any policy (empty, only tests, only scratch scripts, does not apply) has
-// no change to share and counts as a patch of its own. The pick is uniform
-// among the candidates of the most voted changes.
+// votes for its change (scoring's normalized effective change, Signals.Key,
+// so cosmetic twins share a vote; not the meaning clusters the votes
+// signal counts: a baseline does not get bestpatch's clustering); a
+// candidate scoring leaves out before any policy (empty, only tests, only
+// scratch scripts, does not apply) has no change to share and counts as a
+// patch of its own. The pick is uniform among the candidates of the most
+// voted changes.
 func MajorityVote() Method {
 	return Method{Name: MethodMajority, Kind: KindBaseline, Note: "most frequent normalized change; an excluded candidate is a patch of its own",
 		Score: func(p Pool) (Outcome, error) {

@@ -46,9 +46,9 @@ var pinnedSets = []pinnedSet{
 		file:           "swebench-lite-candidates.jsonl.gz",
 		auto:           map[string]float64{SplitDev: 0.3037974684, SplitTest: 0.3309859155},
 		mixed:          map[string]int{SplitDev: 0, SplitTest: 0},
-		consensus:      map[string]float64{SplitDev: 0.3069620253, SplitTest: 0.2403755869},
+		consensus:      map[string]float64{SplitDev: 0.3006329114, SplitTest: 0.2474178404},
 		consensusMixed: map[string]int{SplitDev: 3, SplitTest: 4},
-		digest:         "c2efd4cb7ba7461ad49820778e06ea9f78e33e6ce2c0d72cc10fead73742a46f",
+		digest:         "c9a1944f2904c63834519b789f87372570affcc0347bd94a0ca8e77a2d5b9ee9",
 	},
 	{
 		file:           "swebench-verified-candidates.jsonl.gz",
@@ -56,7 +56,7 @@ var pinnedSets = []pinnedSet{
 		mixed:          map[string]int{SplitDev: 0, SplitTest: 0},
 		consensus:      map[string]float64{SplitDev: 0.6984126984, SplitTest: 0.7298387097},
 		consensusMixed: map[string]int{SplitDev: 6, SplitTest: 6},
-		digest:         "f703ee155ded411363fd57f19afb26d4f91514a252179745999bcda4df5208a6",
+		digest:         "3b0cd74015e4c5e91c519d6ab0583bd2784f6cec2f3b1c7357790f663a81481e",
 	},
 }
 

@@ -17,6 +17,7 @@ type view struct {
 	// path), which the executor strips before the tests run.
 	testFiles int
 	body      string          // text compared by similarity
+	cluster   string          // the meaning cluster: equal up to renaming the change's local names
 	files     map[string]bool // non-test files changed
 	scopes    map[string]bool // "path\x00scope" of each change
 	lines     map[editedLine]bool
@@ -73,7 +74,10 @@ func newView(c Candidate, sources map[string]string, tests TestFiles) view {
 		v.effective.Text = norm.Text
 	}
 	v.effective.Key = keyOf(v.effective.Text)
-	v.body = similarityBody(v.effective)
+	v.cluster, v.body = v.effective.Key, similarityBody(v.effective)
+	if !v.unparsed && len(files) > 0 {
+		v.cluster = clusterKey(files)
+	}
 	v.files = map[string]bool{}
 	v.scopes = map[string]bool{}
 	v.lines = map[editedLine]bool{}
@@ -141,19 +145,19 @@ func flagsOf(v view) []string {
 	return flags
 }
 
-// consensus fills the execution-free signals of the live candidates: votes,
-// similarity, localization (file, function, line), size and the
-// size-outlier flag.
+// consensus fills the execution-free signals of the live candidates: votes
+// (the size of the candidate's meaning cluster), similarity, localization
+// (file, function, line), size and the size-outlier flag.
 func consensus(views []view, sig map[string]*Signals) {
 	n := len(views)
 	bodies, keys := make([]string, n), make([]string, n)
 	for i, v := range views {
-		bodies[i], keys[i] = v.body, v.effective.Key
+		bodies[i], keys[i] = v.body, v.cluster
 	}
 	similarities := topHalfSimilarity(bodies, keys)
 	votes := map[string]int{}
 	for _, v := range views {
-		votes[v.effective.Key]++
+		votes[v.cluster]++
 	}
 	sizes := make([]int, n)
 	for i, v := range views {
@@ -165,8 +169,9 @@ func consensus(views []view, sig map[string]*Signals) {
 	lineOverlaps := make([]float64, 0, n)
 	for i, v := range views {
 		s := sig[v.id]
-		s.Votes = votes[v.effective.Key]
+		s.Votes = votes[v.cluster]
 		s.Key = v.effective.Key
+		s.Cluster = v.cluster
 		s.ChangedLines = sizes[i]
 		if n < 2 {
 			continue

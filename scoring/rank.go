@@ -71,9 +71,13 @@ func applyPolicy(p Policy, live []string, sig map[string]*Signals) ordering {
 }
 
 // tieLess is the deterministic tie-break between candidates equal on every
-// key: the smaller change first (fewer canonical lines changed), then the
-// smaller candidate ID.
+// key: the larger meaning cluster first (more candidates make that change),
+// then the smaller change (fewer canonical lines changed), then the smaller
+// candidate ID.
 func tieLess(a, b *Signals, idA, idB string) bool {
+	if a.Votes != b.Votes {
+		return a.Votes > b.Votes
+	}
 	if a.ChangedLines != b.ChangedLines {
 		return a.ChangedLines < b.ChangedLines
 	}

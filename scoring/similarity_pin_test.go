@@ -63,7 +63,7 @@ func pinnedSignals(t testing.TB, id string, patches []string) pinnedInstance {
 	}
 	bodies, keys := make([]string, len(views)), make([]string, len(views))
 	for i, v := range views {
-		bodies[i], keys[i] = v.body, v.effective.Key
+		bodies[i], keys[i] = v.body, v.cluster
 	}
 	texts := prepareSimilarity(bodies, keys)
 	var sc lcsScratch

@@ -16,9 +16,10 @@ type Signals struct {
 	// GeneratedPassed counts the reproducing generated tests this candidate passes.
 	GeneratedPassed *int `json:"generated_passed,omitempty"`
 
-	// Votes is the number of candidates in play (itself included) whose
-	// effective normalized patch (test files and root-level scratch scripts
-	// left out) is identical to this one's.
+	// Votes is the number of candidates in play (itself included) in this
+	// one's meaning cluster: their effective changes (test files and
+	// root-level scratch scripts left out) are equal up to a consistent
+	// renaming of the local names the change introduces (see Cluster).
 	Votes int `json:"votes"`
 	// Similarity is the mean similarity to the most similar half of the
 	// others (see docs/SCORING.md for the ratio).
@@ -42,8 +43,12 @@ type Signals struct {
 	// test files and scratch scripts) deletes and adds.
 	ChangedLines int `json:"changed_lines"`
 	// Key is the normalized key of the effective patch: candidates with equal
-	// keys make the same change and share a vote.
+	// keys make the same change, letter for letter once canonical.
 	Key string `json:"key,omitempty"`
+	// Cluster is the key of the candidate's meaning cluster: equal for
+	// changes equal up to renaming the local names they introduce, and
+	// wherever they land. Candidates of one cluster share a vote.
+	Cluster string `json:"cluster,omitempty"`
 
 	// Flags: see the Flag constants.
 	Flags []string `json:"flags,omitempty"`
@@ -90,4 +95,11 @@ type Verdict struct {
 	// Notes report what a reader should know: terms left out for an empty
 	// denominator, quarantined flaky cases, filtered generated tests.
 	Notes []string `json:"notes,omitempty"`
+	// Confidence is P(the chosen candidate is correct), from a confidence
+	// model fitted on labelled verdicts of the same scope (see
+	// ConfidenceModels.Calibrate); nil when nothing was chosen or no model
+	// speaks for this kind of verdict (a note says so).
+	Confidence *float64 `json:"confidence,omitempty"`
+	// Features are what the confidence is computed from (VerdictFeatures).
+	Features map[string]float64 `json:"features,omitempty"`
 }

@@ -174,6 +174,7 @@ func Score(plan *Plan) (Report, error) {
 	if note := plan.testArgsNote(); note != "" {
 		v.Notes = append(v.Notes, note)
 	}
+	scoring.DefaultConfidence().Calibrate(&v)
 	return Report{
 		Job: plan.job.ID, Task: plan.job.Task.ID, Verdict: v, Matrix: m,
 		Dropped: plan.Dropped(), Distinct: plan.Distinct(),

@@ -16,7 +16,7 @@ import (
 func newEvalCmd() *cobra.Command {
 	var data, policies []string
 	var tune, tunePriors int
-	var fitPriors, fitOn string
+	var fitPriors, fitOn, fitConfidence string
 	cmd := &cobra.Command{
 		Use:   "eval --data FILE.jsonl.gz [--data FILE ...]",
 		Short: "Measure every selection policy on labelled candidate sets",
@@ -37,7 +37,12 @@ for the priors' strengths and weight (priors fitted out of fold on dev).
 
 --fit-priors FILE writes reliability priors fitted on the labelled
 candidates of --fit-on (dev, the default, or all) of every data set, for
-select, batch and serve --priors.`,
+select and batch --priors.
+
+After the tables, eval fits the confidence of policy auto's verdicts
+(P(the chosen candidate is correct)) on the dev splits and prints its
+Brier score and expected calibration error on every split;
+--fit-confidence FILE writes that model (the built-in one is fitted so).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(data) == 0 {
@@ -89,6 +94,19 @@ select, batch and serve --priors.`,
 					}
 				}
 			}
+			cal, err := accuracy.CalibrateSets(cmd.Context(), sets)
+			if err != nil {
+				return err
+			}
+			if err := accuracy.WriteCalibration(out, cal); err != nil {
+				return err
+			}
+			if fitConfidence != "" {
+				if err := writeJSONFile(fitConfidence, scoring.ConfidenceModels{cal.Model}); err != nil {
+					return fmt.Errorf("--fit-confidence: %w", err)
+				}
+				fmt.Fprintf(out, "confidence model -> %s\n", fitConfidence)
+			}
 			return nil
 		},
 	}
@@ -98,6 +116,7 @@ select, batch and serve --priors.`,
 	cmd.Flags().IntVar(&tunePriors, "tune-priors", 0, "grid-search the priors' strengths and weight on the dev splits (priors out of fold) and print the N best")
 	cmd.Flags().StringVar(&fitPriors, "fit-priors", "", "write reliability priors fitted on the data sets' labelled candidates to this JSON file")
 	cmd.Flags().StringVar(&fitOn, "fit-on", accuracy.SplitDev, "which instances --fit-priors fits on: dev or all")
+	cmd.Flags().StringVar(&fitConfidence, "fit-confidence", "", "write the confidence model fitted on the dev splits to this JSON file")
 	return cmd
 }
 
@@ -123,13 +142,18 @@ func writePriors(out io.Writer, path, fitOn string, sets []accuracy.DataSet) err
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(p, "", "  ")
+	if err := writeJSONFile(path, p); err != nil {
+		return fmt.Errorf("--fit-priors: %w", err)
+	}
+	_, err := fmt.Fprintf(out, "priors: %d models, %d labelled candidates (%d correct) of %s -> %s\n", len(p.Models), p.Overall.Total, p.Overall.Correct, p.Source, path)
+	return err
+}
+
+// writeJSONFile writes v as indented JSON.
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write priors: %w", err)
-	}
-	_, err = fmt.Fprintf(out, "priors: %d models, %d labelled candidates (%d correct) of %s -> %s\n", len(p.Models), p.Overall.Total, p.Overall.Correct, p.Source, path)
-	return err
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

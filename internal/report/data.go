@@ -45,17 +45,19 @@ type Instance struct {
 	Error   string       `json:"error,omitempty"`
 	Resumed bool         `json:"resumed,omitempty"`
 	// Chosen is the chosen candidate's ID; Resolved its label, if known.
-	Chosen      string            `json:"chosen,omitempty"`
-	ChosenModel string            `json:"chosen_model,omitempty"`
-	ChosenPatch string            `json:"chosen_patch,omitempty"`
-	Resolved    *bool             `json:"resolved,omitempty"`
-	Why         string            `json:"why,omitempty"`
-	Ties        []string          `json:"ties,omitempty"`
-	Notes       []string          `json:"notes,omitempty"`
-	Dropped     map[string]string `json:"dropped_tests,omitempty"`
-	Distinct    int               `json:"distinct,omitempty"`
-	Runs        int               `json:"runs,omitempty"`
-	Seconds     float64           `json:"seconds,omitempty"`
+	Chosen      string `json:"chosen,omitempty"`
+	ChosenModel string `json:"chosen_model,omitempty"`
+	ChosenPatch string `json:"chosen_patch,omitempty"`
+	Resolved    *bool  `json:"resolved,omitempty"`
+	Why         string `json:"why,omitempty"`
+	// Confidence is the verdict's P(the chosen candidate is resolved).
+	Confidence *float64          `json:"confidence,omitempty"`
+	Ties       []string          `json:"ties,omitempty"`
+	Notes      []string          `json:"notes,omitempty"`
+	Dropped    map[string]string `json:"dropped_tests,omitempty"`
+	Distinct   int               `json:"distinct,omitempty"`
+	Runs       int               `json:"runs,omitempty"`
+	Seconds    float64           `json:"seconds,omitempty"`
 	// Candidates in ranking order (candidates that are out last).
 	Candidates []Candidate `json:"candidates"`
 	Heatmap    *Heatmap    `json:"heatmap,omitempty"`
@@ -155,7 +157,7 @@ func buildInstance(in batch.Instance, labels Resolver) Instance {
 	}
 	rep := in.Report
 	v := rep.Verdict
-	out.Why, out.Ties, out.Notes, out.Dropped = v.Why, v.Ties, v.Notes, rep.Dropped
+	out.Why, out.Ties, out.Notes, out.Dropped, out.Confidence = v.Why, v.Ties, v.Notes, rep.Dropped, v.Confidence
 	out.Distinct, out.Runs, out.Seconds = rep.Distinct, len(rep.Runs), rep.Duration.Seconds()
 	if c, ok := in.Chosen(); ok {
 		out.Chosen, out.ChosenModel, out.ChosenPatch, out.Resolved = c.ID, c.Model, c.Patch, label(c)

@@ -60,6 +60,7 @@ var (
 		"join": strings.Join,
 		"add":  func(a, b int) int { return a + b },
 		"sub":  func(a, b int) int { return a - b },
+		"div":  func(a, b int) int { return a / b },
 		"status": func(s batch.Status) string {
 			return strings.ReplaceAll(string(s), "_", " ")
 		},
@@ -109,13 +110,14 @@ func HTML(d Data) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	err := page.Execute(&buf, struct {
-		Data   Data
-		CSS    template.CSS
-		JS     template.JS
-		Chart  *chart
-		Failed []Instance
-		Open   bool
-	}{d, template.CSS(pageCSS), template.JS(pageJS), newChart(d.Summary), failed, len(d.Instances) <= openAtMost})
+		Data        Data
+		CSS         template.CSS
+		JS          template.JS
+		Chart       *chart
+		Reliability *reliabilityChart
+		Failed      []Instance
+		Open        bool
+	}{d, template.CSS(pageCSS), template.JS(pageJS), newChart(d.Summary), reliabilityOf(d.Summary), failed, len(d.Instances) <= openAtMost})
 	if err != nil {
 		return nil, fmt.Errorf("render the report: %w", err)
 	}
@@ -166,4 +168,11 @@ func writeFile(path string, b []byte) error {
 		return fmt.Errorf("write the report: %w", err)
 	}
 	return nil
+}
+
+func reliabilityOf(s *batch.Summary) *reliabilityChart {
+	if s == nil {
+		return nil
+	}
+	return newReliabilityChart(s.Calibration)
 }

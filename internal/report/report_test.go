@@ -50,6 +50,8 @@ func sample(t *testing.T) (*batch.Result, *batch.Summary, *batch.Labels) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	conf := 0.7
+	v.Confidence = &conf
 	res := &batch.Result{Runs: 9, Cached: 2, Duration: 95 * time.Second, Instances: []batch.Instance{
 		{ID: "o__r-1", Repo: "o__r", Status: batch.Selected, Candidates: cands, Report: &selector.Report{
 			Verdict: v, Matrix: m, Distinct: 3, Runs: make([]selector.RunRecord, 5), Duration: 12 * time.Second}},
@@ -285,5 +287,32 @@ func TestChartAndPatchLines(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("the chosen patch lacks %s", want)
 		}
+	}
+}
+
+// TestReliabilityDiagram: a summary whose verdicts carry confidences gets a
+// reliability diagram: one bin with a verdict, the diagonal, the scores.
+func TestReliabilityDiagram(t *testing.T) {
+	res, sum, labels := sample(t)
+	if sum.Calibration == nil || sum.Calibration.Verdicts != 1 {
+		t.Fatalf("calibration %+v", sum.Calibration)
+	}
+	html, err := report.HTML(report.Build("t", "auto", res, sum, labels))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(html)
+	for _, want := range []string{`id="reliability"`, `class="diagonal"`, "Brier score <b>0.0900</b>", "Confidence:</b> 70.0%"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	if n := strings.Count(s, `<g class="bin">`); n != 1 {
+		t.Errorf("%d bins drawn, want 1 (confidence 0.7, resolved)", n)
+	}
+	// Without confidences, no diagram.
+	sum.Calibration = nil
+	if html, err = report.HTML(report.Build("t", "auto", res, sum, labels)); err != nil || strings.Contains(string(html), `id="reliability"`) {
+		t.Errorf("a diagram without confidences (err %v)", err)
 	}
 }

@@ -22,8 +22,12 @@ type Summary struct {
 	Unlabelled int `json:"unlabelled"`
 	// UnlabelledCandidates counts candidates of counted instances that no
 	// label matches: they count as not resolved.
-	UnlabelledCandidates int      `json:"unlabelled_candidates"`
-	Notes                []string `json:"notes,omitempty"`
+	UnlabelledCandidates int `json:"unlabelled_candidates"`
+	// Calibration is the reliability of the verdicts' confidences (P(the
+	// chosen candidate is correct)) on the counted instances whose verdict
+	// carries one; nil when none does.
+	Calibration *accuracy.Reliability `json:"calibration,omitempty"`
+	Notes       []string              `json:"notes,omitempty"`
 }
 
 // Summarize scores the finished, labelled instances of a batch: the
@@ -68,6 +72,7 @@ func Summarize(res *Result, labels *Labels, policy string) (*Summary, error) {
 	if sum.Table, err = accuracy.Compute(pools, ms); err != nil {
 		return nil, fmt.Errorf("summary: %w", err)
 	}
+	sum.Calibration = accuracy.SelectedReliability(pools)
 	return sum, nil
 }
 
@@ -88,6 +93,10 @@ func (s *Summary) WriteText(w io.Writer) error {
 	fmt.Fprintln(w, ":")
 	if err := s.Table.WriteText(w, true); err != nil {
 		return err
+	}
+	if c := s.Calibration; c != nil {
+		fmt.Fprintf(w, "Confidence on %d verdicts: mean %s, accuracy %s, Brier %.4f, ECE %.4f\n",
+			c.Verdicts, accuracy.Percent(c.MeanConfidence), accuracy.Percent(c.Accuracy), c.Brier, c.ECE)
 	}
 	for _, n := range s.Notes {
 		fmt.Fprintf(w, "Note: %s\n", n)

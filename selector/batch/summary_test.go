@@ -24,11 +24,12 @@ func TestSummarizeTies(t *testing.T) {
 		{ID: "2/c", Model: "c", Sample: 2, Patch: patch("x.go", "x := 1", "x := 2")},
 		{ID: "3/d", Model: "d", Sample: 3, Patch: patch("y.go", "y := 1", "y := 5")},
 	}
+	half, fifth := 0.5, 0.2
 	res := &batch.Result{Instances: []batch.Instance{
 		{ID: "o__r-1", Repo: "o__r", Status: batch.Selected, Candidates: cands, Report: &selector.Report{
-			Verdict: scoring.Verdict{Chosen: "0/a", Ties: []string{"0/a", "1/b"}}}},
+			Verdict: scoring.Verdict{Chosen: "0/a", Ties: []string{"0/a", "1/b"}, Confidence: &half}}},
 		{ID: "o__s-1", Repo: "o__s", Status: batch.Selected, Candidates: cands, Report: &selector.Report{
-			Verdict: scoring.Verdict{Chosen: "3/d"}}},
+			Verdict: scoring.Verdict{Chosen: "3/d", Confidence: &fifth}}},
 		{ID: "o__s-2", Repo: "o__s", Status: batch.Failed, Candidates: cands, Error: "boom"},
 		{ID: "o__t-1", Repo: "o__t", Status: batch.Selected, Candidates: cands, Report: &selector.Report{
 			Verdict: scoring.Verdict{Chosen: "0/a"}}},
@@ -80,6 +81,10 @@ func TestSummarizeTies(t *testing.T) {
 			}
 		}
 	}
+	// Confidence: 0.5 on a tie scoring 1/2, 0.2 on a wrong pick.
+	if c := sum.Calibration; c == nil || c.Verdicts != 2 || !near(c.Brier, (0+0.04)/2) || !near(c.MeanConfidence, 0.35) || !near(c.Accuracy, 0.25) {
+		t.Errorf("calibration %+v", sum.Calibration)
+	}
 	// No tests ran and no verifier scores: the execution signals and the
 	// verifier have no row of their own.
 	for _, absent := range []string{"signal fppp", "signal regressions", "signal verifier"} {
@@ -91,7 +96,7 @@ func TestSummarizeTies(t *testing.T) {
 	if err := sum.WriteText(&out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Accuracy on 2 labelled instances", "1 failed or unfinished, 1 without labels", "o__r (1)", "selected (policy auto)", "25.0%", "Note: 1 candidates have no label"} {
+	for _, want := range []string{"Accuracy on 2 labelled instances", "1 failed or unfinished, 1 without labels", "o__r (1)", "selected (policy auto)", "25.0%", "Note: 1 candidates have no label", "Confidence on 2 verdicts: mean  35.0%, accuracy  25.0%, Brier 0.0200"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, out.String())
 		}

@@ -1,0 +1,88 @@
+package scoring
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestVerdictFeatures reads the features off real verdicts: one candidate
+// alone; three where two agree; and one with test evidence.
+func TestVerdictFeatures(t *testing.T) {
+	auto, _ := ParsePolicy(PolicyAuto)
+	one, err := Score(Input{Candidates: []Candidate{{ID: "a", Patch: patchOf("a.py", "x = 1", "x = 2"), Prior: ptr(0.8)}}}, auto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, scope := VerdictFeatures(one)
+	if scope != ScopeExecutionFree || f[FeatureSingle] != 1 || f[FeatureLogCandidates] != 0 || f[FeatureHasPrior] != 1 ||
+		math.Abs(f[FeaturePrior]-math.Log(4)) > 1e-12 || f[FeatureMargin] != 0 {
+		t.Errorf("one candidate: %s %v", scope, f)
+	}
+
+	three, err := Score(Input{Candidates: []Candidate{
+		{ID: "a", Patch: patchOf("a.py", "x = 1", "x = 2")},
+		{ID: "b", Patch: patchOf("a.py", "x = 1", "x  =  2")},
+		{ID: "c", Patch: patchOf("c.py", "y = 1", "y = 3")},
+	}}, auto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ = VerdictFeatures(three)
+	// a and b are cosmetic twins: tied, each with all of the other's vote.
+	if f[FeatureTied] != 1 || f[FeatureVoteShare] != 0.5 || f[FeatureSingle] != 0 || f[FeatureHasPrior] != 0 || f[FeatureMargin] <= 0 {
+		t.Errorf("three candidates: %v", f)
+	}
+	if math.Abs(f[FeatureLogCandidates]-math.Log(3)) > 1e-12 {
+		t.Errorf("log candidates %v", f[FeatureLogCandidates])
+	}
+	if f, scope := VerdictFeatures(Verdict{}); f != nil || scope != "" {
+		t.Errorf("nothing chosen: %v %q", f, scope)
+	}
+
+	// Test evidence: the scope is tests and the chosen run's evidence is read.
+	tested := Verdict{Chosen: "a", Ranking: []Ranked{
+		{ID: "a", Rank: 1, Signals: Signals{FPPP: ptr(1.5), Regressions: ptr(0), GeneratedPassed: ptr(2)}},
+		{ID: "b", Rank: 2, Signals: Signals{FPPP: ptr(0.5), Regressions: ptr(3), GeneratedPassed: ptr(4)}},
+	}}
+	f, scope = VerdictFeatures(tested)
+	if scope != ScopeTests || f[FeatureFPPP] != 1.5 || f[FeatureNoRegressions] != 1 || f[FeatureGeneratedShare] != 0.5 {
+		t.Errorf("tests: %s %v", scope, f)
+	}
+}
+
+// TestCalibrate: a model of the verdict's scope sets the confidence; none
+// leaves it nil and says why.
+func TestCalibrate(t *testing.T) {
+	v := Verdict{Chosen: "a", Ranking: []Ranked{{ID: "a", Rank: 1}}}
+	ms := ConfidenceModels{{Scope: ScopeExecutionFree, Intercept: 0, Weights: map[string]float64{FeatureSingle: math.Log(3)}}}
+	ms.Calibrate(&v)
+	if v.Confidence == nil || math.Abs(*v.Confidence-0.75) > 1e-12 || v.Features[FeatureSingle] != 1 {
+		t.Fatalf("confidence %v, features %v; want 0.75", v.Confidence, v.Features)
+	}
+	v.Ranking[0].Signals.Regressions = ptr(0)
+	ms.Calibrate(&v)
+	if v.Confidence != nil || !anyContains(v.Notes, "no calibrated model for tests verdicts") {
+		t.Errorf("tests verdict, execution-free model: confidence %v, notes %q", v.Confidence, v.Notes)
+	}
+	for _, bad := range []ConfidenceModel{{Scope: "x"}, {Scope: ScopeTests, Intercept: math.NaN()}, {Scope: ScopeTests, Weights: map[string]float64{"a": math.Inf(1)}}} {
+		if err := bad.Validate(); err == nil {
+			t.Errorf("%+v validated", bad)
+		}
+	}
+}
+
+// TestDefaultConfidence: the built-in model loads, covers execution-free
+// verdicts, and ranks a lone candidate of a reliable model above one tied
+// in a crowd.
+func TestDefaultConfidence(t *testing.T) {
+	ms := DefaultConfidence()
+	if len(ms) != 1 || ms[0].Scope != ScopeExecutionFree || ms[0].Validate() != nil || !strings.Contains(ms[0].Source, "dev splits") {
+		t.Fatalf("built-in models %+v", ms)
+	}
+	lone := ms[0].Predict(map[string]float64{FeatureSingle: 1, FeatureHasPrior: 1, FeaturePrior: logOdds(0.75)})
+	crowd := ms[0].Predict(map[string]float64{FeatureLogCandidates: math.Log(10), FeatureTied: 1, FeatureSimilarity: 0.3})
+	if lone <= crowd || lone <= 0.5 || crowd >= 0.5 {
+		t.Errorf("lone reliable candidate %.3f, tied in a crowd %.3f", lone, crowd)
+	}
+}
