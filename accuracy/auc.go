@@ -30,6 +30,7 @@ var aucSignals = []aucSignal{
 	{"localization", func(s scoring.Signals, _ float64) float64 { return s.Localization }},
 	{"function_localization", func(s scoring.Signals, _ float64) float64 { return s.FunctionLocalization }},
 	{"line_localization", func(s scoring.Signals, _ float64) float64 { return s.LineLocalization }},
+	{"edit_consensus", func(s scoring.Signals, _ float64) float64 { return s.EditConsensus }},
 	{"prior", func(s scoring.Signals, _ float64) float64 {
 		if s.Prior == nil {
 			return 0

@@ -155,9 +155,8 @@ func TunePriors(ctx context.Context, sets []DataSet) ([]PriorSetting, error) {
 				}
 			}
 			for _, w := range PriorGrid.Weight {
-				key := scoring.Key{Weights: map[scoring.Signal]float64{
-					scoring.SignalSimilarity: 1, scoring.SignalVotes: 0.25, scoring.SignalLineLocalization: 0.1, scoring.SignalPrior: w,
-				}}
+				key := scoring.ConsensusKey()
+				key.Weights[scoring.SignalPrior] = w
 				pol := scoring.Policy{Name: "prior", Keys: []scoring.Key{key}}
 				s := PriorSetting{Strengths: st, Weight: w, Dev: map[string]float64{}}
 				for _, d := range devs {

@@ -9,7 +9,7 @@ const (
 	PolicyConsensus = "consensus"
 )
 
-// consensusKey is the execution-free score: similarity to the most similar
+// ConsensusKey is the execution-free score: similarity to the most similar
 // half of the other candidates, plus a quarter of the share of candidates
 // that make exactly the same normalized change, plus a tenth of the overlap
 // of the lines edited with the top half of the others. The weights were
@@ -19,7 +19,7 @@ const (
 // none on Verified dev; votes mostly break similarity's rare ties; file and
 // function localization, size and the flags added nothing on dev, so they
 // are reported but not weighed.
-func consensusKey() Key {
+func ConsensusKey() Key {
 	return Key{Weights: map[Signal]float64{
 		SignalSimilarity:       1,
 		SignalVotes:            0.25,
@@ -35,9 +35,9 @@ func consensusKey() Key {
 // within 1 point of the best mean there.
 const priorWeight = 1.5
 
-// consensusKeyWithPrior is the consensus key plus the prior's log-odds.
-func consensusKeyWithPrior() Key {
-	k := consensusKey()
+// ConsensusKeyWithPrior is the consensus key plus the prior's log-odds.
+func ConsensusKeyWithPrior() Key {
+	k := ConsensusKey()
 	k.Weights[SignalPrior] = priorWeight
 	return k
 }
@@ -75,7 +75,7 @@ func builtinPolicies() []Policy {
 		{
 			Name: PolicyConsensus,
 			Doc:  "execution-free consensus: similarity to the most similar half of the others + 0.25 x share of exact (normalized) matches + 0.1 x overlap of the edited lines",
-			Keys: []Key{consensusKey()},
+			Keys: []Key{ConsensusKey()},
 		},
 	}
 }
@@ -89,7 +89,7 @@ func resolveAuto(hasTests, hasVerifier, hasPrior bool) (Policy, string) {
 	}
 	for i, k := range p.Keys {
 		if len(k.Weights) > 0 {
-			p.Keys[i] = consensusKeyWithPrior()
+			p.Keys[i] = ConsensusKeyWithPrior()
 		}
 	}
 	return p, why + "; reliability priors weighed in the consensus key"
@@ -104,13 +104,13 @@ func autoOrdering(hasTests, hasVerifier bool) (Policy, string) {
 				{Signal: SignalVerifier, Keep: KeepTop, Fraction: 0.5, Min: 3},
 				{Signal: SignalRegressions, Keep: KeepBest},
 			},
-			Keys: []Key{{Signal: SignalFPPP}, {Signal: SignalVerifier}, consensusKey()},
+			Keys: []Key{{Signal: SignalFPPP}, {Signal: SignalVerifier}, ConsensusKey()},
 		}, "tests and verifier scores present: R2E-Gym hybrid ordering, consensus last"
 	case hasTests:
 		return Policy{
 			Name:    PolicyAuto,
 			Filters: []Filter{{Signal: SignalRegressions, Keep: KeepBest}},
-			Keys:    []Key{{Signal: SignalFPPP}, consensusKey()},
+			Keys:    []Key{{Signal: SignalFPPP}, ConsensusKey()},
 		}, "tests present, no verifier scores: fewest regressions, then FP/PP, then consensus"
 	case hasVerifier:
 		return Policy{
@@ -118,12 +118,12 @@ func autoOrdering(hasTests, hasVerifier bool) (Policy, string) {
 			Filters: []Filter{
 				{Signal: SignalVerifier, Keep: KeepTop, Fraction: 0.5, Min: 3},
 			},
-			Keys: []Key{consensusKey(), {Signal: SignalVerifier}},
+			Keys: []Key{ConsensusKey(), {Signal: SignalVerifier}},
 		}, "verifier scores present, no tests: top half by verifier, then consensus"
 	default:
 		return Policy{
 			Name: PolicyAuto,
-			Keys: []Key{consensusKey()},
+			Keys: []Key{ConsensusKey()},
 		}, "no test evidence and no verifier scores: execution-free consensus"
 	}
 }

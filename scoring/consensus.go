@@ -18,6 +18,7 @@ type view struct {
 	testFiles int
 	body      string          // text compared by similarity
 	cluster   string          // the meaning cluster: equal up to renaming the change's local names
+	edits     []string        // one key per change block (editKeys)
 	files     map[string]bool // non-test files changed
 	scopes    map[string]bool // "path\x00scope" of each change
 	lines     map[editedLine]bool
@@ -77,6 +78,7 @@ func newView(c Candidate, sources map[string]string, tests TestFiles) view {
 	v.cluster, v.body = v.effective.Key, similarityBody(v.effective)
 	if !v.unparsed && len(files) > 0 {
 		v.cluster = clusterKey(files)
+		v.edits = editKeys(files)
 	}
 	v.files = map[string]bool{}
 	v.scopes = map[string]bool{}

@@ -115,6 +115,7 @@ func Assess(in Input) (*Assessment, error) {
 		s.Regressions, s.GeneratedPassed = e.regressions, e.generatedPassed
 		a.hasTests = a.hasTests || e.fppp != nil || e.regressions != nil
 	}
+	editConsensus(liveViews, a.sig)
 	for _, s := range a.sig {
 		sort.Strings(s.Flags)
 	}

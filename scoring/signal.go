@@ -21,6 +21,7 @@ const (
 	SignalLocalization         Signal = "localization"          // file overlap with the others
 	SignalFunctionLocalization Signal = "function_localization" // function overlap with the others
 	SignalLineLocalization     Signal = "line_localization"     // edited-line overlap, top half of the others
+	SignalEditConsensus        Signal = "edit_consensus"        // support of the candidate's edits across the pool
 	SignalVerifier             Signal = "verifier"              // judge P(YES)
 	SignalPrior                Signal = "prior"                 // reliability prior of the producing model, [0, 1]
 	SignalSize                 Signal = "size"                  // changed canonical lines, lower is better
@@ -74,6 +75,9 @@ var signals = map[Signal]signalInfo{
 	}},
 	SignalLineLocalization: {unitScale: true, value: func(s *Signals) (float64, bool) {
 		return s.LineLocalization, true
+	}},
+	SignalEditConsensus: {value: func(s *Signals) (float64, bool) {
+		return s.EditConsensus, true
 	}},
 	SignalVerifier: {unitScale: true, value: func(s *Signals) (float64, bool) {
 		if s.Verifier == nil {

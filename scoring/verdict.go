@@ -34,6 +34,10 @@ type Signals struct {
 	// the Jaccard overlaps of the base-file lines this candidate edits with
 	// those each other candidate edits: do they change the same lines.
 	LineLocalization float64 `json:"line_localization"`
+	// EditConsensus is the sum over this candidate's edits (change blocks)
+	// of the share of the other candidates in play that make the same edit;
+	// a candidate with more regressions than the fewest lends no support.
+	EditConsensus float64 `json:"edit_consensus"`
 	// Verifier is the judge's P(YES), when the candidate carries one.
 	Verifier *float64 `json:"verifier,omitempty"`
 	// Prior is the candidate's reliability prior, when it carries one.

@@ -16,7 +16,7 @@ import (
 func newEvalCmd() *cobra.Command {
 	var data, policies []string
 	var tune, tunePriors int
-	var fitPriors, fitOn, fitConfidence string
+	var fitPriors, fitOn, fitConfidence, term string
 	cmd := &cobra.Command{
 		Use:   "eval --data FILE.jsonl.gz [--data FILE ...]",
 		Short: "Measure every selection policy on labelled candidate sets",
@@ -34,6 +34,9 @@ policy consensus is auto without them.
 --tune N instead grid-searches the weights of the consensus key on the dev
 splits only and prints the N best weightings. --tune-priors N does the same
 for the priors' strengths and weight (priors fitted out of fold on dev).
+
+--term SIGNAL measures what one more signal adds to auto's execution-free
+key, at a few weights, on the dev splits only (with and without priors).
 
 --fit-priors FILE writes reliability priors fitted on the labelled
 candidates of --fit-on (dev, the default, or all) of every data set, for
@@ -68,6 +71,13 @@ Brier score and expected calibration error on every split;
 			out := cmd.OutOrStdout()
 			if fitPriors != "" {
 				return writePriors(out, fitPriors, fitOn, sets)
+			}
+			if term != "" {
+				rs, err := accuracy.MeasureTerm(cmd.Context(), sets, scoring.Signal(term))
+				if err != nil {
+					return err
+				}
+				return accuracy.WriteTermResults(out, rs)
 			}
 			if tunePriors > 0 {
 				ss, err := accuracy.TunePriors(cmd.Context(), sets)
@@ -117,6 +127,7 @@ Brier score and expected calibration error on every split;
 	cmd.Flags().StringVar(&fitPriors, "fit-priors", "", "write reliability priors fitted on the data sets' labelled candidates to this JSON file")
 	cmd.Flags().StringVar(&fitOn, "fit-on", accuracy.SplitDev, "which instances --fit-priors fits on: dev or all")
 	cmd.Flags().StringVar(&fitConfidence, "fit-confidence", "", "write the confidence model fitted on the dev splits to this JSON file")
+	cmd.Flags().StringVar(&term, "term", "", "measure auto's key plus this signal at a few weights on the dev splits")
 	return cmd
 }
 
