@@ -160,6 +160,7 @@ type Daemon struct {
 	requests conc.WaitGroup
 	waiters  conc.WaitGroup
 	reqSem   chan struct{}
+	stats    endpointStats
 	stopOnce sync.Once
 	// wholePool bounds the runs of the jobs this daemon runs whole.
 	wholePool *selector.Pool
@@ -278,6 +279,7 @@ func (d *Daemon) addService() error {
 		ErrorHandler: func(_ micro.Service, err *micro.NATSError) {
 			d.log.Warn("service error", "subject", err.Subject, "err", err.Description)
 		},
+		StatsHandler: func(e *micro.Endpoint) any { return d.stats.of(e.Name) },
 	})
 	if err != nil {
 		return fmt.Errorf("service: register the micro service: %w", err)
@@ -290,8 +292,8 @@ func (d *Daemon) addService() error {
 		{"status", wire.StatusSubject, `{"job": ID}: the job's state and, once final, its outcome`, d.handleStatus},
 		{"cancel", wire.CancelSubject, `{"job": ID}: cancel the job on every daemon`, d.handleCancel},
 	} {
-		handle := ep.handle
-		err := svc.AddEndpoint(ep.name, micro.HandlerFunc(func(req micro.Request) { d.dispatch(req, handle) }),
+		name, handle := ep.name, ep.handle
+		err := svc.AddEndpoint(ep.name, micro.HandlerFunc(func(req micro.Request) { d.dispatch(name, req, handle) }),
 			micro.WithEndpointSubject(ep.subject), micro.WithEndpointMetadata(map[string]string{"doc": ep.doc}))
 		if err != nil {
 			svc.Stop()
@@ -302,15 +304,21 @@ func (d *Daemon) addService() error {
 	return nil
 }
 
-// dispatch handles a request in its own goroutine: micro calls handlers one
-// at a time per endpoint, and a submit stores and publishes.
-func (d *Daemon) dispatch(req micro.Request, handle func(context.Context, micro.Request)) {
+// dispatch handles a request of endpoint in its own goroutine: micro calls
+// handlers one at a time per endpoint, and a submit stores and publishes (or
+// waits for the outcome). The handler gets a detached copy of req, since
+// micro's own must not be used once this call returns.
+func (d *Daemon) dispatch(endpoint string, req micro.Request, handle func(context.Context, micro.Request)) {
+	start := time.Now()
+	detached := detach(d.nc, req, func(errDescription string) {
+		d.stats.replied(endpoint, time.Since(start), errDescription)
+	})
 	d.reqSem <- struct{}{}
 	d.requests.Go(func() {
 		defer func() { <-d.reqSem }()
 		ctx, cancel := context.WithTimeout(d.bgCtx, d.cfg.opTimeout)
 		defer cancel()
-		handle(ctx, req)
+		handle(ctx, detached)
 	})
 }
 

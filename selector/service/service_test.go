@@ -146,7 +146,7 @@ func TestInvalidJobs(t *testing.T) {
 	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1"})
 	nc := connect(t, ns.ClientURL())
 	good := `{"task":{"instance_id":"x","environment":{"repo":"/tmp"},"test_command":"go test -json ./...","test_format":"go-json"},"candidates":[{"id":"a","patch":""}]}`
-	for _, tc := range []struct {
+	cases := []struct {
 		name, body, id string
 		want           string
 	}{
@@ -163,7 +163,8 @@ func TestInvalidJobs(t *testing.T) {
 		{"judge without an endpoint", strings.Replace(good, `{"task"`, `{"options":{"judge":true},"task"`, 1), "", "asks for judge, but this daemon has no model endpoint: start bestpatch serve with --llm-url"},
 		{"model work without an endpoint", strings.Replace(good, `{"task"`, `{"options":{"generate_tests":2,"adversarial_rounds":1},"task"`, 1), "", "asks for generate_tests and adversarial_rounds, but this daemon has no model endpoint"},
 		{"swebench unknown version", `{"swebench":{"row":{"instance_id":"a__b-1","repo":"django/django","version":"0.1"}},"candidates":[{"id":"a","patch":""}]}`, "", `version "0.1" is not in the SWE-bench spec table`},
-	} {
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := nc.Request(wire.SubmitSubject, []byte(tc.body), 10*time.Second)
 			if err != nil {
@@ -195,6 +196,43 @@ func TestInvalidJobs(t *testing.T) {
 		Env: exampleJob(t, "").Task.Env}, Candidates: exampleJob(t, "").Candidates[:1]})
 	if err != nil || reply.Job != "valid" {
 		t.Fatalf("valid job after invalid ones: %+v %v", reply, err)
+	}
+
+	// The service's STATS count the replies, errors included, that were
+	// sent after micro's handler call returned.
+	subj, err := micro.ControlSubject(micro.StatsVerb, wire.ServiceName, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := nc.Request(subj, nil, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stats micro.Stats
+	if err := json.Unmarshal(resp.Data, &stats); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]wire.EndpointStats{
+		"submit": {Replies: len(cases) + 2, Errors: len(cases) + 1},
+		"status": {Replies: 1, Errors: 1},
+	}
+	for _, ep := range stats.Endpoints {
+		w, ok := want[ep.Name]
+		if !ok {
+			continue
+		}
+		delete(want, ep.Name)
+		var got wire.EndpointStats
+		if err := json.Unmarshal(ep.Data, &got); err != nil {
+			t.Errorf("endpoint %s: data %s: %v", ep.Name, ep.Data, err)
+			continue
+		}
+		if got.Replies != w.Replies || got.Errors != w.Errors || got.LastError == "" || got.ProcessingTime <= 0 {
+			t.Errorf("endpoint %s: stats %+v, want %d replies, %d errors, the last one, a processing time", ep.Name, got, w.Replies, w.Errors)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("STATS lack endpoints %v", want)
 	}
 }
 

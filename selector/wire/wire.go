@@ -200,3 +200,16 @@ func CheckJobID(id string) error {
 	}
 	return nil
 }
+
+// EndpointStats is the "data" of each endpoint in the service's STATS
+// ($SRV.STATS.bestpatch, `nats micro stats bestpatch`): requests are
+// answered after micro's handler call returns, so micro's own error count
+// and processing time do not see the replies; these do.
+type EndpointStats struct {
+	Replies   int    `json:"num_replies"`
+	Errors    int    `json:"num_errors"`
+	LastError string `json:"last_error,omitempty"`
+	// ProcessingTime is the total time from requests to their replies.
+	ProcessingTime        time.Duration `json:"processing_time"`
+	AverageProcessingTime time.Duration `json:"average_processing_time"`
+}
