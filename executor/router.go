@@ -21,6 +21,16 @@ var ErrNoBackend = errors.New("no executor for this environment")
 type Router struct {
 	Docker Backend
 	Local  Backend
+	// Remedies end the error of a run whose backend is missing.
+	Remedies Remedies
+}
+
+// Remedies say how the user of a process gets each backend it lacks: the
+// flags of the command that made the Router, which this package does not
+// know. An empty one is left out of the error.
+type Remedies struct {
+	Docker string // e.g. "use --executor docker or auto with a reachable Docker engine"
+	Local  string
 }
 
 // Supports says whether the router has a backend for an environment, and
@@ -36,13 +46,17 @@ func (r Router) Supports(env Environment) error {
 }
 
 // Run runs a run on the backend for its environment. A run whose backend is
-// missing is an error that says how to get one.
+// missing is an error (ErrNoBackend) that says how to get one, by Remedies.
 func (r Router) Run(ctx context.Context, run Run) (Result, error) {
 	if err := r.Supports(run.Env); err != nil {
+		remedy := r.Remedies.Local
 		if run.Env.Image != "" {
-			return Result{}, fmt.Errorf("%w: use --executor docker or auto with a reachable engine", err)
+			remedy = r.Remedies.Docker
 		}
-		return Result{}, fmt.Errorf("%w: use --executor local or auto", err)
+		if remedy != "" {
+			err = fmt.Errorf("%w: %s", err, remedy)
+		}
+		return Result{}, err
 	}
 	if run.Env.Image != "" {
 		return r.Docker.Run(ctx, run)

@@ -15,6 +15,7 @@ func (n namedBackend) Run(context.Context, Run) (Result, error) {
 
 func TestRouter(t *testing.T) {
 	both := Router{Docker: namedBackend("docker"), Local: namedBackend("local")}
+	remedies := Remedies{Docker: "get an engine", Local: "allow local runs"}
 	for _, tc := range []struct {
 		name    string
 		router  Router
@@ -26,12 +27,18 @@ func TestRouter(t *testing.T) {
 		{"repo to local", both, Environment{Repo: "/r"}, "local", ""},
 		{"image without docker", Router{Local: namedBackend("local")}, Environment{Image: "img"}, "", "no Docker executor"},
 		{"repo without local", Router{Docker: namedBackend("docker")}, Environment{Repo: "/r"}, "", "no local executor"},
+		// The remedy is the caller's: the flags differ between commands.
+		{"image without docker, remedy", Router{Local: namedBackend("local"), Remedies: remedies}, Environment{Image: "img"}, "", "no Docker executor: get an engine"},
+		{"repo without local, remedy", Router{Docker: namedBackend("docker"), Remedies: remedies}, Environment{Repo: "/r"}, "", "no local executor: allow local runs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := tc.router.Run(context.Background(), Run{Env: tc.env})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrNoBackend) {
 					t.Fatalf("err = %v, want %q (ErrNoBackend)", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "--") {
+					t.Errorf("err = %v: a flag that no caller named", err)
 				}
 				if err := tc.router.Supports(tc.env); !errors.Is(err, ErrNoBackend) {
 					t.Fatalf("Supports: %v, want ErrNoBackend", err)

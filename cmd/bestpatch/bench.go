@@ -132,7 +132,7 @@ random pick, majority vote and the oracle, with the number of tasks.`,
 			if len(tasks) == 0 {
 				return fmt.Errorf("%s holds no task", filepath.Join(dir, bench.TasksFile))
 			}
-			exec, closeFn, err := rt.newExecutor(cmd.Context(), log, tasks[0])
+			exec, closeFn, err := rt.newExecutor(cmd.Context(), log, rt.remedies(), tasks[0])
 			if err != nil {
 				return err
 			}

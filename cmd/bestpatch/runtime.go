@@ -102,7 +102,7 @@ func (r *runtimeFlags) logger(w io.Writer) *slog.Logger {
 // selector builds a Selector for jobs on these tasks; close releases what it
 // opened (snapshots, engine connections).
 func (r *runtimeFlags) selector(ctx context.Context, log *slog.Logger, tasks ...selector.Task) (*selector.Selector, func(), error) {
-	exec, closeFn, err := r.newExecutor(ctx, log, tasks...)
+	exec, closeFn, err := r.newExecutor(ctx, log, r.remedies(), tasks...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -123,11 +123,22 @@ func (r *runtimeFlags) selector(ctx context.Context, log *slog.Logger, tasks ...
 	return sel, closeFn, nil
 }
 
+// remedies say how a user of select, batch or bench gets a backend that a
+// run needs and the executor lacks.
+func (r *runtimeFlags) remedies() executor.Remedies {
+	return executor.Remedies{
+		Docker: "use --executor docker or auto with a reachable Docker engine",
+		Local:  "use --executor local or auto (unsandboxed: trusted patches only)",
+	}
+}
+
 // newExecutor returns the executor for jobs on these tasks: a Router over the
-// backends that --executor allows. With auto, a backend is connected when a
-// task needs it; with no tasks (the daemon serves whatever comes), both are,
-// and a missing Docker engine is a warning, not an error.
-func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, tasks ...selector.Task) (selector.Executor, func(), error) {
+// backends that --executor allows, whose error for a run it cannot run says
+// what to do by remedies (the flags differ between commands). With auto, a
+// backend is connected when a task needs it; with no tasks (the daemon
+// serves whatever comes), both are, and a missing Docker engine is a
+// warning, not an error.
+func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, remedies executor.Remedies, tasks ...selector.Task) (selector.Executor, func(), error) {
 	var useLocal, useDocker, dockerOptional bool
 	switch r.executor {
 	case "local":
@@ -145,7 +156,7 @@ func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, tasks 
 	default:
 		return nil, nil, fmt.Errorf("--executor %q is not known: use docker, local or auto", r.executor)
 	}
-	var router executor.Router
+	router := executor.Router{Remedies: remedies}
 	var closers []func()
 	if useDocker {
 		d, closeFn, err := newDockerExecutor(ctx, log)

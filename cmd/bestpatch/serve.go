@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/spf13/cobra"
 
+	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/internal/metrics"
 	"github.com/bestpatch/bestpatch/internal/natsserver"
 	"github.com/bestpatch/bestpatch/internal/runcache"
@@ -164,7 +165,7 @@ func (f *serveFlags) run(ctx context.Context) error {
 		}
 	}()
 
-	exec, closeExec, err := rt.newExecutor(ctx, log)
+	exec, closeExec, err := rt.newExecutor(ctx, log, f.remedies())
 	if err != nil {
 		return err
 	}
@@ -259,6 +260,17 @@ func (f *serveFlags) executorChoice(log *slog.Logger) (runtimeFlags, error) {
 			"executor", r.executor, "user", name)
 	}
 	return r, nil
+}
+
+// remedies say how the operator gets a backend that a run pulled from the
+// shared queue needs and this daemon lacks: the job was accepted by a daemon
+// that has it, and daemons on one server should run with the same
+// executor flags (docs/DAEMON.md).
+func (f *serveFlags) remedies() executor.Remedies {
+	return executor.Remedies{
+		Docker: "start every daemon on this NATS server with --executor docker or auto and a reachable Docker engine",
+		Local:  "this daemon runs Docker tasks only: if every NATS client is trusted, start every daemon on this NATS server with --unsafe-local-executor (and --executor auto, the default), else give the task an image",
+	}
 }
 
 // embeddedAuth is the embedded server's authentication, from the same flags
