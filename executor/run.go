@@ -40,6 +40,17 @@ type TestPatch struct {
 	Patch string `json:"patch"`
 }
 
+// Semantics is the version of what a Run means: how the executor turns a
+// Run into a Result. It is part of every result cache key
+// (selector.RunKey), so that results cached under other semantics are
+// never served. Bump it with any change that can give the same Run another
+// Result: run.sh, the vetting and staging of patches (what is refused, what
+// is undone), a format's parser or test files, how a status is decided.
+// Not for changes that only make runs faster or messages clearer.
+//
+// 1: tamper-proof application (bec8b08) and every change before it.
+const Semantics = 1
+
 // Run is one execution: a patch (empty for the base run) against test patches.
 type Run struct {
 	Env Environment `json:"env"`

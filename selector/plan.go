@@ -220,9 +220,14 @@ func (t Task) run(patch string, tests []executor.TestPatch) executor.Run {
 }
 
 // RunKey is the content address of a run: everything that decides its result
-// except the timeout (results that hit a timeout are not cached).
-func RunKey(r executor.Run) string {
+// except the timeout (results that hit a timeout are not cached), and the
+// version of the executor's semantics (executor.Semantics), so that a result
+// cached by a bestpatch whose runs meant something else is never served.
+func RunKey(r executor.Run) string { return runKey(r, executor.Semantics) }
+
+func runKey(r executor.Run, semantics int) string {
 	h := sha256.New()
+	fmt.Fprintf(h, "bestpatch run, semantics %d\n", semantics)
 	r.Timeout = 0
 	b, _ := jsonMarshal(r)
 	h.Write(b)

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/scoring"
@@ -289,5 +290,27 @@ func TestDeclareAttributesCases(t *testing.T) {
 		if got := declare(spec, tc.patch).owns(tc.id); got != tc.want {
 			t.Errorf("%s: owns(%q) = %v, want %v", tc.format, tc.id, got, tc.want)
 		}
+	}
+}
+
+// A run's key holds the version of the executor's semantics: results cached
+// when runs meant something else (before the tamper-proof application,
+// say) are not found under the keys of today's runs.
+func TestRunKeySemantics(t *testing.T) {
+	r := executor.Run{Env: executor.Environment{Image: "img"}, Patch: "p", Command: "go test -json ./...", Format: executor.GoJSON, Timeout: time.Minute}
+	if RunKey(r) != runKey(r, executor.Semantics) {
+		t.Fatal("RunKey does not use executor.Semantics")
+	}
+	if runKey(r, executor.Semantics) == runKey(r, executor.Semantics+1) {
+		t.Error("the key does not change with the semantics version")
+	}
+	other := r
+	other.Timeout = time.Hour
+	if RunKey(other) != RunKey(r) {
+		t.Error("the timeout changes the key")
+	}
+	other.Patch = "q"
+	if RunKey(other) == RunKey(r) {
+		t.Error("the patch does not change the key")
 	}
 }
