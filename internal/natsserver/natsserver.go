@@ -27,6 +27,10 @@ import (
 // its reason without waiting.
 const readyTimeout = 2 * time.Minute
 
+// readyPoll is how long one ask of ReadyForConnections lasts: how long the
+// wait goes on after Start has returned.
+const readyPoll = 50 * time.Millisecond
+
 // ErrOpen means the server would listen beyond loopback with no
 // authentication: anyone who reaches the address could submit jobs.
 var ErrOpen = errors.New("listening beyond loopback without authentication")
@@ -138,10 +142,30 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// fatal log line and then waits; the logger turns that into an error.
 	fatal := make(chan string, 1)
 	ns.SetLoggerV2(&logger{log: log.With("component", "nats-server"), fatal: fatal}, false, false, false)
+	// ReadyForConnections does not notice a Shutdown: it is asked in short
+	// slices, so that the wait ends soon after Start returns, whatever ends
+	// Start (a fatal line, ctx).
 	ready := make(chan bool, 1)
+	stop := make(chan struct{})
+	defer close(stop)
 	go func() {
 		ns.Start()
-		ready <- ns.ReadyForConnections(readyTimeout)
+		deadline := time.Now().Add(readyTimeout)
+		for {
+			if ns.ReadyForConnections(readyPoll) {
+				ready <- true
+				return
+			}
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if time.Now().After(deadline) {
+				ready <- false
+				return
+			}
+		}
 	}()
 	select {
 	case ok := <-ready:

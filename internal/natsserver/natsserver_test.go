@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +128,31 @@ func TestBusyPort(t *testing.T) {
 	if took > 10*time.Second {
 		t.Errorf("Start took %s to report a busy port", took)
 	}
+	// Nothing of Start waits on: before, a goroutine waited out readyTimeout.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := goroutinesIn("natsserver.Start")
+		if left == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a goroutine of the failed Start is still there:\n%s", left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// goroutinesIn returns the stacks of the goroutines with fn in their stack.
+func goroutinesIn(fn string) string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var found []string
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, fn) {
+			found = append(found, g)
+		}
+	}
+	return strings.Join(found, "\n\n")
 }
 
 // TestAuth: with authentication configured, the server listens beyond
