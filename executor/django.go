@@ -17,12 +17,17 @@ const Django Format = "django"
 // Django's own repository, manage.py test -v 2 in a project): unittest's
 // verbose lines.
 var djangoFormat = FormatSpec{
-	Name:          Django,
-	Language:      "python",
-	Runner:        "./tests/runtests.py --verbosity 2 (manage.py test -v 2)",
-	CaseID:        `as SWE-bench writes it: "test_x (app.tests.Class)" ("test_x (app.tests.Class.test_x)" on Python 3.11+), or the first line of the test's docstring`,
-	Doc:           "unittest's verbose progress lines, checked against the runner's \"Ran N tests\"; statuses printed after the test's own output, on a later line, are read; a module that fails to import or a class whose setUpClass fails is a broken unit",
-	TestFiles:     []string{"tests.py", "test_*.py", "tests/*", "*/tests/*"},
+	Name:      Django,
+	Language:  "python",
+	Runner:    "./tests/runtests.py --verbosity 2 (manage.py test -v 2)",
+	CaseID:    `as SWE-bench writes it: "test_x (app.tests.Class)" ("test_x (app.tests.Class.test_x)" on Python 3.11+), or the first line of the test's docstring`,
+	Doc:       "unittest's verbose progress lines, checked against the runner's \"Ran N tests\"; statuses printed after the test's own output, on a later line, are read; a module that fails to import or a class whose setUpClass fails is a broken unit",
+	TestFiles: []string{"tests.py", "test_*.py", "tests/*", "*/tests/*"},
+	TestStyle: `- Use Django's test framework: a class deriving from django.test.SimpleTestCase (django.test.TestCase only if the test needs the database) with test_... methods and self.assert... checks; the runner collects no plain functions.
+- Put the file in the test app of the code it tests (in Django's repository an app directory under tests/, as the example shows) and name it test_<something>.py; it must be a new file, not one that exists.
+- Give the test methods no docstring: the runner would name such a test by its docstring instead of its module and method.
+- Import the code under test the way the existing tests do.
+`,
 	newParser:     func() outputParser { return newDjangoParser() },
 	testFunc:      pythonTestFunc,
 	owns:          djangoOwns,

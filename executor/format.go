@@ -38,6 +38,11 @@ type FormatSpec struct {
 	// TestFiles are the default test-file patterns (scoring.TestFiles
 	// syntax: `*` crosses `/`); a task's test_files replace them.
 	TestFiles []string
+	// TestStyle tells a test writer (package generator) how this format's
+	// runner wants a test file written and where it must go, when that
+	// differs from the language's usual style (pytest for Python): one rule
+	// a line, each starting with "- ". Empty: the language's style.
+	TestStyle string
 
 	// newParser returns the incremental stdout parser; nil means the
 	// results come from a report file the test command writes (junit).

@@ -15,12 +15,16 @@ const Sympy Format = "sympy"
 // sympyFormat is sympy's test runner (bin/test --verbose, which calls
 // sympy.testing.runtests; SWE-bench runs bin/test -C --verbose FILES).
 var sympyFormat = FormatSpec{
-	Name:          Sympy,
-	Language:      "python",
-	Runner:        "bin/test -C --verbose (sympy.testing.runtests)",
-	CaseID:        `file::test_name ("sympy/core/tests/test_basic.py::test_equality"); SWE-bench writes the bare test_name`,
-	Doc:           "the per-test lines of bin/test --verbose under each file header, checked against the runner's \"tests finished\" counts; a file that fails to import is a broken unit",
-	TestFiles:     []string{"test_*.py", "conftest.py", "*/tests/*"},
+	Name:      Sympy,
+	Language:  "python",
+	Runner:    "bin/test -C --verbose (sympy.testing.runtests)",
+	CaseID:    `file::test_name ("sympy/core/tests/test_basic.py::test_equality"); SWE-bench writes the bare test_name`,
+	Doc:       "the per-test lines of bin/test --verbose under each file header, checked against the runner's \"tests finished\" counts; a file that fails to import is a broken unit",
+	TestFiles: []string{"test_*.py", "conftest.py", "*/tests/*"},
+	TestStyle: `- Use sympy's test runner: plain test_... functions with assert statements (no classes, no pytest fixtures); raises from sympy.testing.pytest for expected exceptions.
+- Put the file in the tests directory of the package it tests (sympy/<package>/tests/) and name it test_<something>.py; it must be a new file, not one that exists.
+- Import the code under test the way the existing tests do.
+`,
 	newParser:     func() outputParser { return newSympyParser() },
 	testFunc:      pythonTestFunc,
 	owns:          pytestOwns, // "file::name", as a pytest node id

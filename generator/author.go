@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 )
 
 // Model answers chat-completion requests. *Session implements it.
@@ -64,7 +63,7 @@ func (a author) write(ctx context.Context, d *draft, c Context) error {
 	if c.exists(f.Path) {
 		return fmt.Errorf("%w: %s already exists in the repository; the test must be a new file", errNotRunnable, f.Path)
 	}
-	t, err := newTest(d.id, c.Language, f, c.goPackage(path.Dir(f.Path)))
+	t, err := newTest(d.id, c, f)
 	// Later answers in this conversation keep the path.
 	d.test.Path = f.Path
 	if err != nil {

@@ -10,12 +10,18 @@ import (
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
 	"golang.org/x/mod/modfile"
+
+	"github.com/bestpatch/bestpatch/executor"
 )
 
 // Context is what the model is shown about the repository: the code the
 // candidates touch and one of the repository's existing tests.
 type Context struct {
 	Language Language `json:"language"`
+	// Format is the task's test-output format: how the runner wants a test
+	// written (FormatSpec.TestStyle) and how its cases are attributed to a
+	// test. Empty: the language's usual one (go-json, pytest).
+	Format executor.Format `json:"format,omitempty"`
 	// Code holds excerpts of the files the candidates touch (their union,
 	// most touched first), each with enough surrounding code to read.
 	Code []SourceFile `json:"code,omitempty"`

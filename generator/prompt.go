@@ -36,9 +36,14 @@ func writeRepository(b *strings.Builder, problem string, c Context) {
 	}
 }
 
-// testRules are the language's rules for a new test file.
-func testRules(lang Language) string {
-	if lang == Python {
+// testRules are the rules for a new test file: the format's style when it
+// has one (Django's unittest classes, sympy's plain functions), else the
+// language's.
+func testRules(c Context) string {
+	if spec, err := c.Format.Spec(); err == nil && spec.TestStyle != "" {
+		return spec.TestStyle
+	}
+	if c.Language == Python {
 		return `- Use pytest: test functions named test_..., plain assert statements, pytest.raises for expected exceptions.
 - Put the file where the repository keeps its tests (see the example) and name it test_<something>.py; it must be a new file, not one that exists.
 - Import the code under test the way the existing tests do.
@@ -67,7 +72,7 @@ func testWriterPrompt(problem string, c Context) []Message {
 - Test the behaviour the issue asks for, through the code's public interface where possible, not the details of one particular fix.
 - Keep it small and deterministic: no network, no sleeping, no dependence on test order.
 %s
-%s`, c.Language.title(), testRules(c.Language), answerFormat(c.Language))
+%s`, c.Language.title(), testRules(c), answerFormat(c.Language))
 	return []Message{{Role: RoleSystem, Content: testWriterSystem}, {Role: RoleUser, Content: b.String()}}
 }
 
@@ -93,7 +98,7 @@ func distinguishPrompt(in DistinguishInput) []Message {
 	fmt.Fprintf(&b, `Find an input or situation where the two patches behave differently, decide which behaviour the issue asks for, and write ONE new %s test file that checks that behaviour: it must PASS with the patch that behaves correctly and FAIL with the other.
 - Test observable behaviour through the code's public interface, as the issue describes it; do not test which lines were changed.
 - Keep it small and deterministic: no network, no sleeping, no dependence on test order.
-%s`, in.Context.Language.title(), testRules(in.Context.Language))
+%s`, in.Context.Language.title(), testRules(in.Context))
 	if in.Feedback != "" {
 		fmt.Fprintf(&b, "\nA previous attempt failed: %s\n", strings.TrimSpace(in.Feedback))
 	}

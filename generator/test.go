@@ -23,10 +23,14 @@ import (
 type Test struct {
 	executor.TestPatch
 	Language Language `json:"language"`
+	// Format is the test-output format of the runs the test is read in:
+	// Python cases are attributed to the test the way it maps a case ID to
+	// a file and function (FormatSpec.Owns). Empty: pytest.
+	Format executor.Format `json:"format,omitempty"`
 	// Path is the file the patch adds.
 	Path string `json:"path"`
-	// Funcs are the Go test functions the file declares (Go only); Go cases
-	// are attributed to the test by them.
+	// Funcs are the test functions the file declares (Go's TestXxx,
+	// Python's test_...); Go cases and Django's are attributed by them.
 	Funcs []string `json:"funcs,omitempty"`
 	// Package is the Go import path of the file's directory when known (the
 	// repository's go.mod was read); otherwise cases are matched by the
@@ -40,14 +44,15 @@ type Test struct {
 // error, no test function): like a compile error, the model may repair it.
 var errNotRunnable = errors.New("the test file cannot run")
 
-// newTest checks a test file and builds the patch that adds it. An error
-// wrapping errNotRunnable is worth a repair.
-func newTest(id string, lang Language, f SourceFile, goPackage string) (Test, error) {
-	t := Test{TestPatch: executor.TestPatch{ID: id}, Language: lang, Path: f.Path, Content: f.Content, Package: goPackage}
+// newTest checks a test file written for the context's language and
+// format, and builds the patch that adds it. An error wrapping
+// errNotRunnable is worth a repair.
+func newTest(id string, c Context, f SourceFile) (Test, error) {
+	t := Test{TestPatch: executor.TestPatch{ID: id}, Language: c.Language, Format: c.Format, Path: f.Path, Content: f.Content, Package: c.goPackage(path.Dir(f.Path))}
 	if !strings.HasSuffix(t.Content, "\n") {
 		t.Content += "\n"
 	}
-	switch lang {
+	switch t.Language {
 	case Go:
 		funcs, err := goTestFuncs(f.Path, t.Content)
 		if err != nil {
@@ -59,7 +64,16 @@ func newTest(id string, lang Language, f SourceFile, goPackage string) (Test, er
 		t.Funcs = funcs
 	case Python:
 		if !pyTestDef.MatchString(t.Content) {
-			return Test{}, fmt.Errorf("%w: %s declares no pytest test (def test_...)", errNotRunnable, f.Path)
+			return Test{}, fmt.Errorf("%w: %s declares no test (def test_...)", errNotRunnable, f.Path)
+		}
+		spec, err := t.pythonFormat()
+		if err != nil {
+			return Test{}, err
+		}
+		for _, line := range strings.Split(t.Content, "\n") {
+			if fn, ok := spec.DeclaredFunc(line); ok {
+				t.Funcs = append(t.Funcs, fn)
+			}
 		}
 	}
 	t.Patch = newFilePatch(t.Path, t.Content)
@@ -119,16 +133,33 @@ func isTestName(name string) bool {
 	return rest == "" || !unicode.IsLower(r)
 }
 
+// pythonFormat is the spec of a Python test's format: pytest unless the
+// test says otherwise.
+func (t Test) pythonFormat() (*executor.FormatSpec, error) {
+	f := t.Format
+	if f == "" {
+		f = executor.Pytest
+	}
+	spec, err := f.Spec()
+	if err != nil {
+		return nil, fmt.Errorf("generated test %s: %w", t.ID, err)
+	}
+	return spec, nil
+}
+
 // Owns reports whether a case of a run belongs to this test: for Go, a case
 // "importpath::TestName[/sub]" whose top-level test is one of Funcs in this
-// file's package; for pytest, a node id in this file.
+// file's package; for Python, what the test's format says (a pytest or
+// sympy node id in this file, a Django test of one of Funcs in this file's
+// module).
 func (t Test) Owns(caseID string) bool {
+	if t.Language == Python {
+		spec, err := t.pythonFormat()
+		return err == nil && spec.Owns(caseID, executor.TestSource{Path: t.Path, Funcs: t.Funcs})
+	}
 	unit, name, ok := strings.Cut(caseID, "::")
 	if !ok {
 		return false
-	}
-	if t.Language == Python {
-		return t.ownsFile(unit)
 	}
 	top, _, _ := strings.Cut(name, "/")
 	for _, f := range t.Funcs {
@@ -165,15 +196,22 @@ func (t Test) Cases(res executor.Result) []executor.Case {
 	return out
 }
 
-// Broken reports whether the run lists the test's unit (Go package, pytest
-// file) among those that failed before any case ran.
+// Broken reports whether the run lists the test's unit (Go package; Python
+// file, or the runner's name for it: Django's module label) among those
+// that failed before any case ran.
 func (t Test) Broken(res executor.Result) bool {
+	label := ""
+	if t.Language == Python {
+		if spec, err := t.pythonFormat(); err == nil {
+			label, _ = spec.Directive(t.Path)
+		}
+	}
 	for _, b := range res.Broken {
 		// "pkg [pkg.test]" and "pkg.test" name the package's test binary.
 		unit, _, _ := strings.Cut(b, " ")
 		unit = strings.TrimSuffix(unit, ".test")
 		if t.Language == Python {
-			if t.ownsFile(unit) {
+			if t.ownsFile(unit) || label != "" && unit == label {
 				return true
 			}
 		} else if t.ownsPackage(unit) {

@@ -329,7 +329,11 @@ func (v *validation) apply(ctx context.Context, d *draft, c classification, res 
 		v.report.Kept = append(v.report.Kept, d.test)
 		v.mu.Unlock()
 	case classBroken, classErrored:
-		if c.kind == classBroken {
+		// A Go package can be broken on base without the test; a Python
+		// test's unit is its own new file, so it is the culprit: no base
+		// run without it (which, for a command that takes its tests as
+		// arguments, would run the whole suite).
+		if c.kind == classBroken && d.test.Language == Go {
 			plain, err := v.plainBase(ctx)
 			if err == nil && d.test.Broken(plain) {
 				v.drop(d, DropBrokenOnBase, "its unit does not build on the base commit even without generated tests")

@@ -307,6 +307,71 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// TestClassifyByFormat: a Python test's cases are attributed the way its
+// format names them: Django's "method (module.Class[.method])" descriptions
+// by the file's module and the methods newTest found, a module that did not
+// import by its label; sympy's "file::name" by the file.
+func TestClassifyByFormat(t *testing.T) {
+	djangoSrc := "from django.test import SimpleTestCase\n\n\nclass GenTests(SimpleTestCase):\n    def test_strip(self):\n        self.assertEqual(1, 2)\n\n    def helper(self):\n        pass\n"
+	dj, err := newTest("gen-1", Context{Language: Python, Format: executor.Django}, SourceFile{Path: "tests/utils_tests/test_gen.py", Content: djangoSrc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(dj.Funcs) != "[test_strip]" || dj.Format != executor.Django {
+		t.Fatalf("django test: funcs %v, format %q", dj.Funcs, dj.Format)
+	}
+	sy, err := newTest("gen-1", Context{Language: Python, Format: executor.Sympy}, SourceFile{Path: "sympy/ntheory/tests/test_gen.py", Content: "def test_pad():\n    assert False\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := func(id string, o scoring.Outcome) executor.Case { return executor.Case{ID: id, Outcome: o} }
+	for _, tc := range []struct {
+		name string
+		test Test
+		res  executor.Result
+		kind classKind
+		drop DropReason
+	}{
+		{"django fail (Python 3.11+)", dj, executor.Result{Cases: []executor.Case{c("test_strip (utils_tests.test_gen.GenTests.test_strip)", scoring.Fail)}}, classReproduces, ""},
+		{"django fail (older Python)", dj, executor.Result{Cases: []executor.Case{c("test_strip (utils_tests.test_gen.GenTests)", scoring.Fail)}}, classReproduces, ""},
+		{"django pass", dj, executor.Result{Cases: []executor.Case{c("test_strip (utils_tests.test_gen.GenTests.test_strip)", scoring.Pass)}}, classDrop, DropPassesOnBase},
+		{"django same method in another module", dj, executor.Result{Cases: []executor.Case{c("test_strip (utils_tests.test_text.T.test_strip)", scoring.Fail)}}, classDrop, DropDidNotRun},
+		{"django docstring title", dj, executor.Result{Cases: []executor.Case{c("Strips the dashes.", scoring.Fail)}}, classDrop, DropDidNotRun},
+		{"django import failure", dj, executor.Result{Broken: []string{"utils_tests.test_gen"}}, classBroken, ""},
+		{"sympy fail", sy, executor.Result{Cases: []executor.Case{c("sympy/ntheory/tests/test_gen.py::test_pad", scoring.Fail)}}, classReproduces, ""},
+		{"sympy import failure", sy, executor.Result{Broken: []string{"sympy/ntheory/tests/test_gen.py"}}, classBroken, ""},
+		{"sympy other file", sy, executor.Result{Cases: []executor.Case{c("sympy/ntheory/tests/test_digits.py::test_pad", scoring.Fail)}}, classDrop, DropDidNotRun},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := classify(tc.test, tc.res)
+			if got.kind != tc.kind || got.drop != tc.drop {
+				t.Errorf("classify = %+v, want kind %d drop %q", got, tc.kind, tc.drop)
+			}
+		})
+	}
+}
+
+// TestPromptFollowsTheFormat: the test writer asks for a test in the style
+// the task's runner collects (Django's unittest classes, sympy's plain
+// functions), pytest's otherwise.
+func TestPromptFollowsTheFormat(t *testing.T) {
+	for _, c := range []struct {
+		format       executor.Format
+		want, absent string
+	}{
+		{executor.Django, "django.test.SimpleTestCase", "Use pytest"},
+		{executor.Sympy, "sympy.testing.pytest", "Use pytest"},
+		{executor.Pytest, "Use pytest", "SimpleTestCase"},
+		{"", "Use pytest", "SimpleTestCase"},
+	} {
+		msgs := testWriterPrompt("the issue", Context{Language: Python, Format: c.format})
+		text := msgs[len(msgs)-1].Content
+		if !strings.Contains(text, c.want) || strings.Contains(text, c.absent) {
+			t.Errorf("%q: the prompt does not ask for %q (or asks for %q):\n%s", c.format, c.want, c.absent, text)
+		}
+	}
+}
+
 func TestGoTestFuncs(t *testing.T) {
 	src := `package a
 

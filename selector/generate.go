@@ -78,15 +78,18 @@ func modelContext(ctx context.Context, job Job) (generator.Context, error) {
 	if err != nil {
 		return generator.Context{}, err
 	}
-	repo := job.Task.Env.Repo
-	if repo == "" {
-		// An image-only task: the model sees the problem and the patches.
-		return generator.Context{Language: lang}, nil
+	mctx := generator.Context{Language: lang}
+	// An image-only task: the model sees the problem and the patches.
+	if repo := job.Task.Env.Repo; repo != "" {
+		if _, err := os.Stat(filepath.Join(repo, ".git")); err == nil {
+			mctx, err = generator.GatherContext(ctx, generator.GitCheckout{Dir: repo, Commit: job.Task.Env.Commit}, lang, patches)
+			if err != nil {
+				return generator.Context{}, err
+			}
+		}
 	}
-	if _, err := os.Stat(filepath.Join(repo, ".git")); err != nil {
-		return generator.Context{Language: lang}, nil
-	}
-	return generator.GatherContext(ctx, generator.GitCheckout{Dir: repo, Commit: job.Task.Env.Commit}, lang, patches)
+	mctx.Format = job.Task.Format
+	return mctx, nil
 }
 
 // baseRunner runs test patches on the base for the TestWriter, through the
@@ -98,7 +101,7 @@ type baseRunner struct {
 }
 
 func (b baseRunner) RunBase(ctx context.Context, tests []executor.TestPatch) (executor.Result, error) {
-	r := b.job.Task.run("", tests)
+	r := b.job.Task.generatedRun("", tests)
 	_, res, err := b.s.runOne(ctx, b.pool, b.job.ID, PlannedRun{ID: "gen/base", Key: RunKey(r), Run: r}, func() bool { return true })
 	return res, err
 }
@@ -196,7 +199,7 @@ func (s *Selector) adversarial(ctx context.Context, sess *generator.Session, pla
 		r.Test = t.ID
 		results := map[string]executor.Result{}
 		for name, patch := range map[string]string{"base": "", "a": a.patch, "b": b.patch} {
-			run := job.Task.run(patch, []executor.TestPatch{t.TestPatch})
+			run := job.Task.generatedRun(patch, []executor.TestPatch{t.TestPatch})
 			_, res, err := s.runOne(ctx, s.pool(), job.ID, PlannedRun{ID: "adv/" + name, Key: RunKey(run), Run: run}, func() bool { return true })
 			if err != nil {
 				r.Note = "run failed: " + err.Error()

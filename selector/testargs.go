@@ -238,20 +238,56 @@ func (p *Plan) command(tests []executor.TestPatch) string {
 		}
 	}
 	for _, t := range tests {
-		d := p.declared[t.ID]
-		for _, src := range d.sources {
-			if len(src.Funcs) == 0 {
-				continue // data, or a helper: nothing for the runner to run
-			}
-			if a, err := d.format.Directive(src.Path); err == nil {
-				add(a)
-			}
+		for _, a := range p.declared[t.ID].directives() {
+			add(a)
 		}
 	}
 	for _, a := range args {
 		cmd += " " + shellQuote(a)
 	}
 	return cmd
+}
+
+// directives are the runner's arguments that run the test files a generated
+// test adds (the files that declare test functions; data and helpers have
+// nothing to run).
+func (d declaredTests) directives() []string {
+	var out []string
+	for _, src := range d.sources {
+		if len(src.Funcs) == 0 {
+			continue
+		}
+		if a, err := d.format.Directive(src.Path); err == nil && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// generatedRun is a run outside the plan that applies generated tests: the
+// test writer's base runs, an adversarial round's runs. For a task whose
+// command takes its tests as arguments (a SWE-bench task) the command names
+// the generated test files alone, in the format's form: these runs are
+// about the generated tests, and without arguments the command would run
+// the whole suite (hours for Django or sympy).
+func (t Task) generatedRun(patch string, tests []executor.TestPatch) executor.Run {
+	r := t.run(patch, tests)
+	spec, err := t.Format.Spec()
+	if t.TestArgs == nil || err != nil {
+		return r
+	}
+	var args []string
+	for _, tp := range tests {
+		for _, a := range declare(spec, tp.Patch).directives() {
+			if !slices.Contains(args, a) {
+				args = append(args, a)
+			}
+		}
+	}
+	for _, a := range args {
+		r.Command += " " + shellQuote(a)
+	}
+	return r
 }
 
 // testArgsNote says which original tests the job ran and why, for the

@@ -167,3 +167,33 @@ func TestPlanGeneratedTestArgs(t *testing.T) {
 		t.Fatalf("only %d runs planned", seen)
 	}
 }
+
+// TestGeneratedRunArgs: the runs outside the plan that apply generated
+// tests (the test writer's base runs, adversarial rounds) name the
+// generated files alone, in the format's form, when the task's command takes
+// its tests as arguments; a task without test arguments runs its command as
+// it is.
+func TestGeneratedRunArgs(t *testing.T) {
+	addFile := func(path, body string) string {
+		return "diff --git a/" + path + " b/" + path + "\nnew file mode 100644\n--- /dev/null\n+++ b/" + path + "\n@@ -0,0 +1,2 @@\n" + body
+	}
+	djangoTest := executor.TestPatch{ID: "gen-1", Patch: addFile("tests/utils_tests/test_gen.py", "+class T:\n+    def test_gen(self): pass\n")}
+	sympyTest := executor.TestPatch{ID: "gen-1", Patch: addFile("sympy/ntheory/tests/test_gen.py", "+def test_gen():\n+    assert True\n")}
+	data := executor.TestPatch{ID: "gen-2", Patch: addFile("tests/utils_tests/data.txt", "+x\n+y\n")}
+	related := &TestArgs{Related: "django"}
+	for _, c := range []struct {
+		name  string
+		task  Task
+		tests []executor.TestPatch
+		want  string
+	}{
+		{"django label", Task{TestCommand: "./tests/runtests.py", Format: executor.Django, TestArgs: related}, []executor.TestPatch{djangoTest, data}, "./tests/runtests.py utils_tests.test_gen"},
+		{"sympy file", Task{TestCommand: "bin/test -C --verbose", Format: executor.Sympy, TestArgs: &TestArgs{Related: "python"}}, []executor.TestPatch{sympyTest}, "bin/test -C --verbose sympy/ntheory/tests/test_gen.py"},
+		{"fixed original arguments are not the run's business", Task{TestCommand: "pytest -rA", Format: executor.Pytest, TestArgs: &TestArgs{Original: []string{"tests/test_x.py"}}}, []executor.TestPatch{{ID: "g", Patch: addFile("tests/test_gen.py", "+def test_gen():\n+    pass\n")}}, "pytest -rA tests/test_gen.py"},
+		{"no test arguments", Task{TestCommand: "go test -json ./...", Format: executor.GoJSON}, []executor.TestPatch{{ID: "g", Patch: addFile("a_test.go", "+package a\n+func TestGen(t *testing.T) {}\n")}}, "go test -json ./..."},
+	} {
+		if got := c.task.generatedRun("", c.tests).Command; got != c.want {
+			t.Errorf("%s: command %q, want %q", c.name, got, c.want)
+		}
+	}
+}
