@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/bestpatch
 EXAMPLE := testdata/example
 
-.PHONY: all build example test test-short images vet bench bench-micro clean
+.PHONY: all build example test test-deps test-short images vet bench bench-micro clean
 
 all: build
 
@@ -14,16 +14,22 @@ build:
 example: build
 	$(BIN) select --executor local --task $(EXAMPLE)/task.json --preds $(EXAMPLE)/preds/*.jsonl
 
-## test: everything: builds the Docker test images (cached), then every test with the race detector.
-test: images vet
+## test: everything: installs the Debian packages the tests use when they are missing, builds the
+## Docker test images (cached), then every test with the race detector.
+test: test-deps images vet
 	$(GO) test -race -count=1 -timeout 30m ./...
+
+## test-deps: the Debian packages the tests use (python3-pytest, python3-django, python3-sympy,
+## mmdebstrap, patch, git, chromium), installed with apt-get when missing (root or sudo).
+test-deps:
+	scripts/install-test-deps.sh
 
 ## test-short: unit tests only (no Docker, no NATS processes).
 test-short:
 	$(GO) test -short -count=1 ./...
 
 ## images: the Docker test images, built offline from Debian packages (cached).
-images:
+images: test-deps
 	images/build.sh all
 
 vet:

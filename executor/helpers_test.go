@@ -121,7 +121,7 @@ func pytestPython(t testing.TB) string {
 	t.Helper()
 	py, err := testsubject.PythonWithPytest()
 	if err != nil {
-		t.Skip(err.Error() + " (.ci/run installs it)")
+		t.Skip(err.Error() + " (make test-deps installs it)")
 	}
 	return py
 }
