@@ -25,6 +25,9 @@ func (r Report) WriteText(w io.Writer, patches map[string]string) error {
 	if len(v.Ties) > 1 {
 		fmt.Fprintf(&b, "Ties:   %s (broken deterministically)\n", strings.Join(v.Ties, ", "))
 	}
+	if v.Confidence != nil {
+		fmt.Fprintf(&b, "Confidence: %.1f%% that the chosen candidate is correct (calibrated on labelled verdicts: docs/SCORING.md)\n", 100*(*v.Confidence))
+	}
 	fmt.Fprintf(&b, "Runs:   %d for %d candidates (%d distinct) in %s\n\n", len(r.Runs), len(r.Matrix.Candidates), r.Distinct, r.Duration.Round(1e7))
 
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
