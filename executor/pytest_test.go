@@ -11,7 +11,11 @@ import (
 // pytestSuite exercises every summary line pytest -rA writes: pass, fail,
 // setup error, teardown error after a pass, skips, xfail, xpass (strict and
 // not), parameter ids with spaces, " - " and brackets, a class, output that
-// looks like a summary line, and a file that fails collection.
+// looks like a summary line, and a file that fails collection; and the ids
+// the SWE-bench harness rewrites (tests/test_names.py): absolute paths as
+// parameters (parse_log_pytest_options) and matplotlib's MouseButton enum
+// (parse_log_matplotlib; a plain Enum prints as MouseButton.LEFT on every
+// Python, as matplotlib's IntEnum did before 3.11).
 var pytestSuite = map[string]string{
 	"tests/test_a.py": `import pytest
 
@@ -61,6 +65,22 @@ class TestK:
         assert True
 `,
 	"tests/test_bad.py": "import nonexistent_module_xyz\n\ndef test_never():\n    pass\n",
+	"tests/test_names.py": `import enum
+
+import pytest
+
+class MouseButton(enum.Enum):
+    LEFT = 1
+    RIGHT = 3
+
+@pytest.mark.parametrize("button", [MouseButton.LEFT, MouseButton.RIGHT])
+def test_button(button):
+    assert button.value in (1, 3)
+
+@pytest.mark.parametrize("path", ["/tmp/data/a.txt", "//server/share/b.txt", "/tmp/*.py", "rel/c.txt"])
+def test_path(path):
+    assert path
+`,
 }
 
 var wantPytestCases = map[string]string{
@@ -75,8 +95,17 @@ var wantPytestCases = map[string]string{
 	"tests/test_a.py::test_param[c - d]": "FAIL",
 	"tests/test_a.py::test_param[e[f]]":  "PASS",
 	"tests/test_a.py::TestK::test_m":     "PASS",
+
+	"tests/test_names.py::test_button[MouseButton.LEFT]":   "PASS",
+	"tests/test_names.py::test_button[MouseButton.RIGHT]":  "PASS",
+	"tests/test_names.py::test_path[/tmp/data/a.txt]":      "PASS",
+	"tests/test_names.py::test_path[//server/share/b.txt]": "PASS",
+	"tests/test_names.py::test_path[/tmp/*.py]":            "PASS",
+	"tests/test_names.py::test_path[rel/c.txt]":            "PASS",
 }
 
+// TestPytestRealOutput runs real pytest on pytestSuite and parses its
+// output; -update rewrites testdata/pytest-rA.txt from it.
 func TestPytestRealOutput(t *testing.T) {
 	py := pytestPython(t)
 	dir := t.TempDir()
@@ -97,6 +126,7 @@ func TestPytestRealOutput(t *testing.T) {
 	if fmt.Sprint(broken) != "[tests/test_bad.py]" {
 		t.Errorf("broken %v, want [tests/test_bad.py]", broken)
 	}
+	updateCapture(t, "testdata/pytest-rA.txt", out)
 }
 
 func TestPytestParser(t *testing.T) {
@@ -117,12 +147,7 @@ func TestPytestParser(t *testing.T) {
 	// colour is how pytest --color=yes writes a line.
 	colour := func(s string) string { return "\x1b[32m" + strings.Replace(s, " ", "\x1b[0m ", 1) + "\x1b[0m" }
 	cases := []parseCase{
-		{name: "captured", out: string(captured), cases: map[string]string{
-			"tests/test_a.py::test_pass": "PASS", "tests/test_a.py::test_fail": "FAIL", "tests/test_a.py::test_error": "ERROR",
-			"tests/test_a.py::test_teardown": "FAIL", "tests/test_a.py::test_xfail": "PASS", "tests/test_a.py::test_xpass": "PASS",
-			"tests/test_a.py::test_xpass_strict": "FAIL", "tests/test_a.py::test_param[a b]": "PASS",
-			"tests/test_a.py::test_param[c - d]": "FAIL", "tests/test_a.py::test_param[e[f]]": "PASS", "tests/test_a.py::TestK::test_m": "PASS",
-		}, broken: "[tests/test_bad.py]"},
+		{name: "captured: pytest 7.2, Python 3.11", out: string(captured), cases: wantPytestCases, broken: "[tests/test_bad.py]"},
 		{name: "lines outside the summary are ignored", out: "PASSED t.py::outside\nt.py::verbose PASSED [ 50%]\n" + sum("PASSED t.py::inside") + "FAILED t.py::after\n",
 			cases: map[string]string{"t.py::inside": "PASS"}},
 		{name: "two sessions", out: sum("PASSED a.py::x") + "noise\n" + sum("FAILED b.py::y - boom"),

@@ -5,6 +5,7 @@ import (
 
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/selector/swebench/logparser"
 )
 
 // Task describes one issue to select a patch for: where to run, how to test.
@@ -24,6 +25,10 @@ type Task struct {
 	// OriginalTests selects which original test cases count for regressions:
 	// case IDs, where `*` matches any run of characters. Empty: all of them.
 	OriginalTests []string `json:"original_tests,omitempty"`
+	// PassToPass, when set, counts for regressions only the original cases
+	// a SWE-bench PASS_TO_PASS list names (the p2p regression tests of a
+	// dataset row); with OriginalTests too, a case must match both.
+	PassToPass *PassToPass `json:"pass_to_pass,omitempty"`
 	// TestFiles are patterns of test files (restored if a candidate touches
 	// them). Empty: the defaults for the test format.
 	TestFiles []string `json:"test_files,omitempty"`
@@ -54,6 +59,18 @@ type TestArgs struct {
 	// ListPatterns are the patterns (`*` crosses `/`) of the test files the
 	// listing run lists; empty means the task's test_files.
 	ListPatterns []string `json:"list_patterns,omitempty"`
+}
+
+// PassToPass is a SWE-bench PASS_TO_PASS list: test names as the harness's
+// log parser wrote them, which are not always bestpatch's case IDs (sympy's
+// are bare names; some parsers rewrite pytest parameters). A case counts
+// when the parser's name of its ID is in the list.
+type PassToPass struct {
+	// Tests are the names, as the dataset row holds them.
+	Tests []string `json:"tests"`
+	// LogParser is the harness's log parser that named them
+	// (parse_log_django, parse_log_pytest_options, ...).
+	LogParser logparser.Parser `json:"log_parser"`
 }
 
 // TestFileMatcher says which files are the task's test files: its

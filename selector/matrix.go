@@ -68,8 +68,12 @@ func (p *Plan) attribute(caseID string, tests []executor.TestPatch) string {
 	return OriginalArtifact
 }
 
-// counts reports whether an original case is one of those that count.
+// counts reports whether an original case is one of those that count: it
+// matches the task's OriginalTests, and its PassToPass names it.
 func (p *Plan) counts(caseID string) bool {
+	if !p.p2p.counts(caseID) {
+		return false
+	}
 	pats := p.job.Task.OriginalTests
 	if len(pats) == 0 {
 		return true

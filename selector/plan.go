@@ -61,7 +61,8 @@ type Plan struct {
 	empty    []string          // candidates with an empty patch: never run
 	baseRuns int
 	results  map[string]executor.Result
-	args     *testArgs // the task's test arguments (testargs.go), nil without
+	args     *testArgs   // the task's test arguments (testargs.go), nil without
+	p2p      *passToPass // the task's PASS_TO_PASS (passtopass.go), nil without
 	selMemo  selectionMemo
 }
 
@@ -76,6 +77,7 @@ func NewPlan(job Job) (*Plan, error) {
 		byID:     map[string]*group{},
 		baseRuns: job.Options.BaseRuns,
 		results:  map[string]executor.Result{},
+		p2p:      newPassToPass(job.Task.PassToPass),
 	}
 	if p.baseRuns <= 0 {
 		p.baseRuns = defaultBaseRuns

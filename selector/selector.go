@@ -171,8 +171,10 @@ func Score(plan *Plan) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("job %s: scoring: %w", plan.job.ID, err)
 	}
-	if note := plan.testArgsNote(); note != "" {
-		v.Notes = append(v.Notes, note)
+	for _, note := range []string{plan.testArgsNote(), plan.p2p.note(m.Base)} {
+		if note != "" {
+			v.Notes = append(v.Notes, note)
+		}
 	}
 	scoring.DefaultConfidence().Calibrate(&v)
 	return Report{

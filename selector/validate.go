@@ -63,6 +63,14 @@ func (j Job) Validate() error {
 	if t.Timeout < 0 {
 		return invalid("task %q: timeout is negative", t.ID)
 	}
+	if p := t.PassToPass; p != nil {
+		if len(p.Tests) == 0 {
+			return invalid("task %q: pass_to_pass lists no test, so no original case would count: drop it, or list the tests", t.ID)
+		}
+		if err := p.LogParser.Validate(); err != nil {
+			return invalid("task %q: pass_to_pass: %v", t.ID, err)
+		}
+	}
 	seen := map[string]bool{OriginalArtifact: true}
 	for i, g := range t.GeneratedTests {
 		switch {

@@ -49,10 +49,18 @@ func TestTasksCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"image":"sweb.eval.x86_64.django__django-11099:v1"`, `"original":["auth_tests.test_validators"]`} {
+	for _, want := range []string{`"image":"sweb.eval.x86_64.django__django-11099:v1"`, `"original":["auth_tests.test_validators"]`,
+		`"pass_to_pass":{"tests":["test_help_text (auth_tests.test_validators.UserAttributeSimilarityValidatorTest)"],"log_parser":"parse_log_django"}`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %s:\n%s", want, out)
 		}
+	}
+	// The p2p task loads back as a task file, its list with it.
+	if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if tasks, err := selector.LoadTasks(file); err != nil || len(tasks) != 1 || tasks[0].PassToPass == nil || len(tasks[0].PassToPass.Tests) != 1 {
+		t.Errorf("the p2p task does not load back with its pass_to_pass: %+v, %v\n%s", tasks, err, out)
 	}
 	if strings.Contains(out, "sympy") {
 		t.Errorf("--instance-ids kept another instance:\n%s", out)

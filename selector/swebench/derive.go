@@ -19,10 +19,12 @@ const (
 	// Reads: repo, version (and the repository's files, listed in the
 	// environment at run time).
 	Related Mode = "related"
-	// P2P runs the test files of the row's PASS_TO_PASS. That list is
-	// derived from the files of the hidden test patch, so it tells which
-	// files the answer's tests live in. A list none of whose entries names
-	// a file (sympy's bare function names) runs the related tests.
+	// P2P runs the test files of the row's PASS_TO_PASS and counts only
+	// the cases it names for regressions (Task.PassToPass, matched through
+	// the repository's harness log parser). That list is derived from the
+	// files of the hidden test patch, so it tells which files the answer's
+	// tests live in. A list none of whose entries names a file (sympy's
+	// bare function names) runs the related tests.
 	P2P Mode = "p2p"
 	// All runs the whole test suite (hours for Django or sympy).
 	All Mode = "all"
@@ -96,6 +98,7 @@ func (o Options) Task(row Row) (selector.Task, error) {
 		if err != nil {
 			return selector.Task{}, fmt.Errorf("instance %s: %w", row.InstanceID, err)
 		}
+		task.PassToPass = &selector.PassToPass{Tests: slices.Clone(row.PassToPass), LogParser: repo.LogParser}
 		task.TestArgs = related
 		if args := p2pArgs(spec, row.PassToPass); len(args) > 0 {
 			task.TestArgs = &selector.TestArgs{Original: args}

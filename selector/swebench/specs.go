@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/selector/swebench/logparser"
 )
 
 // The spec table below is written from the public SWE-bench harness:
@@ -61,8 +62,9 @@ type Repository struct {
 	Name string
 	// Format is the bestpatch test-output format of its test command.
 	Format executor.Format
-	// HarnessParser names the harness's log parser, for documentation.
-	HarnessParser string
+	// LogParser is the harness's log parser of the repository: how the
+	// names in its PASS_TO_PASS lists relate to bestpatch's case IDs.
+	LogParser logparser.Parser
 	// TestFiles are the repository's own test files (scoring.TestFiles
 	// patterns): SWE-bench's test directories, and not library code such
 	// as django/test/utils.py or sphinx/testing/util.py.
@@ -119,7 +121,7 @@ var (
 // Verified, with every version the harness knows.
 var repositories = []Repository{
 	{
-		Name: "astropy/astropy", Format: executor.Pytest, HarnessParser: "parse_log_pytest_v2",
+		Name: "astropy/astropy", Format: executor.Pytest, LogParser: logparser.PytestV2,
 		// astropy/tests/ itself is library code (astropy.tests.helper).
 		TestFiles: []string{"astropy/*/tests/*", "conftest.py", "*/conftest.py"}, Convention: "python",
 		Versions: merge(
@@ -130,7 +132,7 @@ var repositories = []Repository{
 		),
 	},
 	{
-		Name: "django/django", Format: executor.Django, HarnessParser: "parse_log_django",
+		Name: "django/django", Format: executor.Django, LogParser: logparser.Django,
 		TestFiles: topLevelTests, Convention: "django",
 		Versions: merge(
 			versions(Spec{TestCmd: testDjango, Install: setupPy, Pre: djangoLocale17},
@@ -142,7 +144,7 @@ var repositories = []Repository{
 		),
 	},
 	{
-		Name: "matplotlib/matplotlib", Format: executor.Pytest, HarnessParser: "parse_log_matplotlib",
+		Name: "matplotlib/matplotlib", Format: executor.Pytest, LogParser: logparser.Matplotlib,
 		TestFiles: pythonPackageTests, Convention: "python",
 		Versions: merge(
 			versions(Spec{TestCmd: testPytest, Install: pipEditable},
@@ -153,7 +155,7 @@ var repositories = []Repository{
 		),
 	},
 	{
-		Name: "mwaskom/seaborn", Format: executor.Pytest, HarnessParser: "parse_log_seaborn",
+		Name: "mwaskom/seaborn", Format: executor.Pytest, LogParser: logparser.Seaborn,
 		TestFiles: topLevelTests, Convention: "python",
 		Versions: merge(
 			versions(Spec{TestCmd: testSeaborn, Install: pipEditable}, "0.11"),
@@ -161,12 +163,12 @@ var repositories = []Repository{
 		),
 	},
 	{
-		Name: "pallets/flask", Format: executor.Pytest, HarnessParser: "parse_log_pytest",
+		Name: "pallets/flask", Format: executor.Pytest, LogParser: logparser.Pytest,
 		TestFiles: topLevelTests, Convention: "python",
 		Versions: versions(Spec{TestCmd: testPytest, Install: pipEditable}, "2.0", "2.1", "2.2", "2.3", "3.0", "3.1"),
 	},
 	{
-		Name: "psf/requests", Format: executor.Pytest, HarnessParser: "parse_log_pytest_options",
+		Name: "psf/requests", Format: executor.Pytest, LogParser: logparser.PytestOptions,
 		TestFiles: []string{"test_requests.py", "tests/*"}, Convention: "python",
 		Versions: versions(Spec{TestCmd: testPytest, Install: "python -m pip install ."},
 			"0.7", "0.8", "0.9", "0.11", "0.13", "0.14", "1.1", "1.2", "2.0", "2.2",
@@ -174,13 +176,13 @@ var repositories = []Repository{
 			"2.18", "2.19", "2.22", "2.26", "2.25", "2.27", "2.31", "3.0"),
 	},
 	{
-		Name: "pydata/xarray", Format: executor.Pytest, HarnessParser: "parse_log_pytest",
+		Name: "pydata/xarray", Format: executor.Pytest, LogParser: logparser.Pytest,
 		TestFiles: pythonPackageTests, Convention: "python",
 		Versions: versions(Spec{TestCmd: testPytest, Install: pipEditable},
 			"0.12", "0.18", "0.19", "0.20", "2022.03", "2022.06", "2022.09", "2023.07", "2024.05"),
 	},
 	{
-		Name: "pylint-dev/pylint", Format: executor.Pytest, HarnessParser: "parse_log_pytest_options",
+		Name: "pylint-dev/pylint", Format: executor.Pytest, LogParser: logparser.PytestOptions,
 		TestFiles: topLevelTests, Convention: "python",
 		Versions: merge(
 			versions(Spec{TestCmd: testPytest, Install: pipEditable}, "2.8", "2.9", "2.10", "2.11", "2.13", "2.16"),
@@ -188,20 +190,20 @@ var repositories = []Repository{
 		),
 	},
 	{
-		Name: "pytest-dev/pytest", Format: executor.Pytest, HarnessParser: "parse_log_pytest",
+		Name: "pytest-dev/pytest", Format: executor.Pytest, LogParser: logparser.Pytest,
 		TestFiles: []string{"testing/*"}, Convention: "python",
 		Versions: versions(Spec{TestCmd: testPytest, Install: pipEditable},
 			"4.4", "4.5", "4.6", "5.0", "5.1", "5.2", "5.3", "5.4", "6.0", "6.2",
 			"6.3", "7.0", "7.1", "7.2", "7.4", "8.0", "8.1", "8.2", "8.3", "8.4"),
 	},
 	{
-		Name: "scikit-learn/scikit-learn", Format: executor.Pytest, HarnessParser: "parse_log_pytest_v2",
+		Name: "scikit-learn/scikit-learn", Format: executor.Pytest, LogParser: logparser.PytestV2,
 		TestFiles: pythonPackageTests, Convention: "python",
 		Versions: versions(Spec{TestCmd: testPytest, Install: "python -m pip install -v --no-use-pep517 --no-build-isolation -e ."},
 			"0.20", "0.21", "0.22", "1.3", "1.4", "1.5", "1.6"),
 	},
 	{
-		Name: "sphinx-doc/sphinx", Format: executor.Pytest, HarnessParser: "parse_log_pytest_v2",
+		Name: "sphinx-doc/sphinx", Format: executor.Pytest, LogParser: logparser.PytestV2,
 		TestFiles: topLevelTests, Convention: "sphinx",
 		Versions: versions(Spec{TestCmd: testSphinx, Install: "python -m pip install -e .[test]"},
 			"1.5", "1.6", "1.7", "1.8", "2.0", "2.1", "2.2", "2.3", "2.4", "3.0",
@@ -210,7 +212,7 @@ var repositories = []Repository{
 			"7.3", "7.4", "8.0", "8.1"),
 	},
 	{
-		Name: "sympy/sympy", Format: executor.Sympy, HarnessParser: "parse_log_sympy",
+		Name: "sympy/sympy", Format: executor.Sympy, LogParser: logparser.Sympy,
 		TestFiles: []string{"*/tests/*"}, Convention: "python",
 		Versions: versions(Spec{TestCmd: testSympy, Install: pipEditable},
 			"0.7", "1.0", "1.1", "1.2", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9",

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/selector/swebench/logparser"
 )
 
 // harnessTestCmd is the harness's test_cmd of a repository version, written
@@ -84,6 +86,28 @@ var harnessParserFormat = map[string]executor.Format{
 	"scikit-learn/scikit-learn": "pytest", "sphinx-doc/sphinx": "pytest",
 }
 
+// harnessLogParser is the harness's MAP_REPO_TO_PARSER_PY, written out
+// again: how each repository's PASS_TO_PASS names its tests.
+var harnessLogParser = map[string]logparser.Parser{
+	"django/django": "parse_log_django", "sympy/sympy": "parse_log_sympy",
+	"astropy/astropy": "parse_log_pytest_v2", "scikit-learn/scikit-learn": "parse_log_pytest_v2", "sphinx-doc/sphinx": "parse_log_pytest_v2",
+	"psf/requests": "parse_log_pytest_options", "pylint-dev/pylint": "parse_log_pytest_options",
+	"matplotlib/matplotlib": "parse_log_matplotlib", "mwaskom/seaborn": "parse_log_seaborn",
+	"pallets/flask": "parse_log_pytest", "pydata/xarray": "parse_log_pytest", "pytest-dev/pytest": "parse_log_pytest",
+}
+
+// p2pEntry is a PASS_TO_PASS entry shaped as the repository's lists are,
+// and the directive it names ("" for none: sympy's bare names).
+func p2pEntry(repo string) (entry, directive string) {
+	switch repo {
+	case "django/django":
+		return "test_x (app_tests.test_y.T)", "app_tests.test_y"
+	case "sympy/sympy":
+		return "test_x", ""
+	}
+	return "tests/test_y.py::test_x[/tmp/p]", "tests/test_y.py"
+}
+
 // publicRow writes a row in the public schema, as the published files have
 // it: FAIL_TO_PASS and PASS_TO_PASS are JSON-encoded strings.
 func publicRow(t *testing.T, id, repo, version string, p2p []string) string {
@@ -118,7 +142,8 @@ func TestEveryRepositoryVersion(t *testing.T) {
 		for v := range r.Versions {
 			n++
 			id := fmt.Sprintf("%s-%d", strings.ReplaceAll(r.Name, "/", "__"), 1000+n)
-			lines = append(lines, publicRow(t, id, r.Name, v, nil))
+			entry, _ := p2pEntry(r.Name)
+			lines = append(lines, publicRow(t, id, r.Name, v, []string{entry}))
 			wants[id] = want{r.Name, v}
 		}
 	}
@@ -139,13 +164,6 @@ func TestEveryRepositoryVersion(t *testing.T) {
 			w := wants[row.InstanceID]
 			t.Run(string(mode)+"/"+w.repo+"/"+w.version, func(t *testing.T) {
 				task, err := opts.Task(row)
-				if mode == P2P {
-					// The rows' PASS_TO_PASS are empty: p2p has nothing to run.
-					if err == nil || !strings.Contains(err.Error(), "use --regression-tests related or all") {
-						t.Fatalf("p2p with an empty PASS_TO_PASS: err = %v, want a refusal", err)
-					}
-					return
-				}
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -167,11 +185,18 @@ func TestEveryRepositoryVersion(t *testing.T) {
 				if task.ID != row.InstanceID || task.Problem != "Something is broken in "+w.repo {
 					t.Errorf("id %q problem %q", task.ID, task.Problem)
 				}
+				entry, directive := p2pEntry(w.repo)
 				switch {
-				case mode == All && task.TestArgs != nil:
-					t.Errorf("all runs the whole suite, got test args %+v", task.TestArgs)
-				case mode != All && (task.TestArgs == nil || task.TestArgs.Related == ""):
-					t.Errorf("%s: want related test args, got %+v", mode, task.TestArgs)
+				case mode == All && (task.TestArgs != nil || task.PassToPass != nil):
+					t.Errorf("all runs the whole suite, got test args %+v, pass_to_pass %+v", task.TestArgs, task.PassToPass)
+				case mode == Related && (task.TestArgs == nil || task.TestArgs.Related == "" || task.PassToPass != nil):
+					t.Errorf("related: want related test args and no pass_to_pass, got %+v, %+v", task.TestArgs, task.PassToPass)
+				case mode == P2P && (task.PassToPass == nil || task.PassToPass.LogParser != harnessLogParser[w.repo] || !slices.Equal(task.PassToPass.Tests, []string{entry})):
+					t.Errorf("p2p: pass_to_pass %+v, want [%q] named by %s", task.PassToPass, entry, harnessLogParser[w.repo])
+				case mode == P2P && directive != "" && (task.TestArgs == nil || !slices.Equal(task.TestArgs.Original, []string{directive})):
+					t.Errorf("p2p: test args %+v, want original [%q]", task.TestArgs, directive)
+				case mode == P2P && directive == "" && (task.TestArgs == nil || task.TestArgs.Related == ""):
+					t.Errorf("p2p with bare names: want the related test args, got %+v", task.TestArgs)
 				}
 			})
 		}
