@@ -24,7 +24,7 @@ func (d *datasetFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&d.images.Namespace, "dataset-namespace", swebench.DefaultImages.Namespace, `with --dataset: instance image namespace ("none" for images the harness built locally)`)
 	f.StringVar(&d.images.Arch, "dataset-arch", swebench.DefaultImages.Arch, "with --dataset: instance image architecture (x86_64 or arm64)")
 	f.StringVar(&d.images.Tag, "dataset-tag", swebench.DefaultImages.Tag, "with --dataset: instance image tag")
-	f.StringVar(&d.mode, "regression-tests", "", "with --dataset: original tests to run: related (default: the existing tests of the modules the candidates change), p2p (the row's PASS_TO_PASS files) or all (the whole suite)")
+	f.StringVar(&d.mode, "regression-tests", "", "with --dataset: original tests to run: related (default: the existing tests of the modules the candidates change), p2p (the files of the row's PASS_TO_PASS run, and only the cases it names count) or all (the whole suite)")
 }
 
 // tasks returns the tasks of the dataset, or of the task file when no
