@@ -370,3 +370,32 @@ func SelectedReliability(pools []Pool) *Reliability {
 	r := Measure(conf, correct)
 	return &r
 }
+
+// MinFitSamples is the fewest labelled verdicts of a scope that
+// FitConfidenceModels fits a model on.
+const MinFitSamples = 30
+
+// FitConfidenceModels fits one model per scope the samples hold, for every
+// scope with at least MinFitSamples of them; the scopes left out and why
+// are in skipped.
+func FitConfidenceModels(samples []Sample, source string) (ms scoring.ConfidenceModels, skipped []string, err error) {
+	count := map[string]int{}
+	for _, s := range samples {
+		count[s.Scope]++
+	}
+	for _, scope := range []string{scoring.ScopeExecutionFree, scoring.ScopeTests} {
+		switch n := count[scope]; {
+		case n == 0:
+			continue
+		case n < MinFitSamples:
+			skipped = append(skipped, fmt.Sprintf("%s: %d labelled verdicts, fewer than %d", scope, n, MinFitSamples))
+			continue
+		}
+		m, err := FitConfidence(samples, scope, source)
+		if err != nil {
+			return nil, nil, err
+		}
+		ms = append(ms, m)
+	}
+	return ms, skipped, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/bestpatch/bestpatch/scoring"
@@ -96,5 +97,27 @@ func TestCalibrateSets(t *testing.T) {
 		if r.Split == SplitTest && r.Accuracy != 0 {
 			t.Errorf("test row %+v: every test verdict is wrong now", r)
 		}
+	}
+}
+
+// TestFitConfidenceModels: one model per scope with enough samples; a
+// scope with too few is named, not fitted.
+func TestFitConfidenceModels(t *testing.T) {
+	var samples []Sample
+	for i := range 40 {
+		samples = append(samples, Sample{Features: map[string]float64{"a": float64(i % 2)}, Scope: scoring.ScopeTests, Correct: float64(i % 2)})
+	}
+	for i := range 5 {
+		samples = append(samples, Sample{Features: map[string]float64{"a": 1}, Scope: scoring.ScopeExecutionFree, Correct: float64(i % 2)})
+	}
+	ms, skipped, err := FitConfidenceModels(samples, "toy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || ms[0].Scope != scoring.ScopeTests || ms[0].Weights["a"] <= 0 {
+		t.Errorf("models %+v", ms)
+	}
+	if len(skipped) != 1 || !strings.Contains(skipped[0], "execution_free: 5 labelled verdicts, fewer than 30") {
+		t.Errorf("skipped %q", skipped)
 	}
 }

@@ -181,6 +181,37 @@ func (m ConfidenceModel) Validate() error {
 // ConfidenceModels are the models of several scopes, at most one each.
 type ConfidenceModels []ConfidenceModel
 
+// Validate checks every model and that no scope has two.
+func (ms ConfidenceModels) Validate() error {
+	seen := map[string]bool{}
+	for _, m := range ms {
+		if err := m.Validate(); err != nil {
+			return err
+		}
+		if seen[m.Scope] {
+			return fmt.Errorf("two confidence models of scope %s: give one per scope", m.Scope)
+		}
+		seen[m.Scope] = true
+	}
+	return nil
+}
+
+// With returns the models with each of custom replacing the model of its
+// scope (or joining them, for a scope they lack).
+func (ms ConfidenceModels) With(custom ConfidenceModels) ConfidenceModels {
+	out := append(ConfidenceModels(nil), custom...)
+	for _, m := range ms {
+		replaced := false
+		for _, c := range custom {
+			replaced = replaced || c.Scope == m.Scope
+		}
+		if !replaced {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // Calibrate sets the verdict's features and, when one of the models speaks
 // for its scope, its confidence; otherwise a note says why there is none.
 func (ms ConfidenceModels) Calibrate(v *Verdict) {

@@ -86,3 +86,20 @@ func TestDefaultConfidence(t *testing.T) {
 		t.Errorf("lone reliable candidate %.3f, tied in a crowd %.3f", lone, crowd)
 	}
 }
+
+// TestConfidenceModelsWith: a custom model replaces the built-in one of its
+// scope and joins for a scope the built-in ones lack.
+func TestConfidenceModelsWith(t *testing.T) {
+	builtIn := ConfidenceModels{{Scope: ScopeExecutionFree, Intercept: 1}}
+	got := builtIn.With(ConfidenceModels{{Scope: ScopeExecutionFree, Intercept: 2}})
+	if len(got) != 1 || got[0].Intercept != 2 {
+		t.Errorf("replace: %+v", got)
+	}
+	got = builtIn.With(ConfidenceModels{{Scope: ScopeTests, Intercept: 3}})
+	if len(got) != 2 || got[0].Scope != ScopeTests || got[1].Intercept != 1 || got.Validate() != nil {
+		t.Errorf("join: %+v", got)
+	}
+	if got := builtIn.With(nil); len(got) != 1 || got[0].Intercept != 1 {
+		t.Errorf("none: %+v", got)
+	}
+}

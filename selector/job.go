@@ -121,6 +121,10 @@ type Options struct {
 	// AdversarialRounds bounds the rounds in which the model writes a test
 	// to tell tied top candidates apart.
 	AdversarialRounds int `json:"adversarial_rounds,omitempty"`
+	// ConfidenceModels replace the built-in confidence models of their
+	// scopes (scoring.DefaultConfidence): models fitted on the user's own
+	// labelled runs (bestpatch batch --fit-confidence).
+	ConfidenceModels scoring.ConfidenceModels `json:"confidence_models,omitempty"`
 }
 
 // ModelWork names, by their JSON names, the options that ask the model

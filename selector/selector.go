@@ -176,7 +176,7 @@ func Score(plan *Plan) (Report, error) {
 			v.Notes = append(v.Notes, note)
 		}
 	}
-	scoring.DefaultConfidence().Calibrate(&v)
+	scoring.DefaultConfidence().With(plan.job.Options.ConfidenceModels).Calibrate(&v)
 	return Report{
 		Job: plan.job.ID, Task: plan.job.Task.ID, Verdict: v, Matrix: m,
 		Dropped: plan.Dropped(), Distinct: plan.Distinct(),

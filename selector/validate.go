@@ -86,6 +86,9 @@ func (j Job) Validate() error {
 	if _, err := scoring.ParsePolicy(j.Options.policy()); err != nil {
 		return invalid("job %q: policy: %v (built-in policies: %s)", j.ID, err, strings.Join(scoring.PolicyNames(), ", "))
 	}
+	if err := j.Options.ConfidenceModels.Validate(); err != nil {
+		return invalid("job %q: confidence_models: %v", j.ID, err)
+	}
 	if len(j.Candidates) == 0 {
 		return invalid("task %q: no candidates: give at least one predictions line with this instance_id", t.ID)
 	}
@@ -99,6 +102,9 @@ func (j Job) Validate() error {
 		}
 		if c.Verifier != nil && (*c.Verifier < 0 || *c.Verifier > 1) {
 			return invalid("task %q: candidate %q: verifier_score %v is outside [0, 1]", t.ID, c.ID, *c.Verifier)
+		}
+		if c.Prior != nil && (*c.Prior < 0 || *c.Prior > 1) {
+			return invalid("task %q: candidate %q: prior %v is outside [0, 1]", t.ID, c.ID, *c.Prior)
 		}
 		ids[c.ID] = true
 	}

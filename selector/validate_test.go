@@ -45,6 +45,12 @@ func TestValidateLimits(t *testing.T) {
 		{"base runs over the limit", func(j *Job) { j.Options.BaseRuns = 1e6 }, "base_runs 1000000 is outside 0 to 10"},
 		{"negative base runs", func(j *Job) { j.Options.BaseRuns = -1 }, "base_runs -1 is outside"},
 		{"adversarial rounds over the limit", func(j *Job) { j.Options.AdversarialRounds = 11 }, "adversarial_rounds 11 is outside 0 to 10"},
+		{"prior outside [0, 1]", func(j *Job) { p := 1.5; j.Candidates[0].Prior = &p }, `candidate "a": prior 1.5 is outside [0, 1]`},
+		{"a confidence model of no scope", func(j *Job) { j.Options.ConfidenceModels = scoring.ConfidenceModels{{Scope: "vibes"}} }, `confidence_models: confidence model: scope "vibes"`},
+		{"two confidence models of one scope", func(j *Job) {
+			j.Options.ConfidenceModels = scoring.ConfidenceModels{{Scope: scoring.ScopeTests}, {Scope: scoring.ScopeTests}}
+		}, "two confidence models of scope tests"},
+		{"a confidence model", func(j *Job) { j.Options.ConfidenceModels = scoring.ConfidenceModels{{Scope: scoring.ScopeTests}} }, ""},
 		{"patches at the limit", func(j *Job) {
 			j.Candidates = []scoring.Candidate{{ID: "a", Patch: half}, {ID: "b", Patch: half}}
 		}, ""},

@@ -22,7 +22,8 @@ import (
 func newBatchCmd() *cobra.Command {
 	var (
 		tasksFile, out, reportDir, model string
-		priorsFile                       string
+		priorsFile, confidenceFile       string
+		fitConfidence                    string
 		natsURL, natsCreds               string
 		preds, labelSources              []string
 		parallel                         int
@@ -83,6 +84,12 @@ or interruption.`,
 			if err := applyPriors(priorsFile, byInstance); err != nil {
 				return err
 			}
+			if opts.ConfidenceModels, err = loadConfidenceModels(confidenceFile); err != nil {
+				return err
+			}
+			if fitConfidence != "" && len(labelSources) == 0 {
+				return fmt.Errorf("--fit-confidence needs --labels: the models are fitted on labelled verdicts")
+			}
 			var labels *batch.Labels
 			if len(labelSources) > 0 {
 				if labels, err = batch.LoadLabels(batch.Runs{Files: preds, Candidates: byInstance}, labelSources...); err != nil {
@@ -134,7 +141,7 @@ or interruption.`,
 				return runErr
 			}
 			return finishBatch(cmd.OutOrStdout(), res, runErr, batchOutputs{
-				out: out, model: model, labels: labels, reportDir: reportDir,
+				out: out, model: model, labels: labels, reportDir: reportDir, fitConfidence: fitConfidence,
 				policy: policyName(opts), title: "bestpatch batch: " + filepath.Base(source),
 			})
 		},
@@ -145,6 +152,8 @@ or interruption.`,
 	f.StringVar(&out, "out", "", "where to write the selected predictions for the SWE-bench harness: FILE.jsonl (JSONL) or FILE.json (a JSON list)")
 	f.StringVar(&model, "model", "bestpatch", "model_name_or_path written in the selected predictions")
 	registerPriors(f, &priorsFile)
+	registerConfidenceModel(f, &confidenceFile)
+	f.StringVar(&fitConfidence, "fit-confidence", "", "with --labels: fit confidence models on this batch's labelled verdicts (one per scope) and write them to this JSON file, for --confidence-model")
 	f.StringSliceVar(&labelSources, "labels", nil, "labels (docs/BATCH.md): JSONL label lines, the SWE-bench harness's run report (<model>.<run_id>.json), its report.json files or their directory (logs/run_evaluation/<run_id>); PREDS=REPORT ties a harness report to the predictions file it graded; repeatable")
 	f.StringVar(&reportDir, "report", "", "write an HTML report (index.html) and report.json into this directory")
 	f.IntVar(&parallel, "parallel", 0, fmt.Sprintf("instances in flight at once (default: the number of workers; %d with --nats-url); the workers bound the runs", daemonParallel))
@@ -210,6 +219,7 @@ func progressDisplay(w io.Writer) (batch.Display, io.Writer) {
 
 type batchOutputs struct {
 	out, model, reportDir, policy, title string
+	fitConfidence                        string
 	labels                               *batch.Labels
 }
 
@@ -230,6 +240,11 @@ func finishBatch(w io.Writer, res *batch.Result, runErr error, o batchOutputs) e
 			return err
 		}
 		fmt.Fprintln(w)
+		if o.fitConfidence != "" {
+			if err := writeFittedConfidence(w, o.fitConfidence, sum, "policy "+o.policy+" on the labelled instances of "+o.title); err != nil {
+				return err
+			}
+		}
 	}
 	if o.reportDir != "" {
 		var resolver report.Resolver

@@ -19,6 +19,7 @@ func newSelectCmd() *cobra.Command {
 		preds              []string
 		asJSON             bool
 		priorsFile         string
+		confidenceFile     string
 		rt                 runtimeFlags
 		ds                 datasetFlags
 		opts               selector.Options
@@ -68,6 +69,9 @@ Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
 				return err
 			}
 			if err := applyPriors(priorsFile, byInstance); err != nil {
+				return err
+			}
+			if opts.ConfidenceModels, err = loadConfidenceModels(confidenceFile); err != nil {
 				return err
 			}
 			cands := byInstance[task.ID]
@@ -121,6 +125,7 @@ Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
 	f.StringVar(&outFile, "out", "", "write the chosen patch as a one-line SWE-bench predictions file: FILE.jsonl or FILE.json (nothing is written when no candidate is chosen)")
 	f.StringVar(&model, "model", "bestpatch", "model_name_or_path written with --out")
 	registerPriors(f, &priorsFile)
+	registerConfidenceModel(f, &confidenceFile)
 	f.StringVar(&opts.Policy, "policy", "", "selection policy: "+strings.Join(scoring.PolicyNames(), ", ")+", or a JSON policy spec (default auto)")
 	f.IntVar(&opts.BaseRuns, "base-runs", 0, "how many times to run the base to find flaky tests (default 2)")
 	registerModelWork(f, &opts)

@@ -27,7 +27,10 @@ type Summary struct {
 	// chosen candidate is correct)) on the counted instances whose verdict
 	// carries one; nil when none does.
 	Calibration *accuracy.Reliability `json:"calibration,omitempty"`
-	Notes       []string              `json:"notes,omitempty"`
+	// Samples are the counted verdicts with their labels, for fitting
+	// confidence models (accuracy.FitConfidenceModels).
+	Samples []accuracy.Sample `json:"-"`
+	Notes   []string          `json:"notes,omitempty"`
 }
 
 // Summarize scores the finished, labelled instances of a batch: the
@@ -61,6 +64,9 @@ func Summarize(res *Result, labels *Labels, policy string) (*Summary, error) {
 		}
 		p.Selected = &in.Report.Verdict
 		pools = append(pools, p)
+		if s, ok := accuracy.SampleOf(in.Report.Verdict, correct); ok {
+			sum.Samples = append(sum.Samples, s)
+		}
 	}
 	if sum.UnlabelledCandidates > 0 {
 		sum.Notes = append(sum.Notes, fmt.Sprintf("%d candidates have no label and count as not resolved", sum.UnlabelledCandidates))
