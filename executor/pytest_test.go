@@ -129,6 +129,44 @@ func TestPytestRealOutput(t *testing.T) {
 	updateCapture(t, "testdata/pytest-rA.txt", out)
 }
 
+// TestPytestHarnessCommands runs real pytest the way each SWE-bench
+// repository's test command does (the harness's variants: plain -rA;
+// seaborn's --no-header; old astropy's -vv with the classic console style
+// and no tracebacks; sphinx's tox.ini, whose pytest the harness's image
+// setup turns into pytest -rA, with --durations and, under tox, colour) and
+// checks that the one pytest format reads every case of each, where the
+// harness has a parser per variant.
+func TestPytestHarnessCommands(t *testing.T) {
+	py := pytestPython(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, pytestSuite)
+	for _, c := range []struct{ repos, args string }{
+		{"astropy 3.0+, flask, matplotlib, pylint, pytest, requests, scikit-learn, xarray", "-rA"},
+		{"seaborn", "--no-header -rA"},
+		{"astropy 0.x, 1.x", "-rA -vv -o console_output_style=classic --tb=no"},
+		{"sphinx (tox.ini's pytest under tox)", "-rA --durations 25 --color=yes"},
+	} {
+		t.Run(c.args, func(t *testing.T) {
+			cmd := exec.Command("bash", "-c", py+" -m pytest "+c.args+" -p no:cacheprovider --continue-on-collection-errors tests 2>&1")
+			cmd.Dir = dir
+			out, err := cmd.Output()
+			if _, failed := err.(*exec.ExitError); err != nil && !failed {
+				t.Fatalf("pytest: %v", err)
+			}
+			cases, broken, err := parseOutput(Pytest, out)
+			if err != nil {
+				t.Fatalf("%s: %v\noutput:\n%s", c.repos, err, out)
+			}
+			if got := outcomes(cases); fmt.Sprint(got) != fmt.Sprint(wantPytestCases) {
+				t.Errorf("%s: cases\n got %v\nwant %v\noutput:\n%s", c.repos, got, wantPytestCases, out)
+			}
+			if fmt.Sprint(broken) != "[tests/test_bad.py]" {
+				t.Errorf("%s: broken %v, want [tests/test_bad.py]", c.repos, broken)
+			}
+		})
+	}
+}
+
 func TestPytestParser(t *testing.T) {
 	captured, err := os.ReadFile("testdata/pytest-rA.txt")
 	if err != nil {
