@@ -54,7 +54,8 @@ type TestArgs struct {
 	// change: the plan first lists the repository's test files at the base
 	// (ListPatterns), then appends the arguments of the related files to
 	// every run's command. A job none of whose changed modules has a
-	// related test fails with a message saying so.
+	// related test runs its generated tests alone; without any it cannot
+	// give evidence, and says what to use instead.
 	Related string `json:"related,omitempty"`
 	// ListPatterns are the patterns (`*` crosses `/`) of the test files the
 	// listing run lists; empty means the task's test_files.

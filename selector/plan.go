@@ -344,7 +344,9 @@ func newlyBroken(broken, before []string) []string {
 
 // Needed lists the runs whose results the job still needs, in a stable
 // order. It is deterministic in the recorded results; runs already recorded
-// are not listed, runs handed out but not yet recorded are.
+// are not listed, runs handed out but not yet recorded are. A run with
+// nothing to run (nothingToRun) is recorded here, as completed with no
+// case, and never listed.
 func (p *Plan) Needed() []PlannedRun {
 	if r, ok := p.listRun(); ok && p.listPending() {
 		// Every other run's command depends on the listing.
@@ -354,8 +356,16 @@ func (p *Plan) Needed() []PlannedRun {
 		return nil
 	}
 	var need []PlannedRun
+	settled := false
 	add := func(r PlannedRun) {
-		if _, ok := p.results[r.ID]; !ok {
+		switch _, ok := p.results[r.ID]; {
+		case ok:
+		case p.nothingToRun(r.Run.Tests):
+			// Nothing for the runner to run: completed, with no case. What
+			// it settles may make other runs needed: look again.
+			p.results[r.ID] = executor.Result{Status: executor.Completed}
+			settled = true
+		default:
 			need = append(need, r)
 		}
 	}
@@ -367,6 +377,9 @@ func (p *Plan) Needed() []PlannedRun {
 		for _, r := range p.groupNeeded(&p.groups[i], base) {
 			add(r)
 		}
+	}
+	if settled {
+		return p.Needed()
 	}
 	return need
 }

@@ -127,6 +127,8 @@ type chosen struct {
 	args []string
 	// directive maps a related test file to its argument.
 	directive map[string]string
+	// none says why no test is related, when none is.
+	none string
 }
 
 // selection is what the related convention chose from the recorded
@@ -185,19 +187,41 @@ func (p *Plan) choose(res executor.Result) (chosen, error) {
 		if len(p.args.changed) > 0 {
 			changed = strings.Join(p.args.changed, ", ")
 		}
-		return sel, fmt.Errorf("no related test: the candidates change %s, and none has an existing test by the %s convention among the %d test files listed; choose the regression tests another way (SWE-bench: --regression-tests p2p or all; a task file: test_args.original)", changed, p.args.conv.Name, len(files))
+		sel.none = fmt.Sprintf("no related test: the candidates change %s, and none has an existing test by the %s convention among the %d test files listed", changed, p.args.conv.Name, len(files))
 	}
 	return sel, nil
 }
 
-// Err reports why a job cannot produce evidence at all: the listing of its
-// test files failed, or no candidate changes a module with a related test.
-// The plan needs no further run then, and scoring refuses the job.
+// noRelated says why no original test is related to the candidates'
+// changes, once the listing is recorded; "" when some are.
+func (p *Plan) noRelated() string {
+	if p.args == nil || p.args.conv == nil {
+		return ""
+	}
+	sel, err := p.selection()
+	if err != nil {
+		return ""
+	}
+	return sel.none
+}
+
+// noRelatedRemedy is what to use instead of related tests that do not exist.
+const noRelatedRemedy = "use other regression tests (SWE-bench: --regression-tests p2p or all; a task file: test_args.original) or generated tests (--generate-tests N)"
+
+// Err reports why a job cannot go on: the listing of its test files
+// failed, or a related test file cannot be named to the runner; or no
+// candidate changes a module with a related test and the job has no
+// generated test either, so that no run could give evidence. The plan needs
+// no further run then, and scoring refuses the job. A job with generated
+// tests and no related test runs the generated tests alone (nothingToRun).
 func (p *Plan) Err() error {
 	if p.args == nil || p.args.conv == nil || p.listPending() {
 		return nil
 	}
-	_, err := p.selection()
+	sel, err := p.selection()
+	if err == nil && sel.none != "" && len(p.tests) == 0 {
+		return fmt.Errorf("%s, and the job has no generated test: no run could give evidence; %s", sel.none, noRelatedRemedy)
+	}
 	return err
 }
 
@@ -217,13 +241,22 @@ func (p *Plan) generatedArgs() error {
 	return nil
 }
 
-// command is a run's test command: the task's, followed by the original
-// tests' arguments and those of the generated test files the run applies.
-// Only called once the listing, if any, is recorded.
+// command is a run's test command: the task's, followed by its arguments
+// (argList), shell-quoted.
 func (p *Plan) command(tests []executor.TestPatch) string {
 	cmd := p.job.Task.TestCommand
+	for _, a := range p.argList(tests) {
+		cmd += " " + shellQuote(a)
+	}
+	return cmd
+}
+
+// argList are a run's test arguments: the original tests' and those of the
+// generated test files the run applies. Only called once the listing, if
+// any, is recorded.
+func (p *Plan) argList(tests []executor.TestPatch) []string {
 	if p.args == nil {
-		return cmd
+		return nil
 	}
 	args := slices.Clone(p.args.spec.Original)
 	add := func(a string) {
@@ -242,10 +275,16 @@ func (p *Plan) command(tests []executor.TestPatch) string {
 			add(a)
 		}
 	}
-	for _, a := range args {
-		cmd += " " + shellQuote(a)
-	}
-	return cmd
+	return args
+}
+
+// nothingToRun reports whether a run of these generated tests would name
+// no test to the runner although the task's command takes them as
+// arguments: no original test is related, and the run applies no generated
+// test file. Such a run is never executed (its command would run the whole
+// suite); the plan records it as completed with no case.
+func (p *Plan) nothingToRun(tests []executor.TestPatch) bool {
+	return p.args != nil && p.args.conv != nil && !p.listPending() && len(p.argList(tests)) == 0
 }
 
 // directives are the runner's arguments that run the test files a generated
@@ -302,6 +341,12 @@ func (p *Plan) testArgsNote() string {
 	sel, err := p.selection()
 	if err != nil {
 		return err.Error()
+	}
+	if sel.none != "" {
+		if len(p.tests) > 0 {
+			return sel.none + ": the runs ran the generated tests alone, so no regression was looked for"
+		}
+		return sel.none + ": " + noRelatedRemedy
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "original tests related to the candidates' changes (%s convention): ", p.args.conv.Name)

@@ -114,7 +114,8 @@ func TestPlanRelatedNoneIsAnError(t *testing.T) {
 		t.Fatalf("needed %v after a listing with no related test: the job must not run everything", ids(p.Needed()))
 	}
 	err := p.Err()
-	if err == nil || !strings.Contains(err.Error(), "no related test") || !strings.Contains(err.Error(), "django/contrib/nothing.py") {
+	if err == nil || !strings.Contains(err.Error(), "no related test") || !strings.Contains(err.Error(), "django/contrib/nothing.py") ||
+		!strings.Contains(err.Error(), "--regression-tests p2p or all") || !strings.Contains(err.Error(), "--generate-tests") {
 		t.Fatalf("err = %v", err)
 	}
 	if _, err := Score(p); err == nil || !strings.Contains(err.Error(), "no related test") {
@@ -125,6 +126,66 @@ func TestPlanRelatedNoneIsAnError(t *testing.T) {
 	record(t, p, ListRunID, executor.Result{Status: executor.Infra, Reason: "image not found"})
 	if err := p.Err(); err == nil || !strings.Contains(err.Error(), "image not found") {
 		t.Errorf("failed listing: %v", err)
+	}
+}
+
+// TestPlanRelatedNoneRunsGeneratedTests: with no related test, a job with a
+// generated test runs it alone; a run that would apply no generated test
+// file (the original suite alone, isolated) is never executed, since its
+// command would run the whole suite: it is recorded as completed with no
+// case.
+func TestPlanRelatedNoneRunsGeneratedTests(t *testing.T) {
+	gen := "diff --git a/tests/utils_tests/test_gen.py b/tests/utils_tests/test_gen.py\nnew file mode 100644\n--- /dev/null\n+++ b/tests/utils_tests/test_gen.py\n@@ -0,0 +1,3 @@\n" +
+		"+class T:\n+    def test_gen(self):\n+        pass\n"
+	for _, isolate := range []bool{false, true} {
+		job := Job{ID: "j", Candidates: []scoring.Candidate{{ID: "a", Patch: modPatch("django/contrib/nothing.py")}}, Task: Task{
+			ID: "django__django-1", Env: executor.Environment{Image: "img"}, TestCommand: "./tests/runtests.py --verbosity 2", Format: executor.Django,
+			TestArgs: &TestArgs{Related: "django"}, GeneratedTests: []GeneratedTest{{ID: "g", Patch: gen}},
+		}}
+		p, err := NewPlan(job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		record(t, p, ListRunID, listing("tests/utils_tests/test_text.py"))
+		if err := p.Err(); err != nil {
+			t.Fatalf("a job with a generated test fails without related tests: %v", err)
+		}
+		const genCase = "test_gen (utils_tests.test_gen.T)"
+		executed := map[string]bool{}
+		for !p.Done() {
+			for _, r := range p.Needed() {
+				if want := "./tests/runtests.py --verbosity 2 utils_tests.test_gen"; r.Run.Command != want {
+					t.Fatalf("%s: command %q, want %q (the generated test alone)", r.ID, r.Run.Command, want)
+				}
+				res := executor.Result{Status: executor.Completed, Cases: []executor.Case{{ID: genCase, Outcome: scoring.Fail}}}
+				if len(r.Candidates) > 0 {
+					res.Cases[0].Outcome = scoring.Pass
+				}
+				if isolate && r.ID == "base/1" {
+					res.Broken = []string{"utils_tests.other"} // isolation runs follow
+				}
+				executed[r.ID] = true
+				record(t, p, r.ID, res)
+			}
+		}
+		if isolate {
+			if executed["base/iso/"+OriginalArtifact] || !executed["base/iso/gen:g"] {
+				t.Errorf("isolation runs executed: %v; want base/iso/gen:g and never the original suite alone", executed)
+			}
+			if r, ok := p.Result("base/iso/" + OriginalArtifact); !ok || r.Status != executor.Completed || len(r.Cases) != 0 {
+				t.Errorf("the original suite alone: %+v %v, want recorded as completed with no case", r, ok)
+			}
+		}
+		rep, err := Score(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict.Chosen != "a" {
+			t.Errorf("chosen %q, want a (it passes the generated test)", rep.Verdict.Chosen)
+		}
+		if notes := strings.Join(rep.Verdict.Notes, "\n"); !strings.Contains(notes, "no related test") || !strings.Contains(notes, "ran the generated tests alone") {
+			t.Errorf("notes do not say the generated tests ran alone:\n%s", notes)
+		}
 	}
 }
 
