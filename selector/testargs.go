@@ -205,8 +205,16 @@ func (p *Plan) noRelated() string {
 	return sel.none
 }
 
-// noRelatedRemedy is what to use instead of related tests that do not exist.
-const noRelatedRemedy = "use other regression tests (SWE-bench: --regression-tests p2p or all; a task file: test_args.original) or generated tests (--generate-tests N)"
+// noRelatedRemedy says what to use instead of related tests that do not
+// exist.
+func (p *Plan) noRelatedRemedy() string {
+	if p.p2p != nil {
+		// SWE-bench's p2p falls back to related tests when PASS_TO_PASS
+		// names no file (sympy's bare names): p2p is no way out here.
+		return "PASS_TO_PASS names no test file, so the related tests were looked for: use --regression-tests all, or generated tests (--generate-tests N)"
+	}
+	return "use other regression tests (SWE-bench: --regression-tests p2p or all; a task file: test_args.original) or generated tests (--generate-tests N)"
+}
 
 // Err reports why a job cannot go on: the listing of its test files
 // failed, or a related test file cannot be named to the runner; or no
@@ -220,7 +228,7 @@ func (p *Plan) Err() error {
 	}
 	sel, err := p.selection()
 	if err == nil && sel.none != "" && len(p.tests) == 0 {
-		return fmt.Errorf("%s, and the job has no generated test: no run could give evidence; %s", sel.none, noRelatedRemedy)
+		return fmt.Errorf("%s, and the job has no generated test: no run could give evidence; %s", sel.none, p.noRelatedRemedy())
 	}
 	return err
 }
@@ -346,7 +354,7 @@ func (p *Plan) testArgsNote() string {
 		if len(p.tests) > 0 {
 			return sel.none + ": the runs ran the generated tests alone, so no regression was looked for"
 		}
-		return sel.none + ": " + noRelatedRemedy
+		return sel.none + ": " + p.noRelatedRemedy()
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "original tests related to the candidates' changes (%s convention): ", p.args.conv.Name)

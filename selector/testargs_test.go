@@ -8,6 +8,7 @@ import (
 
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/selector/swebench/logparser"
 )
 
 func modPatch(file string) string {
@@ -120,6 +121,18 @@ func TestPlanRelatedNoneIsAnError(t *testing.T) {
 	}
 	if _, err := Score(p); err == nil || !strings.Contains(err.Error(), "no related test") {
 		t.Errorf("score: %v", err)
+	}
+	// In p2p, which looked for related tests because PASS_TO_PASS names no
+	// file (sympy's bare names), p2p is no way out.
+	job := p.Job()
+	job.Task.PassToPass = &PassToPass{Tests: []string{"test_x"}, LogParser: logparser.Sympy}
+	q, err := NewPlan(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record(t, q, ListRunID, listing("tests/utils_tests/test_text.py"))
+	if err := q.Err(); err == nil || !strings.Contains(err.Error(), "--regression-tests all") || strings.Contains(err.Error(), "p2p or all") {
+		t.Errorf("p2p without related tests: %v", err)
 	}
 	// A listing that failed says so.
 	p = argsPlan(t, &TestArgs{Related: "django"}, scoring.Candidate{ID: "a", Patch: modPatch("django/utils/text.py")})
