@@ -111,6 +111,10 @@ func (s *FormatSpec) Directive(file string) (string, error) {
 	return s.directive(file)
 }
 
+// NamesTestFiles reports whether the format's runner can be told to run a
+// test file alone (Directive).
+func (s *FormatSpec) NamesTestFiles() bool { return s.directive != nil }
+
 // CaseDirective returns the argument the format's runner takes to run the
 // file or module a case ID comes from, as the SWE-bench harness derives test
 // directives: the file of a pytest node id ("tests/test_x.py::T::f[a]" ->

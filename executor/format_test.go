@@ -104,6 +104,10 @@ func TestDirectives(t *testing.T) {
 		if (tc.want == "") != (err != nil) || got != tc.want {
 			t.Errorf("%s: Directive(%q) = %q, %v; want %q", tc.format, tc.file, got, err, tc.want)
 		}
+		// Only JUnit's runner is not named: any runner may write a report.
+		if spec.NamesTestFiles() != (tc.format != JUnit) {
+			t.Errorf("%s: NamesTestFiles() = %v", tc.format, spec.NamesTestFiles())
+		}
 	}
 }
 

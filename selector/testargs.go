@@ -49,6 +49,9 @@ func newTestArgs(t Task, patches []string) (*testArgs, error) {
 	if a.format, err = t.Format.Spec(); err != nil {
 		return nil, invalid("task %q: %v", t.ID, err) // Validate has checked it
 	}
+	if !a.format.NamesTestFiles() {
+		return nil, invalid("task %q: test_args.related needs a runner that takes test files as arguments, and test_format %q does not say how its runner names one: give test_args.original", t.ID, t.Format)
+	}
 	isTest := t.isTestFile
 	seen := map[string]bool{}
 	for _, p := range patches {

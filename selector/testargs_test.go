@@ -210,6 +210,12 @@ func TestPlanRelatedRefusals(t *testing.T) {
 	if _, err := NewPlan(Job{ID: "j", Task: unknown, Candidates: cands}); err == nil || !strings.Contains(err.Error(), "cobol") {
 		t.Errorf("unknown convention: %v", err)
 	}
+	junit := base
+	junit.Format, junit.Report = executor.JUnit, "report.xml"
+	junit.TestArgs = &TestArgs{Related: "python"}
+	if _, err := NewPlan(Job{ID: "j", Task: junit, Candidates: cands}); err == nil || !strings.Contains(err.Error(), "does not say how its runner names one") {
+		t.Errorf("related tests with a format that cannot name a file: %v", err)
+	}
 }
 
 // TestPlanGeneratedTestArgs: a run that applies a generated test also
