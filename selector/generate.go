@@ -208,7 +208,12 @@ func (s *Selector) adversarial(ctx context.Context, sess *generator.Session, pla
 			}
 			results[name] = res
 		}
+		// A run that timed out or failed for infrastructure reasons holds no
+		// evidence: its cases may be cut short or missing.
+		unknown := unknownRun(results, r)
 		switch {
+		case unknown != "":
+			r.Note = unknown
 		case t.Broken(results["base"]):
 			feedback = "the test did not compile or could not be collected on the base commit:\n" + results["base"].Output
 			r.Note = "the test does not compile on base"
@@ -232,6 +237,19 @@ func (s *Selector) adversarial(ctx context.Context, sess *generator.Session, pla
 		v.Notes = append(v.Notes, fmt.Sprintf("adversarial round %d (%s vs %s): %s", round, r.A, r.B, r.Note))
 		gen.Adversarial = append(gen.Adversarial, r)
 	}
+}
+
+// unknownRun says which of an adversarial round's runs ended without
+// evidence (timeout, infrastructure failure, or anything but a completed
+// run), or "" when all three completed.
+func unknownRun(results map[string]executor.Result, r AdversarialRound) string {
+	for _, run := range []struct{ name, label string }{{"base", "the base"}, {"a", r.A}, {"b", r.B}} {
+		if res := results[run.name]; res.Status != executor.Completed {
+			_, why := rowStatus(res)
+			return fmt.Sprintf("no evidence: the test's run on %s ended %s (%s)", run.label, res.Status, why)
+		}
+	}
+	return ""
 }
 
 // passes counts a test's passing cases in a run.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bestpatch/bestpatch/generator"
 	"github.com/bestpatch/bestpatch/generator/llmtest"
@@ -146,5 +147,54 @@ func TestSelectWithoutEndpoint(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(rep.Verdict.Notes, "\n"), "no model endpoint") || rep.Generation != nil {
 		t.Fatalf("notes = %v, generation = %+v", rep.Verdict.Notes, rep.Generation)
+	}
+}
+
+// TestAdversarialRoundIgnoresUnknownRuns: an adversarial test that fails a
+// case with one candidate and then hangs until the timeout tells nothing
+// about that candidate: the timed-out run is not evidence, so the tie
+// stands and the round names no winner. Before, the cut-short run counted
+// and the other candidate won.
+func TestAdversarialRoundIgnoresUnknownRuns(t *testing.T) {
+	job, _ := tinyJob(t, "fix", "wrong")
+	// No generated tests: fix and wrong tie on every key (no regressions,
+	// symmetric similarity); the tie-break picks fix.
+	job.Task.Timeout = selector.Duration(20 * time.Second)
+	adv := `package tiny
+
+import (
+	"testing"
+	"time"
+)
+
+func TestAdvFirst(t *testing.T) {
+	if Answer() == 42 {
+		t.Fatal("42")
+	}
+}
+
+func TestAdvSecond(t *testing.T) {
+	if Answer() == 42 {
+		time.Sleep(time.Hour)
+	}
+}
+`
+	ep, _ := fakeModel(t, func(seed int64, body string) string { return goFile("adv_test.go", adv) })
+	sel := &selector.Selector{Exec: newLocal(t), Pool: selector.NewPool(2), Models: ep}
+	job.Options.AdversarialRounds = 1
+	rep, err := sel.Select(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := rep.Generation
+	if g == nil || len(g.Adversarial) != 1 {
+		t.Fatalf("adversarial rounds = %+v", g)
+	}
+	r := g.Adversarial[0]
+	if r.Winner != "" || !strings.Contains(r.Note, "no evidence") || !strings.Contains(r.Note, "timeout") {
+		t.Errorf("round = %+v, want no winner and a note that the run timed out", r)
+	}
+	if rep.Verdict.Chosen != "fix" || len(rep.Verdict.Ties) != 2 {
+		t.Errorf("chosen %q, ties %v: want fix, still tied with wrong", rep.Verdict.Chosen, rep.Verdict.Ties)
 	}
 }
