@@ -3,6 +3,7 @@ package scoring
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -103,8 +104,15 @@ func TestConsensusSignals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Chosen != "fix" || len(v.Ties) != 3 {
-		t.Errorf("chosen %q ties %q: want fix, tied with its twins", v.Chosen, v.Ties)
+	// tamper makes the same change as fix and twin but also edits a test:
+	// it ranks below every clean candidate, so it is not in the tie.
+	if v.Chosen != "fix" || !slices.Equal(v.Ties, []string{"fix", "twin"}) {
+		t.Errorf("chosen %q ties %q: want fix, tied with its twin", v.Chosen, v.Ties)
+	}
+	for _, r := range v.Ranking {
+		if r.ID == "tamper" && r.Rank != 5 {
+			t.Errorf("tamper ranks %d, want 5 (below the four clean candidates)", r.Rank)
+		}
 	}
 }
 

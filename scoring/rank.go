@@ -3,6 +3,7 @@ package scoring
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -14,24 +15,50 @@ const eps = 1e-9
 type ordering struct {
 	// order lists the candidates that passed the filters, best first.
 	order []string
-	// rank is the competition rank (1, 2, 2, 4) by the keys alone.
+	// listed is every candidate in play in report order: tier by tier, the
+	// ones that passed the filters best first, then the ones filtered out.
+	listed []string
+	// rank is the competition rank (1, 2, 2, 4) by tier and keys; a
+	// candidate filtered out ranks after those of its tier that were not.
 	rank map[string]int
+	// tier is each candidate's tier (0 first).
+	tier map[string]int
 	// keys are the key values (nil: absent) by candidate.
 	keys map[string][]*float64
 	// keyNames are the keys actually used.
 	keyNames []string
 	// out holds, for candidates removed by a filter, why.
-	out   map[string]string
+	out map[string]string
+	// filteredBy names the filters that removed some candidate of the
+	// first tier.
+	filteredBy []string
+	// used names the filters and keys that had a value for some candidate.
+	used  []string
 	notes []string
 }
 
-// applyPolicy filters and orders the live candidates. sig must hold every
-// live candidate.
-func applyPolicy(p Policy, live []string, sig map[string]*Signals) ordering {
-	o := ordering{out: map[string]string{}, keys: map[string][]*float64{}, rank: map[string]int{}}
-	remaining := append([]string(nil), live...)
-	for _, f := range p.Filters {
-		remaining = o.filter(f, remaining, sig)
+// applyPolicy filters and orders the candidates in play, given in tiers:
+// every candidate of a tier ranks below every candidate of the tiers
+// before it, filtered out or not. Filters apply within each tier (so that
+// a tier below can never push one above out); keys are computed over all
+// the candidates that passed, on one scale. sig must hold every candidate.
+func applyPolicy(p Policy, tiers [][]string, sig map[string]*Signals) ordering {
+	o := ordering{out: map[string]string{}, keys: map[string][]*float64{}, rank: map[string]int{}, tier: map[string]int{}}
+	var remaining []string
+	for t, ids := range tiers {
+		kept := append([]string(nil), ids...)
+		decisive := o.filteredBy
+		for _, f := range p.Filters {
+			kept = o.filter(f, kept, sig)
+		}
+		if t > 0 {
+			// Only the first tier's filters can decide the choice.
+			o.filteredBy = decisive
+		}
+		for _, id := range ids {
+			o.tier[id] = t
+		}
+		remaining = append(remaining, kept...)
 	}
 
 	// Key values, oriented so that higher is better; -Inf when absent.
@@ -42,6 +69,7 @@ func applyPolicy(p Policy, live []string, sig map[string]*Signals) ordering {
 			continue
 		}
 		o.keyNames = append(o.keyNames, k.String())
+		o.used = append(o.used, k.String())
 		for _, id := range remaining {
 			values[id] = append(values[id], col[id])
 			var ptr *float64
@@ -54,19 +82,36 @@ func applyPolicy(p Policy, live []string, sig map[string]*Signals) ordering {
 
 	sort.SliceStable(remaining, func(i, j int) bool {
 		a, b := remaining[i], remaining[j]
+		if o.tier[a] != o.tier[b] {
+			return o.tier[a] < o.tier[b]
+		}
 		if c := compareKeys(values[a], values[b]); c != 0 {
 			return c > 0
 		}
 		return tieLess(sig[a], sig[b], a, b)
 	})
-	for i, id := range remaining {
-		if i > 0 && compareKeys(values[id], values[remaining[i-1]]) == 0 {
-			o.rank[id] = o.rank[remaining[i-1]]
-		} else {
-			o.rank[id] = i + 1
-		}
-	}
 	o.order = remaining
+	offset, i := 0, 0
+	for t, ids := range tiers {
+		first := i
+		for ; i < len(remaining) && o.tier[remaining[i]] == t; i++ {
+			id := remaining[i]
+			if i > first && compareKeys(values[id], values[remaining[i-1]]) == 0 {
+				o.rank[id] = o.rank[remaining[i-1]]
+			} else {
+				o.rank[id] = offset + i - first + 1
+			}
+			o.listed = append(o.listed, id)
+		}
+		for _, id := range ids {
+			if _, out := o.out[id]; out {
+				o.rank[id] = offset + i - first + 1
+				o.listed = append(o.listed, id)
+			}
+		}
+		offset += len(ids)
+	}
+	o.notes = slices.Compact(o.notes)
 	return o
 }
 
@@ -118,6 +163,8 @@ func (o *ordering) filter(f Filter, ids []string, sig map[string]*Signals) []str
 		o.notes = append(o.notes, fmt.Sprintf("filter %s skipped: no candidate has this signal", f.Signal))
 		return ids
 	}
+	name := fmt.Sprintf("%s (%s)", f.Signal, f.Keep)
+	o.used = append(o.used, "filter "+name)
 	sort.SliceStable(present, func(i, j int) bool { return present[i].v > present[j].v })
 	var threshold float64
 	switch f.Keep {
@@ -140,6 +187,9 @@ func (o *ordering) filter(f Filter, ids []string, sig map[string]*Signals) []str
 		if keep[id] {
 			kept = append(kept, id)
 			continue
+		}
+		if !slices.Contains(o.filteredBy, name) {
+			o.filteredBy = append(o.filteredBy, name)
 		}
 		if v, ok := info.value(sig[id]); ok {
 			best, _ := info.value(sig[present[0].id])

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 )
@@ -54,6 +55,14 @@ type Assessment struct {
 	hasTests    bool
 	hasVerifier bool
 	hasPrior    bool
+	// executed: a matrix was given (the job ran its tests).
+	executed bool
+	// baseCases counts the base run's cases that count; baseWhy says why
+	// the base holds no evidence, when it does not.
+	baseCases int
+	baseWhy   string
+	// unknownWhy holds, for the candidates in play without evidence, why.
+	unknownWhy map[string]string
 }
 
 // Assess computes the signals of every candidate: normalization and the
@@ -66,18 +75,27 @@ func Assess(in Input) (*Assessment, error) {
 		candidates: in.Candidates,
 		sig:        make(map[string]*Signals, len(in.Candidates)),
 		outWhy:     map[string]string{},
+		executed:   in.Matrix != nil,
+		unknownWhy: map[string]string{},
+	}
+	if in.Matrix != nil {
+		a.baseCases, a.baseWhy = baseEvidence(in.Matrix)
 	}
 	var liveViews []view
 	for _, c := range in.Candidates {
 		cv := newView(c, in.Sources, in.TestFiles)
 		s := &Signals{Verifier: c.Verifier, Prior: c.Prior, Flags: flagsOf(cv)}
 		a.sig[c.ID] = s
+		unknownWhy := "no run recorded"
 		if in.Matrix != nil {
 			s.Status = RunUnknown // no row: no evidence
 			if row, ok := in.Matrix.Candidates[c.ID]; ok {
 				s.Status = row.Status
 				if s.Status == "" {
 					s.Status = RunOK // a row with no status holds evidence
+				}
+				if row.Reason != "" {
+					unknownWhy = row.Reason
 				}
 			}
 		}
@@ -98,6 +116,7 @@ func Assess(in Input) (*Assessment, error) {
 			a.outWhy[c.ID] = "the patch only adds scripts at the repository root (reproduction scripts): no fix, out"
 		case s.Status != "" && s.Status != RunOK:
 			s.Flags = append(s.Flags, FlagUnknown)
+			a.unknownWhy[c.ID] = unknownWhy
 		}
 		if _, out := a.outWhy[c.ID]; !out {
 			a.live = append(a.live, c.ID)
@@ -137,7 +156,11 @@ func (s *Signals) clone() Signals {
 	return c
 }
 
-// Select ranks the assessed candidates under a policy.
+// Select ranks the assessed candidates under a policy. Candidates that
+// change test files (tampering) are ranked apart, below every clean
+// candidate, whatever the policy. A job that ran its tests but got no
+// evidence from them (no base case, no candidate run completed) abstains:
+// the verdict chooses nothing and says why.
 func (a *Assessment) Select(p Policy) (Verdict, error) {
 	if err := p.Validate(); err != nil {
 		return Verdict{}, err
@@ -149,27 +172,45 @@ func (a *Assessment) Select(p Policy) (Verdict, error) {
 		concrete, why = resolveAuto(a.hasTests, a.hasVerifier, a.hasPrior)
 		v.Notes = append(v.Notes, "auto: "+why)
 	}
-	o := applyPolicy(concrete, a.live, a.sig)
-	v.Notes = append(v.Notes, o.notes...)
+	v.Basis = a.basis()
 
-	for _, id := range o.order {
-		v.Ranking = append(v.Ranking, Ranked{ID: id, Rank: o.rank[id], Signals: a.sig[id].clone(), Keys: o.keys[id]})
-	}
-	next := len(o.order) + 1
+	var clean, tampering []string
 	for _, id := range a.live {
-		if why, ok := o.out[id]; ok {
-			v.Ranking = append(v.Ranking, Ranked{ID: id, Rank: next, Signals: a.sig[id].clone(), Out: why})
+		if hasFlag(a.sig[id].Flags, FlagTouchesTests) {
+			tampering = append(tampering, id)
+		} else {
+			clean = append(clean, id)
 		}
+	}
+	v.Basis.Tampering = tampering
+	o := applyPolicy(concrete, [][]string{clean, tampering}, a.sig)
+	v.Notes = append(v.Notes, o.notes...)
+	for _, id := range o.listed {
+		v.Ranking = append(v.Ranking, Ranked{ID: id, Rank: o.rank[id], Signals: a.sig[id].clone(), Keys: o.keys[id], Out: o.out[id]})
 	}
 	for _, c := range a.candidates {
 		if why, ok := a.outWhy[c.ID]; ok {
 			v.Ranking = append(v.Ranking, Ranked{ID: c.ID, Signals: a.sig[c.ID].clone(), Out: why})
 		}
 	}
+	switch {
+	case len(tampering) > 0 && len(clean) > 0:
+		v.Notes = append(v.Notes, fmt.Sprintf("%d candidate(s) change test files (tampering: %s): ranked below every clean candidate", len(tampering), strings.Join(tampering, ", ")))
+	case len(tampering) > 0:
+		v.Notes = append(v.Notes, "every candidate in play changes test files (tampering): the choice is among them; the test files they change are restored before the runs")
+	}
 	if len(o.order) == 0 {
 		v.Why = "no candidate can be chosen: every patch is empty, only touches tests, or does not apply"
 		return v, nil
 	}
+	if why := a.abstain(); why != "" {
+		v.Abstained = why
+		v.Basis.Execution = EvidenceNone
+		v.Why = "abstained: " + why
+		return v, nil
+	}
+	v.Basis.Signals = o.used
+	v.Basis.DecidedBy = decidedBy(o, a.sig)
 	v.Chosen = o.order[0]
 	for _, id := range o.order {
 		if o.rank[id] == 1 {
@@ -181,6 +222,125 @@ func (a *Assessment) Select(p Policy) (Verdict, error) {
 	}
 	v.Why = explain(v, o, a.sig)
 	return v, nil
+}
+
+// baseEvidence counts the base run's cases that count (flaky ones left
+// out) and says why the base holds no evidence, when it holds none.
+func baseEvidence(m *Matrix) (int, string) {
+	if m.Base.Status != RunOK && m.Base.Status != "" {
+		return 0, fmt.Sprintf("the base run ended %s (%s)", m.Base.Status, orDefault(m.Base.Reason, "no reason given"))
+	}
+	flaky := flakySet(m)
+	n, quarantined := 0, 0
+	for a, cs := range m.Base.Cases {
+		for c := range cs {
+			if flaky.has(a, c) {
+				quarantined++
+			} else {
+				n++
+			}
+		}
+	}
+	switch {
+	case n > 0:
+		return n, ""
+	case quarantined > 0:
+		return 0, fmt.Sprintf("every test case of the base run (%d) is flaky", quarantined)
+	default:
+		return 0, "the base run produced no test case that parses and counts (check test_command, test_format and original_tests)"
+	}
+}
+
+// basis reports the execution evidence of the candidates in play.
+func (a *Assessment) basis() Basis {
+	b := Basis{Execution: EvidenceExecutionFree, BaseCases: a.baseCases}
+	if !a.executed {
+		return b
+	}
+	for _, id := range a.live {
+		if _, unknown := a.unknownWhy[id]; unknown {
+			b.Unknown = append(b.Unknown, id)
+		} else {
+			b.Executed = append(b.Executed, id)
+		}
+	}
+	switch {
+	case a.baseWhy != "" || len(b.Executed) == 0:
+		b.Execution = EvidenceNone
+	case len(b.Unknown) > 0:
+		b.Execution = EvidencePartial
+	default:
+		b.Execution = EvidenceFull
+	}
+	return b
+}
+
+// abstain says why a job that ran its tests cannot choose on their
+// evidence, or "" when it can (or ran nothing, as asked).
+func (a *Assessment) abstain() string {
+	if !a.executed || len(a.live) == 0 {
+		return ""
+	}
+	if a.baseWhy != "" {
+		return a.baseWhy + ": there is no test evidence to compare the candidates against"
+	}
+	var reasons []string
+	for _, id := range a.live {
+		why, unknown := a.unknownWhy[id]
+		if !unknown {
+			return ""
+		}
+		if len(reasons) < 3 {
+			reasons = append(reasons, id+": "+why)
+		}
+	}
+	more := ""
+	if n := len(a.live) - len(reasons); n > 0 {
+		more = fmt.Sprintf("; %d more", n)
+	}
+	return fmt.Sprintf("no candidate's run completed (timeout or infrastructure failure: %s%s)", strings.Join(reasons, "; "), more)
+}
+
+// decidedBy says what put the first of an ordering first.
+func decidedBy(o ordering, sig map[string]*Signals) string {
+	first := o.order[0]
+	tampering := 0
+	for _, id := range o.listed {
+		if o.tier[id] > 0 {
+			tampering++
+		}
+	}
+	if len(o.order) == 1 || o.tier[o.order[1]] != o.tier[first] {
+		// Alone in its tier once the filters ran.
+		switch {
+		case len(o.filteredBy) > 0 && tampering > 0:
+			return "filters " + strings.Join(o.filteredBy, ", ") + " left it alone among the clean candidates; the others change test files (tampering)"
+		case len(o.filteredBy) > 0:
+			return "filters " + strings.Join(o.filteredBy, ", ") + " left it alone"
+		case tampering > 0:
+			return "the others change test files (tampering)"
+		default:
+			return "the only candidate in play"
+		}
+	}
+	second := o.order[1]
+	for i, name := range o.keyNames {
+		x, y := o.keys[first][i], o.keys[second][i]
+		if (x == nil) != (y == nil) || (x != nil && math.Abs(*x-*y) > eps) {
+			return "key " + name
+		}
+	}
+	if sig[first].ChangedLines != sig[second].ChangedLines {
+		return "tie-break: fewer changed lines"
+	}
+	return "tie-break: the smaller candidate ID"
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func checkCandidates(cs []Candidate) error {

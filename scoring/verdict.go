@@ -106,4 +106,55 @@ type Verdict struct {
 	Confidence *float64 `json:"confidence,omitempty"`
 	// Features are what the confidence is computed from (VerdictFeatures).
 	Features map[string]float64 `json:"features,omitempty"`
+	// Abstained, when set, says why nothing was chosen although candidates
+	// were in play: the job ran its tests, but the evidence a choice must
+	// rest on is missing (the base run produced no test case, or no
+	// candidate's run completed). No evidence, no confident answer.
+	Abstained string `json:"abstained,omitempty"`
+	// Basis says what the verdict rests on.
+	Basis Basis `json:"basis"`
+}
+
+// Execution evidence levels (Basis.Execution).
+const (
+	// EvidenceFull: every candidate in play has a completed run.
+	EvidenceFull = "full"
+	// EvidencePartial: some candidates in play have a completed run; the
+	// others (Basis.Unknown) timed out or failed for infrastructure reasons
+	// and rank below every candidate with evidence.
+	EvidencePartial = "partial"
+	// EvidenceNone: the job ran, but no execution evidence came of it; the
+	// verdict abstains.
+	EvidenceNone = "none"
+	// EvidenceExecutionFree: nothing was run because the job asked for an
+	// execution-free choice; the verdict rests on the patches alone.
+	EvidenceExecutionFree = "execution_free"
+)
+
+// Basis is what a verdict rests on: how much execution evidence it had,
+// from which candidates, and which signals ordered them.
+type Basis struct {
+	// Execution is one of the Evidence constants.
+	Execution string `json:"execution"`
+	// BaseCases counts the test cases of the base run that count (flaky
+	// ones excluded): what every candidate is compared against.
+	BaseCases int `json:"base_cases"`
+	// Executed lists the candidates in play whose run completed.
+	Executed []string `json:"executed,omitempty"`
+	// Unknown lists the candidates in play whose run timed out or failed
+	// for infrastructure reasons: no evidence either way.
+	Unknown []string `json:"unknown,omitempty"`
+	// UnknownRuns counts the job's runs that timed out or failed for
+	// infrastructure reasons (set by the selector, which sees the runs).
+	UnknownRuns int `json:"unknown_runs,omitempty"`
+	// Tampering lists the candidates that change test files: they rank
+	// below every clean candidate, whatever the policy.
+	Tampering []string `json:"tampering,omitempty"`
+	// Signals are the policy's filters and keys that had a value for some
+	// candidate: what the ranking was computed from.
+	Signals []string `json:"signals,omitempty"`
+	// DecidedBy says what put the chosen candidate first: the first key on
+	// which it beat the runner-up, the filters that left it alone, the
+	// tie-break, or that it was the only candidate in play.
+	DecidedBy string `json:"decided_by,omitempty"`
 }
