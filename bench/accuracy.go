@@ -97,7 +97,7 @@ func Accuracy(ctx context.Context, cfg AccuracyConfig) (AccuracyResult, error) {
 			for _, c := range cands {
 				correct[c.ID] = labels[t.ID+"\x00"+c.Model].Resolved
 			}
-			p, err := accuracy.NewPool(t.ID, "", scoring.Input{Candidates: cands, Matrix: &rep.Matrix, TestFiles: t.TestFileMatcher()}, correct)
+			p, err := accuracy.NewPool(t.ID, "", scoring.Input{Candidates: cands, Matrix: rep.Evidence(), TestFiles: t.TestFileMatcher()}, correct)
 			if err != nil {
 				return err
 			}

@@ -154,6 +154,11 @@ func TestNoEvidenceAbstains(t *testing.T) {
 				if tt.abstain != "" && (v.Chosen != "" || v.Ties != nil || !strings.Contains(v.Why, "abstained")) {
 					t.Errorf("%s: chosen %q ties %v why %q: want nothing chosen and why saying it abstained", name, v.Chosen, v.Ties, v.Why)
 				}
+				for _, r := range v.Ranking {
+					if tt.abstain != "" && r.Rank != 0 {
+						t.Errorf("%s: %s ranked %d in a verdict that abstained", name, r.ID, r.Rank)
+					}
+				}
 				if (v.Chosen != "") != tt.chosen {
 					t.Errorf("%s: chosen %q, want a choice: %v", name, v.Chosen, tt.chosen)
 				}

@@ -207,6 +207,9 @@ func (a *Assessment) Select(p Policy) (Verdict, error) {
 		v.Abstained = why
 		v.Basis.Execution = EvidenceNone
 		v.Why = "abstained: " + why
+		for i := range v.Ranking {
+			v.Ranking[i].Rank = 0 // no rank without evidence; signals stay
+		}
 		return v, nil
 	}
 	v.Basis.Signals = o.used

@@ -1,5 +1,10 @@
 package scoring
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Signals are every piece of evidence scoring holds about one candidate.
 // Pointers are nil when the signal does not apply (no tests of that kind, no
 // verifier score, unknown run): "absent" is never confused with zero.
@@ -109,7 +114,8 @@ type Verdict struct {
 	// Abstained, when set, says why nothing was chosen although candidates
 	// were in play: the job ran its tests, but the evidence a choice must
 	// rest on is missing (the base run produced no test case, or no
-	// candidate's run completed). No evidence, no confident answer.
+	// candidate's run completed). No evidence, no confident answer: the
+	// ranking keeps every signal but ranks no one (Rank 0).
 	Abstained string `json:"abstained,omitempty"`
 	// Basis says what the verdict rests on.
 	Basis Basis `json:"basis"`
@@ -157,4 +163,30 @@ type Basis struct {
 	// which it beat the runner-up, the filters that left it alone, the
 	// tie-break, or that it was the only candidate in play.
 	DecidedBy string `json:"decided_by,omitempty"`
+}
+
+// String says in one line what a verdict rests on.
+func (b Basis) String() string {
+	var s string
+	switch b.Execution {
+	case EvidenceExecutionFree:
+		s = "no execution (execution-free, as asked): the patches alone"
+	case EvidenceNone:
+		s = "no execution evidence"
+	case EvidenceFull:
+		s = fmt.Sprintf("full execution evidence: every candidate in play (%d) ran, against %d base case(s)", len(b.Executed), b.BaseCases)
+	case EvidencePartial:
+		s = fmt.Sprintf("partial execution evidence: %d of %d candidate(s) in play ran, against %d base case(s); no evidence for %s",
+			len(b.Executed), len(b.Executed)+len(b.Unknown), b.BaseCases, strings.Join(b.Unknown, ", "))
+	}
+	if b.UnknownRuns > 0 {
+		s += fmt.Sprintf("; %d run(s) timed out or failed for infrastructure reasons", b.UnknownRuns)
+	}
+	if len(b.Tampering) > 0 {
+		s += fmt.Sprintf("; %d candidate(s) change test files, ranked last", len(b.Tampering))
+	}
+	if b.DecidedBy != "" {
+		s += "; decided by " + b.DecidedBy
+	}
+	return s
 }

@@ -126,6 +126,12 @@ type Options struct {
 	// scopes (scoring.DefaultConfidence): models fitted on the user's own
 	// labelled runs (bestpatch batch --fit-confidence).
 	ConfidenceModels scoring.ConfidenceModels `json:"confidence_models,omitempty"`
+	// Execution is empty to run the tests (the default), or ExecutionNone to
+	// run nothing and choose by the execution-free signals (consensus,
+	// verifier scores): the verdict then says it rests on no execution.
+	// Only an explicit request gets an execution-free choice: a job whose
+	// runs produced no evidence abstains instead.
+	Execution string `json:"execution,omitempty"`
 }
 
 // ModelWork names, by their JSON names, the options that ask the model
@@ -142,6 +148,14 @@ func (o Options) ModelWork() []string {
 		out = append(out, "adversarial_rounds")
 	}
 	return out
+}
+
+// ExecutionNone asks for an execution-free choice (Options.Execution).
+const ExecutionNone = "none"
+
+// executionFree reports whether the job asked to run nothing.
+func (o Options) executionFree() bool {
+	return o.Execution == ExecutionNone
 }
 
 // wantsModel reports whether the job asks for any model-generated evidence.

@@ -161,8 +161,12 @@ func (p *Plan) find(id string) (PlannedRun, bool) {
 	return PlannedRun{}, false
 }
 
-// universe lists every run this job could need, follow-ups included.
+// universe lists every run this job could need, follow-ups included: none
+// for an execution-free job.
 func (p *Plan) universe() []PlannedRun {
+	if p.job.Options.executionFree() {
+		return nil
+	}
 	var all []PlannedRun
 	if r, ok := p.listRun(); ok {
 		all = append(all, r)
@@ -348,6 +352,9 @@ func newlyBroken(broken, before []string) []string {
 // nothing to run (nothingToRun) is recorded here, as completed with no
 // case, and never listed.
 func (p *Plan) Needed() []PlannedRun {
+	if p.job.Options.executionFree() {
+		return nil
+	}
 	if r, ok := p.listRun(); ok && p.listPending() {
 		// Every other run's command depends on the listing.
 		return []PlannedRun{r}
@@ -445,7 +452,7 @@ func (p *Plan) Done() bool { return len(p.Needed()) == 0 }
 // Dropped reports the generated tests left out and why, once the base is known.
 func (p *Plan) Dropped() map[string]string {
 	out := map[string]string{}
-	if !p.baseComplete() {
+	if !p.baseComplete() || p.job.Options.executionFree() {
 		return out
 	}
 	for _, t := range p.tests {

@@ -14,13 +14,19 @@ import (
 func (r Report) WriteText(w io.Writer, patches map[string]string) error {
 	v := r.Verdict
 	var b strings.Builder
-	if v.Chosen != "" {
+	switch {
+	case v.Chosen != "":
 		fmt.Fprintf(&b, "Chosen: %s (policy %s)\n", v.Chosen, v.Policy)
-	} else {
+	case v.Abstained != "":
+		fmt.Fprintf(&b, "Abstained: no candidate chosen without evidence (policy %s)\n", v.Policy)
+	default:
 		fmt.Fprintf(&b, "No candidate chosen (policy %s)\n", v.Policy)
 	}
 	if v.Why != "" {
 		fmt.Fprintf(&b, "Why:    %s\n", v.Why)
+	}
+	if basis := v.Basis.String(); basis != "" {
+		fmt.Fprintf(&b, "Basis:  %s\n", basis)
 	}
 	if len(v.Ties) > 1 {
 		fmt.Fprintf(&b, "Ties:   %s (broken deterministically)\n", strings.Join(v.Ties, ", "))

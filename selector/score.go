@@ -13,8 +13,9 @@ import (
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
-// scoreMatrix ranks a job's candidates on its matrix. The matrix already
-// holds only the original cases that count (Task.OriginalTests).
+// scoreMatrix ranks a job's candidates on its matrix (nil: nothing ran).
+// The matrix already holds only the original cases that count
+// (Task.OriginalTests).
 func scoreMatrix(job Job, m *scoring.Matrix) (scoring.Verdict, error) {
 	pol, err := scoring.ParsePolicy(job.Options.policy())
 	if err != nil {

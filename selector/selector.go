@@ -92,6 +92,16 @@ type Report struct {
 	TestFiles []string `json:"test_files,omitempty"`
 }
 
+// Evidence is the matrix to score the report's candidates on again (with
+// another policy, say): nil when the job ran nothing (execution-free), so
+// that scoring treats it as the execution-free choice it was asked to be.
+func (r *Report) Evidence() *scoring.Matrix {
+	if r.Verdict.Basis.Execution == scoring.EvidenceExecutionFree {
+		return nil
+	}
+	return &r.Matrix
+}
+
 // RunRecord summarises one executed run.
 type RunRecord struct {
 	ID         string          `json:"id"`
@@ -103,7 +113,9 @@ type RunRecord struct {
 	Duration   time.Duration   `json:"duration"`
 }
 
-// Select runs a job to its verdict.
+// Select runs a job to its verdict. A job whose runs produced no evidence
+// ends with a report whose verdict abstains (Verdict.Abstained) and a
+// failed event; the error is for jobs that could not run at all.
 func (s *Selector) Select(ctx context.Context, job Job) (Report, error) {
 	start := time.Now()
 	log := s.logger().With("job", job.ID, "task", job.Task.ID)
@@ -152,8 +164,13 @@ func (s *Selector) Select(ctx context.Context, job Job) (Report, error) {
 	}
 	rep.Runs = records
 	rep.Duration = time.Since(start)
+	if why := rep.Verdict.Abstained; why != "" {
+		s.emit(Event{Kind: EventFailed, Job: job.ID, Message: "abstained: " + why})
+		log.Info("job abstained", "why", why, "runs", len(records), "seconds", rep.Duration.Seconds())
+		return rep, nil
+	}
 	s.emit(Event{Kind: EventSelected, Job: job.ID, Chosen: rep.Verdict.Chosen})
-	log.Info("job done", "chosen", rep.Verdict.Chosen, "ties", len(rep.Verdict.Ties), "runs", len(records), "seconds", rep.Duration.Seconds())
+	log.Info("job done", "chosen", rep.Verdict.Chosen, "ties", len(rep.Verdict.Ties), "runs", len(records), "seconds", rep.Duration.Seconds(), "evidence", rep.Verdict.Basis.Execution)
 	return rep, nil
 }
 
@@ -166,14 +183,32 @@ func Score(plan *Plan) (Report, error) {
 	if err := plan.Err(); err != nil {
 		return Report{}, fmt.Errorf("job %s: %w", plan.job.ID, err)
 	}
-	m := plan.Matrix()
-	v, err := scoreMatrix(plan.job, &m)
+	// The one place where a job's evidence meets the rule "no evidence, no
+	// confident answer": scoring abstains on a matrix without evidence; only
+	// an execution-free job, which asked for it, is scored without one.
+	var m scoring.Matrix
+	in := &m
+	if plan.job.Options.executionFree() {
+		in = nil
+	} else {
+		m = plan.Matrix()
+	}
+	v, err := scoreMatrix(plan.job, in)
 	if err != nil {
 		return Report{}, fmt.Errorf("job %s: scoring: %w", plan.job.ID, err)
 	}
-	for _, note := range []string{plan.testArgsNote(), plan.p2p.note(m.Base)} {
-		if note != "" {
-			v.Notes = append(v.Notes, note)
+	if in == nil {
+		v.Notes = append(v.Notes, fmt.Sprintf("execution-free, as the job asked (options.execution %q): nothing was run; the choice rests on the patches alone", ExecutionNone))
+	} else {
+		for _, note := range []string{plan.testArgsNote(), plan.p2p.note(m.Base)} {
+			if note != "" {
+				v.Notes = append(v.Notes, note)
+			}
+		}
+	}
+	for _, res := range plan.results {
+		if st, _ := rowStatus(res); st == scoring.RunUnknown {
+			v.Basis.UnknownRuns++
 		}
 	}
 	scoring.DefaultConfidence().With(plan.job.Options.ConfidenceModels).Calibrate(&v)
@@ -276,6 +311,9 @@ func (s *Selector) runOne(ctx context.Context, pool *Pool, jobID string, r Plann
 	defer pool.sem.Release(1)
 	if !stillNeeded() {
 		return rec, executor.Result{}, errNotNeeded
+	}
+	if s.Exec == nil {
+		return rec, executor.Result{}, fmt.Errorf("job %s: run %s: no executor configured (only execution-free jobs run without one)", jobID, r.ID)
 	}
 	s.emit(Event{Kind: EventRunStarted, Job: jobID, Run: r.ID})
 	begin := time.Now()

@@ -83,6 +83,12 @@ func (j Job) Validate() error {
 		}
 		seen[g.ID] = true
 	}
+	switch o := j.Options; {
+	case o.Execution != "" && o.Execution != ExecutionNone:
+		return invalid("job %q: options.execution %q is not known: use %q to choose without running anything, or leave it empty to run the tests", j.ID, o.Execution, ExecutionNone)
+	case o.executionFree() && (o.GenerateTests > 0 || o.AdversarialRounds > 0):
+		return invalid("job %q: options.execution %q runs nothing, but generated and adversarial tests need runs: drop one or the other", j.ID, ExecutionNone)
+	}
 	if _, err := scoring.ParsePolicy(j.Options.policy()); err != nil {
 		return invalid("job %q: policy: %v (built-in policies: %s)", j.ID, err, strings.Join(scoring.PolicyNames(), ", "))
 	}

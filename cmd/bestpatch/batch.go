@@ -118,7 +118,7 @@ or interruption.`,
 					parallel = daemonParallel
 				}
 			} else {
-				s, closeFn, err := rt.selector(cmd.Context(), log, tasks...)
+				s, closeFn, err := rt.selector(cmd.Context(), log, opts, tasks...)
 				if err != nil {
 					return err
 				}
@@ -162,6 +162,7 @@ or interruption.`,
 	f.StringVar(&opts.Policy, "policy", "", "selection policy: "+strings.Join(scoring.PolicyNames(), ", ")+", or a JSON policy spec (default auto)")
 	f.IntVar(&opts.BaseRuns, "base-runs", 0, "how many times to run each base to find flaky tests (default 2)")
 	registerModelWork(f, &opts)
+	noExecFlag(f, &opts)
 	rt.register(f)
 	ds.register(f)
 	return cmd

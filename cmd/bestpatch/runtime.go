@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -99,12 +100,17 @@ func (r *runtimeFlags) logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// selector builds a Selector for jobs on these tasks; close releases what it
-// opened (snapshots, engine connections).
-func (r *runtimeFlags) selector(ctx context.Context, log *slog.Logger, tasks ...selector.Task) (*selector.Selector, func(), error) {
-	exec, closeFn, err := r.newExecutor(ctx, log, r.remedies(), tasks...)
-	if err != nil {
-		return nil, nil, err
+// selector builds a Selector for jobs with these options on these tasks;
+// close releases what it opened (snapshots, engine connections). Jobs that
+// run nothing (execution-free) get no executor: they need no engine.
+func (r *runtimeFlags) selector(ctx context.Context, log *slog.Logger, opts selector.Options, tasks ...selector.Task) (*selector.Selector, func(), error) {
+	var exec selector.Executor
+	closeFn := func() {}
+	if opts.Execution != selector.ExecutionNone {
+		var err error
+		if exec, closeFn, err = r.newExecutor(ctx, log, r.remedies(), tasks...); err != nil {
+			return nil, nil, err
+		}
 	}
 	models, err := r.models()
 	if err != nil {
@@ -181,3 +187,34 @@ func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, remedi
 		}
 	}, nil
 }
+
+// noExecFlag registers --no-exec, which sets the jobs' execution option to
+// "none": nothing runs, the choice rests on the execution-free signals.
+func noExecFlag(f *pflag.FlagSet, opts *selector.Options) {
+	f.Var(noExecValue{opts}, "no-exec", "run nothing: choose by the execution-free signals alone (consensus, verifier scores); the verdict says it rests on no execution")
+	f.Lookup("no-exec").NoOptDefVal = "true"
+}
+
+// noExecValue is the boolean flag --no-exec, stored as Options.Execution.
+type noExecValue struct{ opts *selector.Options }
+
+func (v noExecValue) String() string {
+	if v.opts != nil && v.opts.Execution == selector.ExecutionNone {
+		return "true"
+	}
+	return "false"
+}
+
+func (v noExecValue) Set(s string) error {
+	on, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("--no-exec takes true or false: %w", err)
+	}
+	v.opts.Execution = ""
+	if on {
+		v.opts.Execution = selector.ExecutionNone
+	}
+	return nil
+}
+
+func (noExecValue) Type() string { return "bool" }

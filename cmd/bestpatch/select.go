@@ -35,7 +35,11 @@ With --out FILE it also writes the chosen patch as a one-line SWE-bench
 predictions file (FILE.jsonl or FILE.json), ready for the harness; when no
 candidate is chosen it writes nothing and says so.
 
-Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
+Exit status: 0 when a candidate was chosen; 2 when none could be (every patch
+empty, test-only or not applying); 3 when the selection abstained because the
+runs produced no evidence (no test case parsed on base, or no candidate run
+completed: see the Why line); 1 on error. --no-exec runs nothing and chooses
+by the execution-free signals alone; the verdict says so.`,
 		Example: `  # The bundled example, on the local backend (no Docker needed):
   bestpatch select --executor local --task testdata/example/task.json --preds testdata/example/preds/*.jsonl
 
@@ -79,7 +83,7 @@ Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
 				return fmt.Errorf("no prediction in %s has instance_id %q (the task's); check the files", strings.Join(preds, ", "), task.ID)
 			}
 			log := rt.logger(cmd.ErrOrStderr())
-			sel, closeFn, err := rt.selector(cmd.Context(), log, task)
+			sel, closeFn, err := rt.selector(cmd.Context(), log, opts, task)
 			if err != nil {
 				return err
 			}
@@ -111,7 +115,10 @@ Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "chosen patch of %s written to %s (model_name_or_path %q)\n", chosen.ID, outFile, model)
 				}
 			}
-			if rep.Verdict.Chosen == "" {
+			switch {
+			case rep.Verdict.Abstained != "":
+				return exitCode(3)
+			case rep.Verdict.Chosen == "":
 				return exitCode(2)
 			}
 			return nil
@@ -129,6 +136,7 @@ Exit status: 0 when a candidate was chosen, 2 when none could be, 1 on error.`,
 	f.StringVar(&opts.Policy, "policy", "", "selection policy: "+strings.Join(scoring.PolicyNames(), ", ")+", or a JSON policy spec (default auto)")
 	f.IntVar(&opts.BaseRuns, "base-runs", 0, "how many times to run the base to find flaky tests (default 2)")
 	registerModelWork(f, &opts)
+	noExecFlag(f, &opts)
 	rt.register(f)
 	ds.register(f)
 	return cmd

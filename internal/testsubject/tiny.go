@@ -47,9 +47,10 @@ func TestEnvironment(t *testing.T) {
 //
 // Candidates: "fix" (Answer returns 42), "wrong" (returns 43: TestAnswer
 // still fails), "tamper" (returns 43 and rewrites TestAnswer so that it
-// passes: the executor restores the test file and flags it). The original
-// suite has TestAnswer (fails on base) and TestEnvironment (see
-// TinyFlakedEnv).
+// passes: the executor restores the test file and flags it), "hang" and
+// "hang-long" (Answer sleeps an hour, or two, before it answers: their
+// runs time out). The original suite has TestAnswer (fails on base) and
+// TestEnvironment (see TinyFlakedEnv).
 func Tiny(dir string) (*Subject, error) {
 	repo := filepath.Join(dir, "tiny")
 	for name, body := range tinyFiles {
@@ -69,6 +70,9 @@ func Tiny(dir string) (*Subject, error) {
 	answer := func(n string) func(string) error {
 		return func(d string) error { return Edit(d, "answer.go", "return 41", "return "+n) }
 	}
+	sleep := func(d string) func(string) error {
+		return NewFile("answer.go", "package tiny\n\nimport \"time\"\n\nfunc Answer() int {\n\ttime.Sleep("+d+")\n\treturn 42\n}\n")
+	}
 	s := &Subject{Repo: repo, Command: TinyCommand, Correct: map[string]bool{"fix": true}}
 	for _, c := range []struct {
 		id    string
@@ -79,6 +83,8 @@ func Tiny(dir string) (*Subject, error) {
 		{"tamper", []func(string) error{answer("43"), func(d string) error {
 			return Edit(d, "answer_test.go", "if Answer() != 42 {", "if Answer() == 0 {")
 		}}},
+		{"hang", []func(string) error{sleep("time.Hour")}},
+		{"hang-long", []func(string) error{sleep("2 * time.Hour")}},
 	} {
 		patch, err := Diff(repo, func(d string) error {
 			for _, e := range c.edits {

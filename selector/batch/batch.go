@@ -38,8 +38,10 @@ const (
 	// patch empty, test-only, or not applying).
 	NoneChosen Status = "none_chosen"
 	// Failed: the instance could not be decided (no task, no predictions, a
-	// broken task, a missing repository or image). Failed instances are not
-	// journaled: the next run of the batch tries them again.
+	// broken task, a missing repository or image), or its selection
+	// abstained because the runs gave no evidence (the image may be fixed
+	// by the next run). Failed instances are not journaled: the next run of
+	// the batch tries them again.
 	Failed Status = "failed"
 	// NotRun: the batch was interrupted before the instance finished.
 	NotRun Status = "not_run"
@@ -231,6 +233,14 @@ func (r *Runner) runInstance(ctx context.Context, in *Instance, journal *journal
 		in.Status, in.Error = Failed, err.Error()
 		// The display reports it; the log keeps it for -log-level info.
 		r.log.Info("instance failed", "instance", in.ID, "err", err)
+		return
+	}
+	if why := rep.Verdict.Abstained; why != "" {
+		// No evidence, no answer: a failure to be retried, never journaled.
+		msg := "abstained: " + why
+		r.track.instanceDone(instanceLine(in.ID, Failed, "", msg, time.Since(begin)), true)
+		in.Status, in.Error = Failed, msg
+		r.log.Info("instance abstained", "instance", in.ID, "why", why)
 		return
 	}
 	in.Report, in.Status = &rep, statusOf(rep)

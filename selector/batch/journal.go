@@ -95,6 +95,12 @@ func (j *journal) finished(instance, fp string) (selector.Report, bool) {
 	if !ok || fp == "" || e.Fingerprint != fp {
 		return selector.Report{}, false
 	}
+	if v := e.Report.Verdict; v.Basis.Execution == "" || v.Abstained != "" {
+		// Journaled before verdicts said what they rest on (an older
+		// bestpatch journaled choices made without any evidence): select
+		// again; its runs come from the result cache.
+		return selector.Report{}, false
+	}
 	return e.Report, true
 }
 

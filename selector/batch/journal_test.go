@@ -20,7 +20,7 @@ func TestJournal(t *testing.T) {
 	}
 	job := selector.Job{Task: selector.Task{ID: "a__b-1", TestCommand: "go test"}, Candidates: []scoring.Candidate{{ID: "0/m", Patch: "p"}}}
 	fp := fingerprint(job)
-	rep := selector.Report{Task: "a__b-1", Verdict: scoring.Verdict{Chosen: "0/m", Policy: "auto"}}
+	rep := selector.Report{Task: "a__b-1", Verdict: scoring.Verdict{Chosen: "0/m", Policy: "auto", Basis: scoring.Basis{Execution: scoring.EvidenceFull}}}
 	if err := j.append("a__b-1", fp, rep); err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +58,28 @@ func TestJournal(t *testing.T) {
 	defer j.Close()
 	if _, ok := j.finished("e__f-1", fp); !ok {
 		t.Error("the entry written after a torn line was lost")
+	}
+	j.Close()
+
+	// An entry of an older bestpatch, whose verdict does not say what it
+	// rests on (it journaled choices made without any evidence), is selected
+	// again.
+	old := rep
+	old.Verdict.Basis = scoring.Basis{}
+	j, err = openJournal(path, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.append("g__h-1", fp, old); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	j, err = openJournal(path, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := j.finished("g__h-1", fp); ok {
+		t.Error("a journaled verdict without a basis was trusted")
 	}
 
 	// No journal path: nothing is remembered, nothing is written.

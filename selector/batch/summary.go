@@ -57,7 +57,7 @@ func Summarize(res *Result, labels *Labels, policy string) (*Summary, error) {
 			}
 			correct[c.ID] = r
 		}
-		input := scoring.Input{Candidates: in.Candidates, Matrix: &in.Report.Matrix, TestFiles: scoring.NewTestFiles(in.Report.TestFiles...)}
+		input := scoring.Input{Candidates: in.Candidates, Matrix: in.Report.Evidence(), TestFiles: scoring.NewTestFiles(in.Report.TestFiles...)}
 		p, err := accuracy.NewPool(in.ID, in.Repo, input, correct)
 		if err != nil {
 			return nil, fmt.Errorf("summary: %w", err)

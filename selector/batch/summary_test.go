@@ -24,15 +24,17 @@ func TestSummarizeTies(t *testing.T) {
 		{ID: "2/c", Model: "c", Sample: 2, Patch: patch("x.go", "x := 1", "x := 2")},
 		{ID: "3/d", Model: "d", Sample: 3, Patch: patch("y.go", "y := 1", "y := 5")},
 	}
+	// Execution-free verdicts: the summary scores them without a matrix.
+	free := scoring.Basis{Execution: scoring.EvidenceExecutionFree}
 	half, fifth := 0.5, 0.2
 	res := &batch.Result{Instances: []batch.Instance{
 		{ID: "o__r-1", Repo: "o__r", Status: batch.Selected, Candidates: cands, Report: &selector.Report{
-			Verdict: scoring.Verdict{Chosen: "0/a", Ties: []string{"0/a", "1/b"}, Confidence: &half}}},
+			Verdict: scoring.Verdict{Chosen: "0/a", Ties: []string{"0/a", "1/b"}, Confidence: &half, Basis: free}}},
 		{ID: "o__s-1", Repo: "o__s", Status: batch.Selected, Candidates: cands, Report: &selector.Report{
-			Verdict: scoring.Verdict{Chosen: "3/d", Confidence: &fifth}}},
+			Verdict: scoring.Verdict{Chosen: "3/d", Confidence: &fifth, Basis: free}}},
 		{ID: "o__s-2", Repo: "o__s", Status: batch.Failed, Candidates: cands, Error: "boom"},
 		{ID: "o__t-1", Repo: "o__t", Status: batch.Selected, Candidates: cands, Report: &selector.Report{
-			Verdict: scoring.Verdict{Chosen: "0/a"}}},
+			Verdict: scoring.Verdict{Chosen: "0/a", Basis: free}}},
 	}}
 	labels, err := batch.LoadLabels(batch.Runs{}, writeFile(t, "labels.jsonl", `{"instance_id": "o__r-1", "model_name_or_path": "a", "resolved": true}
 {"instance_id": "o__r-1", "model_name_or_path": "b", "resolved": false}

@@ -1,16 +1,21 @@
 package service_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/internal/runcache"
 	"github.com/bestpatch/bestpatch/internal/testsubject"
+	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
+	"github.com/bestpatch/bestpatch/selector/client"
 	"github.com/bestpatch/bestpatch/selector/service"
+	"github.com/bestpatch/bestpatch/selector/wire"
 )
 
 // tinyJob is a job on the tiny subject with the given candidates, and the
@@ -75,5 +80,52 @@ func TestDaemonRepeatedBaseRunNeverCached(t *testing.T) {
 	want := "example.com/tiny::TestEnvironment"
 	if got := second.Matrix.Flaky[selector.OriginalArtifact]; len(got) != 1 || got[0] != want {
 		t.Fatalf("flaky cases = %v, want [%s]", second.Matrix.Flaky, want)
+	}
+}
+
+// TestDaemonAbstainedJobFails: a job whose runs give no evidence (output no
+// parser understands) ends failed with the reason, its report kept with the
+// outcome; before, the daemon marked it done with a choice.
+func TestDaemonAbstainedJobFails(t *testing.T) {
+	job, _ := tinyJob(t, "tiny-noparse", "fix", "wrong")
+	job.Task.TestCommand = "echo all tests passed, trust me"
+	ns := startNATS(t)
+	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1"})
+	c := newClient(t, ns.ClientURL())
+	ctx := ctxFor(t, 5*time.Minute)
+	_, err := c.SubmitAndWait(ctx, job)
+	var failed *client.FailedError
+	if !errors.As(err, &failed) || failed.State != wire.Failed || !strings.Contains(failed.Message, "abstained: ") || !strings.Contains(failed.Message, "no test results in the output") {
+		t.Fatalf("err = %v, want the job failed because it abstained", err)
+	}
+	out, err := c.Outcome(ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Report == nil || out.Report.Verdict.Abstained == "" || out.Report.Verdict.Chosen != "" || len(out.Report.Runs) == 0 {
+		t.Errorf("outcome %+v: want the abstained report, with its runs, kept", out)
+	}
+}
+
+// TestDaemonExecutionFree: an execution-free job runs nothing; the daemon
+// scores it on accepting it, and the verdict says it rests on no execution.
+func TestDaemonExecutionFree(t *testing.T) {
+	job, _ := tinyJob(t, "tiny-free", "fix", "wrong")
+	job.Options.Execution = selector.ExecutionNone
+	ns := startNATS(t)
+	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1"})
+	c := newClient(t, ns.ClientURL())
+	ctx := ctxFor(t, time.Minute)
+	rep, err := c.SubmitAndWait(ctx, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict.Chosen == "" || rep.Verdict.Basis.Execution != scoring.EvidenceExecutionFree || len(rep.Runs) != 0 {
+		t.Fatalf("chosen %q, basis %+v, %d runs: want a choice resting on no execution", rep.Verdict.Chosen, rep.Verdict.Basis, len(rep.Runs))
+	}
+	// Submitting it again answers from the finished job.
+	again, err := c.Submit(ctx, job)
+	if err != nil || !again.Existing || again.State != wire.Done {
+		t.Errorf("resubmission: %+v, %v; want existing and done", again, err)
 	}
 }

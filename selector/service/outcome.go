@@ -42,9 +42,15 @@ func (d *Daemon) event(ev selector.Event, acked bool) {
 // finish publishes a job's outcome: the terminal event first, then the
 // outcome on the job's verdict subject (de-duplicated by job ID: a redone
 // scoring publishes once). A report too big for one message goes to the
-// object store and the outcome names it.
+// object store and the outcome names it. A verdict that abstained ends the
+// job failed, with the reason.
 func (d *Daemon) finish(ctx context.Context, out wire.Outcome) error {
 	out.Finished = time.Now().UTC()
+	if out.State == wire.Done && out.Report != nil && out.Report.Verdict.Abstained != "" {
+		// No evidence, no confident answer: the job failed, and its report
+		// (what ran, what came of it) goes with the outcome.
+		out.State, out.Error = wire.Failed, "abstained: "+out.Report.Verdict.Abstained
+	}
 	ev := selector.Event{Job: out.Job, Message: out.Error}
 	switch out.State {
 	case wire.Done:

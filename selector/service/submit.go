@@ -248,7 +248,25 @@ func (d *Daemon) accept(ctx context.Context, job selector.Job, object string) (w
 		d.event(selector.Event{Kind: selector.EventAccepted, Job: job.ID, Candidates: len(job.Candidates), Distinct: plan.Distinct()}, false)
 		d.log.Info("job accepted", "job", job.ID, "task", job.Task.ID, "candidates", len(job.Candidates), "distinct", plan.Distinct())
 	}
-	if err := d.enqueue(ctx, job.ID, firstWork(job, plan), 0); err != nil {
+	first := firstWork(job, plan)
+	if len(first) == 0 {
+		// Nothing to run (an execution-free job): no result will come to
+		// trigger the scoring, so score it now. Scoring claims the job's end
+		// first, so a resubmission scores it at most once more, and only if
+		// the first scoring never published.
+		v, err := d.views.get(ctx, job.ID)
+		if err != nil {
+			return reply, err
+		}
+		if err := d.score(ctx, v, v.current(), 0, reply.Existing, d.log.With("job", job.ID)); err != nil {
+			return reply, err
+		}
+		if st, err := d.status(ctx, job.ID); err == nil {
+			reply.State = st.State
+		}
+		return reply, nil
+	}
+	if err := d.enqueue(ctx, job.ID, first, 0); err != nil {
 		return reply, err
 	}
 	return reply, nil

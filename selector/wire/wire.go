@@ -144,7 +144,8 @@ type Status struct {
 type Outcome struct {
 	Job   string `json:"job"`
 	State State  `json:"state"`
-	// Report is the verdict and its evidence, for state done.
+	// Report is the verdict and its evidence, for state done, and for a
+	// job that failed because its verdict abstained (no evidence).
 	Report *selector.Report `json:"report,omitempty"`
 	// ReportObject names the object in ObjectBucket holding the report
 	// (JSON) when it is larger than the server's maximum message size;
