@@ -119,6 +119,7 @@ func TestSummarizeSeesTheRunsTestFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	free := scoring.Basis{Execution: scoring.EvidenceExecutionFree}
 	for _, tc := range []struct {
 		testFiles []string
 		want      float64
@@ -126,8 +127,9 @@ func TestSummarizeSeesTheRunsTestFiles(t *testing.T) {
 		{[]string{"tests/*"}, 1}, // tests-only candidate out: the fix is chosen
 		{nil, 0.5},               // no test files known: a tie of right and wrong
 	} {
+		// An execution-free verdict: re-ranked without a matrix.
 		res := &batch.Result{Instances: []batch.Instance{{ID: "o__r-1", Repo: "o__r", Status: batch.Selected, Candidates: cands,
-			Report: &selector.Report{Verdict: scoring.Verdict{Chosen: "0/fix"}, TestFiles: tc.testFiles}}}}
+			Report: &selector.Report{Verdict: scoring.Verdict{Chosen: "0/fix", Basis: free}, TestFiles: tc.testFiles}}}}
 		sum, err := batch.Summarize(res, labels, "auto")
 		if err != nil {
 			t.Fatal(err)
