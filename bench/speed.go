@@ -32,6 +32,9 @@ type SpeedConfig struct {
 	// backend); Workers is the parallelism of both (0: the number of cores).
 	Exec    selector.Executor
 	Workers int
+	// Timings, if set, is the Docker backend's Observe: the selector's
+	// runs are broken down by step (SpeedResult.Steps).
+	Timings *Timings
 	// BuildScript builds the task's image when it is missing
 	// (images/build.sh); empty assumes the image exists.
 	BuildScript string
@@ -62,6 +65,9 @@ type SpeedResult struct {
 	BareSum time.Duration `json:"bare_sum"`
 	Cores   int           `json:"cores"`
 	Ideal   time.Duration `json:"ideal"`
+	// Steps is the mean of each step of the selector's runs, when the
+	// backend reported them.
+	Steps *Steps `json:"steps,omitempty"`
 }
 
 // speedOrder is the order candidates join a speed job: distinct changes
@@ -175,10 +181,15 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	}
 
 	cfg.Log.Info("speed: the selector", "task", task.ID)
+	cfg.Timings.take()
 	sel := &selector.Selector{Exec: cfg.Exec, Pool: selector.NewPool(cfg.Workers), Log: cfg.Log}
 	rep, err := sel.Select(ctx, job)
 	if err != nil {
 		return res, err
+	}
+	if runs := cfg.Timings.take(); len(runs) > 0 {
+		st := meanSteps(runs)
+		res.Steps = &st
 	}
 	res.Selector, res.SelectorRuns, res.Distinct = rep.Duration, len(rep.Runs), rep.Distinct
 	for _, r := range rep.Runs {
@@ -275,6 +286,9 @@ func WriteSpeed(w io.Writer, r SpeedResult) error {
 		r.Naive.Round(100*time.Millisecond), r.NaiveRuns, ratio(r.Naive, r.Selector),
 		r.Cores, r.Ideal.Round(100*time.Millisecond), r.BareSum.Round(100*time.Millisecond), ratio(r.Selector, r.Ideal),
 		mean(r.RunSum, r.SelectorRuns), mean(r.BareSum, r.SelectorRuns))
+	if err == nil && r.Steps != nil {
+		_, err = fmt.Fprintf(w, "  per container run (mean): %s\n", r.Steps)
+	}
 	return err
 }
 

@@ -84,6 +84,9 @@ type markers struct {
 	exitSeen      bool
 	exitCode      int
 	reportMissing bool
+	// stamps are the script's clock (Unix nanoseconds) at each phase's end,
+	// when it was asked for them (BP_TIMES).
+	stamps map[string]int64
 }
 
 // NewCollector returns a collector for a run of stage st in format f.
@@ -162,6 +165,14 @@ func (c *Collector) markerLine(line []byte, _ bool) {
 		}
 	case "report":
 		m.reportMissing = strings.HasPrefix(val, "missing")
+	case "t":
+		phase, ns, _ := strings.Cut(val, " ")
+		if n, err := strconv.ParseInt(ns, 10, 64); err == nil {
+			if m.stamps == nil {
+				m.stamps = map[string]int64{}
+			}
+			m.stamps[phase] = n
+		}
 	}
 }
 

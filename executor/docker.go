@@ -20,6 +20,7 @@ const (
 	DefaultWorkdir    = "/testbed"
 	DefaultRetries    = 2
 	DefaultSetupGrace = 3 * time.Minute
+	DefaultAhead      = 2
 )
 
 // DockerConfig configures the Docker backend. The zero value is usable.
@@ -47,8 +48,16 @@ type DockerConfig struct {
 	// containers 1.4x faster at once than one by one, so the default is
 	// none (docs/DOCKER.md).
 	CreateGap time.Duration
+	// Ahead is how many containers are kept made ahead of need for each
+	// environment a run used (created, started, work tree reset, each for
+	// one run only; removed after 30 s unused and at Close); 0 means
+	// DefaultAhead, a negative value none (every run makes its container).
+	Ahead int
 	// Log receives retries and clean-up failures; nil discards them.
 	Log *slog.Logger
+	// Observe, if set, receives where each run's time went (measurements:
+	// bench speed, the benchmarks); run.sh then stamps its steps.
+	Observe func(RunTiming)
 }
 
 // Docker runs each Run in a fresh container of the run's image: no network,
@@ -65,6 +74,7 @@ type Docker struct {
 	// set them (a shared GOCACHE volume), see docs/DOCKER.md for why runs
 	// share nothing by default.
 	mounts []mount.Mount
+	ready  *ready
 }
 
 // NewDocker connects to the engine, negotiating the API version (the
@@ -111,17 +121,27 @@ func NewDocker(ctx context.Context, cfg DockerConfig) (*Docker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Docker{
+	if cfg.Ahead == 0 {
+		cfg.Ahead = DefaultAhead
+	}
+	d := &Docker{
 		cli:   cli,
 		cfg:   cfg,
 		owner: own,
 		slots: newSlots(info.Info.NCPU, info.Info.MemTotal, cfg.MaxRuns, cfg.CreateGap),
 		log:   log,
-	}, nil
+	}
+	d.ready = newReady(d, cfg.Ahead, readyIdle)
+	return d, nil
 }
 
-// Close releases the engine connection. Runs in progress are not stopped.
-func (d *Docker) Close() error { return d.cli.Close() }
+// Close removes the containers made ahead, waits for the removals under
+// way and releases the engine connection. Runs in progress are not stopped;
+// each removes its container when it ends.
+func (d *Docker) Close() error {
+	d.ready.close()
+	return d.cli.Close()
+}
 
 // APIVersion is the Engine API version negotiated with the engine.
 func (d *Docker) APIVersion() string { return d.cli.ClientVersion() }
@@ -142,6 +162,7 @@ func (d *Docker) Run(ctx context.Context, run Run) (Result, error) {
 		return res, nil
 	}
 	spec := d.containerSpec(run, st)
+	slotWait := time.Now()
 	release, err := d.slots.acquire(ctx, spec.limits)
 	if err != nil {
 		return Result{}, fmt.Errorf("docker backend: wait for a free slot: %w", err)
@@ -149,11 +170,13 @@ func (d *Docker) Run(ctx context.Context, run Run) (Result, error) {
 	defer release()
 
 	begin := time.Now()
+	var timing RunTiming
 	tries := uint(d.cfg.Retries + 1)
 	// backoff rather than a hand-written loop: jittered exponential delays,
 	// a try cap, permanent errors and ctx cancellation in one tested call.
 	res, err := backoff.Retry(ctx, func() (Result, error) {
-		res, err := d.attempt(ctx, run, st, spec)
+		timing = RunTiming{Image: run.Env.Image, Slot: begin.Sub(slotWait)}
+		res, err := d.attempt(ctx, run, st, spec, &timing)
 		if err != nil && ctx.Err() == nil && !errors.As(err, new(*permanentError)) {
 			d.log.Warn("docker run failed; retrying", "image", run.Env.Image, "err", err)
 		}
@@ -175,6 +198,10 @@ func (d *Docker) Run(ctx context.Context, run Run) (Result, error) {
 		res = Result{Status: Infra, Reason: infraReason(err, d.cli.DaemonHost())}
 	}
 	res.Duration = time.Since(begin)
+	if d.cfg.Observe != nil {
+		timing.Total = res.Duration
+		d.cfg.Observe(timing)
+	}
 	return res, nil
 }
 

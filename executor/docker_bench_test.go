@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -191,6 +190,7 @@ func newReused(b *testing.B, d *Docker, image string) *reused {
 	b.Helper()
 	sp := d.containerSpec(Run{Env: Environment{Image: image}}, Stage{})
 	sp.config.Cmd = []string{"sleep", "infinity"}
+	sp.config.OpenStdin, sp.config.AttachStdin = false, false
 	sp.config.Labels = d.owner.labels(newRunID())
 	c, err := d.cli.ContainerCreate(b.Context(), client.ContainerCreateOptions{Config: sp.config, HostConfig: sp.host})
 	if err != nil {
@@ -205,9 +205,10 @@ func newReused(b *testing.B, d *Docker, image string) *reused {
 	return &reused{d: d, id: c.ID, spec: sp}
 }
 
-func (r *reused) exec(ctx context.Context, env []string, cmd []string, stdout, stderr io.Writer) (int, error) {
+// exec runs cmd in the container with stdin as its input.
+func (r *reused) exec(ctx context.Context, env []string, cmd []string, stdin []byte, stdout, stderr io.Writer) (int, error) {
 	e, err := r.d.cli.ExecCreate(ctx, r.id, client.ExecCreateOptions{
-		Cmd: cmd, Env: env, WorkingDir: r.spec.config.WorkingDir, AttachStdout: true, AttachStderr: true,
+		Cmd: cmd, Env: env, WorkingDir: r.spec.config.WorkingDir, AttachStdin: true, AttachStdout: true, AttachStderr: true,
 	})
 	if err != nil {
 		return 0, err
@@ -217,6 +218,10 @@ func (r *reused) exec(ctx context.Context, env []string, cmd []string, stdout, s
 		return 0, err
 	}
 	defer att.Close()
+	go func() {
+		_, _ = att.Conn.Write(stdin)
+		_ = att.CloseWrite()
+	}()
 	if _, err := stdcopy.StdCopy(stdout, stderr, att.Reader); err != nil {
 		return 0, err
 	}
@@ -229,16 +234,6 @@ func (r *reused) run(ctx context.Context, run Run) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if _, err := r.exec(ctx, nil, []string{"rm", "-rf", stageDir}, io.Discard, io.Discard); err != nil {
-		return Result{}, err
-	}
-	tar, err := st.Tar(strings.TrimPrefix(stageDir, "/"))
-	if err != nil {
-		return Result{}, err
-	}
-	if _, err := r.d.cli.CopyToContainer(ctx, r.id, client.CopyToContainerOptions{DestinationPath: "/", Content: tar}); err != nil {
-		return Result{}, err
-	}
 	coll, err := NewCollector(run.Format, st)
 	if err != nil {
 		return Result{}, err
@@ -247,7 +242,11 @@ func (r *reused) run(ctx context.Context, run Run) (Result, error) {
 	for k, v := range run.Env.Env {
 		env = append(env, k+"="+v)
 	}
-	if _, err := r.exec(ctx, env, []string{"bash", "-c", containerScript}, coll.Stdout(), coll.Stderr()); err != nil {
+	// The last run's inputs go first: a base run must not find a candidate.
+	if _, err := r.exec(ctx, nil, []string{"rm", "-rf", stageDir}, nil, io.Discard, io.Discard); err != nil {
+		return Result{}, err
+	}
+	if _, err := r.exec(ctx, env, []string{"/bin/sh", "-s"}, r.d.payload(st), coll.Stdout(), coll.Stderr()); err != nil {
 		return Result{}, err
 	}
 	return coll.Result(), nil
@@ -300,3 +299,76 @@ func median(ds []time.Duration) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// BenchmarkDockerPhases: where the time of a run goes, step by step
+// (RunTiming), for a Go run (google/uuid with a distinct candidate and a
+// generated test each time, as in a job) and a sympy run. Runs one at a
+// time; medians of each step.
+func BenchmarkDockerPhases(b *testing.B) {
+	var mu sync.Mutex
+	var got []RunTiming
+	d := newTestDocker(b, DockerConfig{Observe: func(t RunTiming) {
+		mu.Lock()
+		got = append(got, t)
+		mu.Unlock()
+	}})
+	needImages(b, d, goImage, sympyImage)
+	goRun := func(i int) Run {
+		body := fmt.Sprintf("package uuid\n\n// IsZero reports whether u is the Nil UUID (candidate %d).\nfunc IsZero(u UUID) bool { return u == Nil }", i)
+		return Run{Env: Environment{Image: goImage}, Patch: newFilePatch("zero.go", body), Tests: []TestPatch{uuidHiddenTest}, Command: "go test -count=1 -json ./...", Format: GoJSON}
+	}
+	pyRun := func(i int) Run {
+		body := fmt.Sprintf("# candidate %d\ndef double(e):\n    return 2*e", i)
+		return Run{Env: Environment{Image: sympyImage}, Patch: newFilePatch("sympy/bp_double.py", body), Command: "python3 -m pytest -rA -p no:cacheprovider sympy/core/tests/test_basic.py", Format: Pytest}
+	}
+	for _, tc := range []struct {
+		name string
+		make func(int) Run
+	}{{"go", goRun}, {"sympy", pyRun}} {
+		b.Run(tc.name, func(b *testing.B) {
+			i := 0
+			one := func() {
+				i++
+				res, err := d.Run(b.Context(), tc.make(i))
+				if err != nil || res.Status != Completed {
+					b.Fatalf("run: %v %s %s", err, res.Status, res.Reason)
+				}
+			}
+			one() // the first run warms the engine
+			mu.Lock()
+			got = nil
+			mu.Unlock()
+			for b.Loop() {
+				one()
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, f := range timingFields {
+				var ds []time.Duration
+				for _, t := range got {
+					ds = append(ds, f.get(t))
+				}
+				b.ReportMetric(ms(median(ds)), f.name+"-ms")
+			}
+		})
+	}
+}
+
+var timingFields = []struct {
+	name string
+	get  func(RunTiming) time.Duration
+}{
+	{"slot", func(t RunTiming) time.Duration { return t.Slot }},
+	{"ready", func(t RunTiming) time.Duration { return t.Ready }},
+	{"create", func(t RunTiming) time.Duration { return t.Create }},
+	{"start", func(t RunTiming) time.Duration { return t.Start }},
+	{"send", func(t RunTiming) time.Duration { return t.Send }},
+	{"boot", func(t RunTiming) time.Duration { return t.Boot }},
+	{"reset", func(t RunTiming) time.Duration { return t.Reset }},
+	{"apply", func(t RunTiming) time.Duration { return t.Apply }},
+	{"tests", func(t RunTiming) time.Duration { return t.Tests }},
+	{"command", func(t RunTiming) time.Duration { return t.Command }},
+	{"exit", func(t RunTiming) time.Duration { return t.Exit }},
+	{"collect", func(t RunTiming) time.Duration { return t.Collect }},
+	{"total", func(t RunTiming) time.Duration { return t.Total }},
+}

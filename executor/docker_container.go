@@ -4,7 +4,9 @@ import (
 	"archive/tar"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,15 +17,14 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
 
-// stageDir is where a run's $BP_DIR lands in the container: a directory of
-// its own at the root, so that copying it in never alters an existing
-// directory's mode (a tar entry for /tmp would reset /tmp's sticky bit).
-const stageDir = "/bestpatch"
+// stageDir is where a run's $BP_DIR is written in the container, by the
+// run's own user (the stage comes on stdin, see sandboxBoot): /tmp is
+// writable by any user.
+const stageDir = "/tmp/bestpatch"
 
 // maxReportSize caps the JUnit report read back from a container.
 const maxReportSize = 64 << 20
@@ -66,10 +67,12 @@ var gitStatEnv = []string{
 }
 
 // spec is what a run's containers are made of; every retry uses it afresh.
+// Runs with the same key can use each other's containers made ahead.
 type spec struct {
 	config *container.Config
 	host   *container.HostConfig
 	limits Limits
+	key    string
 }
 
 func (d *Docker) containerSpec(run Run, st Stage) spec {
@@ -79,6 +82,9 @@ func (d *Docker) containerSpec(run Run, st Stage) spec {
 		workdir = DefaultWorkdir
 	}
 	env := append(st.Env(stageDir), gitStatEnv...)
+	if d.cfg.Observe != nil {
+		env = append(env, "BP_TIMES=1")
+	}
 	for _, k := range slices.Sorted(maps.Keys(run.Env.Env)) {
 		env = append(env, k+"="+run.Env.Env[k])
 	}
@@ -90,14 +96,17 @@ func (d *Docker) containerSpec(run Run, st Stage) spec {
 	mem := int64(lim.MemoryMB) << 20
 	pids := lim.PIDs
 	yes := true
-	return spec{
+	sp := spec{
 		limits: lim,
 		config: &container.Config{
 			Image:           run.Env.Image,
-			Cmd:             []string{"/bin/sh", "-c", containerScript},
+			Cmd:             []string{"/bin/sh", "-c", sandboxBoot},
 			Env:             env,
 			WorkingDir:      workdir,
 			User:            run.Env.User,
+			AttachStdin:     true,
+			OpenStdin:       true,
+			StdinOnce:       true,
 			AttachStdout:    true,
 			AttachStderr:    true,
 			NetworkDisabled: true,
@@ -121,50 +130,38 @@ func (d *Docker) containerSpec(run Run, st Stage) spec {
 			Mounts:    d.mounts,
 		},
 	}
+	sp.key = specKey(sp)
+	return sp
 }
 
-// attempt is one try at a run: create, copy the stage in, attach, start,
-// wait, read the state (and the JUnit report), remove. An error means the
+// specKey is the content address of a container spec: its image, command,
+// environment, user, limits and security settings.
+func specKey(sp spec) string {
+	b, _ := json.Marshal(struct {
+		C *container.Config
+		H *container.HostConfig
+	}{sp.config, sp.host})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// attempt is one try at a run: take a container made ahead (or make one
+// now), send it the stage, stream its output, wait, read the state (and the
+// JUnit report), then hand the container to removal. An error means the
 // engine failed (retryable unless permanent) or ctx ended.
-func (d *Docker) attempt(ctx context.Context, run Run, st Stage, sp spec) (res Result, err error) {
-	if _, err := d.cli.ImageInspect(ctx, run.Env.Image); err != nil {
-		if cerrdefs.IsNotFound(err) {
-			return Result{}, permanent(&imageMissingError{image: run.Env.Image, err: err})
+func (d *Docker) attempt(ctx context.Context, run Run, st Stage, sp spec, tm *RunTiming) (res Result, err error) {
+	step := time.Now()
+	sb := d.ready.take(sp.key)
+	if sb == nil {
+		if sb, err = d.makeSandbox(ctx, sp); err != nil {
+			return Result{}, err
 		}
-		return Result{}, err
+		tm.Create, tm.Start = sb.create, sb.start
 	}
-	id := newRunID()
-	name := "bestpatch-" + id
-	sp.config.Labels = d.owner.labels(id)
-
-	if err := d.slots.pace(ctx); err != nil {
-		return Result{}, err
-	}
-	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: sp.config, HostConfig: sp.host})
-	if err != nil {
-		return Result{}, fmt.Errorf("create container %s from %s: %w", name, run.Env.Image, err)
-	}
-	cid := created.ID
-	// Always remove, on every path: error, ctx cancelled, panic.
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
-		defer cancel()
-		if _, rerr := d.cli.ContainerRemove(rctx, cid, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); rerr != nil && !cerrdefs.IsNotFound(rerr) {
-			d.log.Error("cannot remove container; the next Sweep will", "container", name, "err", rerr)
-		}
-	}()
-
-	archive, err := st.Tar(strings.TrimPrefix(stageDir, "/"))
-	if err != nil {
-		return Result{}, permanent(err)
-	}
-	if _, err := d.cli.CopyToContainer(ctx, cid, client.CopyToContainerOptions{
-		DestinationPath: "/",
-		Content:         archive,
-		CopyUIDGID:      run.Env.User != "", // $BP_DIR owned by the run's user, who writes the report there
-	}); err != nil {
-		return Result{}, fmt.Errorf("copy the run's inputs into container %s: %w", name, err)
-	}
+	tm.Ready = time.Since(step)
+	// Make the next run's container while this one runs.
+	d.ready.fill(sp)
+	defer d.ready.discard(ctx, sb)
 
 	coll, err := NewCollector(run.Format, st)
 	if err != nil {
@@ -172,73 +169,73 @@ func (d *Docker) attempt(ctx context.Context, run Run, st Stage, sp spec) (res R
 	}
 	limits := &limitMarks{}
 	stderr := io.MultiWriter(coll.Stderr(), newLineSplitter(MaxLine, limits.line))
-
-	att, err := d.cli.ContainerAttach(ctx, cid, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
-	if err != nil {
-		return Result{}, fmt.Errorf("attach to container %s: %w", name, err)
-	}
-	defer att.Close()
-	copied := make(chan error, 1)
-	go func() {
-		_, err := stdcopy.StdCopy(coll.Stdout(), stderr, att.Reader)
-		copied <- err
-	}()
+	copied := sb.stream(coll.Stdout(), stderr)
 
 	// The backstop: run.sh kills the tests at the timeout; this kills the
 	// container if the script itself hangs (a reset or patch that never ends).
-	backstop := st.Timeout + d.cfg.SetupGrace
-	wctx, cancel := context.WithTimeout(ctx, backstop)
-	defer cancel()
-	waited := d.cli.ContainerWait(wctx, cid, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
-	if _, err := d.cli.ContainerStart(ctx, cid, client.ContainerStartOptions{}); err != nil {
-		return Result{}, fmt.Errorf("start container %s: %w", name, err)
-	}
-
+	backstop := time.NewTimer(st.Timeout + d.cfg.SetupGrace)
+	defer backstop.Stop()
+	started := time.Now()
+	sent := sb.send(d.payload(st))
 	backstopHit := false
-	select {
-	case w := <-waited.Result:
-		if w.Error != nil && w.Error.Message != "" {
-			return Result{}, fmt.Errorf("wait for container %s: %s", name, w.Error.Message)
-		}
-	case err := <-waited.Error:
-		if ctx.Err() != nil {
+	var exit waitOutcome
+wait:
+	for {
+		select {
+		case err := <-sent:
+			if err != nil {
+				return Result{}, fmt.Errorf("send the run's inputs to container %s: %w", sb.name, err)
+			}
+			tm.Send = time.Since(started)
+			sent = nil
+		case exit = <-sb.exited:
+			if exit.err != nil {
+				if ctx.Err() != nil {
+					return Result{}, ctx.Err()
+				}
+				return Result{}, fmt.Errorf("wait for container %s: %w", sb.name, exit.err)
+			}
+			break wait
+		case <-backstop.C:
+			backstopHit = true
+			kctx, kcancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+			_, _ = d.cli.ContainerKill(kctx, sb.id, client.ContainerKillOptions{Signal: "KILL"})
+			kcancel()
+			exit = <-sb.exited
+			break wait
+		case <-ctx.Done():
 			return Result{}, ctx.Err()
 		}
-		if wctx.Err() == nil {
-			return Result{}, fmt.Errorf("wait for container %s: %w", name, err)
-		}
-		backstopHit = true
-		kctx, kcancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
-		_, _ = d.cli.ContainerKill(kctx, cid, client.ContainerKillOptions{Signal: "KILL"})
-		kcancel()
 	}
-
 	// The attach stream ends when the container's streams close.
 	select {
 	case <-copied:
 	case <-time.After(30 * time.Second):
-		att.Close()
+		sb.att.Close()
 		<-copied
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
 
-	ins, err := d.cli.ContainerInspect(ctx, cid, client.ContainerInspectOptions{})
+	exited := time.Now()
+	ins, err := d.cli.ContainerInspect(ctx, sb.id, client.ContainerInspectOptions{})
 	if err != nil {
-		return Result{}, fmt.Errorf("inspect container %s: %w", name, err)
+		return Result{}, fmt.Errorf("inspect container %s: %w", sb.name, err)
 	}
 	if st.Report != "" {
-		if err := d.readReport(ctx, cid, coll); err != nil {
-			return Result{}, fmt.Errorf("read the JUnit report from container %s: %w", name, err)
+		if err := d.readReport(ctx, sb.id, coll); err != nil {
+			return Result{}, fmt.Errorf("read the JUnit report from container %s: %w", sb.name, err)
 		}
 	}
 
 	res = coll.Result()
+	tm.Collect = time.Since(exited)
+	tm.scriptSteps(coll.marks.stamps, started, exited)
 	state := ins.Container.State
-	exit := 0
+	code := int(exit.code)
 	oomKilled := false
 	if state != nil {
-		exit, oomKilled = state.ExitCode, state.OOMKilled
+		code, oomKilled = state.ExitCode, state.OOMKilled
 	}
 	switch {
 	case backstopHit:
@@ -246,17 +243,26 @@ func (d *Docker) attempt(ctx context.Context, run Run, st Stage, sp spec) (res R
 		res.Reason = fmt.Sprintf("the container ran past the run's timeout plus %s of setup and was killed: the run script itself hung (reset, patch or copy)", d.cfg.SetupGrace)
 	case oomKilled || limits.oomKills > 0:
 		res.Status = Infra
-		res.Reason = fmt.Sprintf("out of memory: a process was killed at the run's memory limit of %d MiB (container exit %d); raise limits.memory_mb if the tests need more", sp.limits.MemoryMB, exit)
+		res.Reason = fmt.Sprintf("out of memory: a process was killed at the run's memory limit of %d MiB (container exit %d); raise limits.memory_mb if the tests need more", sp.limits.MemoryMB, code)
 	case limits.pidsMax > 0:
 		res.Status = Infra
 		res.Reason = fmt.Sprintf("process limit reached: forks failed %d times at the run's limit of %d processes (a fork bomb, or tests that need more: raise limits.pids)", limits.pidsMax, sp.limits.PIDs)
 	case diskFull(res.Reason) || diskFull(res.Output):
 		res.Status = Infra
 		res.Reason = "the disk is full in the container (No space left on device): free space on the Docker engine's disk (docker system prune) and run again"
-	case res.Status == Infra && exit != 0:
-		res.Reason += fmt.Sprintf(" (container exit status %d)", exit)
+	case res.Status == Infra && code != 0:
+		res.Reason += fmt.Sprintf(" (container exit status %d)", code)
 	}
 	return res, nil
+}
+
+// payload is what a sandbox reads on stdin for a run: the script that
+// writes the stage and the container script into $BP_DIR, then runs the
+// container script with stdin closed.
+func (d *Docker) payload(st Stage) []byte {
+	st.Files = append(slices.Clip(st.Files), StagedFile{Path: containerFile, Mode: 0o644, Data: []byte(containerScript)})
+	script := st.Script(stageDir)
+	return append(script, fmt.Sprintf("exec /bin/sh %s </dev/null\n", shellQuote(stageDir+"/"+containerFile))...)
 }
 
 // readReport copies $BP_DIR/report.xml out of the stopped container into

@@ -39,13 +39,25 @@ func newTestDocker(t testing.TB, cfg DockerConfig) *Docker {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		// Close removes the containers made ahead and waits for the
+		// removals under way. (The client still answers after Close: it
+		// only drops idle connections.)
+		d.Close()
 		for _, c := range ownedContainers(t, d) {
 			t.Errorf("container left behind: %v (%s)", c.Names, c.State)
 			_, _ = d.cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
 		}
-		d.Close()
 	})
 	return d
+}
+
+// leftBehind lists this backend's containers once the ones made ahead for
+// later runs are removed and every removal under way has ended: what the
+// runs so far left behind.
+func leftBehind(t testing.TB, d *Docker) []container.Summary {
+	t.Helper()
+	d.ready.drain()
+	return ownedContainers(t, d)
 }
 
 // ownedContainers lists the containers this backend value created.

@@ -7,7 +7,9 @@
 #   after it vetted the candidate: no .git/, no absolute or '..' paths, no
 #   writes through links the patch makes, no test files; tests/<n>.patch with
 #   tests/<n>.id, command (the test command), activate (optional shell prefix).
-# Env: BP_DIR, BP_TIMEOUT (seconds), BP_REPORT (junit report path, optional).
+# Env: BP_DIR, BP_TIMEOUT (seconds), BP_REPORT (junit report path, optional),
+#   BP_CLEAN (the work tree is known to be reset already), BP_TIMES (stamp
+#   each step's end on stderr, for measurements).
 # Must run with the repository root as the working directory.
 #
 # Stdout carries only the test command's output (stdout and stderr merged):
@@ -15,6 +17,9 @@
 # that start with "bestpatch:" being machine-read markers.
 set -u
 mark() { printf 'bestpatch:%s\n' "$*" >&2; }
+# Timestamps for measurements only (BP_TIMES set): where a run's time goes.
+stamp() { [ -z "${BP_TIMES:-}" ] || mark "t=$1 $(date +%s%N)"; }
+stamp begin
 
 # Every tool the script needs, named when missing: a minimal image fails
 # here with the fix, not later with "command not found" in the middle of
@@ -39,7 +44,12 @@ git() { command git -c safe.directory='*' --literal-pathspecs "$@"; }
 
 base=$(git rev-parse --verify -q HEAD) || { mark "infra=not a git repository: $(pwd)"; exit 3; }
 clean() { git reset -q --hard "$base" && git clean -qfd; }
-clean >&2 || { mark "infra=cannot reset the work tree"; exit 3; }
+# BP_CLEAN: the sandbox reset the tree before its run was known (the Docker
+# backend's containers made ahead), so it is clean already.
+if [ -z "${BP_CLEAN:-}" ]; then
+	clean >&2 || { mark "infra=cannot reset the work tree"; exit 3; }
+fi
+stamp reset
 
 if [ -s "$BP_DIR/candidate.patch" ]; then
 	# Links already in the repository (tracked, or left ignored in the image)
@@ -62,7 +72,9 @@ if [ -s "$BP_DIR/candidate.patch" ]; then
 
 	applied=""
 	for method in git-apply git-apply-recount patch-fuzz; do
-		clean >&2
+		# The first method starts from the clean tree; a later one from what
+		# the failed one left.
+		[ "$method" = git-apply ] || clean >&2
 		case $method in
 		git-apply) git apply --whitespace=nowarn "$BP_DIR/candidate.patch" >&2 ;;
 		git-apply-recount) git apply --whitespace=nowarn --recount --ignore-whitespace "$BP_DIR/candidate.patch" >&2 ;;
@@ -87,6 +99,7 @@ if [ -s "$BP_DIR/candidate.patch" ]; then
 	fi
 	git reset -q
 fi
+stamp apply
 
 if [ -d "$BP_DIR/tests" ]; then
 	for p in "$BP_DIR"/tests/*.patch; do
@@ -114,8 +127,10 @@ fi
 limit=${BP_TIMEOUT:-1800}
 [ -n "${BP_REPORT:-}" ] && rm -f -- "$BP_REPORT" # a stale report must not count
 start=$(date +%s)
+stamp command
 timeout -s KILL "$limit" "$shell" -c "${activate:+$activate && }$(cat "$BP_DIR/command")" 2>&1
 code=$?
+stamp end
 if [ "$code" -eq 137 ] && [ $(($(date +%s) - start)) -ge "$limit" ]; then
 	mark "timeout"
 fi

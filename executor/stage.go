@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"archive/tar"
 	"bytes"
 	_ "embed"
 	"errors"
@@ -160,42 +159,49 @@ func (s Stage) WriteDir(dir string) error {
 	return nil
 }
 
-// Tar returns the stage as an uncompressed tar stream whose entries sit
-// under prefix (slash-separated, relative; "" for the top), directories
-// included, ready for Docker's CopyToContainer.
-func (s Stage) Tar(prefix string) (*bytes.Reader, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	dirs := map[string]bool{}
-	var mkdir func(d string) error
-	mkdir = func(d string) error {
-		if d == "." || d == "" || d == "/" || dirs[d] {
-			return nil
-		}
-		if err := mkdir(path.Dir(d)); err != nil {
-			return err
-		}
-		dirs[d] = true
-		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, Format: tar.FormatPAX})
-	}
-	prefix = strings.Trim(prefix, "/")
+// Script returns a POSIX sh script that writes the stage's files under
+// dir (made if missing; files of an earlier stage are not removed), byte
+// for byte: each file's content is one quoted
+// printf %b argument with only backslashes, NUL bytes and single quotes
+// escaped. A file that cannot be written stops the script with an infra
+// marker. The Docker backend sends it on a container's stdin.
+func (s Stage) Script(dir string) []byte {
+	var b bytes.Buffer
+	q := shellQuote
+	fmt.Fprintf(&b, "fail() { printf 'bestpatch:infra=%%s\\n' %s >&2; exit 3; }\n", q("cannot write the run's inputs in "+dir+": the directory must be writable by the run's user"))
+	b.WriteString("command -v mkdir >/dev/null 2>&1 || { printf 'bestpatch:infra=%s\\n' 'missing tools: mkdir: the run'\\''s inputs are written with mkdir; install coreutils in the image' >&2; exit 3; }\n")
+	fmt.Fprintf(&b, "umask 022\nmkdir -p %s || fail\n", q(dir))
+	made := map[string]bool{".": true}
 	for _, f := range s.Files {
-		name := path.Join(prefix, f.Path)
-		if err := mkdir(path.Dir(name)); err != nil {
-			return nil, fmt.Errorf("tar run inputs: %w", err)
+		if d := path.Dir(f.Path); !made[d] {
+			made[d] = true
+			fmt.Fprintf(&b, "mkdir -p %s || fail\n", q(path.Join(dir, d)))
 		}
-		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: int64(f.Mode.Perm()), Size: int64(len(f.Data)), Format: tar.FormatPAX}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return nil, fmt.Errorf("tar run inputs: %w", err)
+		name := q(path.Join(dir, f.Path))
+		b.WriteString("printf %b '")
+		for _, c := range f.Data {
+			switch c {
+			case '\\':
+				b.WriteString(`\\`)
+			case 0:
+				b.WriteString(`\0000`)
+			case '\'':
+				b.WriteString(`'\''`)
+			default:
+				b.WriteByte(c)
+			}
 		}
-		if _, err := tw.Write(f.Data); err != nil {
-			return nil, fmt.Errorf("tar run inputs: %w", err)
+		fmt.Fprintf(&b, "' >%s || fail\n", name)
+		if f.Mode.Perm()&0o111 != 0 {
+			fmt.Fprintf(&b, "chmod %o %s || fail\n", f.Mode.Perm(), name)
 		}
 	}
-	if err := tw.Close(); err != nil {
-		return nil, fmt.Errorf("tar run inputs: %w", err)
-	}
-	return bytes.NewReader(buf.Bytes()), nil
+	return b.Bytes()
+}
+
+// shellQuote quotes s for POSIX sh.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Validate reports what is wrong with a run before any backend touches it.

@@ -1,10 +1,10 @@
 package executor
 
 import (
-	"archive/tar"
-	"io"
+	"bytes"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -99,7 +99,7 @@ func TestNewStageSettled(t *testing.T) {
 	}
 }
 
-func TestStageWriteDirAndTar(t *testing.T) {
+func TestStageWriteDir(t *testing.T) {
 	st, err := NewStage(Run{Patch: modify("x"), Tests: []TestPatch{{ID: "t", Patch: "p\n"}}, Command: "true", Format: Pytest})
 	if err != nil {
 		t.Fatal(err)
@@ -118,41 +118,49 @@ func TestStageWriteDirAndTar(t *testing.T) {
 		t.Errorf("run.sh is not executable: %v %v", fi.Mode(), err)
 	}
 
-	r, err := st.Tar("/bp/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(r)
-	got := map[string]string{}
-	var dirs []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag == tar.TypeDir {
-			dirs = append(dirs, h.Name)
+}
+
+// A stage sent as a script arrives byte for byte, whatever the bytes (NUL,
+// backslashes, quotes, no final newline), under every POSIX shell here.
+func TestStageScript(t *testing.T) {
+	hostile := "a\\b\\0000'c'\x00d\n\\\\n%s$(touch /tmp/bp-pwned)`x`\r\n\xff\xfe end"
+	st := Stage{Files: []StagedFile{
+		{Path: "run.sh", Mode: 0o755, Data: []byte("#!/bin/sh\necho hi\n")},
+		{Path: "tests/0000.patch", Mode: 0o644, Data: []byte(hostile)},
+		{Path: "tests/0000.id", Mode: 0o644, Data: []byte("it's")},
+		{Path: "empty", Mode: 0o644},
+	}}
+	for _, sh := range []string{"dash", "bash", "sh"} {
+		if _, err := exec.LookPath(sh); err != nil {
 			continue
 		}
-		b, _ := io.ReadAll(tr)
-		got[h.Name] = string(b)
-		if h.Name == "bp/run.sh" && h.Mode&0o100 == 0 {
-			t.Errorf("run.sh is not executable in the tar: %o", h.Mode)
-		}
+		t.Run(sh, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "it's a dir")
+			cmd := exec.Command(sh, "-s")
+			cmd.Stdin = bytes.NewReader(st.Script(dir))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%s -s: %v\n%s", sh, err, out)
+			}
+			for _, f := range st.Files {
+				b, err := os.ReadFile(filepath.Join(dir, f.Path))
+				if err != nil || !bytes.Equal(b, f.Data) {
+					t.Errorf("%s: %q %v, want %q", f.Path, b, err, f.Data)
+				}
+			}
+			if fi, err := os.Stat(filepath.Join(dir, "run.sh")); err != nil || fi.Mode().Perm() != 0o755 {
+				t.Errorf("run.sh: mode %v %v, want 0755", fi.Mode(), err)
+			}
+			if _, err := os.Stat("/tmp/bp-pwned"); err == nil {
+				t.Error("a file's content was run")
+			}
+		})
 	}
-	if strings.Join(dirs, " ") != "bp/ bp/tests/" {
-		t.Errorf("directories %v, want bp/ and bp/tests/ before their files", dirs)
-	}
-	for _, f := range st.Files {
-		if got["bp/"+f.Path] != string(f.Data) {
-			t.Errorf("tar entry bp/%s = %q, want %q", f.Path, got["bp/"+f.Path], f.Data)
-		}
-	}
-	if len(got) != len(st.Files) {
-		t.Errorf("%d tar files, want %d", len(got), len(st.Files))
+	// A directory it cannot write: an infra marker, not a silent success.
+	cmd := exec.Command("sh", "-s")
+	cmd.Stdin = bytes.NewReader(st.Script("/proc/bp-cannot"))
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "bestpatch:infra=cannot write the run's inputs in /proc/bp-cannot") {
+		t.Errorf("unwritable dir: %v %s", err, out)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bestpatch/bestpatch/bench"
+	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/internal/runcache"
 	"github.com/bestpatch/bestpatch/selector"
 )
@@ -184,7 +185,8 @@ missing (images/build.sh go-task).`,
 				return fmt.Errorf("speed needs --dir DIR (made by bestpatch bench gen)")
 			}
 			cfg.Log = (&runtimeFlags{logLevel: level}).logger(cmd.ErrOrStderr())
-			exec, closeFn, err := newDockerExecutor(cmd.Context(), cfg.Log)
+			cfg.Timings = &bench.Timings{}
+			exec, closeFn, err := newDockerExecutor(cmd.Context(), executor.DockerConfig{Log: cfg.Log, Observe: cfg.Timings.Observe})
 			if err != nil {
 				return err
 			}

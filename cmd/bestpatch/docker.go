@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/selector"
@@ -10,8 +9,9 @@ import (
 
 // newDockerExecutor connects to the engine and sweeps the containers that a
 // crashed bestpatch left behind.
-func newDockerExecutor(ctx context.Context, log *slog.Logger) (selector.Executor, func(), error) {
-	d, err := executor.NewDocker(ctx, executor.DockerConfig{Log: log})
+func newDockerExecutor(ctx context.Context, cfg executor.DockerConfig) (selector.Executor, func(), error) {
+	log := cfg.Log
+	d, err := executor.NewDocker(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}

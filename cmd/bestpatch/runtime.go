@@ -165,7 +165,7 @@ func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, remedi
 	router := executor.Router{Remedies: remedies}
 	var closers []func()
 	if useDocker {
-		d, closeFn, err := newDockerExecutor(ctx, log)
+		d, closeFn, err := newDockerExecutor(ctx, executor.DockerConfig{Log: log})
 		switch {
 		case err == nil:
 			router.Docker = d
