@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -231,6 +233,11 @@ func TestSWEbenchSelect(t *testing.T) {
 			if r := ranks["3/agent-fix"]; r.Rank != 1 || regressions(r) != 0 {
 				t.Errorf("the fix ranks %d with %d regressions", r.Rank, regressions(r))
 			}
+			// Every candidate's run completed: full execution evidence, and
+			// the generated test's FP/PP put the fix first.
+			if v.Basis.Execution != scoring.EvidenceFull || !strings.Contains(v.Basis.DecidedBy, "fppp") || !slices.Contains(v.Basis.Tampering, "1/agent-tamper") {
+				t.Errorf("the verdict's basis %+v: want full execution evidence, decided by fppp, 1/agent-tamper tampering", v.Basis)
+			}
 			if !strings.Contains(strings.Join(v.Notes, "\n"), c.related) {
 				t.Errorf("the notes do not say which original tests ran (%q):\n%s", c.related, strings.Join(v.Notes, "\n"))
 			}
@@ -245,6 +252,52 @@ func TestSWEbenchSelect(t *testing.T) {
 			written := readPredictions(t, chosenFile)
 			if len(written) != 1 || written[0].InstanceID != c.instance || written[0].Patch != rep.Chosen.Patch || !strings.Contains(written[0].Patch, "diff --git") {
 				t.Errorf("--out wrote %+v", written)
+			}
+		})
+	}
+}
+
+// TestSWEbenchSelectUnreadableOutput runs the same rows in images whose test
+// runner prints noise (tag garbage, with --dataset-tag): no run gives a test
+// result, so select abstains (exit status 3) and says why: each run names
+// the format it could not read, the verdict says it rests on no execution
+// evidence, and nothing is written for the harness.
+func TestSWEbenchSelectUnreadableOutput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the SWE-bench stand-in images")
+	}
+	needSWEbenchImages(t)
+	for _, c := range []struct{ instance, format string }{
+		{"sympy__sympy-bestpatch1", "sympy"},
+		{"django__django-bestpatch1", "django"},
+	} {
+		t.Run(c.instance, func(t *testing.T) {
+			chosenFile := filepath.Join(t.TempDir(), "chosen.jsonl")
+			preds := filepath.Join(swebenchData, "preds", "agent-wrong.json") + "," + filepath.Join(swebenchData, "preds", "agent-fix.jsonl")
+			out, stderr, err := run(t, "select", "--dataset", filepath.Join(swebenchData, "dataset.jsonl"), "--instance-ids", c.instance,
+				"--dataset-tag", "garbage", "--executor", "docker", "--no-cache", "--base-runs", "1", "--json", "--out", chosenFile, "--preds", preds)
+			var code exitCode
+			if !errors.As(err, &code) || code != 3 {
+				t.Fatalf("select on unreadable output: err %v, want exit status 3 (abstained)\n%s\n%s", err, out, stderr)
+			}
+			var rep selectJSON
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatalf("--json output is not a report: %v\n%s\n%s", err, out, stderr)
+			}
+			v := rep.Verdict
+			if v.Chosen != "" || rep.Chosen != nil || v.Abstained == "" || v.Basis.Execution != scoring.EvidenceNone {
+				t.Errorf("verdict on output no parser can read: chosen %q, abstained %q, basis %q; want no choice, abstained, no evidence\n%s", v.Chosen, v.Abstained, v.Basis.Execution, out)
+			}
+			if len(rep.Matrix.Base.Cases) > 0 {
+				t.Errorf("base cases %v from noise", rep.Matrix.Base.Cases)
+			}
+			for _, r := range rep.Runs {
+				if r.ID != selector.ListRunID && !strings.Contains(r.Reason, "("+c.format+")") {
+					t.Errorf("run %s: %s %q does not name the format %s", r.ID, r.Status, r.Reason, c.format)
+				}
+			}
+			if _, err := os.Stat(chosenFile); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("--out wrote %s although nothing was chosen (%v)", chosenFile, err)
 			}
 		})
 	}
