@@ -92,6 +92,8 @@ func TieAware(ids []string, correct map[string]bool) Outcome {
 // one alone; a verdict that chose nothing (or abstained) scores 0.
 func VerdictOutcome(v scoring.Verdict, correct map[string]bool) Outcome {
 	switch {
+	case v.Chosen == "":
+		return Outcome{}
 	case len(v.Ties) > 0:
 		return TieAware(v.Ties, correct)
 	case v.Chosen != "":

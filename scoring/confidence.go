@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -231,8 +232,11 @@ func (ms ConfidenceModels) Calibrate(v *Verdict) {
 	for _, m := range ms {
 		have = append(have, m.Scope)
 	}
-	v.Notes = append(v.Notes, fmt.Sprintf("no confidence: no calibrated model for %s verdicts (models: %s); fit one on labelled runs (bestpatch eval --fit-confidence)",
-		strings.ReplaceAll(scope, "_", "-"), orNone(have)))
+	note := fmt.Sprintf("no confidence: no calibrated model for %s verdicts (models: %s); fit one on labelled runs (bestpatch eval --fit-confidence)",
+		strings.ReplaceAll(scope, "_", "-"), orNone(have))
+	if !slices.Contains(v.Notes, note) {
+		v.Notes = append(v.Notes, note)
+	}
 }
 
 func orNone(s []string) string {
@@ -254,4 +258,40 @@ func DefaultConfidence() ConfidenceModels {
 		panic(fmt.Sprintf("built-in confidence models: %v", err)) // embedded at build time
 	}
 	return ms
+}
+
+// RequireConfidence turns a verdict whose confidence is below min, or that
+// has no calibrated confidence at all, into an abstention that asks for
+// more samples: nothing is chosen, Withheld names the candidate that would
+// have been, and Why says so. A verdict that chose nothing is left as it
+// is; min 0 asks nothing.
+func (v *Verdict) RequireConfidence(min float64) {
+	if min <= 0 || v.Chosen == "" {
+		return
+	}
+	switch {
+	case v.Confidence == nil:
+		v.Abstained = fmt.Sprintf("sample more: no calibrated confidence for this verdict, and a confidence of at least %.1f%% was asked", 100*min)
+	case *v.Confidence < min:
+		v.Abstained = fmt.Sprintf("sample more: confidence %.1f%% is below the minimum of %.1f%%; the candidates do not settle it", 100**v.Confidence, 100*min)
+	default:
+		return
+	}
+	v.SampleMore, v.Withheld, v.Chosen = true, v.Chosen, ""
+	v.Why = "abstained: " + v.Abstained + sampleMoreWas + v.Why
+}
+
+// sampleMoreWas joins a sample-more abstention to the verdict it withheld.
+const sampleMoreWas = "; withheld: "
+
+// Reopen undoes RequireConfidence, so that the verdict can change (an
+// adversarial round breaks its tie) and be settled again.
+func (v *Verdict) Reopen() {
+	if !v.SampleMore {
+		return
+	}
+	if _, was, ok := strings.Cut(v.Why, sampleMoreWas); ok {
+		v.Why = was
+	}
+	v.Chosen, v.Withheld, v.SampleMore, v.Abstained = v.Withheld, "", false, ""
 }

@@ -103,3 +103,45 @@ func TestConfidenceModelsWith(t *testing.T) {
 		t.Errorf("none: %+v", got)
 	}
 }
+
+// TestRequireConfidence: below the minimum, or without a confidence, the
+// verdict abstains asking for more samples and names what it withheld;
+// Reopen undoes it.
+func TestRequireConfidence(t *testing.T) {
+	low, high := 0.3, 0.8
+	for _, tc := range []struct {
+		name string
+		conf *float64
+		min  float64
+		want string // "" keeps the choice
+	}{
+		{"above", &high, 0.5, ""},
+		{"below", &low, 0.5, "sample more: confidence 30.0% is below the minimum of 50.0%"},
+		{"no confidence", nil, 0.5, "sample more: no calibrated confidence for this verdict"},
+		{"no minimum", &low, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := Verdict{Chosen: "a", Ties: []string{"a", "b"}, Why: "chose a by policy auto", Confidence: tc.conf}
+			v.RequireConfidence(tc.min)
+			if tc.want == "" {
+				if v.Chosen != "a" || v.SampleMore || v.Abstained != "" {
+					t.Fatalf("verdict %+v: want a kept", v)
+				}
+				return
+			}
+			if v.Chosen != "" || !v.SampleMore || v.Withheld != "a" || !strings.HasPrefix(v.Abstained, tc.want) ||
+				!strings.HasPrefix(v.Why, "abstained: "+tc.want) || !strings.Contains(v.Why, "chose a by policy auto") {
+				t.Fatalf("verdict %+v", v)
+			}
+			v.Reopen()
+			if v.Chosen != "a" || v.SampleMore || v.Withheld != "" || v.Abstained != "" || v.Why != "chose a by policy auto" {
+				t.Errorf("reopened %+v", v)
+			}
+		})
+	}
+	v := Verdict{Why: "no candidate can be chosen"}
+	v.RequireConfidence(0.9)
+	if v.SampleMore || v.Abstained != "" {
+		t.Errorf("a verdict that chose nothing: %+v", v)
+	}
+}

@@ -115,8 +115,15 @@ type Verdict struct {
 	// were in play: the job ran its tests, but the evidence a choice must
 	// rest on is missing (the base run produced no test case, or no
 	// candidate's run completed). No evidence, no confident answer: the
-	// ranking keeps every signal but ranks no one (Rank 0).
+	// ranking keeps every signal but ranks no one (Rank 0). It is also set,
+	// with SampleMore, when the confidence is below the job's minimum.
 	Abstained string `json:"abstained,omitempty"`
+	// SampleMore is true when the verdict abstained because its confidence
+	// was below the job's minimum (RequireConfidence): the evidence was
+	// there but did not settle it; more candidates may. Withheld is the
+	// candidate it would have chosen; the ranking is kept as it was.
+	SampleMore bool   `json:"sample_more,omitempty"`
+	Withheld   string `json:"withheld,omitempty"`
 	// Basis says what the verdict rests on.
 	Basis Basis `json:"basis"`
 }

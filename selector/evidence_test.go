@@ -3,6 +3,7 @@ package selector_test
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -171,3 +172,49 @@ func TestExecutionOptionValidated(t *testing.T) {
 }
 
 const answerPatch = "diff --git a/answer.go b/answer.go\n--- a/answer.go\n+++ b/answer.go\n@@ -1,3 +1,3 @@\n package tiny\n \n-func Answer() int { return 41 }\n+func Answer() int { return 42 }\n"
+
+// TestSelectMinConfidence: an execution-free job below its minimum
+// confidence ends with a verdict that asks for more samples, names the
+// candidate it withheld, and is no failure; at a minimum it reaches, it
+// chooses.
+func TestSelectMinConfidence(t *testing.T) {
+	job, _ := tinyJob(t, "fix", "wrong")
+	job.Options.Execution = selector.ExecutionNone
+	var events []selector.Event
+	sel := &selector.Selector{Pool: selector.NewPool(1), OnEvent: func(e selector.Event) { events = append(events, e) }}
+	rep, err := sel.Select(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := rep.Verdict.Confidence
+	if conf == nil || rep.Verdict.Chosen == "" {
+		t.Fatalf("execution-free verdict without a confidence: %+v", rep.Verdict)
+	}
+	chosen := rep.Verdict.Chosen
+
+	job.Options.MinConfidence = math.Min(1, *conf+0.01)
+	events = nil
+	if rep, err = sel.Select(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	v := rep.Verdict
+	if v.Chosen != "" || !v.SampleMore || v.Withheld != chosen || !strings.HasPrefix(v.Abstained, "sample more: confidence") {
+		t.Fatalf("verdict %+v: want sample more, %s withheld", v, chosen)
+	}
+	if last := events[len(events)-1]; last.Kind != selector.EventSelected || !strings.HasPrefix(last.Message, "sample more") {
+		t.Errorf("last event %+v: want a finished job saying sample more", last)
+	}
+	var text strings.Builder
+	if err := rep.WriteText(&text, nil); err != nil || !strings.Contains(text.String(), "Abstained: sample more") {
+		t.Errorf("text (%v):\n%s", err, text.String())
+	}
+
+	job.Options.MinConfidence = *conf
+	if rep, err = sel.Select(context.Background(), job); err != nil || rep.Verdict.Chosen != chosen {
+		t.Errorf("at its own confidence: chose %q (%v), want %s", rep.Verdict.Chosen, err, chosen)
+	}
+	job.Options.MinConfidence = 1.5
+	if _, err := sel.Select(context.Background(), job); !errors.Is(err, selector.ErrInvalidJob) || !strings.Contains(err.Error(), "min_confidence 1.5") {
+		t.Errorf("min_confidence 1.5: %v", err)
+	}
+}

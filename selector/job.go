@@ -126,6 +126,10 @@ type Options struct {
 	// scopes (scoring.DefaultConfidence): models fitted on the user's own
 	// labelled runs (bestpatch batch --fit-confidence).
 	ConfidenceModels scoring.ConfidenceModels `json:"confidence_models,omitempty"`
+	// MinConfidence, when above 0, turns a verdict whose confidence is below
+	// it (or that has no calibrated confidence) into an abstention that asks
+	// for more samples (Verdict.SampleMore).
+	MinConfidence float64 `json:"min_confidence,omitempty"`
 	// Execution is empty to run the tests (the default), or ExecutionNone to
 	// run nothing and choose by the execution-free signals (consensus,
 	// verifier scores): the verdict then says it rests on no execution.
@@ -172,4 +176,11 @@ func (o Options) policy() string {
 // package executor implement it.
 type Executor interface {
 	Run(ctx context.Context, run executor.Run) (executor.Result, error)
+}
+
+// settle gives a verdict its confidence (the built-in models, or the job's
+// own) and, when the job asks for a minimum, abstains below it.
+func (o Options) settle(v *scoring.Verdict) {
+	scoring.DefaultConfidence().With(o.ConfidenceModels).Calibrate(v)
+	v.RequireConfidence(o.MinConfidence)
 }

@@ -17,6 +17,8 @@ func (r Report) WriteText(w io.Writer, patches map[string]string) error {
 	switch {
 	case v.Chosen != "":
 		fmt.Fprintf(&b, "Chosen: %s (policy %s)\n", v.Chosen, v.Policy)
+	case v.SampleMore:
+		fmt.Fprintf(&b, "Abstained: sample more: the confidence is below the minimum asked; %s would have been chosen (policy %s)\n", v.Withheld, v.Policy)
 	case v.Abstained != "":
 		fmt.Fprintf(&b, "Abstained: no candidate chosen without evidence (policy %s)\n", v.Policy)
 	default:

@@ -153,7 +153,9 @@ func (s *Selector) Select(ctx context.Context, job Job) (Report, error) {
 		return Report{}, err
 	}
 	if sess != nil && job.Options.AdversarialRounds > 0 {
+		rep.Verdict.Reopen()
 		s.adversarial(ctx, sess, plan, mctx, &rep, gen)
+		job.Options.settle(&rep.Verdict)
 	}
 	if skipped != "" {
 		rep.Verdict.Notes = append(rep.Verdict.Notes, skipped)
@@ -164,12 +166,14 @@ func (s *Selector) Select(ctx context.Context, job Job) (Report, error) {
 	}
 	rep.Runs = records
 	rep.Duration = time.Since(start)
-	if why := rep.Verdict.Abstained; why != "" {
+	if why := rep.Verdict.Abstained; why != "" && !rep.Verdict.SampleMore {
 		s.emit(Event{Kind: EventFailed, Job: job.ID, Message: "abstained: " + why})
 		log.Info("job abstained", "why", why, "runs", len(records), "seconds", rep.Duration.Seconds())
 		return rep, nil
 	}
-	s.emit(Event{Kind: EventSelected, Job: job.ID, Chosen: rep.Verdict.Chosen})
+	// A verdict that asks for more samples is a finished job: its answer is
+	// that the candidates do not settle it.
+	s.emit(Event{Kind: EventSelected, Job: job.ID, Chosen: rep.Verdict.Chosen, Message: rep.Verdict.Abstained})
 	log.Info("job done", "chosen", rep.Verdict.Chosen, "ties", len(rep.Verdict.Ties), "runs", len(records), "seconds", rep.Duration.Seconds(), "evidence", rep.Verdict.Basis.Execution)
 	return rep, nil
 }
@@ -211,7 +215,7 @@ func Score(plan *Plan) (Report, error) {
 			v.Basis.UnknownRuns++
 		}
 	}
-	scoring.DefaultConfidence().With(plan.job.Options.ConfidenceModels).Calibrate(&v)
+	plan.job.Options.settle(&v)
 	return Report{
 		Job: plan.job.ID, Task: plan.job.Task.ID, Verdict: v, Matrix: m,
 		Dropped: plan.Dropped(), Distinct: plan.Distinct(),

@@ -92,6 +92,9 @@ func (j Job) Validate() error {
 	if _, err := scoring.ParsePolicy(j.Options.policy()); err != nil {
 		return invalid("job %q: policy: %v (built-in policies: %s)", j.ID, err, strings.Join(scoring.PolicyNames(), ", "))
 	}
+	if m := j.Options.MinConfidence; m < 0 || m > 1 {
+		return invalid("job %q: min_confidence %v is outside [0, 1]: give a probability", j.ID, m)
+	}
 	if err := j.Options.ConfidenceModels.Validate(); err != nil {
 		return invalid("job %q: confidence_models: %v", j.ID, err)
 	}

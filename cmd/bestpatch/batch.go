@@ -152,7 +152,7 @@ or interruption.`,
 	f.StringVar(&out, "out", "", "where to write the selected predictions for the SWE-bench harness: FILE.jsonl (JSONL) or FILE.json (a JSON list)")
 	f.StringVar(&model, "model", "bestpatch", "model_name_or_path written in the selected predictions")
 	registerPriors(f, &priorsFile)
-	registerConfidenceModel(f, &confidenceFile)
+	registerConfidenceModel(f, &confidenceFile, &opts.MinConfidence)
 	f.StringVar(&fitConfidence, "fit-confidence", "", "with --labels: fit confidence models on this batch's labelled verdicts (one per scope) and write them to this JSON file, for --confidence-model")
 	f.StringSliceVar(&labelSources, "labels", nil, "labels (docs/BATCH.md): JSONL label lines, the SWE-bench harness's run report (<model>.<run_id>.json), its report.json files or their directory (logs/run_evaluation/<run_id>); PREDS=REPORT ties a harness report to the predictions file it graded; repeatable")
 	f.StringVar(&reportDir, "report", "", "write an HTML report (index.html) and report.json into this directory")

@@ -14,9 +14,11 @@ import (
 	"github.com/bestpatch/bestpatch/selector/batch"
 )
 
-// registerConfidenceModel adds --confidence-model to select and batch.
-func registerConfidenceModel(f *pflag.FlagSet, path *string) {
+// registerConfidenceModel adds --confidence-model and --min-confidence to
+// select and batch.
+func registerConfidenceModel(f *pflag.FlagSet, path *string, min *float64) {
 	f.StringVar(path, "confidence-model", "", "confidence models (JSON, from bestpatch batch or eval --fit-confidence) that replace the built-in ones of their scopes")
+	f.Float64Var(min, "min-confidence", 0, "abstain (\"sample more\") when the verdict's confidence, P(the chosen candidate is correct), is below this, or when no calibrated model gives one")
 }
 
 // loadConfidenceModels reads a models file: a JSON list of models, or one

@@ -175,3 +175,29 @@ func TestSelectExecutionFree(t *testing.T) {
 		t.Errorf("err %v, text report:\n%s", err, text)
 	}
 }
+
+// TestSelectSampleMore: --min-confidence above the verdict's confidence
+// makes select exit 4, name the withheld candidate, and write no choice.
+func TestSelectSampleMore(t *testing.T) {
+	dir := t.TempDir()
+	task, preds := tinyFiles(t, dir, []string{"fix", "wrong"}, func(tk *selector.Task) { tk.Env = executor.Environment{Image: missingImage} })
+	chosen := filepath.Join(dir, "chosen.jsonl")
+	out, stderr, err := run(t, "select", "--no-exec", "--json", "--min-confidence", "1", "--out", chosen, "--task", task, "--preds", preds)
+	var ec exitCode
+	if !errors.As(err, &ec) || ec != 4 {
+		t.Fatalf("err = %v, want exit status 4\n%s", err, out)
+	}
+	var rep selector.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("--json output is not a report: %v\n%s", err, out)
+	}
+	if v := rep.Verdict; !v.SampleMore || v.Withheld == "" || v.Chosen != "" {
+		t.Errorf("verdict %+v: want sample more with a withheld candidate", v)
+	}
+	if _, err := os.Stat(chosen); !errors.Is(err, os.ErrNotExist) || !strings.Contains(stderr, "nothing written") {
+		t.Errorf("--out written (%v) or stderr silent:\n%s", err, stderr)
+	}
+	if _, _, err := run(t, "select", "--no-exec", "--min-confidence", "0.0001", "--task", task, "--preds", preds); err != nil {
+		t.Errorf("a reachable minimum: %v", err)
+	}
+}

@@ -38,7 +38,9 @@ candidate is chosen it writes nothing and says so.
 Exit status: 0 when a candidate was chosen; 2 when none could be (every patch
 empty, test-only or not applying); 3 when the selection abstained because the
 runs produced no evidence (no test case parsed on base, or no candidate run
-completed: see the Why line); 1 on error. --no-exec runs nothing and chooses
+completed: see the Why line); 4 when it abstained because the verdict's
+confidence is below --min-confidence ("sample more": the verdict names the
+candidate it withheld); 1 on error. --no-exec runs nothing and chooses
 by the execution-free signals alone; the verdict says so.`,
 		Example: `  # The bundled example, on the local backend (no Docker needed):
   bestpatch select --executor local --task testdata/example/task.json --preds testdata/example/preds/*.jsonl
@@ -116,6 +118,8 @@ by the execution-free signals alone; the verdict says so.`,
 				}
 			}
 			switch {
+			case rep.Verdict.SampleMore:
+				return exitCode(4)
 			case rep.Verdict.Abstained != "":
 				return exitCode(3)
 			case rep.Verdict.Chosen == "":
@@ -132,7 +136,7 @@ by the execution-free signals alone; the verdict says so.`,
 	f.StringVar(&outFile, "out", "", "write the chosen patch as a one-line SWE-bench predictions file: FILE.jsonl or FILE.json (nothing is written when no candidate is chosen)")
 	f.StringVar(&model, "model", "bestpatch", "model_name_or_path written with --out")
 	registerPriors(f, &priorsFile)
-	registerConfidenceModel(f, &confidenceFile)
+	registerConfidenceModel(f, &confidenceFile, &opts.MinConfidence)
 	f.StringVar(&opts.Policy, "policy", "", "selection policy: "+strings.Join(scoring.PolicyNames(), ", ")+", or a JSON policy spec (default auto)")
 	f.IntVar(&opts.BaseRuns, "base-runs", 0, "how many times to run the base to find flaky tests (default 2)")
 	registerModelWork(f, &opts)

@@ -235,7 +235,7 @@ func (r *Runner) runInstance(ctx context.Context, in *Instance, journal *journal
 		r.log.Info("instance failed", "instance", in.ID, "err", err)
 		return
 	}
-	if why := rep.Verdict.Abstained; why != "" {
+	if why := rep.Verdict.Abstained; why != "" && !rep.Verdict.SampleMore {
 		// No evidence, no answer: a failure to be retried, never journaled.
 		msg := "abstained: " + why
 		r.track.instanceDone(instanceLine(in.ID, Failed, "", msg, time.Since(begin)), true)

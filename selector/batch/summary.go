@@ -27,6 +27,11 @@ type Summary struct {
 	// chosen candidate is correct)) on the counted instances whose verdict
 	// carries one; nil when none does.
 	Calibration *accuracy.Reliability `json:"calibration,omitempty"`
+	// SampleMore counts the counted instances whose verdict abstained for a
+	// confidence below --min-confidence (the selected row counts them as
+	// misses); Answered is the selected row's accuracy on the others.
+	SampleMore int     `json:"sample_more,omitempty"`
+	Answered   float64 `json:"answered_accuracy,omitempty"`
 	// Samples are the counted verdicts with their labels, for fitting
 	// confidence models (accuracy.FitConfidenceModels).
 	Samples []accuracy.Sample `json:"-"`
@@ -39,7 +44,7 @@ type Summary struct {
 // matrix: nothing runs again), and the oracle.
 func Summarize(res *Result, labels *Labels, policy string) (*Summary, error) {
 	sum := &Summary{Policy: policy}
-	var pools []accuracy.Pool
+	var pools, answered []accuracy.Pool
 	for _, in := range res.Instances {
 		if in.Report == nil {
 			sum.Failed++
@@ -67,6 +72,11 @@ func Summarize(res *Result, labels *Labels, policy string) (*Summary, error) {
 		if s, ok := accuracy.SampleOf(in.Report.Verdict, correct); ok {
 			sum.Samples = append(sum.Samples, s)
 		}
+		if in.Report.Verdict.SampleMore {
+			sum.SampleMore++
+		} else {
+			answered = append(answered, p)
+		}
 	}
 	if sum.UnlabelledCandidates > 0 {
 		sum.Notes = append(sum.Notes, fmt.Sprintf("%d candidates have no label and count as not resolved", sum.UnlabelledCandidates))
@@ -79,6 +89,13 @@ func Summarize(res *Result, labels *Labels, policy string) (*Summary, error) {
 		return nil, fmt.Errorf("summary: %w", err)
 	}
 	sum.Calibration = accuracy.SelectedReliability(pools)
+	if sum.SampleMore > 0 && len(answered) > 0 {
+		t, err := accuracy.Compute(answered, ms[:1])
+		if err != nil {
+			return nil, fmt.Errorf("summary: %w", err)
+		}
+		sum.Answered = t.Rows[0].Accuracy
+	}
 	return sum, nil
 }
 
@@ -99,6 +116,10 @@ func (s *Summary) WriteText(w io.Writer) error {
 	fmt.Fprintln(w, ":")
 	if err := s.Table.WriteText(w, true); err != nil {
 		return err
+	}
+	if s.SampleMore > 0 {
+		fmt.Fprintf(w, "%d verdicts abstained (sample more: confidence below --min-confidence); the selected row counts them as misses; on the %d answered: %s\n",
+			s.SampleMore, s.Pools-s.SampleMore, accuracy.Percent(s.Answered))
 	}
 	if c := s.Calibration; c != nil {
 		fmt.Fprintf(w, "Confidence on %d verdicts: mean %s, accuracy %s, Brier %.4f, ECE %.4f\n",

@@ -129,3 +129,23 @@ func TestDaemonExecutionFree(t *testing.T) {
 		t.Errorf("resubmission: %+v, %v; want existing and done", again, err)
 	}
 }
+
+// TestDaemonSampleMore: a job whose verdict is below its min_confidence is
+// done, not failed: its verdict says sample more and names the candidate
+// it withheld.
+func TestDaemonSampleMore(t *testing.T) {
+	job, _ := tinyJob(t, "tiny-sample-more", "fix", "wrong")
+	job.Options.Execution = selector.ExecutionNone
+	job.Options.MinConfidence = 1
+	ns := startNATS(t)
+	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1"})
+	c := newClient(t, ns.ClientURL())
+	rep, err := c.SubmitAndWait(ctxFor(t, time.Minute), job)
+	if err != nil {
+		t.Fatalf("a sample-more verdict ended the job in error: %v", err)
+	}
+	v := rep.Verdict
+	if !v.SampleMore || v.Chosen != "" || v.Withheld == "" || v.Confidence == nil || !strings.HasPrefix(v.Abstained, "sample more") {
+		t.Errorf("verdict %+v: want sample more with the withheld candidate and its confidence", v)
+	}
+}

@@ -42,11 +42,12 @@ func (d *Daemon) event(ev selector.Event, acked bool) {
 // finish publishes a job's outcome: the terminal event first, then the
 // outcome on the job's verdict subject (de-duplicated by job ID: a redone
 // scoring publishes once). A report too big for one message goes to the
-// object store and the outcome names it. A verdict that abstained ends the
-// job failed, with the reason.
+// object store and the outcome names it. A verdict that abstained for want
+// of evidence ends the job failed, with the reason; one that asks for more
+// samples (below the job's min_confidence) ends it done: that is its answer.
 func (d *Daemon) finish(ctx context.Context, out wire.Outcome) error {
 	out.Finished = time.Now().UTC()
-	if out.State == wire.Done && out.Report != nil && out.Report.Verdict.Abstained != "" {
+	if out.State == wire.Done && out.Report != nil && out.Report.Verdict.Abstained != "" && !out.Report.Verdict.SampleMore {
 		// No evidence, no confident answer: the job failed, and its report
 		// (what ran, what came of it) goes with the outcome.
 		out.State, out.Error = wire.Failed, "abstained: "+out.Report.Verdict.Abstained
