@@ -24,6 +24,7 @@ type reliabilityChart struct {
 type reliabilityBar struct {
 	X, W, Y, H int // the bar
 	DotX, DotY int // mean confidence, accuracy
+	Count      int // verdicts in the bin, printed above the bar
 	Label      string
 }
 
@@ -54,7 +55,7 @@ func newReliabilityChart(r *accuracy.Reliability) *reliabilityChart {
 		h := px(b.Accuracy)
 		c.Bars = append(c.Bars, reliabilityBar{
 			X: pad + px(b.Lo) + 1, W: px(b.Hi) - px(b.Lo) - 2, Y: pad + s - h, H: h,
-			DotX: pad + px(b.MeanConfidence), DotY: pad + s - px(b.Accuracy),
+			DotX: pad + px(b.MeanConfidence), DotY: pad + s - px(b.Accuracy), Count: b.Verdicts,
 			Label: fmt.Sprintf("confidence %.1f-%.1f: %d verdicts, mean confidence %s, accuracy %s", b.Lo, b.Hi, b.Verdicts, pct(b.MeanConfidence), pct(b.Accuracy)),
 		})
 	}

@@ -302,7 +302,7 @@ func TestReliabilityDiagram(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(html)
-	for _, want := range []string{`id="reliability"`, `class="diagonal"`, "Brier score <b>0.0900</b>", "Confidence:</b> 70.0%"} {
+	for _, want := range []string{`id="reliability"`, `class="diagonal"`, "Brier score <b>0.0900</b>", "Confidence:</b> 70.0%", `class="count" x="265" y="34" text-anchor="middle">1`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the page lacks %s", want)
 		}
