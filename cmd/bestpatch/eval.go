@@ -23,8 +23,11 @@ func newEvalCmd() *cobra.Command {
 		Long: `eval runs every policy on labelled candidate sets (one JSON line per
 instance: {"instance_id", "candidates": [{"system", "patch", "resolved"}]})
 and prints, per data set and split (dev: sha256(instance_id) starts with 0-7;
-test: the rest), the tie-aware accuracy of random pick, majority vote, each
-policy, the best single system and the oracle, and each signal's AUC.
+test: the rest), the tie-aware accuracy of random pick, majority vote,
+best-system-on-dev (the system that resolved the most dev instances), each
+policy, each signal alone, the best single system (chosen with the labels
+scored: a reference) and the oracle, with their mixed ties, and each
+signal's AUC: the one accuracy table (docs/SCORING.md).
 Only execution-free signals apply: the data carries no tests.
 
 Candidates carry reliability priors (per model and repository) fitted on
