@@ -110,6 +110,11 @@ func TestNoEvidenceAbstains(t *testing.T) {
 			abstain: "the base run produced no test case", execution: EvidenceNone,
 		},
 		{
+			name:    "base without a case, and why (no test could be chosen to run)",
+			m:       &Matrix{Base: Row{Status: RunOK, Reason: "no related test: nothing was run"}, Candidates: map[string]Row{"a": okRow(nil), "b": okRow(nil)}},
+			abstain: "no related test: nothing was run: there is no test evidence", execution: EvidenceNone,
+		},
+		{
 			name: "every base case flaky",
 			m: &Matrix{Base: good, Flaky: map[string][]string{"suite": {"a", "b"}},
 				Candidates: map[string]Row{"a": good, "b": good}},

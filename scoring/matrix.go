@@ -26,7 +26,10 @@ type Artifact struct {
 
 // Row is one run's evidence: by artifact ID, then by test case ID.
 type Row struct {
-	Status RunStatus                     `json:"status"`
+	Status RunStatus `json:"status"`
+	// Reason says why the run did not complete; on a completed base row
+	// that holds no case, why it holds none (no test could be chosen to
+	// run, say).
 	Reason string                        `json:"reason,omitempty"`
 	Cases  map[string]map[string]Outcome `json:"cases,omitempty"`
 }

@@ -249,6 +249,8 @@ func baseEvidence(m *Matrix) (int, string) {
 		return n, ""
 	case quarantined > 0:
 		return 0, fmt.Sprintf("every test case of the base run (%d) is flaky", quarantined)
+	case m.Base.Reason != "":
+		return 0, m.Base.Reason
 	default:
 		return 0, "the base run produced no test case that parses and counts (check test_command, test_format and original_tests)"
 	}

@@ -116,8 +116,13 @@ func (p *Plan) Matrix() scoring.Matrix {
 	// The base row.
 	m.Base = scoring.Row{Status: scoring.RunOK, Cases: map[string]map[string]scoring.Outcome{}}
 	first := p.results["base/1"]
-	if first.Status != executor.Completed {
+	switch why := p.halted(); {
+	case why != "":
+		m.Base.Status, m.Base.Reason = scoring.RunUnknown, "not run: "+why
+	case first.Status != executor.Completed:
 		m.Base.Status, m.Base.Reason = rowStatus(first)
+	default:
+		m.Base.Reason = p.notRun()
 	}
 	if p.baseIsolated() {
 		p.cases(p.results["base/iso/"+OriginalArtifact], nil, keep, m.Base.Cases)

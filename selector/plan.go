@@ -359,7 +359,7 @@ func (p *Plan) Needed() []PlannedRun {
 		// Every other run's command depends on the listing.
 		return []PlannedRun{r}
 	}
-	if p.Err() != nil {
+	if p.halted() != "" {
 		return nil
 	}
 	var need []PlannedRun

@@ -184,9 +184,6 @@ func Score(plan *Plan) (Report, error) {
 	if !plan.Done() {
 		return Report{}, fmt.Errorf("job %s: %d runs still missing, cannot score yet", plan.job.ID, len(plan.Needed()))
 	}
-	if err := plan.Err(); err != nil {
-		return Report{}, fmt.Errorf("job %s: %w", plan.job.ID, err)
-	}
 	// The one place where a job's evidence meets the rule "no evidence, no
 	// confident answer": scoring abstains on a matrix without evidence; only
 	// an execution-free job, which asked for it, is scored without one.

@@ -214,26 +214,33 @@ func (p *Plan) noRelatedRemedy() string {
 	if p.p2p != nil {
 		// SWE-bench's p2p falls back to related tests when PASS_TO_PASS
 		// names no file (sympy's bare names): p2p is no way out here.
-		return "PASS_TO_PASS names no test file, so the related tests were looked for: use --regression-tests all, or generated tests (--generate-tests N)"
+		return "use --regression-tests all, or generated tests (--generate-tests N); PASS_TO_PASS names no test file, so p2p looked for related tests"
 	}
-	return "use other regression tests (SWE-bench: --regression-tests p2p or all; a task file: test_args.original) or generated tests (--generate-tests N)"
+	return "use --regression-tests p2p or all (SWE-bench), test_args.original (a task file), or generated tests (--generate-tests N)"
 }
 
-// Err reports why a job cannot go on: the listing of its test files
-// failed, or a related test file cannot be named to the runner; or no
-// candidate changes a module with a related test and the job has no
-// generated test either, so that no run could give evidence. The plan needs
-// no further run then, and scoring refuses the job. A job with generated
-// tests and no related test runs the generated tests alone (nothingToRun).
-func (p *Plan) Err() error {
+// halted says why no run of the job can give evidence because of its test
+// arguments, or "": the listing of its test files failed, or a related
+// test file cannot be named to the runner. The plan needs no further run
+// then, and the base row of its matrix says why (the verdict abstains).
+func (p *Plan) halted() string {
 	if p.args == nil || p.args.conv == nil || p.listPending() {
-		return nil
+		return ""
 	}
-	sel, err := p.selection()
-	if err == nil && sel.none != "" && len(p.tests) == 0 {
-		return fmt.Errorf("%s, and the job has no generated test: no run could give evidence; %s", sel.none, p.noRelatedRemedy())
+	if _, err := p.selection(); err != nil {
+		return err.Error()
 	}
-	return err
+	return ""
+}
+
+// notRun says why the base runs ran nothing, when they did not: no test is
+// related to the candidates' changes and the job has no generated test, so
+// every run would have named no test to the runner (nothingToRun).
+func (p *Plan) notRun() string {
+	if why := p.noRelated(); why != "" && p.nothingToRun(p.tests) {
+		return why + ", and no generated test names a test file to run, so nothing was run; to get evidence, " + p.noRelatedRemedy()
+	}
+	return ""
 }
 
 // generatedArgs checks that the runner can be told to run each generated
@@ -354,10 +361,10 @@ func (p *Plan) testArgsNote() string {
 		return err.Error()
 	}
 	if sel.none != "" {
-		if len(p.tests) > 0 {
-			return sel.none + ": the runs ran the generated tests alone, so no regression was looked for"
+		if p.notRun() != "" {
+			return "" // the base row says it, and the verdict abstains with it
 		}
-		return sel.none + ": " + p.noRelatedRemedy()
+		return sel.none + ": the runs ran the generated tests alone, so no regression was looked for"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "original tests related to the candidates' changes (%s convention): ", p.args.conv.Name)

@@ -70,8 +70,8 @@ func TestPlanRelatedArgs(t *testing.T) {
 	if lr.Command != "git ls-files -- 'tests/*.py'" || lr.Format != executor.Listing || lr.Patch != "" || lr.Env.Image != "img" {
 		t.Errorf("listing run %+v", lr)
 	}
-	if p.Done() || p.Err() != nil {
-		t.Fatal("a job waiting for its listing is neither done nor failed")
+	if p.Done() || p.halted() != "" {
+		t.Fatal("a job waiting for its listing is neither done nor halted")
 	}
 	record(t, p, ListRunID, listing("tests/utils_tests/test_text.py", "tests/validators/tests.py", "tests/other/tests.py"))
 	need = p.Needed()
@@ -108,19 +108,36 @@ func TestPlanRelatedArgs(t *testing.T) {
 	}
 }
 
-func TestPlanRelatedNoneIsAnError(t *testing.T) {
-	p := argsPlan(t, &TestArgs{Related: "django"}, scoring.Candidate{ID: "a", Patch: modPatch("django/contrib/nothing.py")})
+// TestPlanRelatedNoneAbstains: a job none of whose candidates changes a
+// module with a related test, and with no generated test, runs nothing
+// (never the whole suite) and abstains, saying what to use instead; so does
+// a job whose listing failed.
+func TestPlanRelatedNoneAbstains(t *testing.T) {
+	abstained := func(t *testing.T, p *Plan) scoring.Verdict {
+		t.Helper()
+		if need := p.Needed(); len(need) != 0 || !p.Done() {
+			t.Fatalf("needed %v: the job must not run anything", ids(need))
+		}
+		rep, err := Score(p)
+		if err != nil {
+			t.Fatalf("score: %v (want an abstained verdict, not an error)", err)
+		}
+		if v := rep.Verdict; v.Chosen != "" || v.Abstained == "" || v.Basis.Execution != scoring.EvidenceNone {
+			t.Fatalf("chosen %q, abstained %q, basis %+v: want nothing chosen, abstained", v.Chosen, v.Abstained, v.Basis)
+		}
+		return rep.Verdict
+	}
+	p := argsPlan(t, &TestArgs{Related: "django"}, scoring.Candidate{ID: "a", Patch: modPatch("django/contrib/nothing.py")},
+		scoring.Candidate{ID: "b", Patch: modPatch("django/contrib/other.py")})
 	record(t, p, ListRunID, listing("tests/utils_tests/test_text.py"))
-	if len(p.Needed()) != 0 || !p.Done() {
-		t.Fatalf("needed %v after a listing with no related test: the job must not run everything", ids(p.Needed()))
+	v := abstained(t, p)
+	for _, want := range []string{"no related test", "django/contrib/nothing.py", "nothing was run", "--regression-tests p2p or all", "--generate-tests"} {
+		if !strings.Contains(v.Abstained, want) {
+			t.Errorf("abstained %q lacks %q", v.Abstained, want)
+		}
 	}
-	err := p.Err()
-	if err == nil || !strings.Contains(err.Error(), "no related test") || !strings.Contains(err.Error(), "django/contrib/nothing.py") ||
-		!strings.Contains(err.Error(), "--regression-tests p2p or all") || !strings.Contains(err.Error(), "--generate-tests") {
-		t.Fatalf("err = %v", err)
-	}
-	if _, err := Score(p); err == nil || !strings.Contains(err.Error(), "no related test") {
-		t.Errorf("score: %v", err)
+	if n := len(p.Matrix().Base.Cases); n != 0 {
+		t.Errorf("the base row holds %d artifacts' cases: nothing ran", n)
 	}
 	// In p2p, which looked for related tests because PASS_TO_PASS names no
 	// file (sympy's bare names), p2p is no way out.
@@ -131,14 +148,14 @@ func TestPlanRelatedNoneIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	record(t, q, ListRunID, listing("tests/utils_tests/test_text.py"))
-	if err := q.Err(); err == nil || !strings.Contains(err.Error(), "--regression-tests all") || strings.Contains(err.Error(), "p2p or all") {
-		t.Errorf("p2p without related tests: %v", err)
+	if v := abstained(t, q); !strings.Contains(v.Abstained, "--regression-tests all") || strings.Contains(v.Abstained, "p2p or all") {
+		t.Errorf("p2p without related tests: %q", v.Abstained)
 	}
 	// A listing that failed says so.
 	p = argsPlan(t, &TestArgs{Related: "django"}, scoring.Candidate{ID: "a", Patch: modPatch("django/utils/text.py")})
 	record(t, p, ListRunID, executor.Result{Status: executor.Infra, Reason: "image not found"})
-	if err := p.Err(); err == nil || !strings.Contains(err.Error(), "image not found") {
-		t.Errorf("failed listing: %v", err)
+	if v := abstained(t, p); !strings.Contains(v.Abstained, "listing the repository's test files") || !strings.Contains(v.Abstained, "image not found") {
+		t.Errorf("failed listing: %q", v.Abstained)
 	}
 }
 
@@ -160,8 +177,8 @@ func TestPlanRelatedNoneRunsGeneratedTests(t *testing.T) {
 			t.Fatal(err)
 		}
 		record(t, p, ListRunID, listing("tests/utils_tests/test_text.py"))
-		if err := p.Err(); err != nil {
-			t.Fatalf("a job with a generated test fails without related tests: %v", err)
+		if why := p.halted(); why != "" {
+			t.Fatalf("a job with a generated test halts without related tests: %s", why)
 		}
 		const genCase = "test_gen (utils_tests.test_gen.T)"
 		executed := map[string]bool{}

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -9,7 +10,9 @@ import (
 	"github.com/bestpatch/bestpatch/internal/testsubject"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
+	"github.com/bestpatch/bestpatch/selector/client"
 	"github.com/bestpatch/bestpatch/selector/service"
+	"github.com/bestpatch/bestpatch/selector/wire"
 )
 
 // TestRelatedTestsThroughTheDaemon runs a job whose regression tests are
@@ -24,29 +27,23 @@ func TestRelatedTestsThroughTheDaemon(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	repo := t.TempDir()
-	if err := testsubject.Repo(repo, map[string]string{
-		"pkg/__init__.py":         "",
-		"pkg/mod.py":              "def f():\n    return 1\n",
-		"pkg/tests/__init__.py":   "",
-		"pkg/tests/test_mod.py":   "from pkg.mod import f\n\n\ndef test_f():\n    assert f() == 2\n\n\ndef test_ok():\n    assert True\n",
-		"pkg/tests/test_other.py": "def test_other_broken():\n    assert False\n",
-	}); err != nil {
+	s, err := testsubject.Related(t.TempDir(), py)
+	if err != nil {
 		t.Fatal(err)
 	}
 	task := selector.Task{
-		ID: "pkg__pkg-1", Env: executor.Environment{Repo: repo},
-		TestCommand: py + " -m pytest -rA -p no:cacheprovider", Format: executor.Pytest,
-		TestFiles: []string{"*/tests/*"}, Timeout: selector.Duration(2 * time.Minute),
-		TestArgs: &selector.TestArgs{Related: "python", ListPatterns: []string{"*/tests/*.py"}},
+		ID: "pkg__pkg-1", Env: executor.Environment{Repo: s.Repo},
+		TestCommand: s.Command, Format: executor.Pytest,
+		TestFiles: testsubject.RelatedTestFiles, Timeout: selector.Duration(2 * time.Minute),
+		TestArgs: &selector.TestArgs{Related: "python", ListPatterns: testsubject.RelatedListPatterns},
 	}
-	fix := "diff --git a/pkg/mod.py b/pkg/mod.py\n--- a/pkg/mod.py\n+++ b/pkg/mod.py\n@@ -1,2 +1,2 @@\n def f():\n-    return 1\n+    return 2\n"
+	fix, helpers := s.Candidates[0], s.Candidates[1]
 	ns := startNATS(t)
 	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1"})
 	c := newClient(t, ns.ClientURL())
 	ctx := ctxFor(t, 3*time.Minute)
 
-	rep, err := c.SubmitAndWait(ctx, selector.Job{ID: "related-1", Task: task, Candidates: []scoring.Candidate{{ID: "fix", Patch: fix}}})
+	rep, err := c.SubmitAndWait(ctx, selector.Job{ID: "related-1", Task: task, Candidates: []scoring.Candidate{fix}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,10 +58,20 @@ func TestRelatedTestsThroughTheDaemon(t *testing.T) {
 		t.Errorf("notes %q", rep.Verdict.Notes)
 	}
 
-	// No related test: the job fails and says why, instead of running all.
-	helpers := "diff --git a/pkg/helpers.py b/pkg/helpers.py\nnew file mode 100644\n--- /dev/null\n+++ b/pkg/helpers.py\n@@ -0,0 +1 @@\n+x = 1\n"
-	_, err = c.SubmitAndWait(ctx, selector.Job{ID: "related-2", Task: task, Candidates: []scoring.Candidate{{ID: "a", Patch: helpers}}})
-	if err == nil || !strings.Contains(err.Error(), "no related test") {
-		t.Fatalf("a job without related tests: %v", err)
+	// No related test: the job runs nothing (never the whole suite) and
+	// fails because it abstained, saying what to use instead; its report
+	// is kept with the outcome.
+	job := selector.Job{ID: "related-2", Task: task, Candidates: []scoring.Candidate{helpers}}
+	_, err = c.SubmitAndWait(ctx, job)
+	var failed *client.FailedError
+	if !errors.As(err, &failed) || failed.State != wire.Failed || !strings.Contains(failed.Message, "abstained: no related test") || !strings.Contains(failed.Message, "--regression-tests p2p or all") {
+		t.Fatalf("a job without related tests: %v, want it failed because it abstained", err)
+	}
+	out, err := c.Outcome(ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Report == nil || out.Report.Verdict.Abstained == "" || len(out.Report.Runs) != 1 || out.Report.Runs[0].ID != selector.ListRunID {
+		t.Errorf("outcome %+v: want the abstained report, with the listing as its only run", out)
 	}
 }
