@@ -23,10 +23,44 @@ type TermResult struct {
 	DevNoPriors map[string]float64 `json:"dev_no_priors"`
 }
 
-// MeasureTerm measures what one more signal adds to auto's execution-free
-// consensus key (with the prior term when the candidates carry priors), at
-// each of TermWeights (weight 0 is auto as it is), on the dev splits only.
-// It is how a new key earns (or does not earn) its place in auto.
+// AutoWithTerm ranks each pool as auto does, with weight × sig added to
+// auto's weighted key (the consensus key, whatever else the pool's
+// ordering holds: regressions and FP/PP first when tests ran). Weight 0 is
+// auto itself. It is how a new signal is measured against auto on any
+// labelled pools: the SWE-bench candidate sets (MeasureTerm), a
+// benchmark's dev tasks.
+func AutoWithTerm(sig scoring.Signal, weight float64) Method {
+	name := fmt.Sprintf("auto + %g·%s", weight, sig)
+	return Method{Name: name, Kind: KindPolicy, Score: func(p Pool) (Outcome, error) {
+		pol := p.Assessment.AutoOrdering()
+		pol.Name = name
+		if weight != 0 {
+			keys := make([]scoring.Key, len(pol.Keys))
+			for i, k := range pol.Keys {
+				keys[i] = k
+				if len(k.Weights) > 0 {
+					w := map[scoring.Signal]float64{}
+					for s, v := range k.Weights {
+						w[s] = v
+					}
+					w[sig] += weight
+					keys[i].Weights = w
+				}
+			}
+			pol.Keys = keys
+		}
+		v, err := p.Assessment.Select(pol)
+		if err != nil {
+			return Outcome{}, err
+		}
+		return VerdictOutcome(v, p.Correct), nil
+	}}
+}
+
+// MeasureTerm measures what one more signal adds to auto (AutoWithTerm) at
+// each of TermWeights, on the dev splits of the data sets only, with the
+// candidates carrying priors (out of fold) and without. It is how a new
+// key earns (or does not earn) its place in auto.
 func MeasureTerm(ctx context.Context, sets []DataSet, sig scoring.Signal) ([]TermResult, error) {
 	if !slicesContains(scoring.SignalNames(), string(sig)) {
 		return nil, fmt.Errorf("unknown signal %q: want one of %v", sig, scoring.SignalNames())
@@ -51,25 +85,21 @@ func MeasureTerm(ctx context.Context, sets []DataSet, sig scoring.Signal) ([]Ter
 	var out []TermResult
 	for _, w := range TermWeights {
 		r := TermResult{Signal: sig, Weight: w, Dev: map[string]float64{}, DevNoPriors: map[string]float64{}}
+		m := AutoWithTerm(sig, w)
 		for _, ds := range sets {
 			for _, withPriors := range []bool{true, false} {
-				key := scoring.ConsensusKey().Weights
 				ps := pools[ds.Name].without
 				if withPriors {
-					key = scoring.ConsensusKeyWithPrior().Weights
 					ps = pools[ds.Name].with
 				}
-				if w != 0 {
-					key[sig] += w
-				}
-				acc, _, err := policyAccuracy(ps, scoring.Policy{Name: "term", Keys: []scoring.Key{{Weights: key}}})
+				t, err := Compute(ps, []Method{m})
 				if err != nil {
 					return nil, err
 				}
 				if withPriors {
-					r.Dev[ds.Name] = acc
+					r.Dev[ds.Name] = t.Rows[0].Accuracy
 				} else {
-					r.DevNoPriors[ds.Name] = acc
+					r.DevNoPriors[ds.Name] = t.Rows[0].Accuracy
 				}
 			}
 		}

@@ -44,6 +44,19 @@ func TestMeasureTerm(t *testing.T) {
 	if err := WriteTermResults(&out, rs); err != nil || !strings.Contains(out.String(), "toy (no priors)") {
 		t.Errorf("table (%v):\n%s", err, out.String())
 	}
+	// Weight 0 is auto itself, pool by pool.
+	bySplit, err := poolsBySplit(context.Background(), insts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auto, _ := scoring.ParsePolicy(scoring.PolicyAuto)
+	for _, p := range append(bySplit[SplitDev], bySplit[SplitTest]...) {
+		a, _ := AutoWithTerm(scoring.SignalSize, 0).Score(p)
+		b, _ := Policy(auto).Score(p)
+		if a != b {
+			t.Errorf("%s: auto + 0·size %+v, auto %+v", p.ID, a, b)
+		}
+	}
 	if _, err := MeasureTerm(context.Background(), nil, "charisma"); err == nil {
 		t.Error("an unknown signal was measured")
 	}

@@ -127,3 +127,12 @@ func autoOrdering(hasTests, hasVerifier bool) (Policy, string) {
 		}, "no test evidence and no verifier scores: execution-free consensus"
 	}
 }
+
+// AutoOrdering is the concrete ordering policy auto uses on this
+// assessment (it depends on the signals the job has), so that a
+// measurement can change one part of it, such as a term of its weighted
+// key, and rank the same job again.
+func (a *Assessment) AutoOrdering() Policy {
+	p, _ := resolveAuto(a.hasTests, a.hasVerifier, a.hasPrior)
+	return p
+}
