@@ -8,7 +8,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/internal/testsubject"
@@ -77,6 +80,44 @@ func (b *bareRunner) time(ctx context.Context, run executor.Run) (time.Duration,
 		return 0, fmt.Errorf("bare run: read its duration: %w", err)
 	}
 	return time.Duration(n), nil
+}
+
+// bareTimes times runs bare, workers at a time, each worker in a clone of
+// its own: it returns the sum of the test commands' times and the wall time.
+func bareTimes(ctx context.Context, repo string, env map[string]string, runs []executor.Run, workers int) (sum, wall time.Duration, err error) {
+	tmp, err := os.MkdirTemp("", "bestpatch-bare-")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.RemoveAll(tmp)
+	free := make(chan *bareRunner, workers)
+	for i := range workers {
+		dir := filepath.Join(tmp, strconv.Itoa(i))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return 0, 0, err
+		}
+		b, err := newBareRunner(dir, repo, env)
+		if err != nil {
+			return 0, 0, err
+		}
+		free <- b
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	start := time.Now()
+	for _, r := range runs {
+		g.Go(func() error {
+			b := <-free
+			defer func() { free <- b }()
+			d, err := b.time(gctx, r)
+			mu.Lock()
+			sum += d
+			mu.Unlock()
+			return err
+		})
+	}
+	err = g.Wait()
+	return sum, time.Since(start), err
 }
 
 func tail(b []byte) string {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -63,8 +62,15 @@ type SpeedResult struct {
 	// BareSum is the sum of the bare test-command times of the selector's
 	// runs on the host; Ideal is BareSum over the cores.
 	BareSum time.Duration `json:"bare_sum"`
-	Cores   int           `json:"cores"`
-	Ideal   time.Duration `json:"ideal"`
+	// BareParallel is the wall time of the same bare runs done Workers at
+	// a time (a clone each), BareParallelSum the sum of their test-command
+	// times then: the job with no sandbox at all, at the selector's
+	// parallelism (each bare run alone has every core; a container has
+	// limits.cpus).
+	BareParallel    time.Duration `json:"bare_parallel"`
+	BareParallelSum time.Duration `json:"bare_parallel_sum"`
+	Cores           int           `json:"cores"`
+	Ideal           time.Duration `json:"ideal"`
 	// Steps is the mean of each step of the selector's runs, when the
 	// backend reported them.
 	Steps *Steps `json:"steps,omitempty"`
@@ -214,25 +220,20 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	if err != nil {
 		return res, err
 	}
-	tmp, err := os.MkdirTemp("", "bestpatch-bare-")
-	if err != nil {
-		return res, err
-	}
-	defer os.RemoveAll(tmp)
-	bare, err := newBareRunner(tmp, repo, task.Env.Env)
-	if err != nil {
-		return res, err
-	}
+	var runs []executor.Run
 	for _, r := range rep.Runs {
 		pr, ok := plan.Planned(r.ID)
 		if !ok {
 			return res, fmt.Errorf("speed: run %s is not in the job's plan", r.ID)
 		}
-		d, err := bare.time(ctx, pr.Run)
-		if err != nil {
-			return res, err
-		}
-		res.BareSum += d
+		runs = append(runs, pr.Run)
+	}
+	if res.BareSum, _, err = bareTimes(ctx, repo, task.Env.Env, runs, 1); err != nil {
+		return res, err
+	}
+	cfg.Log.Info("speed: bare on the host, in parallel", "runs", len(runs), "workers", cfg.Workers)
+	if res.BareParallelSum, res.BareParallel, err = bareTimes(ctx, repo, task.Env.Env, runs, cfg.Workers); err != nil {
+		return res, err
 	}
 	res.Ideal = res.BareSum / time.Duration(res.Cores)
 	return res, nil
@@ -280,12 +281,14 @@ func WriteSpeed(w io.Writer, r SpeedResult) error {
   bestpatch (selector, Docker)   %8s  %3d containers
   naive (container per pair)     %8s  %3d containers   naive / bestpatch = %s
   ideal (bare sum / %d cores)     %8s  bare sum %s      bestpatch / ideal = %s
-  per run: %s in a container (mean of the selector's), %s bare (mean)
+  bare, %d at a time (wall)       %8s  bare sum %s      bestpatch / bare = %s
+  per run: %s in a container (mean of the selector's), %s bare alone, %s bare %d at a time (means)
 `, r.Candidates, r.Distinct, r.Tests, r.Task, r.Image, r.Workers, r.Cores,
 		r.Selector.Round(100*time.Millisecond), r.SelectorRuns,
 		r.Naive.Round(100*time.Millisecond), r.NaiveRuns, ratio(r.Naive, r.Selector),
 		r.Cores, r.Ideal.Round(100*time.Millisecond), r.BareSum.Round(100*time.Millisecond), ratio(r.Selector, r.Ideal),
-		mean(r.RunSum, r.SelectorRuns), mean(r.BareSum, r.SelectorRuns))
+		r.Workers, r.BareParallel.Round(100*time.Millisecond), r.BareParallelSum.Round(100*time.Millisecond), ratio(r.Selector, r.BareParallel),
+		mean(r.RunSum, r.SelectorRuns), mean(r.BareSum, r.SelectorRuns), mean(r.BareParallelSum, r.SelectorRuns), r.Workers)
 	if err == nil && r.Steps != nil {
 		_, err = fmt.Fprintf(w, "  per container run (mean): %s\n", r.Steps)
 	}

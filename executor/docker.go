@@ -75,6 +75,7 @@ type Docker struct {
 	// share nothing by default.
 	mounts []mount.Mount
 	ready  *ready
+	ro     readOnlyCopies
 }
 
 // NewDocker connects to the engine, negotiating the API version (the
@@ -132,6 +133,7 @@ func NewDocker(ctx context.Context, cfg DockerConfig) (*Docker, error) {
 		log:   log,
 	}
 	d.ready = newReady(d, cfg.Ahead, readyIdle)
+	d.ro.byKey, d.ro.byImage = map[string]string{}, map[string][]mount.Mount{}
 	return d, nil
 }
 
@@ -176,7 +178,11 @@ func (d *Docker) Run(ctx context.Context, run Run) (Result, error) {
 	// a try cap, permanent errors and ctx cancellation in one tested call.
 	res, err := backoff.Retry(ctx, func() (Result, error) {
 		timing = RunTiming{Image: run.Env.Image, Slot: begin.Sub(slotWait)}
-		res, err := d.attempt(ctx, run, st, spec, &timing)
+		mounts, err := d.imageMounts(ctx, run.Env.Image, spec.config.WorkingDir)
+		if err != nil {
+			return Result{}, err
+		}
+		res, err := d.attempt(ctx, run, st, spec.with(mounts), &timing)
 		if err != nil && ctx.Err() == nil && !errors.As(err, new(*permanentError)) {
 			d.log.Warn("docker run failed; retrying", "image", run.Env.Image, "err", err)
 		}

@@ -18,6 +18,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 )
 
@@ -130,6 +131,18 @@ func (d *Docker) containerSpec(run Run, st Stage) spec {
 			Mounts:    d.mounts,
 		},
 	}
+	sp.key = specKey(sp)
+	return sp
+}
+
+// with returns the spec with mounts added (the image's read-only paths).
+func (sp spec) with(mounts []mount.Mount) spec {
+	if len(mounts) == 0 {
+		return sp
+	}
+	host := *sp.host
+	host.Mounts = append(slices.Clip(host.Mounts), mounts...)
+	sp.host = &host
 	sp.key = specKey(sp)
 	return sp
 }

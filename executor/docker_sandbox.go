@@ -50,14 +50,8 @@ type waitOutcome struct {
 
 // makeSandbox creates a container of spec sp, attaches to its streams,
 // starts it and returns it waiting for its run. On error nothing is left
-// behind.
+// behind. (Run has inspected the image: a missing one is reported there.)
 func (d *Docker) makeSandbox(ctx context.Context, sp spec) (sb *sandbox, err error) {
-	if _, err := d.cli.ImageInspect(ctx, sp.config.Image); err != nil {
-		if cerrdefs.IsNotFound(err) {
-			return nil, permanent(&imageMissingError{image: sp.config.Image, err: err})
-		}
-		return nil, err
-	}
 	id := newRunID()
 	name := "bestpatch-" + id
 	cfg := *sp.config
