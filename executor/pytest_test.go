@@ -104,65 +104,47 @@ var wantPytestCases = map[string]string{
 	"tests/test_names.py::test_path[rel/c.txt]":            "PASS",
 }
 
-// TestPytestRealOutput runs real pytest on pytestSuite and parses its
-// output; -update rewrites testdata/pytest-rA.txt from it.
-func TestPytestRealOutput(t *testing.T) {
+// runPytest runs real pytest on pytestSuite with the given options, as a
+// test command does, and returns its output.
+func runPytest(t *testing.T, options string) []byte {
+	t.Helper()
 	py := pytestPython(t)
 	dir := t.TempDir()
 	writeFiles(t, dir, pytestSuite)
-	cmd := exec.Command("bash", "-c", py+" -m pytest -rA -p no:cacheprovider --continue-on-collection-errors tests 2>&1")
+	cmd := exec.Command("bash", "-c", py+" -m pytest "+options+" -p no:cacheprovider --continue-on-collection-errors tests 2>&1")
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	if _, failed := err.(*exec.ExitError); err != nil && !failed {
 		t.Fatalf("pytest: %v", err)
 	}
-	cases, broken, err := parseOutput(Pytest, out)
-	if err != nil {
-		t.Fatalf("%v\noutput:\n%s", err, out)
-	}
-	if got := outcomes(cases); fmt.Sprint(got) != fmt.Sprint(wantPytestCases) {
-		t.Errorf("cases\n got %v\nwant %v\noutput:\n%s", got, wantPytestCases, out)
-	}
-	if fmt.Sprint(broken) != "[tests/test_bad.py]" {
-		t.Errorf("broken %v, want [tests/test_bad.py]", broken)
-	}
+	return out
+}
+
+// TestPytestRealOutput runs real pytest -rA on pytestSuite, as the test
+// commands of astropy 3.0+, flask, matplotlib, pylint, pytest, requests,
+// scikit-learn and xarray run it, and parses its output; -update rewrites
+// testdata/pytest-rA.txt from it.
+func TestPytestRealOutput(t *testing.T) {
+	out := runPytest(t, "-rA")
+	checkParsed(t, Pytest, out, wantPytestCases, "[tests/test_bad.py]")
 	updateCapture(t, "testdata/pytest-rA.txt", out)
 }
 
-// TestPytestHarnessCommands runs real pytest the way each SWE-bench
-// repository's test command does (the harness's variants: plain -rA;
-// seaborn's --no-header; old astropy's -vv with the classic console style
-// and no tracebacks; sphinx's tox.ini, whose pytest the harness's image
-// setup turns into pytest -rA, with --durations and, under tox, colour) and
+// TestPytestHarnessCommands runs real pytest the way the other SWE-bench
+// repositories' test commands do (the harness's variants: seaborn's
+// --no-header; old astropy's -vv with the classic console style and no
+// tracebacks; sphinx's tox.ini, whose pytest the harness's image setup
+// turns into pytest -rA, with --durations and, under tox, colour) and
 // checks that the one pytest format reads every case of each, where the
 // harness has a parser per variant.
 func TestPytestHarnessCommands(t *testing.T) {
-	py := pytestPython(t)
-	dir := t.TempDir()
-	writeFiles(t, dir, pytestSuite)
-	for _, c := range []struct{ repos, args string }{
-		{"astropy 3.0+, flask, matplotlib, pylint, pytest, requests, scikit-learn, xarray", "-rA"},
+	for _, c := range []struct{ repos, options string }{
 		{"seaborn", "--no-header -rA"},
 		{"astropy 0.x, 1.x", "-rA -vv -o console_output_style=classic --tb=no"},
 		{"sphinx (tox.ini's pytest under tox)", "-rA --durations 25 --color=yes"},
 	} {
-		t.Run(c.args, func(t *testing.T) {
-			cmd := exec.Command("bash", "-c", py+" -m pytest "+c.args+" -p no:cacheprovider --continue-on-collection-errors tests 2>&1")
-			cmd.Dir = dir
-			out, err := cmd.Output()
-			if _, failed := err.(*exec.ExitError); err != nil && !failed {
-				t.Fatalf("pytest: %v", err)
-			}
-			cases, broken, err := parseOutput(Pytest, out)
-			if err != nil {
-				t.Fatalf("%s: %v\noutput:\n%s", c.repos, err, out)
-			}
-			if got := outcomes(cases); fmt.Sprint(got) != fmt.Sprint(wantPytestCases) {
-				t.Errorf("%s: cases\n got %v\nwant %v\noutput:\n%s", c.repos, got, wantPytestCases, out)
-			}
-			if fmt.Sprint(broken) != "[tests/test_bad.py]" {
-				t.Errorf("%s: broken %v, want [tests/test_bad.py]", c.repos, broken)
-			}
+		t.Run(c.repos, func(t *testing.T) {
+			checkParsed(t, Pytest, runPytest(t, c.options), wantPytestCases, "[tests/test_bad.py]")
 		})
 	}
 }

@@ -41,7 +41,7 @@ func flakySet(m *Matrix) caseSet {
 //
 // A case expected from the base run but absent from a candidate's row is
 // ERROR: it did not run, so it is never a pass.
-func readMatrix(m *Matrix, ids []string, original func(artifact, c string) bool) (map[string]executionSignals, []string) {
+func readMatrix(m *Matrix, ids []string) (map[string]executionSignals, []string) {
 	out := make(map[string]executionSignals, len(ids))
 	var notes []string
 	if m == nil {
@@ -105,7 +105,7 @@ func readMatrix(m *Matrix, ids []string, original func(artifact, c string) bool)
 		}
 		originals++
 		for c, o := range m.Base.Cases[a.ID] {
-			if o == Pass && !flaky.has(a.ID, c) && (original == nil || original(a.ID, c)) {
+			if o == Pass && !flaky.has(a.ID, c) {
 				guarded = append(guarded, ref{a.ID, c})
 			}
 		}

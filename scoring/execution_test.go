@@ -181,11 +181,11 @@ func TestRegressions(t *testing.T) {
 		"other": cases("q1=PASS"),
 	})
 	tests := []struct {
-		name     string
-		row      Row
-		original func(a, c string) bool
-		flaky    map[string][]string
-		want     *int
+		name  string
+		base  *Row // nil: base
+		row   Row
+		flaky map[string][]string
+		want  *int
 	}{
 		{
 			name: "FAIL, ERROR and missing count; SKIP does not; cases not passing on base do not",
@@ -196,22 +196,16 @@ func TestRegressions(t *testing.T) {
 			want: ptr(2 + 1), // p1, p2, p3 (missing)
 		},
 		{
-			name:     "only the counted original cases",
-			row:      okRow(map[string]map[string]Outcome{"suite": cases("p1=FAIL"), "other": cases("q1=FAIL")}),
-			original: func(a, c string) bool { return a == "other" },
-			want:     ptr(1),
-		},
-		{
 			name:  "flaky cases are left out",
 			row:   okRow(map[string]map[string]Outcome{"suite": cases("p1=FAIL", "p2=PASS", "p3=PASS", "p4=PASS"), "other": cases("q1=PASS")}),
 			flaky: map[string][]string{"suite": {"p1"}},
 			want:  ptr(0),
 		},
 		{
-			name:     "nothing counted passes on base: absent",
-			row:      okRow(nil),
-			original: func(a, c string) bool { return c == "f1" },
-			want:     nil,
+			name: "nothing passes on base: absent",
+			base: &Row{Status: RunOK, Cases: map[string]map[string]Outcome{"suite": cases("f1=FAIL", "e1=ERROR")}},
+			row:  okRow(nil),
+			want: nil,
 		},
 		{
 			name: "unknown run: absent",
@@ -221,8 +215,12 @@ func TestRegressions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := &Matrix{Artifacts: arts, Base: base, Flaky: tt.flaky, Candidates: map[string]Row{"c1": tt.row}}
-			a, err := Assess(Input{Candidates: []Candidate{{ID: "c1", Patch: onePatch(0)}}, Matrix: m, OriginalCases: tt.original})
+			b := base
+			if tt.base != nil {
+				b = *tt.base
+			}
+			m := &Matrix{Artifacts: arts, Base: b, Flaky: tt.flaky, Candidates: map[string]Row{"c1": tt.row}}
+			a, err := Assess(Input{Candidates: []Candidate{{ID: "c1", Patch: onePatch(0)}}, Matrix: m})
 			if err != nil {
 				t.Fatal(err)
 			}

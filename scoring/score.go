@@ -17,9 +17,6 @@ type Input struct {
 	// Sources holds base file contents by repository path, or nil. With them,
 	// each touched file is rebuilt and canonicalized whole (see Normalize).
 	Sources map[string]string
-	// OriginalCases says which cases of the original suite count for
-	// regressions (for SWE-bench, PASS_TO_PASS); nil counts every case.
-	OriginalCases func(artifactID, caseID string) bool
 	// TestFiles says which files are test files: the same matcher the
 	// executor strips them with (the task's test_files, or its format's
 	// defaults). Changes to them are flagged (only_tests, touches_tests) and
@@ -126,7 +123,7 @@ func Assess(in Input) (*Assessment, error) {
 		}
 	}
 	consensus(liveViews, a.sig)
-	exec, notes := readMatrix(in.Matrix, a.live, in.OriginalCases)
+	exec, notes := readMatrix(in.Matrix, a.live)
 	a.notes = notes
 	for id, e := range exec {
 		s := a.sig[id]
