@@ -45,11 +45,17 @@ type ordering struct {
 func applyPolicy(p Policy, tiers [][]string, sig map[string]*Signals) ordering {
 	o := ordering{out: map[string]string{}, keys: map[string][]*float64{}, rank: map[string]int{}, tier: map[string]int{}}
 	var remaining []string
+	// A filter is noted as skipped only when no candidate of any tier has
+	// its signal: a tier without it (often the empty tier of tamperers) says
+	// nothing about the job.
+	present := make([]bool, len(p.Filters))
 	for t, ids := range tiers {
 		kept := append([]string(nil), ids...)
 		decisive := o.filteredBy
-		for _, f := range p.Filters {
-			kept = o.filter(f, kept, sig)
+		for i, f := range p.Filters {
+			var had bool
+			kept, had = o.filter(f, kept, sig)
+			present[i] = present[i] || had
 		}
 		if t > 0 {
 			// Only the first tier's filters can decide the choice.
@@ -59,6 +65,11 @@ func applyPolicy(p Policy, tiers [][]string, sig map[string]*Signals) ordering {
 			o.tier[id] = t
 		}
 		remaining = append(remaining, kept...)
+	}
+	for i, f := range p.Filters {
+		if !present[i] {
+			o.notes = append(o.notes, fmt.Sprintf("filter %s skipped: no candidate has this signal", f.Signal))
+		}
 	}
 
 	// Key values, oriented so that higher is better; -Inf when absent.
@@ -147,7 +158,9 @@ func compareKeys(a, b []float64) int {
 	return 0
 }
 
-func (o *ordering) filter(f Filter, ids []string, sig map[string]*Signals) []string {
+// filter keeps the candidates among ids that pass f; had reports whether
+// any of them has f's signal (when none has, all are kept).
+func (o *ordering) filter(f Filter, ids []string, sig map[string]*Signals) (kept []string, had bool) {
 	info := signals[f.Signal]
 	type entry struct {
 		id string
@@ -160,8 +173,7 @@ func (o *ordering) filter(f Filter, ids []string, sig map[string]*Signals) []str
 		}
 	}
 	if len(present) == 0 {
-		o.notes = append(o.notes, fmt.Sprintf("filter %s skipped: no candidate has this signal", f.Signal))
-		return ids
+		return ids, false
 	}
 	name := fmt.Sprintf("%s (%s)", f.Signal, f.Keep)
 	o.used = append(o.used, "filter "+name)
@@ -182,7 +194,6 @@ func (o *ordering) filter(f Filter, ids []string, sig map[string]*Signals) []str
 			keep[e.id] = true
 		}
 	}
-	var kept []string
 	for _, id := range ids {
 		if keep[id] {
 			kept = append(kept, id)
@@ -198,7 +209,7 @@ func (o *ordering) filter(f Filter, ids []string, sig map[string]*Signals) []str
 			o.out[id] = fmt.Sprintf("filtered by %s (%s): no value", f.Signal, f.Keep)
 		}
 	}
-	return kept
+	return kept, true
 }
 
 // keyColumn computes one key's oriented value for each candidate (-Inf when
