@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
+
+	"github.com/bestpatch/bestpatch/scoring"
 )
 
 // MaxPatchBytes caps a candidate patch and each test patch. Real fixes are
@@ -108,6 +110,21 @@ func vetPatch(patch string, isTest func(string) bool) (vetted, error) {
 	}
 	v.patch = kept.String()
 	return v, nil
+}
+
+// RunPatch is what a run applies of a candidate patch: the patch as
+// NewStage stages it, vetted and re-serialized, without the entries of test
+// files (matched by testFiles, scoring.TestFiles patterns) and
+// .gitattributes. Candidates with the same RunPatch make the same run, so a
+// fix and its test-tampering twin share one. ok is false when the vetting
+// refuses the patch or leaves nothing of it (only test files): the run of
+// the patch as given says why.
+func RunPatch(patch string, testFiles []string) (string, bool) {
+	v, err := vetPatch(withNewline(patch), scoring.NewTestFiles(testFiles...).Match)
+	if err != nil || v.patch == "" {
+		return "", false
+	}
+	return v.patch, true
 }
 
 // tampered returns the names of f that are test files or .gitattributes.

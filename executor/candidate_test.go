@@ -106,6 +106,11 @@ func TestVetPatch(t *testing.T) {
 			if !slices.Equal(kept, tc.kept) {
 				t.Errorf("kept %q, want %q\n%s", kept, tc.kept, v.patch)
 			}
+			// Vetting what was vetted changes nothing: the run of a
+			// RunPatch applies exactly it.
+			if again, err := vetPatch(v.patch, isTest); v.patch != "" && (err != nil || again.patch != v.patch) {
+				t.Errorf("vetting the vetted patch again gives %q (%v), want it unchanged:\n%s", again.patch, err, v.patch)
+			}
 			if !slices.Equal(v.undone, tc.undone) {
 				t.Errorf("undone %q, want %q", v.undone, tc.undone)
 			}
@@ -136,6 +141,27 @@ func TestRecount(t *testing.T) {
 	} {
 		if got := recount(tc.in); got != tc.want {
 			t.Errorf("recount(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// A candidate and its test-tampering twin have one RunPatch (they make one
+// run); a patch refused or left empty by the vetting has none.
+func TestRunPatch(t *testing.T) {
+	tests := []string{"*_test.go"}
+	clean, ok := RunPatch(modify("lib.go"), tests)
+	if !ok || clean == "" {
+		t.Fatalf("RunPatch of a plain fix: %q, %v", clean, ok)
+	}
+	if twin, ok := RunPatch(modify("lib_test.go")+modify("lib.go"), tests); !ok || twin != clean {
+		t.Errorf("the tampering twin runs %q (%v), want the fix's %q", twin, ok, clean)
+	}
+	if other, _ := RunPatch(modify("other.go"), tests); other == clean {
+		t.Error("another change has the same RunPatch")
+	}
+	for name, p := range map[string]string{"only tests": modify("lib_test.go"), "refused": modify(".git/config"), "no diff": "nothing\n"} {
+		if got, ok := RunPatch(p, tests); ok || got != "" {
+			t.Errorf("%s: RunPatch %q, %v; want none", name, got, ok)
 		}
 	}
 }

@@ -79,6 +79,7 @@ type markers struct {
 	applyFailed   bool
 	refused       string
 	empty         bool
+	tree          string
 	testsApplied  map[string]bool
 	timedOut      bool
 	exitSeen      bool
@@ -151,6 +152,8 @@ func (c *Collector) markerLine(line []byte, _ bool) {
 		m.refused = val
 	case "empty":
 		m.empty = true
+	case "tree":
+		m.tree = val
 	case "test-apply":
 		state, id, _ := strings.Cut(val, " ")
 		if m.testsApplied == nil {
@@ -192,6 +195,7 @@ func (c *Collector) Result() Result {
 	res := Result{
 		Status:       Completed,
 		Applied:      m.applied,
+		Tree:         m.tree,
 		TestsApplied: m.testsApplied,
 		Restored:     c.undone,
 		ExitCode:     m.exitCode,

@@ -47,6 +47,16 @@ func TestDockerGoCandidates(t *testing.T) {
 	needImages(t, d, goImage)
 	const hidden = goModule + "::TestIsZero"
 	const kept = goModule + "::TestNew" // one of the module's own tests
+	// The tree each candidate left: none for the base; the tampering twin's
+	// test file is stripped but its .gitignore line stays, so it leaves a
+	// tree of its own.
+	trees, tree := map[string]string{}, ""
+	defer func() {
+		w, s, c := trees["wrong"], trees["wrong, tests silenced behind .gitignore"], trees["correct"]
+		if trees["base"] != "" || w == "" || c == "" || s == "" || w == s || w == c {
+			t.Errorf("trees: base %q, correct %q, wrong %q, its tampering twin %q; want none for the base and three different ones", trees["base"], c, w, s)
+		}
+	}()
 	for _, tc := range []struct {
 		name       string
 		patch      string
@@ -60,6 +70,7 @@ func TestDockerGoCandidates(t *testing.T) {
 		{name: "wrong, tests silenced behind .gitignore", patch: uuidSilenced, wantHidden: "FAIL", restored: []string{"zz_test.go"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			defer func() { trees[tc.name] = tree }()
 			res := runOK(t, d, Run{
 				Env:       Environment{Image: goImage},
 				Patch:     tc.patch,
@@ -69,6 +80,7 @@ func TestDockerGoCandidates(t *testing.T) {
 				Format:    GoJSON,
 				Timeout:   5 * time.Minute,
 			})
+			tree = res.Tree
 			if !slices.Equal(res.Restored, tc.restored) {
 				t.Errorf("restored %q, want %q", res.Restored, tc.restored)
 			}

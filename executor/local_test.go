@@ -69,26 +69,40 @@ func TestLocalApply(t *testing.T) {
 		testsApplied map[string]bool
 		outcomes     map[string]string
 		reason       string
+		// tree names the tree the candidate leaves: "fixed" (lib.txt fixed,
+		// the tests as on base), "tampered" (the tests changed too), "" none.
+		tree string
 	}{
 		{name: "base run", status: Completed,
 			outcomes: map[string]string{"t::fix": "FAIL", "t::tests_untouched": "PASS", "t::gen_present": "FAIL"}},
-		{name: "git apply", patch: fix, status: Completed, applied: "git apply",
+		{name: "git apply", patch: fix, status: Completed, applied: "git apply", tree: "fixed",
 			outcomes: map[string]string{"t::fix": "PASS", "t::tests_untouched": "PASS", "t::gen_present": "FAIL"}},
-		{name: "needs fuzz", patch: fuzzy, status: Completed, applied: "patch --fuzz",
+		{name: "needs fuzz", patch: fuzzy, status: Completed, applied: "patch --fuzz", tree: "fixed",
 			outcomes: map[string]string{"t::fix": "PASS", "t::tests_untouched": "PASS", "t::gen_present": "FAIL"}},
 		{name: "malformed", patch: "this is not a diff\n@@ -1 +1 @@\n", status: ApplyFailed, reason: "refused before it was applied: the patch cannot be parsed"},
 		{name: "does not match", patch: strings.ReplaceAll(fix, "-l10", "-l10 gone"), status: ApplyFailed, reason: "patch failed"},
 		{name: "changes nothing", patch: noop, status: EmptyPatch, applied: "git apply", reason: "changes nothing"},
-		{name: "tampering restored", patch: tamper, testFiles: []string{"*_test.go"}, status: Completed, applied: "git apply",
+		{name: "tampering restored", patch: tamper, testFiles: []string{"*_test.go"}, status: Completed, applied: "git apply", tree: "fixed",
 			restored: []string{"lib_test.go", "new_test.go"},
 			outcomes: map[string]string{"t::fix": "PASS", "t::tests_untouched": "PASS", "t::gen_present": "FAIL"}},
-		{name: "tampering without test-file patterns", patch: tamper, status: Completed, applied: "git apply",
+		{name: "tampering without test-file patterns", patch: tamper, status: Completed, applied: "git apply", tree: "tampered",
 			outcomes: map[string]string{"t::fix": "PASS", "t::tests_untouched": "FAIL", "t::gen_present": "FAIL"}},
 		{name: "only test files", patch: onlyTests, testFiles: []string{"*_test.go"}, status: EmptyPatch,
 			restored: []string{"lib_test.go"}, reason: "only test files, which were dropped"},
 		{name: "test patches", patch: fix, tests: []TestPatch{{ID: "gen", Patch: genTest}, {ID: "broken one", Patch: badTest}},
-			status: Completed, applied: "git apply", testsApplied: map[string]bool{"gen": true, "broken one": false},
+			status: Completed, applied: "git apply", testsApplied: map[string]bool{"gen": true, "broken one": false}, tree: "fixed",
 			outcomes: map[string]string{"t::fix": "PASS", "t::tests_untouched": "PASS", "t::gen_present": "PASS"}},
+	}
+	// The trees, as git names them once the change is committed.
+	treeOf := func(files map[string]string) string {
+		r := gitRepo(t, base)
+		commitFiles(t, r, files)
+		return strings.TrimSpace(gitCmd(t, r, "rev-parse", "HEAD^{tree}"))
+	}
+	trees := map[string]string{
+		"fixed": treeOf(map[string]string{"lib.txt": numbered(20, map[int]string{10: "l10 fixed"})}),
+		"tampered": treeOf(map[string]string{"lib.txt": numbered(20, map[int]string{10: "l10 fixed"}),
+			"lib_test.go": "tampered\n", "new_test.go": "added by the candidate\n"}),
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,6 +124,9 @@ func TestLocalApply(t *testing.T) {
 			}
 			if fmt.Sprint(res.TestsApplied) != fmt.Sprint(tc.testsApplied) {
 				t.Errorf("tests applied %v, want %v", res.TestsApplied, tc.testsApplied)
+			}
+			if res.Tree != trees[tc.tree] {
+				t.Errorf("tree %q, want %q (%s)", res.Tree, trees[tc.tree], tc.tree)
 			}
 			if tc.outcomes != nil && fmt.Sprint(outcomes(res.Cases)) != fmt.Sprint(tc.outcomes) {
 				t.Errorf("cases %v, want %v", outcomes(res.Cases), tc.outcomes)

@@ -49,7 +49,8 @@ type TestPatch struct {
 // Not for changes that only make runs faster or messages clearer.
 //
 // 1: tamper-proof application (bec8b08) and every change before it.
-const Semantics = 1
+// 2: a run reports the tree its candidate left (Result.Tree).
+const Semantics = 2
 
 // Run is one execution: a patch (empty for the base run) against test patches.
 type Run struct {
@@ -118,6 +119,12 @@ type Result struct {
 	Applied string `json:"applied,omitempty"`
 	// TestsApplied maps each TestPatch ID to whether it applied.
 	TestsApplied map[string]bool `json:"tests_applied,omitempty"`
+	// Tree is the git tree hash of the repository once the candidate
+	// applied (its test files stripped, before any test patch): the code it
+	// leaves, by content. Two candidates with the same Tree are the same
+	// change, whatever their text. Empty for the base run and for a
+	// candidate that did not apply or changed nothing.
+	Tree string `json:"tree,omitempty"`
 	// Restored lists the test files (and .gitattributes) the candidate
 	// added, changed, renamed or deleted: those changes were dropped from
 	// the patch before it was applied, so the tests ran as the base has

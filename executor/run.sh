@@ -97,6 +97,9 @@ if [ -s "$BP_DIR/candidate.patch" ]; then
 		mark "empty"
 		exit 0
 	fi
+	# The tree the candidate leaves, by content: two candidates with the
+	# same tree are the same change, whatever their text.
+	mark "tree=$(git write-tree)"
 	git reset -q
 fi
 stamp apply

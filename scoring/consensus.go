@@ -147,14 +147,17 @@ func flagsOf(v view) []string {
 	return flags
 }
 
-// consensus fills the execution-free signals of the live candidates: votes
-// (the size of the candidate's meaning cluster), similarity, localization
-// (file, function, line), size and the size-outlier flag.
-func consensus(views []view, sig map[string]*Signals) {
+// consensus fills the consensus signals of the live candidates: votes (the
+// size of the candidate's cluster: by meaning, merged by effect when trees
+// are known), similarity, localization (file, function, line), size and the
+// size-outlier flag. trees holds, by candidate ID, the tree its run left
+// (Row.Tree), or nil when nothing ran.
+func consensus(views []view, sig map[string]*Signals, trees map[string]string) {
 	n := len(views)
-	bodies, keys := make([]string, n), make([]string, n)
-	for i, v := range views {
-		bodies[i], keys[i] = v.body, v.cluster
+	bodies, keys := make([]string, n), effectClusters(views, trees)
+	for i := range views {
+		views[i].cluster = keys[i]
+		bodies[i] = views[i].body
 	}
 	similarities := topHalfSimilarity(bodies, keys)
 	votes := map[string]int{}

@@ -30,8 +30,13 @@ type Row struct {
 	// Reason says why the run did not complete; on a completed base row
 	// that holds no case, why it holds none (no test could be chosen to
 	// run, say).
-	Reason string                        `json:"reason,omitempty"`
-	Cases  map[string]map[string]Outcome `json:"cases,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Tree names the code the candidate left once applied (the executor's
+	// Result.Tree: a hash of the tree, test files stripped); empty when
+	// unknown and on the base row. Candidates with the same tree are one
+	// cluster by effect, whatever their text.
+	Tree  string                        `json:"tree,omitempty"`
+	Cases map[string]map[string]Outcome `json:"cases,omitempty"`
 }
 
 // Matrix is the outcome matrix of one job: the base run and one row per

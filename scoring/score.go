@@ -122,7 +122,7 @@ func Assess(in Input) (*Assessment, error) {
 			a.hasPrior = a.hasPrior || c.Prior != nil
 		}
 	}
-	consensus(liveViews, a.sig)
+	consensus(liveViews, a.sig, treesOf(in.Matrix, a.live))
 	exec, notes := readMatrix(in.Matrix, a.live)
 	a.notes = notes
 	for id, e := range exec {
@@ -136,6 +136,21 @@ func Assess(in Input) (*Assessment, error) {
 		sort.Strings(s.Flags)
 	}
 	return a, nil
+}
+
+// treesOf returns the trees the runs of the candidates in ids left
+// (Row.Tree), for those whose run completed; nil without a matrix.
+func treesOf(m *Matrix, ids []string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	trees := map[string]string{}
+	for _, id := range ids {
+		if row, ok := m.Candidates[id]; ok && row.Tree != "" && (row.Status == RunOK || row.Status == "") {
+			trees[id] = row.Tree
+		}
+	}
+	return trees
 }
 
 // Signals returns a copy of one candidate's signals.

@@ -178,7 +178,7 @@ func (p *Plan) candidateRow(g *group, kept []executor.TestPatch, keep map[string
 	if !ok {
 		return scoring.Row{Status: scoring.RunUnknown, Reason: "no result recorded"}
 	}
-	row := scoring.Row{Status: scoring.RunOK, Cases: map[string]map[string]scoring.Outcome{}}
+	row := scoring.Row{Status: scoring.RunOK, Tree: full.Tree, Cases: map[string]map[string]scoring.Outcome{}}
 	if full.Status != executor.Completed {
 		row.Status, row.Reason = rowStatus(full)
 		if row.Status != scoring.RunUnknown {

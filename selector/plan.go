@@ -40,11 +40,11 @@ type PlannedRun struct {
 	Fresh bool `json:"fresh,omitempty"`
 }
 
-// group is a set of candidates whose normalized patches are identical; they
-// share every run.
+// group is a set of candidates whose run patches (executor.RunPatch: test
+// files stripped) normalize alike; they share every run.
 type group struct {
-	key     string // short content key of the normalized patch
-	patch   string // the patch that is run (the first member's)
+	key     string // short content key of the normalized run patch
+	patch   string // the patch that is run (the first member's run patch)
 	members []string
 }
 
@@ -91,8 +91,13 @@ func NewPlan(job Job) (*Plan, error) {
 		p.declared[g.ID] = declare(format, g.Patch)
 	}
 	index := map[string]int{}
+	testFiles := job.Task.TestFileMatcher().Patterns()
 	for _, c := range job.Candidates {
-		full, empty := dedupeKey(c.Patch)
+		patch := c.Patch
+		if run, ok := executor.RunPatch(patch, testFiles); ok {
+			patch = run // what the executor applies: test files stripped
+		}
+		full, empty := dedupeKey(patch)
 		if empty {
 			p.empty = append(p.empty, c.ID)
 			continue
@@ -102,7 +107,7 @@ func NewPlan(job Job) (*Plan, error) {
 		if !ok {
 			i = len(p.groups)
 			index[k] = i
-			p.groups = append(p.groups, group{key: k, patch: c.Patch})
+			p.groups = append(p.groups, group{key: k, patch: patch})
 		}
 		p.groups[i].members = append(p.groups[i].members, c.ID)
 	}

@@ -91,6 +91,34 @@ func TestPlanDedupesWhitespaceTwinsAndSkipsEmpty(t *testing.T) {
 	}
 }
 
+// A fix and its test-tampering twin share one run: the executor strips test
+// files before it applies a candidate, so what runs is the same, and the
+// run's key holds the stripped patch. The matrix row carries the run's tree.
+func TestPlanTamperingTwinSharesTheRun(t *testing.T) {
+	tamper := fixPatch + "diff --git a/a_test.go b/a_test.go\n--- a/a_test.go\n+++ b/a_test.go\n@@ -1 +1 @@\n-t\n+t.Skip()\n"
+	p := newTestPlan(t, nil,
+		scoring.Candidate{ID: "tamper", Patch: tamper},
+		scoring.Candidate{ID: "fix", Patch: fixPatch},
+	)
+	if p.Distinct() != 1 {
+		t.Fatalf("distinct = %d, want 1: the twin's test file is stripped before it runs", p.Distinct())
+	}
+	run := p.Needed()[2]
+	if !slices.Equal(run.Candidates, []string{"tamper", "fix"}) || strings.Contains(run.Run.Patch, "a_test.go") {
+		t.Fatalf("the shared run is for %v and applies\n%s", run.Candidates, run.Run.Patch)
+	}
+	record(t, p, "base/1", completed(nil, "p::TestA=FAIL"))
+	record(t, p, "base/2", completed(nil, "p::TestA=FAIL"))
+	res := completed(nil, "p::TestA=PASS")
+	res.Tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+	record(t, p, run.ID, res)
+	for _, id := range []string{"tamper", "fix"} {
+		if row := p.Matrix().Candidates[id]; row.Tree != res.Tree || row.Cases[OriginalArtifact]["p::TestA"] != scoring.Pass {
+			t.Errorf("%s: row %+v, want the shared run's tree and cases", id, row)
+		}
+	}
+}
+
 func TestPlanRecordIsFirstWriterWins(t *testing.T) {
 	p := newTestPlan(t, nil, scoring.Candidate{ID: "a", Patch: fixPatch})
 	record(t, p, "base/1", completed(nil, "p::TestA=PASS"))
