@@ -36,8 +36,11 @@ func flakySet(m *Matrix) caseSet {
 // count as neither; flaky cases are left out). For candidate i, FP(i,j)
 // counts cases failing on base and passing with i, PP(i,j) cases passing on
 // base and still passing. S_i = ΣFP/ΣF + ΣPP/ΣP. A generated test with F(j)=0
-// reproduces nothing and is left out, as Kimi-Dev does. A term whose
-// denominator is zero is left out (and noted), so S_i then lies in [0, 1].
+// reproduces nothing and is left out, as Kimi-Dev does. The original cases
+// that fail on base join ΣF and FP (a candidate that makes the issue's
+// failing test pass reproduces it too); those that pass on base count as
+// regressions, not in PP. A term whose denominator is zero is left out (and
+// noted), so S_i then lies in [0, 1].
 //
 // A case expected from the base run but absent from a candidate's row is
 // ERROR: it did not run, so it is never a pass.
@@ -88,16 +91,13 @@ func readMatrix(m *Matrix, ids []string) (map[string]executionSignals, []string)
 		sumF += f
 		sumP += p
 	}
-	switch {
-	case generated > 0 && len(reproducing) == 0:
-		notes = append(notes, "FP/PP left out: no generated test fails on base (ΣF = 0)")
-	case len(reproducing) > 0 && sumP == 0:
-		notes = append(notes, "FP/PP: PP term left out: no case of a reproducing generated test passes on base (ΣP = 0)")
-	}
 
-	// Original cases that pass on base and count.
+	// Original cases: those that pass on base guard against regressions;
+	// those that fail on base are reproduction evidence the task already
+	// has (a related test of the issue, failing): a candidate that makes one
+	// pass earns FP, as with a generated test's failing case.
 	type ref struct{ artifact, c string }
-	var guarded []ref
+	var guarded, failing []ref
 	originals := 0
 	for _, a := range m.Artifacts {
 		if a.Generated {
@@ -105,10 +105,24 @@ func readMatrix(m *Matrix, ids []string) (map[string]executionSignals, []string)
 		}
 		originals++
 		for c, o := range m.Base.Cases[a.ID] {
-			if o == Pass && !flaky.has(a.ID, c) {
+			switch {
+			case flaky.has(a.ID, c):
+			case o == Pass:
 				guarded = append(guarded, ref{a.ID, c})
+			case o == Fail:
+				failing = append(failing, ref{a.ID, c})
 			}
 		}
+	}
+	sumF += len(failing)
+	switch {
+	case generated > 0 && len(reproducing) == 0 && len(failing) == 0:
+		notes = append(notes, "FP/PP left out: no generated test fails on base (ΣF = 0)")
+	case len(reproducing) > 0 && sumP == 0:
+		notes = append(notes, "FP/PP: PP term left out: no case of a reproducing generated test passes on base (ΣP = 0)")
+	}
+	if len(failing) > 0 {
+		notes = append(notes, fmt.Sprintf("%d original case(s) fail on base: reproduction evidence, counted in FP/PP (FP when a candidate makes one pass)", len(failing)))
 	}
 	if originals > 0 && len(guarded) == 0 {
 		notes = append(notes, "regressions left out: no counted original case passes on base")
@@ -124,7 +138,7 @@ func readMatrix(m *Matrix, ids []string) (map[string]executionSignals, []string)
 			continue
 		}
 		var s executionSignals
-		if len(reproducing) > 0 {
+		if len(reproducing) > 0 || len(failing) > 0 {
 			passed := 0
 			for _, a := range reproducing {
 				all := true
@@ -146,12 +160,19 @@ func readMatrix(m *Matrix, ids []string) (map[string]executionSignals, []string)
 					passed++
 				}
 			}
+			for _, r := range failing {
+				if row.Cases[r.artifact][r.c] == Pass {
+					s.fp++
+				}
+			}
 			v := float64(s.fp) / float64(sumF)
 			if sumP > 0 {
 				v += float64(s.pp) / float64(sumP)
 			}
 			s.fppp = &v
-			s.generatedPassed = &passed
+			if len(reproducing) > 0 {
+				s.generatedPassed = &passed
+			}
 		}
 		if len(guarded) > 0 {
 			n := 0

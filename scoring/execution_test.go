@@ -107,6 +107,22 @@ func TestFPPP(t *testing.T) {
 			note: "1 flaky case(s) quarantined",
 		},
 		{
+			name:      "an original case failing on base is reproduction evidence",
+			artifacts: []Artifact{gen[0], {ID: "orig"}},
+			base:      map[string]map[string]Outcome{"g1": cases("a=FAIL", "b=PASS"), "orig": cases("o1=FAIL", "o2=PASS")},
+			row:       okRow(map[string]map[string]Outcome{"g1": cases("a=PASS", "b=PASS"), "orig": cases("o1=PASS", "o2=PASS")}),
+			// ΣF = 2 (a, o1), ΣP = 1 (b; o2 guards regressions, not PP).
+			want: ptr(2.0/2 + 1.0/1), fp: 2, pp: 1, passed: ptr(1),
+			note: "1 original case(s) fail on base",
+		},
+		{
+			name:      "no generated test, an original case failing on base: FP/PP from it alone",
+			artifacts: []Artifact{{ID: "orig"}},
+			base:      map[string]map[string]Outcome{"orig": cases("o1=FAIL", "o2=FAIL", "o3=PASS")},
+			row:       okRow(map[string]map[string]Outcome{"orig": cases("o1=PASS", "o2=FAIL", "o3=PASS")}),
+			want:      ptr(0.5), fp: 1,
+		},
+		{
 			name:      "an unknown run has no FP/PP",
 			artifacts: gen[:1],
 			base:      map[string]map[string]Outcome{"g1": cases("a=FAIL")},
@@ -289,5 +305,31 @@ func TestFailClosed(t *testing.T) {
 	}
 	if byID["unknown"].Out != "" || byID["unknown"].Rank <= byID["weak"].Rank {
 		t.Errorf("unknown: rank %d (out %q), weak: rank %d: want unknown in play, ranked below", byID["unknown"].Rank, byID["unknown"].Out, byID["weak"].Rank)
+	}
+}
+
+// The e2e helper's Django example without a generated test: the wrong
+// change has two votes, the fix one; only the fix makes the base's failing
+// related test pass (7/0 against 6/1), and auto now picks it by FP/PP.
+func TestOriginalFailingTestDecides(t *testing.T) {
+	pass := func(n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, fmt.Sprintf("t%d=PASS", i))
+		}
+		return out
+	}
+	base := okRow(map[string]map[string]Outcome{"original": cases(append(pass(6), "issue=FAIL")...)})
+	fixed := okRow(map[string]map[string]Outcome{"original": cases(append(pass(6), "issue=PASS")...)})
+	m := &Matrix{Artifacts: []Artifact{{ID: "original"}}, Base: base,
+		Candidates: map[string]Row{"wrong": base, "wrong-again": base, "fix": fixed}}
+	wrong := hunk("text.py", 3, []string{"    return s"}, []string{"    return s.strip('-')"})
+	fix := hunk("text.py", 3, []string{"    return s"}, []string{"    return s.strip('-_')"})
+	v, err := Score(Input{Candidates: []Candidate{{ID: "wrong", Patch: wrong}, {ID: "wrong-again", Patch: wrong}, {ID: "fix", Patch: fix}}, Matrix: m}, mustPolicy(t, PolicyAuto))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Chosen != "fix" || v.Basis.DecidedBy != "key fppp" {
+		t.Fatalf("chose %s (%s), want fix decided by fppp; notes %q", v.Chosen, v.Basis.DecidedBy, v.Notes)
 	}
 }
