@@ -256,7 +256,7 @@ func Methods(pools []Pool, o Options) ([]Method, error) {
 var rankingSignals = []scoring.Signal{
 	scoring.SignalFPPP, scoring.SignalRegressions, scoring.SignalGeneratedPassed,
 	scoring.SignalVotes, scoring.SignalSimilarity, scoring.SignalLocalization,
-	scoring.SignalFunctionLocalization, scoring.SignalLineLocalization, scoring.SignalEditConsensus,
+	scoring.SignalFunctionLocalization, scoring.SignalLineLocalization, scoring.SignalEditConsensus, scoring.SignalBehaviour,
 	scoring.SignalVerifier, scoring.SignalPrior, scoring.SignalSize,
 }
 

@@ -132,6 +132,7 @@ func Assess(in Input) (*Assessment, error) {
 		a.hasTests = a.hasTests || e.fppp != nil || e.regressions != nil
 	}
 	editConsensus(liveViews, a.sig)
+	behaviourSignals(in.Matrix, a.live, a.sig)
 	for _, s := range a.sig {
 		sort.Strings(s.Flags)
 	}

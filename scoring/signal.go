@@ -22,6 +22,7 @@ const (
 	SignalFunctionLocalization Signal = "function_localization" // function overlap with the others
 	SignalLineLocalization     Signal = "line_localization"     // edited-line overlap, top half of the others
 	SignalEditConsensus        Signal = "edit_consensus"        // support of the candidate's edits across the pool
+	SignalBehaviour            Signal = "behaviour"             // behaviour class size × cases it passes (CodeT), [0, 1]
 	SignalVerifier             Signal = "verifier"              // judge P(YES)
 	SignalPrior                Signal = "prior"                 // reliability prior of the producing model, [0, 1]
 	SignalSize                 Signal = "size"                  // changed canonical lines, lower is better
@@ -78,6 +79,12 @@ var signals = map[Signal]signalInfo{
 	}},
 	SignalEditConsensus: {value: func(s *Signals) (float64, bool) {
 		return s.EditConsensus, true
+	}},
+	SignalBehaviour: {unitScale: true, value: func(s *Signals) (float64, bool) {
+		if s.Behaviour == nil {
+			return 0, false
+		}
+		return *s.Behaviour, true
 	}},
 	SignalVerifier: {unitScale: true, value: func(s *Signals) (float64, bool) {
 		if s.Verifier == nil {

@@ -43,6 +43,12 @@ type Signals struct {
 	// of the share of the other candidates in play that make the same edit;
 	// a candidate with more regressions than the fewest lends no support.
 	EditConsensus float64 `json:"edit_consensus"`
+	// Behaviour is the candidate's behaviour class (the candidates with
+	// the same outcome on every counted case) backed by its size and the
+	// cases it passes, as CodeT's dual execution agreement:
+	// (|class|/n)·(passed/counted), in [0, 1]; absent without a completed
+	// run.
+	Behaviour *float64 `json:"behaviour,omitempty"`
 	// Verifier is the judge's P(YES), when the candidate carries one.
 	Verifier *float64 `json:"verifier,omitempty"`
 	// Prior is the candidate's reliability prior, when it carries one.
