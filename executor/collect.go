@@ -34,6 +34,12 @@ type outputParser interface {
 	finish() (cases []Case, broken []string, err error)
 }
 
+// fileNamer is a parser that can tell which source files the errors of
+// broken units name (Result.BrokenFiles).
+type fileNamer interface {
+	brokenFiles() []string
+}
+
 // noOutputParser is the stdout parser of a format whose results come from a
 // report file.
 type noOutputParser struct{}
@@ -203,6 +209,9 @@ func (c *Collector) Result() Result {
 	}
 	var parseErr error
 	res.Cases, res.Broken, parseErr = c.parser.finish()
+	if n, ok := c.parser.(fileNamer); ok && len(res.Broken) > 0 {
+		res.BrokenFiles = n.brokenFiles()
+	}
 	if c.format.ReadsReport() {
 		res.Cases = c.reportCases
 	}

@@ -70,6 +70,10 @@ type goTestParser struct {
 	cases  caseSet
 	broken unitSet
 	pkgs   map[string]*goPackage
+	// files are the source files build errors point at: build-output
+	// events (Go 1.24+) and plain lines (go's stderr), never a test's own
+	// output, whose t.Log lines look the same.
+	files unitSet
 }
 
 type goPackage struct {
@@ -90,8 +94,11 @@ type goEvent struct {
 // goFailedBuild matches go's summary line for a package that did not build.
 var goFailedBuild = regexp.MustCompile(`^FAIL\s+(\S+)\s+\[(?:build|setup) failed\]`)
 
+// goErrorFile matches a compiler or vet error's position: file.go:line:col:.
+var goErrorFile = regexp.MustCompile(`^(?:vet: )?(\S+\.go):\d+(?::\d+)?: `)
+
 func newGoTestParser() *goTestParser {
-	return &goTestParser{broken: unitSet{}, pkgs: map[string]*goPackage{}}
+	return &goTestParser{broken: unitSet{}, pkgs: map[string]*goPackage{}, files: unitSet{}}
 }
 
 var goOutcomes = map[string]scoring.Outcome{"pass": scoring.Pass, "fail": scoring.Fail, "skip": scoring.Skip}
@@ -110,6 +117,7 @@ func (p *goTestParser) line(line []byte, truncated bool) {
 		if m := goFailedBuild.FindSubmatch(line); m != nil {
 			p.broken[toValidUTF8(m[1])] = true
 		}
+		p.errorFile(toValidUTF8(line))
 		return
 	}
 	// Most events are output lines that say nothing about outcomes; skip
@@ -121,7 +129,14 @@ func (p *goTestParser) line(line []byte, truncated bool) {
 		return // a cut JSON object does not decode
 	}
 	var ev goEvent
-	if json.Unmarshal(line, &ev) != nil || ev.Package == "" {
+	if json.Unmarshal(line, &ev) != nil {
+		return
+	}
+	if ev.Action == "build-output" {
+		p.errorFile(strings.TrimSpace(ev.Output))
+		return
+	}
+	if ev.Package == "" {
 		return
 	}
 	pkg := p.pkgs[ev.Package]
@@ -174,6 +189,18 @@ func (p *goTestParser) packageEvent(ev goEvent, pkg *goPackage) {
 		delete(p.pkgs, ev.Package)
 	}
 }
+
+// errorFile records the file a build error line points at.
+func (p *goTestParser) errorFile(line string) {
+	if m := goErrorFile.FindStringSubmatch(line); m != nil {
+		if f, err := cleanFile(strings.TrimPrefix(m[1], "./")); err == nil {
+			p.files[f] = true
+		}
+	}
+}
+
+// brokenFiles are the files the build errors point at.
+func (p *goTestParser) brokenFiles() []string { return p.files.sorted() }
 
 func (p *goTestParser) finish() ([]Case, []string, error) {
 	return p.cases.cases, p.broken.sorted(), nil

@@ -53,6 +53,9 @@ func TestNeverReached(t *testing.T) {}
 `,
 	"buildfail/b.go":      "package buildfail\n\nfunc F() int { return 1 }\n",
 	"buildfail/b_test.go": "package buildfail\n\nimport \"testing\"\n\nfunc TestX(t *testing.T) { undefined() }\n",
+	// A test file that compiles, in the package that does not: only the
+	// other file is named by the build errors.
+	"buildfail/fine_test.go": "package buildfail\n\nimport \"testing\"\n\nfunc TestFine(t *testing.T) { t.Log(\"fine_test.go:3: not an error\") }\n",
 	"libfail/lib.go":      "package libfail\n\nfunc F() int { return \"x\" }\n",
 	"uses/u_test.go":      "package uses\n\nimport (\"testing\"; \"example.com/scratch/libfail\")\n\nfunc TestU(t *testing.T) { libfail.F() }\n",
 	"setupfail/s_test.go": "package setupfail\n\nimport (\"testing\"; \"example.com/scratch/doesnotexist\")\n\nfunc TestS(t *testing.T) { doesnotexist.F() }\n",
@@ -129,6 +132,26 @@ func TestGoTestRealOutput(t *testing.T) {
 			}
 			if t.Failed() {
 				t.Logf("output:\n%s", out)
+			}
+		})
+	}
+}
+
+// The files build errors point at, read from real go output in both forms
+// (never from a test's own log lines, which look the same).
+func TestGoTestBrokenFiles(t *testing.T) {
+	for _, godebug := range []string{"", "GODEBUG=gotestjsonbuildtext=1"} {
+		t.Run(godebug, func(t *testing.T) {
+			t.Parallel()
+			out := goTestOutput(t, godebug)
+			p := newGoTestParser()
+			s := newLineSplitter(MaxLine, p.line)
+			s.Write(out)
+			s.Close()
+			// fine_test.go, in buildfail too, builds: not named.
+			want := []string{"buildfail/b_test.go", "libfail/lib.go", "setupfail/s_test.go"}
+			if got := p.brokenFiles(); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("broken files %v, want %v\n%s", got, want, out)
 			}
 		})
 	}

@@ -67,6 +67,9 @@ type pytestParser struct {
 
 func newPytestParser() *pytestParser { return &pytestParser{broken: unitSet{}} }
 
+// brokenFiles: a pytest unit is the file that failed collection.
+func (p *pytestParser) brokenFiles() []string { return p.broken.sorted() }
+
 var pytestOutcomes = map[string]scoring.Outcome{
 	"PASSED": scoring.Pass,
 	"FAILED": scoring.Fail,

@@ -50,7 +50,8 @@ type TestPatch struct {
 //
 // 1: tamper-proof application (bec8b08) and every change before it.
 // 2: a run reports the tree its candidate left (Result.Tree).
-const Semantics = 2
+// 3: Result.BrokenFiles (the plan drops the generated tests they name).
+const Semantics = 3
 
 // Run is one execution: a patch (empty for the base run) against test patches.
 type Run struct {
@@ -137,6 +138,12 @@ type Result struct {
 	// Broken lists units that failed before any case ran: Go packages that
 	// did not build, pytest files that failed collection.
 	Broken []string `json:"broken,omitempty"`
+	// BrokenFiles are the source files the errors of broken units name,
+	// relative to the repository, when the format tells: the files go's
+	// build errors point at (go-json), the file that failed collection or
+	// import (pytest, sympy). The selector drops the generated tests they
+	// name without running each alone.
+	BrokenFiles []string `json:"broken_files,omitempty"`
 	// Output is a size-capped excerpt of the test output (head and tail).
 	Output   string        `json:"output,omitempty"`
 	Duration time.Duration `json:"duration"`

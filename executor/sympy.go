@@ -83,6 +83,9 @@ func newSympyParser() *sympyParser {
 	return &sympyParser{broken: unitSet{}, unresolved: map[string]bool{}}
 }
 
+// brokenFiles: a sympy unit is the file that failed to import.
+func (p *sympyParser) brokenFiles() []string { return p.broken.sorted() }
+
 var (
 	// sympyFile is a file header: "sympy/core/tests/test_basic.py[22] ".
 	sympyFile = regexp.MustCompile(`^(\S+\.py)\[(\d+)\]$`)

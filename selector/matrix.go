@@ -1,7 +1,6 @@
 package selector
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -124,19 +123,31 @@ func (p *Plan) Matrix() scoring.Matrix {
 	default:
 		m.Base.Reason = p.notRun()
 	}
-	if p.baseIsolated() {
+	// The reference base run: the one that ran the original suite with the
+	// kept tests. Every other base run is compared with it, case by case
+	// where both have the case, to find flaky cases.
+	ref := "base/1"
+	switch p.mode() {
+	case modeIsolated:
+		ref = ""
 		p.cases(p.results["base/iso/"+OriginalArtifact], nil, keep, m.Base.Cases)
 		for _, t := range kept {
 			p.cases(p.results["base/iso/gen:"+t.ID], []executor.TestPatch{t}, map[string]bool{t.ID: true}, m.Base.Cases)
 		}
-	} else {
-		p.cases(first, p.tests, keep, m.Base.Cases)
+	case modeScreened:
+		ref = "base/2"
+	}
+	if ref != "" {
+		p.cases(p.results[ref], p.tests, keep, m.Base.Cases)
 	}
 
 	// Flaky cases: outcomes that differ between repeated base runs.
-	for i := 2; i <= p.baseRuns; i++ {
+	for _, r := range p.baseRepeats() {
+		if r.ID == ref {
+			continue
+		}
 		again := map[string]map[string]scoring.Outcome{}
-		p.cases(p.results[fmt.Sprintf("base/%d", i)], p.tests, keep, again)
+		p.cases(p.results[r.ID], p.tests, keep, again)
 		for a, cs := range again {
 			for id, o := range cs {
 				if before, ok := m.Base.Cases[a][id]; ok && before != o && !slices.Contains(m.Flaky[a], id) {
@@ -165,17 +176,12 @@ func (p *Plan) Matrix() scoring.Matrix {
 	return m
 }
 
-// candidateRow assembles one group's evidence from its full run, or from its
-// isolation runs when the full run was broken.
+// candidateRow assembles one group's evidence from its evidence run, or
+// from its isolation runs when that run was broken by the candidate.
 func (p *Plan) candidateRow(g *group, kept []executor.TestPatch, keep map[string]bool, expected map[string]map[string]scoring.Outcome) scoring.Row {
-	runs := p.candidateRuns(g)
-	full, ok := p.results[runs[0].ID]
-	if len(p.tests) > 0 && (!ok || (p.poisoned(full) && len(kept) < len(p.tests))) {
-		if r, ok2 := p.results[runs[1].ID]; ok2 {
-			full, ok = r, true
-		}
-	}
-	if !ok {
+	run, ok := p.evidenceRun(g)
+	full, recorded := p.results[run.ID]
+	if !ok || !recorded {
 		return scoring.Row{Status: scoring.RunUnknown, Reason: "no result recorded"}
 	}
 	row := scoring.Row{Status: scoring.RunOK, Tree: full.Tree, Cases: map[string]map[string]scoring.Outcome{}}
@@ -187,9 +193,9 @@ func (p *Plan) candidateRow(g *group, kept []executor.TestPatch, keep map[string
 		}
 	}
 	got := map[string]map[string]scoring.Outcome{}
-	if len(runs) < 3 {
+	if len(p.tests) == 0 {
 		p.cases(full, nil, keep, got)
-	} else if orig, isolated := p.results[runs[2].ID]; isolated && p.poisoned(full) {
+	} else if orig, isolated := p.results["cand/"+g.key+"/iso/"+OriginalArtifact]; isolated && p.poisoned(full) {
 		p.cases(orig, nil, keep, got)
 		for _, t := range kept {
 			if r, ok := p.results["cand/"+g.key+"/iso/gen:"+t.ID]; ok {

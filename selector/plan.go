@@ -167,7 +167,9 @@ func (p *Plan) find(id string) (PlannedRun, bool) {
 }
 
 // universe lists every run this job could need, follow-ups included: none
-// for an execution-free job.
+// for an execution-free job. A run handed out under an earlier state of the
+// plan stays in it (a candidate's run with the tests the first base run
+// kept, after the screening failed), so that its result is still known.
 func (p *Plan) universe() []PlannedRun {
 	if p.job.Options.executionFree() {
 		return nil
@@ -178,29 +180,45 @@ func (p *Plan) universe() []PlannedRun {
 	}
 	all = append(all, p.baseRepeats()...)
 	if len(p.tests) > 0 {
-		all = append(all, p.run("base/iso/"+OriginalArtifact, nil, "", nil))
-		for _, t := range p.tests {
-			all = append(all, p.run("base/iso/gen:"+t.ID, nil, "", []executor.TestPatch{t}))
-		}
+		all = append(all, p.baseIsoRuns()...)
+	}
+	sets := [][]executor.TestPatch{p.tests}
+	if _, ok := p.results["base/1"]; ok && len(p.tests) > 0 {
+		sets = append(sets, p.screenKept(), p.keptTests())
 	}
 	for i := range p.groups {
 		g := &p.groups[i]
-		all = append(all, p.candidateRuns(g)...)
+		seen := map[string]bool{}
+		for _, set := range sets {
+			if r := p.setRun(g, set); !seen[r.ID] {
+				seen[r.ID] = true
+				all = append(all, r)
+			}
+		}
+		all = append(all, p.groupIsoRuns(g)...)
 	}
 	return all
 }
 
-func (p *Plan) candidateRuns(g *group) []PlannedRun {
-	runs := []PlannedRun{p.run("cand/"+g.key+"/all", g.members, g.patch, p.tests)}
+// groupIsoRuns are a candidate group's isolation runs: the original suite
+// alone, then each generated test alone.
+func (p *Plan) groupIsoRuns(g *group) []PlannedRun {
 	if len(p.tests) == 0 {
-		return runs
+		return nil
 	}
-	kept := p.keptTests()
-	runs = append(runs,
-		p.run("cand/"+g.key+"/kept", g.members, g.patch, kept),
-		p.run("cand/"+g.key+"/iso/"+OriginalArtifact, g.members, g.patch, nil))
+	runs := []PlannedRun{p.run("cand/"+g.key+"/iso/"+OriginalArtifact, g.members, g.patch, nil)}
 	for _, t := range p.tests {
 		runs = append(runs, p.run("cand/"+g.key+"/iso/gen:"+t.ID, g.members, g.patch, []executor.TestPatch{t}))
+	}
+	return runs
+}
+
+// baseIsoRuns are the base's isolation runs: the original suite alone, then
+// each generated test alone.
+func (p *Plan) baseIsoRuns() []PlannedRun {
+	runs := []PlannedRun{p.run("base/iso/"+OriginalArtifact, nil, "", nil)}
+	for _, t := range p.tests {
+		runs = append(runs, p.run("base/iso/gen:"+t.ID, nil, "", []executor.TestPatch{t}))
 	}
 	return runs
 }
@@ -245,12 +263,29 @@ func runKey(r executor.Run, semantics int) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// baseRepeats are the base runs with every generated test, base/1 to
-// base/N; every one after the first is Fresh.
+// baseRepeats are the repeated base runs, base/1 to base/N; every one
+// after the first is Fresh. base/1 applies every generated test; the
+// others do too, except when the first run's errors screened some out
+// (modeScreened): they apply the kept tests then, base/2 is always among
+// them (it confirms the screening), and one more follows when the first
+// run lost units to the dropped tests (screenLost).
 func (p *Plan) baseRepeats() []PlannedRun {
+	n, tests := p.baseRuns, p.tests
+	if first, ok := p.results["base/1"]; ok && len(p.tests) > 0 && len(first.Broken) > 0 && len(first.BrokenFiles) > 0 {
+		// The screening applies (it may since have failed: base/2 ran the
+		// kept tests all the same).
+		n, tests = max(n, 2), p.screenKept()
+		if p.mode() == modeScreened && p.screenLost() {
+			n++
+		}
+	}
 	var runs []PlannedRun
-	for i := 1; i <= p.baseRuns; i++ {
-		r := p.run(fmt.Sprintf("base/%d", i), nil, "", p.tests)
+	for i := 1; i <= n; i++ {
+		set := tests
+		if i == 1 {
+			set = p.tests
+		}
+		r := p.run(fmt.Sprintf("base/%d", i), nil, "", set)
 		r.Fresh = i > 1
 		runs = append(runs, r)
 	}
@@ -267,51 +302,35 @@ func (p *Plan) baseComplete() bool {
 	return true
 }
 
+// baseNeeded are the base runs the job needs now. With generated tests,
+// base/1 goes first alone: what it says about them decides the others.
 func (p *Plan) baseNeeded() []PlannedRun {
 	runs := p.baseRepeats()
-	if p.baseIsolated() {
-		runs = append(runs, p.run("base/iso/"+OriginalArtifact, nil, "", nil))
-		for _, t := range p.tests {
-			runs = append(runs, p.run("base/iso/gen:"+t.ID, nil, "", []executor.TestPatch{t}))
-		}
+	switch p.mode() {
+	case modeWaiting:
+		return runs[:1]
+	case modeIsolated:
+		runs = append(runs, p.baseIsoRuns()...)
 	}
 	return runs
 }
 
-// baseIsolated reports whether the base needs isolation runs: generated
-// tests are present and a base run broke some unit.
-func (p *Plan) baseIsolated() bool {
-	if len(p.tests) == 0 {
-		return false
-	}
-	for i := 1; i <= p.baseRuns; i++ {
-		if r, ok := p.results[fmt.Sprintf("base/%d", i)]; ok && len(r.Broken) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// baseSeen reports whether any base run is recorded.
-func (p *Plan) baseSeen() bool {
-	for i := 1; i <= p.baseRuns; i++ {
-		if _, ok := p.results[fmt.Sprintf("base/%d", i)]; ok {
-			return true
-		}
-	}
-	return false
-}
-
-// preexistingBroken are the units broken on base without any generated test.
+// preexistingBroken are the units broken on base without any generated
+// test that does not compile.
 func (p *Plan) preexistingBroken() []string {
-	if p.baseIsolated() {
+	switch p.mode() {
+	case modeIsolated:
 		return p.results["base/iso/"+OriginalArtifact].Broken
+	case modeScreened:
+		if second, ok := p.results["base/2"]; ok {
+			return second.Broken
+		}
 	}
 	return p.results["base/1"].Broken
 }
 
-// keptTests are the generated tests that applied and compiled on base. Only
-// meaningful once the base is complete.
+// keptTests are the generated tests that applied and compiled on base, as
+// far as the recorded base runs tell.
 func (p *Plan) keptTests() []executor.TestPatch {
 	var kept []executor.TestPatch
 	for _, t := range p.tests {
@@ -325,18 +344,23 @@ func (p *Plan) keptTests() []executor.TestPatch {
 // dropReason says why a generated test is left out of candidate runs, or ""
 // when it is kept.
 func (p *Plan) dropReason(id string) string {
-	res := p.results["base/1"]
-	if p.baseIsolated() {
-		res = p.results["base/iso/gen:"+id]
+	if why := p.appliedReason(id); why != "" {
+		return why
 	}
-	if res.Status != executor.Completed {
-		return fmt.Sprintf("base run with it did not complete (%s)", res.Status)
-	}
-	if ok, known := res.TestsApplied[id]; known && !ok {
-		return "its patch does not apply to the base commit"
-	}
-	if p.baseIsolated() && len(newlyBroken(res.Broken, p.preexistingBroken())) > 0 {
-		return "it does not compile (or fails collection) on base: " + fmt.Sprint(newlyBroken(res.Broken, p.preexistingBroken()))
+	switch p.mode() {
+	case modeScreened:
+		return p.screenReason(id)
+	case modeIsolated:
+		res := p.results["base/iso/gen:"+id]
+		if res.Status != executor.Completed {
+			return fmt.Sprintf("base run with it alone did not complete (%s)", res.Status)
+		}
+		if ok, known := res.TestsApplied[id]; known && !ok {
+			return "its patch does not apply to the base commit"
+		}
+		if nb := newlyBroken(res.Broken, p.preexistingBroken()); len(nb) > 0 {
+			return "it does not compile (or fails collection) on base: " + fmt.Sprint(nb)
+		}
 	}
 	return ""
 }
@@ -384,9 +408,8 @@ func (p *Plan) Needed() []PlannedRun {
 	for _, r := range p.baseNeeded() {
 		add(r)
 	}
-	base := p.baseComplete()
 	for i := range p.groups {
-		for _, r := range p.groupNeeded(&p.groups[i], base) {
+		for _, r := range p.groupNeeded(&p.groups[i]) {
 			add(r)
 		}
 	}
@@ -396,49 +419,56 @@ func (p *Plan) Needed() []PlannedRun {
 	return need
 }
 
-// groupNeeded decides a candidate group's runs. Once a first base run shows
-// that the generated tests compile, candidates start with every generated
-// test (the common case: one run per candidate); once the base is known, a
-// run poisoned by a test that does not compile on base is redone with the
-// kept tests, and a run broken by the candidate itself is split into the
-// original suite alone and each kept generated test alone.
-func (p *Plan) groupNeeded(g *group, baseDone bool) []PlannedRun {
-	runs := p.candidateRuns(g)
-	if len(p.tests) == 0 {
-		return runs
-	}
-	all, kept, isoOrig := runs[0], runs[1], runs[2]
-	allRes, haveAll := p.results[all.ID]
-	if !baseDone {
-		if haveAll || !p.baseSeen() || p.baseIsolated() {
-			// Wait for a first base run, and once the base shows broken
-			// units, for it to tell which generated tests compile, rather
-			// than run a candidate that a broken test would poison.
-			return nil
+// evidenceRun is the candidate group's run whose result is its evidence:
+// the run with the kept tests, or, once isolation runs decided the kept
+// tests, an earlier run with more tests that none of them poisoned. ok is
+// false while the plan cannot tell yet (the first base run is not in, or
+// the base's isolation runs are not all in).
+func (p *Plan) evidenceRun(g *group) (PlannedRun, bool) {
+	switch p.mode() {
+	case modeWaiting:
+		return PlannedRun{}, false
+	case modeIsolated:
+		for _, earlier := range [][]executor.TestPatch{p.tests, p.screenKept()} {
+			r := p.setRun(g, earlier)
+			if res, ok := p.results[r.ID]; ok && p.baseComplete() && !p.poisoned(res) {
+				return r, true
+			}
 		}
-		return []PlannedRun{all}
+		if !p.baseComplete() {
+			return PlannedRun{}, false
+		}
 	}
-	keptTests := p.keptTests()
-	full, fullID := all, all.ID
-	if haveAll && !p.poisoned(allRes) {
-		// The optimistic run holds clean evidence for every test.
-	} else if len(keptTests) < len(p.tests) {
-		full, fullID = kept, kept.ID
+	return p.setRun(g, p.keptTests()), true
+}
+
+// groupNeeded decides a candidate group's runs. Once the first base run
+// tells which generated tests to keep, a candidate runs once with them (the
+// common case: one run per candidate); when the base needed isolation runs
+// to tell, it waits for them. Once the base is known, a run broken by the
+// candidate itself is split into the original suite alone and each kept
+// generated test alone.
+func (p *Plan) groupNeeded(g *group) []PlannedRun {
+	full, ok := p.evidenceRun(g)
+	if !ok {
+		return nil
 	}
-	res, ok := p.results[fullID]
+	res, ok := p.results[full.ID]
 	if !ok {
 		return []PlannedRun{full}
 	}
-	if !p.poisoned(res) || len(keptTests) == 0 {
+	keptTests := p.keptTests()
+	if len(p.tests) == 0 || !p.baseComplete() || !p.poisoned(res) || len(keptTests) == 0 {
 		return nil
 	}
-	need := []PlannedRun{isoOrig}
-	orig, ok := p.results[isoOrig.ID]
+	iso := p.groupIsoRuns(g)
+	need := []PlannedRun{iso[0]}
+	orig, ok := p.results[iso[0].ID]
 	if !ok || orig.Status != executor.Completed || p.poisoned(orig) {
 		// Broken by the candidate itself: nothing more to learn from splitting.
 		return need
 	}
-	for _, r := range runs[3:] {
+	for _, r := range iso[1:] {
 		if slices.ContainsFunc(keptTests, func(t executor.TestPatch) bool { return r.ID == "cand/"+g.key+"/iso/gen:"+t.ID }) {
 			need = append(need, r)
 		}

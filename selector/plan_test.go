@@ -66,6 +66,11 @@ func completed(broken []string, cases ...string) executor.Result {
 	return r
 }
 
+func withFiles(r executor.Result, files ...string) executor.Result {
+	r.BrokenFiles = files
+	return r
+}
+
 func record(t *testing.T, p *Plan, id string, r executor.Result) {
 	t.Helper()
 	if err := p.Record(id, r); err != nil {
@@ -141,6 +146,7 @@ func TestPlanIsolation(t *testing.T) {
 			run string
 			res executor.Result
 		}
+		wantBase   []string // base runs needed, before the candidate's
 		wantNeeded []string
 		wantDrop   []string
 	}{
@@ -168,7 +174,7 @@ func TestPlanIsolation(t *testing.T) {
 				{"base/iso/gen:r", completed(nil, "p::TestA=PASS", "p::TestGenR=FAIL")},
 				{"base/iso/gen:b", completed([]string{"p"})},
 			},
-			wantNeeded: []string{"kept"},
+			wantNeeded: []string{"kept-10"},
 			wantDrop:   []string{"b"},
 		},
 		{
@@ -184,8 +190,54 @@ func TestPlanIsolation(t *testing.T) {
 				{"base/iso/gen:r", completed(nil, "p::TestA=PASS", "p::TestGenR=FAIL")},
 				{"base/iso/gen:b", completed([]string{"p"})},
 			},
-			wantNeeded: []string{"kept"},
+			wantNeeded: []string{"kept-10"},
 			wantDrop:   []string{"b"},
+		},
+		{
+			name: "a test the build errors name is dropped without a run of its own",
+			steps: []struct {
+				run string
+				res executor.Result
+			}{
+				{"base/1", withFiles(completed([]string{"p"}), "gen_b_test.go")},
+			},
+			wantBase:   []string{"base/2"},
+			wantNeeded: []string{"kept-10"},
+		},
+		{
+			name: "the package lost to the dropped test needs a third base run for flakiness",
+			steps: []struct {
+				run string
+				res executor.Result
+			}{
+				{"base/1", withFiles(completed([]string{"p"}), "gen_b_test.go")},
+				{"base/2", completed(nil, "p::TestA=PASS", "p::TestGenR=FAIL")},
+				{"kept-10", completed(nil, "p::TestA=PASS", "p::TestGenR=PASS")},
+			},
+			wantBase: []string{"base/3"},
+		},
+		{
+			name: "a dropped test's own file is no loss: no third base run",
+			steps: []struct {
+				run string
+				res executor.Result
+			}{
+				{"base/1", withFiles(completed([]string{"gen_b_test.go"}, "p::TestA=PASS", "p::TestGenR=FAIL"), "gen_b_test.go")},
+				{"base/2", completed(nil, "p::TestA=PASS", "p::TestGenR=FAIL")},
+				{"kept-10", completed(nil, "p::TestA=PASS", "p::TestGenR=PASS")},
+			},
+			wantDrop: []string{"b"},
+		},
+		{
+			name: "a screening the second base run contradicts falls back to isolation",
+			steps: []struct {
+				run string
+				res executor.Result
+			}{
+				{"base/1", withFiles(completed([]string{"p"}), "gen_b_test.go")},
+				{"base/2", withFiles(completed([]string{"p"}), "gen_r_test.go")},
+			},
+			wantBase: []string{"base/iso/original", "base/iso/gen:r", "base/iso/gen:b"},
 		},
 		{
 			name: "a candidate that breaks the build is not split further",
@@ -224,7 +276,7 @@ func TestPlanIsolation(t *testing.T) {
 				}
 				record(t, p, id, s.res)
 			}
-			var want []string
+			want := tc.wantBase
 			for _, w := range tc.wantNeeded {
 				want = append(want, "cand/"+key(p)+"/"+w)
 			}
