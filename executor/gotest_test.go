@@ -56,11 +56,11 @@ func TestNeverReached(t *testing.T) {}
 	// A test file that compiles, in the package that does not: only the
 	// other file is named by the build errors.
 	"buildfail/fine_test.go": "package buildfail\n\nimport \"testing\"\n\nfunc TestFine(t *testing.T) { t.Log(\"fine_test.go:3: not an error\") }\n",
-	"libfail/lib.go":      "package libfail\n\nfunc F() int { return \"x\" }\n",
-	"uses/u_test.go":      "package uses\n\nimport (\"testing\"; \"example.com/scratch/libfail\")\n\nfunc TestU(t *testing.T) { libfail.F() }\n",
-	"setupfail/s_test.go": "package setupfail\n\nimport (\"testing\"; \"example.com/scratch/doesnotexist\")\n\nfunc TestS(t *testing.T) { doesnotexist.F() }\n",
-	"mainexit/m_test.go":  "package mainexit\n\nimport (\"os\"; \"testing\")\n\nfunc TestMain(m *testing.M) { os.Exit(3) }\nfunc TestM(t *testing.T) {}\n",
-	"nofiles/n.go":        "package nofiles\n",
+	"libfail/lib.go":         "package libfail\n\nfunc F() int { return \"x\" }\n",
+	"uses/u_test.go":         "package uses\n\nimport (\"testing\"; \"example.com/scratch/libfail\")\n\nfunc TestU(t *testing.T) { libfail.F() }\n",
+	"setupfail/s_test.go":    "package setupfail\n\nimport (\"testing\"; \"example.com/scratch/doesnotexist\")\n\nfunc TestS(t *testing.T) { doesnotexist.F() }\n",
+	"mainexit/m_test.go":     "package mainexit\n\nimport (\"os\"; \"testing\")\n\nfunc TestMain(m *testing.M) { os.Exit(3) }\nfunc TestM(t *testing.T) {}\n",
+	"nofiles/n.go":           "package nofiles\n",
 }
 
 // scratchCommand runs the module's tests; go's -timeout is short so that
