@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/bestpatch
 EXAMPLE := testdata/example
 
-.PHONY: all build example test test-deps test-short images vet bench bench-micro clean
+.PHONY: all build example test test-deps test-short images vet generate bench bench-micro clean
 
 all: build
 
@@ -31,6 +31,10 @@ test-short:
 ## images: the Docker test images, built offline from Debian packages (cached).
 images: test-deps
 	images/build.sh all
+
+## generate: the protocol's JSON Schema (docs/wire) and the field reference in docs/DAEMON.md, from package selector/wire.
+generate:
+	$(GO) generate ./selector/wire
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -114,8 +114,19 @@ func (c *Client) Run(ctx context.Context, job selector.Job, onEvent func(selecto
 // daemon when job.ID is empty). A job that is invalid comes back as an
 // error matching selector.ErrInvalidJob, saying what to fix.
 func (c *Client) Submit(ctx context.Context, job selector.Job) (wire.SubmitReply, error) {
+	data, err := encodeJob(job)
+	if err != nil {
+		return wire.SubmitReply{}, err
+	}
+	return c.SubmitDocument(ctx, data)
+}
+
+// SubmitDocument submits a job given as its JSON document (a wire.Job), as
+// it is: the daemon decodes and checks it. It is Submit for gateways that
+// pass on what their clients sent.
+func (c *Client) SubmitDocument(ctx context.Context, doc []byte) (wire.SubmitReply, error) {
 	var reply wire.SubmitReply
-	msg, cleanup, err := c.submitMsg(ctx, job)
+	msg, cleanup, err := c.submitMsg(ctx, doc)
 	if err != nil {
 		return reply, err
 	}
@@ -128,27 +139,44 @@ func (c *Client) Submit(ctx context.Context, job selector.Job) (wire.SubmitReply
 // once the job is done (header Bestpatch-Wait): one request, no streams.
 // ctx should allow for the whole job.
 func (c *Client) SubmitAndWait(ctx context.Context, job selector.Job) (selector.Report, error) {
-	msg, cleanup, err := c.submitMsg(ctx, job)
+	data, err := encodeJob(job)
 	if err != nil {
 		return selector.Report{}, err
 	}
-	defer cleanup()
-	msg.Header.Set(wire.WaitHeader, "true")
-	var out wire.Outcome
-	if err := c.request(ctx, msg, &out); err != nil {
+	out, err := c.SubmitDocumentAndWait(ctx, data)
+	if err != nil {
 		return selector.Report{}, err
 	}
 	return c.report(ctx, out)
 }
 
+// SubmitDocumentAndWait is SubmitAndWait for a job given as its JSON
+// document, returning the outcome as the daemon published it.
+func (c *Client) SubmitDocumentAndWait(ctx context.Context, doc []byte) (wire.Outcome, error) {
+	var out wire.Outcome
+	msg, cleanup, err := c.submitMsg(ctx, doc)
+	if err != nil {
+		return out, err
+	}
+	defer cleanup()
+	msg.Header.Set(wire.WaitHeader, "true")
+	err = c.request(ctx, msg, &out)
+	return out, err
+}
+
+// encodeJob is a job's JSON document, in its wire form.
+func encodeJob(job selector.Job) ([]byte, error) {
+	data, err := json.Marshal(wire.FromJob(job))
+	if err != nil {
+		return nil, fmt.Errorf("encode job %s: %w", job.ID, err)
+	}
+	return data, nil
+}
+
 // submitMsg builds a submit request, uploading the job to the object store
 // when it is too big for one message. cleanup removes an upload that the
 // daemon did not take (the daemon deletes it once the job is stored).
-func (c *Client) submitMsg(ctx context.Context, job selector.Job) (*nats.Msg, func(), error) {
-	data, err := json.Marshal(job)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode job %s: %w", job.ID, err)
-	}
+func (c *Client) submitMsg(ctx context.Context, data []byte) (*nats.Msg, func(), error) {
 	msg := &nats.Msg{Subject: wire.SubmitSubject, Header: nats.Header{}}
 	if len(data) <= int(c.nc.MaxPayload())-headroom {
 		msg.Data = data

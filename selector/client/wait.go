@@ -13,7 +13,8 @@ import (
 )
 
 // Outcome waits for a job's outcome on its verdict subject and returns it
-// as published (a big report stays in the object store: see Report).
+// as published (a big report stays in the object store: see
+// ResolveReport).
 func (c *Client) Outcome(ctx context.Context, id string) (wire.Outcome, error) {
 	var out wire.Outcome
 	if err := wire.CheckJobID(id); err != nil {
@@ -31,49 +32,84 @@ func (c *Client) Outcome(ctx context.Context, id string) (wire.Outcome, error) {
 		return out, fmt.Errorf("job %s: watch its verdict subject: %w", id, err)
 	}
 	defer msgs.Stop()
-	for {
-		msg, err := msgs.Next(jetstream.NextContext(ctx))
-		if err != nil {
-			if ctx.Err() != nil {
-				return out, fmt.Errorf("job %s: waiting for its outcome: %w", id, ctx.Err())
-			}
-			// The ordered consumer recreates itself after a server restart;
-			// anything else that ends it is an error.
-			return out, fmt.Errorf("job %s: waiting for its outcome: %w", id, err)
+	msg, err := msgs.Next(jetstream.NextContext(ctx))
+	if err != nil {
+		if ctx.Err() != nil {
+			return out, fmt.Errorf("job %s: waiting for its outcome: %w", id, ctx.Err())
 		}
-		if err := json.Unmarshal(msg.Data(), &out); err != nil {
-			return out, fmt.Errorf("job %s: outcome unreadable: %w", id, err)
-		}
-		return out, nil
+		// The ordered consumer recreates itself after a server restart;
+		// anything else that ends it is an error.
+		return out, fmt.Errorf("job %s: waiting for its outcome: %w", id, err)
 	}
+	if err := json.Unmarshal(msg.Data(), &out); err != nil {
+		return out, fmt.Errorf("job %s: outcome unreadable: %w", id, err)
+	}
+	return out, nil
 }
 
 // Wait waits for a job's report, passing its progress events (all of
 // them, from the first) to onEvent, if not nil, from one goroutine. A job
 // that failed or was cancelled is a *FailedError.
 func (c *Client) Wait(ctx context.Context, id string, onEvent func(selector.Event)) (selector.Report, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var progress *progress
-	if onEvent != nil {
-		var err error
-		if progress, err = c.follow(ctx, id, onEvent); err != nil {
-			return selector.Report{}, err
-		}
+	var out wire.Outcome
+	var err error
+	if onEvent == nil {
+		out, err = c.Outcome(ctx, id)
+	} else {
+		out, err = c.Follow(ctx, id, 0, func(_ uint64, e wire.Event) { onEvent(e.ToSelector()) })
 	}
-	out, err := c.Outcome(ctx, id)
 	if err != nil {
 		return selector.Report{}, err
-	}
-	if progress != nil {
-		// Every event is stored before the outcome is published: deliver
-		// the ones up to the last stored, then stop.
-		progress.finish(ctx)
 	}
 	return c.report(ctx, out)
 }
 
-// Report returns the report of an outcome, reading it from the object
+// Follow passes a job's progress events to onEvent, from one goroutine, in
+// order, with their sequence numbers in stream BESTPATCH_EVENTS: every event
+// after sequence after (0: from the first). It returns the job's outcome
+// once the events stored before it have all been delivered.
+func (c *Client) Follow(ctx context.Context, id string, after uint64, onEvent func(seq uint64, e wire.Event)) (wire.Outcome, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	progress, err := c.follow(ctx, id, after, onEvent)
+	if err != nil {
+		return wire.Outcome{}, err
+	}
+	out, err := c.Outcome(ctx, id)
+	if err != nil {
+		progress.stop()
+		return out, err
+	}
+	// Every event is stored before the outcome is published: deliver the
+	// ones up to the last stored, then stop.
+	progress.finish(ctx)
+	return out, nil
+}
+
+// ResolveReport reads an outcome's report from the object store when it
+// was too big to publish (Outcome.ReportObject), so that out.Report holds
+// it.
+func (c *Client) ResolveReport(ctx context.Context, out *wire.Outcome) error {
+	if out.Report != nil || out.ReportObject == "" {
+		return nil
+	}
+	objects, err := c.js.ObjectStore(ctx, wire.ObjectBucket)
+	if err != nil {
+		return fmt.Errorf("job %s: open object store %s for the report: %w", out.Job, wire.ObjectBucket, err)
+	}
+	data, err := objects.GetBytes(ctx, out.ReportObject)
+	if err != nil {
+		return fmt.Errorf("job %s: read report object %s: %w", out.Job, out.ReportObject, err)
+	}
+	var rep wire.Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		return fmt.Errorf("job %s: report object %s unreadable: %w", out.Job, out.ReportObject, err)
+	}
+	out.Report, out.ReportObject = &rep, ""
+	return nil
+}
+
+// report returns the report of an outcome, reading it from the object
 // store when it was too big to publish.
 func (c *Client) report(ctx context.Context, out wire.Outcome) (selector.Report, error) {
 	switch out.State {
@@ -83,30 +119,21 @@ func (c *Client) report(ctx context.Context, out wire.Outcome) (selector.Report,
 	default:
 		return selector.Report{}, fmt.Errorf("job %s: outcome in unknown state %q", out.Job, out.State)
 	}
-	if out.Report != nil {
-		return *out.Report, nil
+	if err := c.ResolveReport(ctx, &out); err != nil {
+		return selector.Report{}, err
 	}
-	if out.ReportObject == "" {
+	if out.Report == nil {
 		return selector.Report{}, fmt.Errorf("job %s: outcome has no report", out.Job)
 	}
-	objects, err := c.js.ObjectStore(ctx, wire.ObjectBucket)
+	rep, err := out.Report.ToSelector()
 	if err != nil {
-		return selector.Report{}, fmt.Errorf("job %s: open object store %s for the report: %w", out.Job, wire.ObjectBucket, err)
-	}
-	data, err := objects.GetBytes(ctx, out.ReportObject)
-	if err != nil {
-		return selector.Report{}, fmt.Errorf("job %s: read report object %s: %w", out.Job, out.ReportObject, err)
-	}
-	var rep selector.Report
-	if err := json.Unmarshal(data, &rep); err != nil {
-		return selector.Report{}, fmt.Errorf("job %s: report object %s unreadable: %w", out.Job, out.ReportObject, err)
+		return selector.Report{}, fmt.Errorf("job %s: report unreadable: %w", out.Job, err)
 	}
 	return rep, nil
 }
 
 // progress delivers a job's events as they are stored.
 type progress struct {
-	c      *Client
 	id     string
 	stream jetstream.Stream
 	msgs   jetstream.MessagesContext
@@ -117,15 +144,20 @@ type progress struct {
 	done chan struct{}
 }
 
-// follow starts delivering a job's events to onEvent.
-func (c *Client) follow(ctx context.Context, id string, onEvent func(selector.Event)) (*progress, error) {
+// follow starts delivering a job's events after sequence after to onEvent.
+func (c *Client) follow(ctx context.Context, id string, after uint64, onEvent func(uint64, wire.Event)) (*progress, error) {
+	if err := wire.CheckJobID(id); err != nil {
+		return nil, err
+	}
 	stream, err := c.js.Stream(ctx, wire.EventsStream)
 	if err != nil {
 		return nil, fmt.Errorf("job %s: events stream %s: %w (is a bestpatch daemon running on this server?)", id, wire.EventsStream, err)
 	}
-	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{wire.EventsSubject(id)},
-	})
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{wire.EventsSubject(id)}}
+	if after > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
+	}
+	cons, err := stream.OrderedConsumer(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("job %s: follow its events: %w", id, err)
 	}
@@ -133,7 +165,8 @@ func (c *Client) follow(ctx context.Context, id string, onEvent func(selector.Ev
 	if err != nil {
 		return nil, fmt.Errorf("job %s: follow its events: %w", id, err)
 	}
-	p := &progress{c: c, id: id, stream: stream, msgs: msgs, tick: make(chan struct{}, 1), done: make(chan struct{})}
+	p := &progress{id: id, stream: stream, msgs: msgs, tick: make(chan struct{}, 1), done: make(chan struct{})}
+	p.last.Store(after)
 	go func() {
 		defer close(p.done)
 		for {
@@ -141,26 +174,31 @@ func (c *Client) follow(ctx context.Context, id string, onEvent func(selector.Ev
 			if err != nil {
 				return // stopped
 			}
-			var ev selector.Event
-			if json.Unmarshal(msg.Data(), &ev) == nil {
-				onEvent(ev)
+			meta, err := msg.Metadata()
+			if err != nil {
+				continue
 			}
-			if meta, err := msg.Metadata(); err == nil {
-				p.last.Store(meta.Sequence.Stream)
-				select {
-				case p.tick <- struct{}{}:
-				default:
-				}
+			var ev wire.Event
+			if json.Unmarshal(msg.Data(), &ev) == nil {
+				onEvent(meta.Sequence.Stream, ev)
+			}
+			p.last.Store(meta.Sequence.Stream)
+			select {
+			case p.tick <- struct{}{}:
+			default:
 			}
 		}
 	}()
 	return p, nil
 }
 
+// stop stops following at once.
+func (p *progress) stop() { p.msgs.Stop(); <-p.done }
+
 // finish waits until every event stored so far has been delivered, then
 // stops following.
 func (p *progress) finish(ctx context.Context) {
-	defer func() { p.msgs.Stop(); <-p.done }()
+	defer p.stop()
 	last, err := p.stream.GetLastMsgForSubject(ctx, wire.EventsSubject(p.id))
 	if err != nil {
 		return // no event stored (ErrMsgNotFound), or the server is away

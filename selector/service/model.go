@@ -108,7 +108,8 @@ func (d *Daemon) runWhole(runCtx context.Context, dl delivery) {
 		d.retry(dl, retryDelay, "job failed", err)
 		return
 	default:
-		out.Report = &rep
+		r := wire.FromReport(rep)
+		out.Report = &r
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), d.cfg.opTimeout)
 	defer cancel()

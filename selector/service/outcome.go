@@ -21,7 +21,7 @@ import (
 // events are acked, so they are stored before the outcome is published.
 func (d *Daemon) event(ev selector.Event, acked bool) {
 	ev.Time = time.Now().UTC()
-	data, err := json.Marshal(ev)
+	data, err := json.Marshal(wire.FromEvent(ev))
 	if err != nil {
 		return
 	}

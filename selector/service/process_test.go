@@ -16,7 +16,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/wire"
 )
 
@@ -119,8 +118,8 @@ func startServe(t *testing.T, name string, args ...string) *daemonProc {
 func runStarts(t *testing.T, nc *nats.Conn, job string) <-chan [2]string {
 	ch := make(chan [2]string, 100)
 	sub, err := nc.Subscribe(wire.EventsSubject(job), func(m *nats.Msg) {
-		var ev selector.Event
-		if json.Unmarshal(m.Data, &ev) == nil && ev.Kind == selector.EventRunStarted {
+		var ev wire.Event
+		if json.Unmarshal(m.Data, &ev) == nil && ev.Kind == wire.EventRunStarted {
 			select {
 			case ch <- [2]string{m.Header.Get(wire.DaemonHeader), ev.Run}:
 			default:

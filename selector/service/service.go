@@ -188,7 +188,7 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 		cfg.Replicas = 1
 	}
 	if cfg.maxJobDocument <= 0 {
-		cfg.maxJobDocument = maxJobDocument
+		cfg.maxJobDocument = wire.MaxJobDocument
 	}
 	if cfg.opTimeout <= 0 {
 		cfg.opTimeout = defaultOpTimeout
@@ -288,7 +288,7 @@ func (d *Daemon) addService() error {
 		name, subject, doc string
 		handle             func(context.Context, micro.Request)
 	}{
-		{"submit", wire.SubmitSubject, "submit a selector.Job; header Bestpatch-Wait: true replies the outcome when done", d.handleSubmit},
+		{"submit", wire.SubmitSubject, "submit a job (docs/wire/" + wire.Version + ".schema.json); header Bestpatch-Wait: true replies the outcome when done", d.handleSubmit},
 		{"status", wire.StatusSubject, `{"job": ID}: the job's state and, once final, its outcome`, d.handleStatus},
 		{"cancel", wire.CancelSubject, `{"job": ID}: cancel the job on every daemon`, d.handleCancel},
 	} {
@@ -332,6 +332,7 @@ func (d *Daemon) hostMetadata() map[string]string {
 		"slots":    strconv.Itoa(d.cfg.Slots),
 		"cores":    strconv.Itoa(runtime.NumCPU()),
 		"executor": d.cfg.ExecutorName,
+		"protocol": wire.Version,
 	}
 	if mem := totalMemory(); mem > 0 {
 		md["memory_bytes"] = strconv.FormatUint(mem, 10)

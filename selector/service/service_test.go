@@ -246,7 +246,7 @@ func TestServiceDiscovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"name":"bestpatch"`, `"slots":"3"`, `"cores":`, `"memory_bytes":`, `"daemon":"d1"`,
-		`"subject":"bestpatch.submit"`, `"subject":"bestpatch.status"`, `"subject":"bestpatch.cancel"`} {
+		`"protocol":"v1"`, `"subject":"bestpatch.v1.submit"`, `"subject":"bestpatch.v1.status"`, `"subject":"bestpatch.v1.cancel"`} {
 		if !strings.Contains(string(resp.Data), want) {
 			t.Errorf("info lacks %s: %s", want, resp.Data)
 		}

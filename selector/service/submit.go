@@ -93,10 +93,6 @@ func (d *Daemon) replyWhenDone(req micro.Request, id string) {
 	d.respondJSON(req, out)
 }
 
-// maxJobDocument bounds a job's JSON: its patches (selector.MaxJobPatchBytes)
-// with room for JSON escapes (a newline is two bytes) and the rest of the job.
-const maxJobDocument = 2*selector.MaxJobPatchBytes + 1<<20
-
 // decodeJob reads a job from a submit request, body or object.
 func (d *Daemon) decodeJob(ctx context.Context, req micro.Request) (selector.Job, error) {
 	data := req.Data()
@@ -119,13 +115,13 @@ func (d *Daemon) decodeJob(ctx context.Context, req micro.Request) (selector.Job
 	if len(bytes.TrimSpace(data)) == 0 {
 		return selector.Job{}, invalid(fmt.Errorf("%w: the request is empty: send a job (JSON: task, candidates, options), see docs/DAEMON.md", selector.ErrInvalidJob))
 	}
-	var sub wire.Submission
+	var sub wire.Job
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&sub); err != nil {
 		return selector.Job{}, invalid(fmt.Errorf("%w: %w", selector.ErrInvalidJob, jsonProblem("job", data, err)))
 	}
-	job, err := sub.Resolve() // a SWE-bench row in place of the task
+	job, err := sub.ToSelector() // a SWE-bench row in place of the task
 	if err != nil {
 		return selector.Job{}, invalid(err)
 	}
@@ -179,9 +175,7 @@ func jsonProblem(what string, data []byte, err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		// Job fields are promoted from the embedded Job of wire.Submission.
-		field := strings.TrimPrefix(te.Field, "Job.")
-		return &selector.InputError{File: what, Field: field, Err: fmt.Errorf("has a %s value, want %s", te.Value, te.Type)}
+		return &selector.InputError{File: what, Field: te.Field, Err: fmt.Errorf("has a %s value, want %s", te.Value, te.Type)}
 	case errors.As(err, &se):
 		return &selector.InputError{File: what, Err: fmt.Errorf("not valid JSON at byte %d: %w", se.Offset, se)}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -469,7 +469,8 @@ func (d *Daemon) score(ctx context.Context, v *view, plan *selector.Plan, rev ui
 	} else {
 		rep.Runs = v.records(plan)
 		rep.Duration = time.Since(v.submitted)
-		out.Report = &rep
+		r := wire.FromReport(rep)
+		out.Report = &r
 	}
 	return d.finish(ctx, out)
 }

@@ -1,8 +1,16 @@
-// Package wire is the bestpatch daemon's protocol: the NATS subjects, the
-// JetStream streams and buckets, and the JSON messages that the daemon
-// (package selector/service) and its clients (package selector/client, the
-// nats CLI, any NATS client) exchange. docs/DAEMON.md documents each of them
-// with examples.
+// Package wire is the bestpatch daemon's public protocol, version v1: the
+// NATS subjects, the JetStream streams and buckets, and the JSON messages
+// that the daemon (package selector/service), its HTTP gateway (package
+// selector/gateway) and their clients (package selector/client, the nats
+// CLI, any NATS or HTTP client) exchange.
+//
+// The messages are types of their own, not the selector's: FromJob,
+// FromReport and FromEvent convert the selector's types to them, and their
+// ToSelector methods back, so that renaming an internal field changes no
+// message. docs/wire/v1.schema.json is their JSON Schema, generated from
+// these types (go generate ./selector/wire), and docs/DAEMON.md documents
+// each field with its unit; a test fails when the schema of v1 changes, since
+// a client written for v1 would receive other messages.
 package wire
 
 import (
@@ -14,20 +22,31 @@ import (
 	"github.com/bestpatch/bestpatch/selector"
 )
 
+//go:generate go run ../internal/wireschema/gen
+
+// Version is the protocol's version: the second token of every public
+// subject (bestpatch.v1.submit) and the first segment of the HTTP
+// gateway's paths (/v1/jobs). A change to the messages that a v1 client
+// would notice is a new version, served beside this one.
+const Version = "v1"
+
 // ServiceName is the name of the nats micro service, as listed by
 // `nats micro ls` and answered on $SRV.PING.bestpatch.
 const ServiceName = "bestpatch"
 
+// prefix starts every public subject.
+const prefix = "bestpatch." + Version + "."
+
 // Request subjects: nats micro endpoints in a queue group, so one daemon
 // answers each request.
 const (
-	// SubmitSubject takes a selector.Job (JSON) and replies a SubmitReply,
-	// or an Outcome when the request carries WaitHeader.
-	SubmitSubject = "bestpatch.submit"
+	// SubmitSubject takes a Job and replies a SubmitReply, or an Outcome
+	// when the request carries WaitHeader.
+	SubmitSubject = prefix + "submit"
 	// StatusSubject takes a JobRequest and replies a Status.
-	StatusSubject = "bestpatch.status"
+	StatusSubject = prefix + "status"
 	// CancelSubject takes a JobRequest and replies a Status.
-	CancelSubject = "bestpatch.cancel"
+	CancelSubject = prefix + "cancel"
 )
 
 // Request headers of SubmitSubject.
@@ -39,8 +58,8 @@ const (
 	// for jobs larger than the server's maximum message size; the request
 	// body is then empty.
 	JobObjectHeader = "Bestpatch-Job-Object"
-	// DaemonHeader is set on the daemon's event messages and names the
-	// daemon that published them.
+	// DaemonHeader is set on the daemon's events and outcomes and names
+	// the daemon that published them.
 	DaemonHeader = "Bestpatch-Daemon"
 )
 
@@ -51,8 +70,8 @@ const (
 	WorkStream = "BESTPATCH_WORK"
 	// WorkConsumer is the durable pull consumer every daemon shares.
 	WorkConsumer = "workers"
-	// EventsStream keeps the progress events (selector.Event) of each job
-	// on EventsSubject(job), so a late subscriber sees them all.
+	// EventsStream keeps the progress events (Event) of each job on
+	// EventsSubject(job), so a late subscriber sees them all.
 	EventsStream = "BESTPATCH_EVENTS"
 	// VerdictsStream keeps one Outcome per job on VerdictSubject(job).
 	VerdictsStream = "BESTPATCH_VERDICTS"
@@ -70,68 +89,66 @@ const (
 )
 
 // EventsSubject is where a job's progress events are published.
-func EventsSubject(job string) string { return "bestpatch.events." + job }
+func EventsSubject(job string) string { return prefix + "events." + job }
 
 // VerdictSubject is where a job's Outcome is published, once.
-func VerdictSubject(job string) string { return "bestpatch.verdict." + job }
+func VerdictSubject(job string) string { return prefix + "verdict." + job }
 
-// WorkSubject is where a job's runs are queued.
+// WorkSubject is where a job's runs are queued. Internal: daemons of one
+// release talk on it.
 func WorkSubject(job string) string { return "bestpatch.work." + job }
 
 // CancelledSubject is the broadcast every daemon listens to (no queue
-// group) to stop its runs of a cancelled job.
+// group) to stop its runs of a cancelled job. Internal.
 func CancelledSubject(job string) string { return "bestpatch.cancelled." + job }
 
-// Error codes of error replies (header Nats-Service-Error-Code); the body
-// of an error reply is an ErrorReply.
+// Error codes of error replies (header Nats-Service-Error-Code; the HTTP
+// gateway's status code); the body of an error reply is an ErrorReply.
 const (
-	CodeInvalid     = "400" // the request or job is malformed: fix it, do not retry
-	CodeNotFound    = "404" // no such job (never submitted, or expired)
-	CodeConflict    = "409" // the job ID is taken by a different job
-	CodeInternal    = "500" // the daemon failed; retrying may help
-	CodeUnavailable = "503" // the daemon is shutting down; retry, another one answers
+	CodeInvalid      = "400" // the request or job is malformed: fix it, do not retry
+	CodeUnauthorized = "401" // HTTP gateway only: no or wrong credentials
+	CodeNotFound     = "404" // no such job (never submitted, or expired); HTTP: no such path
+	CodeNotAllowed   = "405" // HTTP gateway only: the path does not take this method
+	CodeConflict     = "409" // the job ID is taken by a different job
+	CodeInternal     = "500" // the daemon failed; retrying may help
+	CodeUnavailable  = "503" // the daemon is shutting down, or none answers; retry
 )
 
 // ErrorReply is the body of an error reply.
 type ErrorReply struct {
-	Code  string `json:"code"`
+	// Code is the error code, as a string: 400, 404, 409, 500 or 503, and
+	// over HTTP also 401 and 405 (it is then the response's status).
+	Code string `json:"code" jsonschema:"enum=400,enum=401,enum=404,enum=405,enum=409,enum=500,enum=503"`
+	// Error says what went wrong, to what, and what to do.
 	Error string `json:"error"`
 }
 
-// State is where a job is in its life.
-type State string
-
-// The states of a job.
-const (
-	Queued    State = "queued"    // accepted, no run finished yet
-	Running   State = "running"   // some runs finished
-	Scoring   State = "scoring"   // every run finished; a daemon is scoring
-	Done      State = "done"      // scored: the Outcome holds the report
-	Failed    State = "failed"    // could not be scored: the Outcome says why
-	Cancelled State = "cancelled" // cancelled before it was done
-)
-
-// Final reports whether a job in this state will not change any more.
-func (s State) Final() bool { return s == Done || s == Failed || s == Cancelled }
-
-// SubmitReply answers a submit request without WaitHeader.
+// SubmitReply answers a submit request at once (without the header
+// Bestpatch-Wait).
 type SubmitReply struct {
-	Job   string `json:"job"`
-	State State  `json:"state"`
+	// Job is the job's ID (assigned by the daemon when the job had none).
+	Job string `json:"job"`
+	// State is where the job is.
+	State State `json:"state"`
 	// Existing is true when a job with this ID and the same content was
-	// already submitted: nothing new was queued.
+	// submitted before: nothing new was queued.
 	Existing bool `json:"existing,omitempty"`
 }
 
-// JobRequest names a job, for StatusSubject and CancelSubject.
+// JobRequest names a job, for the status and cancel requests.
 type JobRequest struct {
+	// Job is the job's ID.
 	Job string `json:"job"`
 }
 
-// Status answers StatusSubject and CancelSubject.
+// Status says where a job is: the reply to the status and cancel
+// requests.
 type Status struct {
-	Job       string    `json:"job"`
-	State     State     `json:"state"`
+	// Job is the job's ID.
+	Job string `json:"job"`
+	// State is where the job is.
+	State State `json:"state"`
+	// Submitted is when the job was accepted (RFC 3339, UTC).
 	Submitted time.Time `json:"submitted"`
 	// RunsDone counts the runs whose results are stored.
 	RunsDone int `json:"runs_done"`
@@ -139,24 +156,28 @@ type Status struct {
 	Outcome *Outcome `json:"outcome,omitempty"`
 }
 
-// Outcome is a job's end: published once on VerdictSubject(job), and the
-// reply to a submit request with WaitHeader.
+// Outcome is a job's end: published once on the job's verdict subject,
+// and the reply to a submit request with the header Bestpatch-Wait.
 type Outcome struct {
-	Job   string `json:"job"`
-	State State  `json:"state"`
+	// Job is the job's ID.
+	Job string `json:"job"`
+	// State is done, failed or cancelled (never an earlier state).
+	State State `json:"state"`
 	// Report is the verdict and its evidence, for state done, and for a
 	// job that failed because its verdict abstained (no evidence).
-	Report *selector.Report `json:"report,omitempty"`
-	// ReportObject names the object in ObjectBucket holding the report
-	// (JSON) when it is larger than the server's maximum message size;
-	// Report is then nil.
+	Report *Report `json:"report,omitempty"`
+	// ReportObject names the object in object store bestpatch-payloads
+	// that holds the report when it is larger than the server's maximum
+	// message size; report is then absent. (The HTTP gateway reads it and
+	// sends the report.)
 	ReportObject string `json:"report_object,omitempty"`
 	// Error says why the job failed or was cancelled.
-	Error    string    `json:"error,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Finished is when the job ended (RFC 3339, UTC).
 	Finished time.Time `json:"finished"`
 }
 
-// WorkItem is one queued run.
+// WorkItem is one queued run. Internal: between daemons of one release.
 type WorkItem struct {
 	Job string `json:"job"`
 	Run string `json:"run"`
@@ -176,7 +197,8 @@ const SelectRun = "select"
 func (w WorkItem) MsgID() string { return fmt.Sprintf("%s/%s@%d", w.Job, w.Run, w.Revision) }
 
 // RunResult is a stored run result: the value under the run's key in
-// ResultsBucket (or the object it points to).
+// ResultsBucket (or the object it points to). Internal: between daemons of
+// one release, so it carries the executor's result as it is.
 type RunResult struct {
 	Job string `json:"job"`
 	Run string `json:"run"`
@@ -189,6 +211,12 @@ type RunResult struct {
 	Cached   bool      `json:"cached,omitempty"`
 	Finished time.Time `json:"finished"`
 }
+
+// MaxJobDocument bounds a job's JSON document: its patches
+// (selector.MaxJobPatchBytes) with room for JSON escapes (a newline is two
+// bytes) and the rest of the job. A bigger job is refused before it is
+// read.
+const MaxJobDocument = 2*selector.MaxJobPatchBytes + 1<<20
 
 // jobIDPattern keeps job IDs usable as one NATS subject token and as a
 // key-value key.
@@ -207,10 +235,15 @@ func CheckJobID(id string) error {
 // answered after micro's handler call returns, so micro's own error count
 // and processing time do not see the replies; these do.
 type EndpointStats struct {
-	Replies   int    `json:"num_replies"`
-	Errors    int    `json:"num_errors"`
+	// Replies counts the replies sent, errors included.
+	Replies int `json:"num_replies"`
+	// Errors counts the error replies.
+	Errors int `json:"num_errors"`
+	// LastError is the last error reply's code and message.
 	LastError string `json:"last_error,omitempty"`
-	// ProcessingTime is the total time from requests to their replies.
-	ProcessingTime        time.Duration `json:"processing_time"`
+	// ProcessingTime is the total time from requests to their replies, in
+	// nanoseconds (as micro's own statistics).
+	ProcessingTime time.Duration `json:"processing_time"`
+	// AverageProcessingTime is ProcessingTime per reply, in nanoseconds.
 	AverageProcessingTime time.Duration `json:"average_processing_time"`
 }

@@ -12,9 +12,9 @@ import (
 
 const sweRow = `{"repo":"django/django","instance_id":"django__django-11099","base_commit":"d26b242","version":"3.0","problem_statement":"UsernameValidator allows trailing newline","test_patch":"hidden","FAIL_TO_PASS":"[\"x\"]","PASS_TO_PASS":"[\"test_help_text (auth_tests.test_validators.UserAttributeSimilarityValidatorTest)\"]"}`
 
-func decodeSubmission(t *testing.T, body string) Submission {
+func decodeJob(t *testing.T, body string) Job {
 	t.Helper()
-	var s Submission
+	var s Job
 	dec := json.NewDecoder(bytes.NewReader([]byte(body)))
 	dec.DisallowUnknownFields() // as the daemon decodes it
 	if err := dec.Decode(&s); err != nil {
@@ -23,9 +23,9 @@ func decodeSubmission(t *testing.T, body string) Submission {
 	return s
 }
 
-func TestSubmissionWithARow(t *testing.T) {
-	s := decodeSubmission(t, `{"id":"j1","swebench":{"row":`+sweRow+`,"tag":"v2","regression_tests":"p2p"},"candidates":[{"id":"a","patch":"diff"}]}`)
-	job, err := s.Resolve()
+func TestJobWithARow(t *testing.T) {
+	s := decodeJob(t, `{"id":"j1","swebench":{"row":`+sweRow+`,"tag":"v2","regression_tests":"p2p"},"candidates":[{"id":"a","patch":"diff"}]}`)
+	job, err := s.ToSelector()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,8 +35,8 @@ func TestSubmissionWithARow(t *testing.T) {
 		t.Fatalf("job %+v", job)
 	}
 	// A plain job passes through.
-	plain := decodeSubmission(t, `{"task":{"instance_id":"x","environment":{"repo":"/r"},"test_command":"t","test_format":"pytest"},"candidates":[]}`)
-	if j, err := plain.Resolve(); err != nil || j.Task.ID != "x" {
+	plain := decodeJob(t, `{"task":{"instance_id":"x","environment":{"repo":"/r"},"test_command":"t","test_format":"pytest"},"candidates":[]}`)
+	if j, err := plain.ToSelector(); err != nil || j.Task.ID != "x" {
 		t.Errorf("plain job: %+v %v", j, err)
 	}
 	for body, want := range map[string]string{
@@ -45,8 +45,9 @@ func TestSubmissionWithARow(t *testing.T) {
 		`{"swebench":{"row":` + sweRow + `,"regression_tests":"most"}}`:            "regression tests",
 		`{"swebench":{"row":` + sweRow + `,"arch":"sparc"}}`:                       "architecture",
 		`{"swebench":{"row":"a string"}}`:                                          "not a SWE-bench dataset row",
+		`{"candidates":[]}`:                                                        `no "task"`,
 	} {
-		_, err := decodeSubmission(t, body).Resolve()
+		_, err := decodeJob(t, body).ToSelector()
 		if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, selector.ErrInvalidJob) {
 			t.Errorf("%s: %v, want an invalid job saying %q", body, err, want)
 		}

@@ -1,0 +1,46 @@
+// Command gen writes the protocol's JSON Schema to docs/wire and its field
+// reference into docs/DAEMON.md. Run it with `go generate ./selector/wire`
+// (from package wire's directory).
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/bestpatch/bestpatch/selector/internal/wireschema"
+	"github.com/bestpatch/bestpatch/selector/wire"
+)
+
+func main() {
+	if err := run("."); err != nil {
+		fmt.Fprintln(os.Stderr, "gen:", err)
+		os.Exit(1)
+	}
+}
+
+// run generates from package wire in dir.
+func run(dir string) error {
+	s, err := wireschema.Generate(dir)
+	if err != nil {
+		return err
+	}
+	docs := filepath.Join(dir, "..", "..", "docs")
+	js, err := wireschema.JSON(s)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(docs, "wire", wire.Version+".schema.json"), js, 0o644); err != nil {
+		return err
+	}
+	daemon := filepath.Join(docs, "DAEMON.md")
+	doc, err := os.ReadFile(daemon)
+	if err != nil {
+		return err
+	}
+	out, err := wireschema.Splice(doc, wireschema.Reference(s))
+	if err != nil {
+		return fmt.Errorf("%s: %w", daemon, err)
+	}
+	return os.WriteFile(daemon, out, 0o644)
+}
