@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -19,7 +20,10 @@ import (
 	"github.com/bestpatch/bestpatch/internal/natsserver"
 	"github.com/bestpatch/bestpatch/internal/runcache"
 	"github.com/bestpatch/bestpatch/selector"
+	"github.com/bestpatch/bestpatch/selector/client"
+	"github.com/bestpatch/bestpatch/selector/gateway"
 	"github.com/bestpatch/bestpatch/selector/service"
+	"github.com/bestpatch/bestpatch/selector/wire"
 )
 
 // serveFlags are the flags of `bestpatch serve`.
@@ -36,6 +40,7 @@ type serveFlags struct {
 	// The daemon.
 	name          string
 	metricsAddr   string
+	httpListen    string
 	ackWait       time.Duration
 	maxAttempts   int
 	retention     time.Duration
@@ -68,7 +73,9 @@ Examples:
   # One machine, clients elsewhere, who present the token:
   BESTPATCH_NATS_TOKEN=$(cat /etc/bestpatch/token) bestpatch serve --listen 0.0.0.0:4222
   # Join a cluster:
-  bestpatch serve --nats-url nats://nats-1:4222 --creds /etc/bestpatch/daemon.creds`,
+  bestpatch serve --nats-url nats://nats-1:4222 --creds /etc/bestpatch/daemon.creds
+  # Also take jobs over HTTP on this machine (docs/DAEMON.md, HTTP gateway):
+  bestpatch serve --http-listen 127.0.0.1:8080`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd.Context()) },
 	}
@@ -91,6 +98,7 @@ Examples:
 	fl.StringVar(&f.storeDir, "store-dir", defaultStoreDir(), "embedded NATS server: JetStream directory (queued runs, results and verdicts survive restarts)")
 	fl.StringVar(&f.name, "name", "", "daemon name in results, events and logs (default host-pid-random)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address at /metrics (e.g. :9090)")
+	fl.StringVar(&f.httpListen, "http-listen", "", "serve the HTTP gateway (POST /v1/jobs, ...) on this address, e.g. 127.0.0.1:8080 (default: off); beyond loopback only with --token or --user/--password, which HTTP clients present")
 	fl.DurationVar(&f.ackWait, "ack-wait", service.DefaultAckWait, "a run silent this long goes to another daemon (all daemons should agree)")
 	fl.IntVar(&f.maxAttempts, "max-attempts", service.DefaultMaxAttempts, "deliveries of a run before an executor error is recorded as an infrastructure failure")
 	fl.DurationVar(&f.retention, "retention", service.DefaultRetention, "how long jobs, results and verdicts are kept")
@@ -126,10 +134,17 @@ func (f *serveFlags) run(ctx context.Context) error {
 	if f.token == "" {
 		f.token = os.Getenv("BESTPATCH_NATS_TOKEN")
 	}
-	// Check what would run where before anything starts.
+	// Check what would run where, and who may call, before anything starts.
 	rt, err := f.executorChoice(log)
 	if err != nil {
 		return err
+	}
+	var httpLn net.Listener
+	if f.httpListen != "" {
+		if httpLn, err = f.listenHTTP(ctx); err != nil {
+			return err
+		}
+		defer httpLn.Close()
 	}
 	opts, err := f.natsOptions(log)
 	if err != nil {
@@ -194,8 +209,53 @@ func (f *serveFlags) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	gatewayDone := make(chan error, 1)
+	if httpLn != nil {
+		cl, err := client.New(nc)
+		if err != nil {
+			return err
+		}
+		gw, err := gateway.New(gateway.Config{Client: cl, Auth: f.httpAuth(), Log: log.With("component", "http")})
+		if err != nil {
+			return err
+		}
+		go func() { gatewayDone <- gw.Serve(ctx, httpLn) }()
+		log.Info("HTTP gateway serving", "url", "http://"+httpLn.Addr().String()+"/"+wire.Version+"/jobs", "authentication", f.httpAuth().Configured())
+	} else {
+		gatewayDone <- nil
+	}
 	<-ctx.Done()
+	// The gateway's requests end with ctx; it is a client of the daemon, so
+	// it stops first.
+	if err := <-gatewayDone; err != nil {
+		log.Warn("HTTP gateway stopped with an error", "err", err)
+	}
 	return d.Shutdown(context.Background())
+}
+
+// httpAuth is what HTTP clients present: the daemon's token or user and
+// password, as NATS clients do.
+func (f *serveFlags) httpAuth() gateway.Auth {
+	return gateway.Auth{Token: f.token, User: f.user, Password: f.password}
+}
+
+// listenHTTP opens --http-listen. The gateway asks HTTP clients for the
+// credentials NATS clients present; it cannot check an NKey or a
+// credentials file, so a daemon whose NATS side takes only those refuses to
+// open an HTTP door that would let anyone in.
+func (f *serveFlags) listenHTTP(ctx context.Context) (net.Listener, error) {
+	auth := f.httpAuth()
+	if !auth.Configured() && (f.nkey != "" || f.creds != "" || len(f.clientNKeys) > 0) {
+		return nil, errors.New("--http-listen: NATS clients authenticate with an NKey or a credentials file, which the HTTP gateway cannot check: give --user/--password (or --token) too, which HTTP clients then present, or drop --http-listen")
+	}
+	ln, err := gateway.Listen(ctx, f.httpListen, auth)
+	switch {
+	case errors.Is(err, gateway.ErrOpen):
+		return nil, fmt.Errorf("--http-listen: %w: anyone who reaches %s could submit jobs: add --token (or BESTPATCH_NATS_TOKEN) or --user with --password, which HTTP clients then present, or listen on 127.0.0.1", err, f.httpListen)
+	case err != nil:
+		return nil, fmt.Errorf("--http-listen: %w: choose another address", err)
+	}
+	return ln, nil
 }
 
 // natsOptions turns the connection flags into nats.go options.

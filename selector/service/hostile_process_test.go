@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,11 +53,18 @@ func TestServeRefusesUnsafeSetups(t *testing.T) {
 	}
 	defer busy.Close()
 	_, port, _ := net.SplitHostPort(freeAddr(t))
+	seed := writeSeed(t, t.TempDir(), "daemon.nk")
 	for _, tc := range []struct {
 		name string
 		args []string
 		want []string
 	}{
+		{"HTTP on every interface without authentication", append([]string{"--listen", freeAddr(t), "--http-listen", "0.0.0.0:" + port}, unsafeLocal...),
+			[]string{"--http-listen", "beyond loopback without authentication", "--token", "--user with --password", "listen on 127.0.0.1"}},
+		{"HTTP with NKey authentication only", append([]string{"--listen", freeAddr(t), "--nkey", seed, "--http-listen", freeAddr(t)}, unsafeLocal...),
+			[]string{"--http-listen", "NKey", "cannot check", "--user/--password"}},
+		{"HTTP on a busy port", append([]string{"--listen", freeAddr(t), "--http-listen", busy.Addr().String()}, unsafeLocal...),
+			[]string{"--http-listen", busy.Addr().String(), "address already in use"}},
 		{"local executor without the flag", []string{"--executor", "local", "--listen", freeAddr(t)},
 			[]string{"--executor local runs every job's patches and test_command on this host", "--unsafe-local-executor"}},
 		{"every interface without authentication", append([]string{"--listen", "0.0.0.0:" + port}, unsafeLocal...),
@@ -116,16 +124,46 @@ func TestServeAuthentication(t *testing.T) {
 		args  []string
 		good  nats.Option
 		wrong nats.Option
+		// The HTTP gateway's credentials, when it can check them.
+		httpGood, httpWrong func(*http.Request)
 	}{
-		{"token", []string{"--token", "s3cret"}, nats.Token("s3cret"), nats.Token("guess")},
-		{"user", []string{"--user", "bp", "--password", "pw"}, nats.UserInfo("bp", "pw"), nats.UserInfo("bp", "guess")},
-		{"nkey", []string{"--nkey", daemonSeed, "--client-nkey", clientPub}, clientNKey, nats.Token("guess")},
+		{"token", []string{"--token", "s3cret"}, nats.Token("s3cret"), nats.Token("guess"),
+			func(r *http.Request) { r.Header.Set("Authorization", "Bearer s3cret") },
+			func(r *http.Request) { r.Header.Set("Authorization", "Bearer guess") }},
+		{"user", []string{"--user", "bp", "--password", "pw"}, nats.UserInfo("bp", "pw"), nats.UserInfo("bp", "guess"),
+			func(r *http.Request) { r.SetBasicAuth("bp", "pw") },
+			func(r *http.Request) { r.SetBasicAuth("bp", "guess") }},
+		{"nkey", []string{"--nkey", daemonSeed, "--client-nkey", clientPub}, clientNKey, nats.Token("guess"), nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, port, _ := net.SplitHostPort(freeAddr(t))
+			args := []string{"--listen", "0.0.0.0:" + port, "--store-dir", filepath.Join(t.TempDir(), "nats")}
+			_, httpPort, _ := net.SplitHostPort(freeAddr(t))
+			if tc.httpGood != nil {
+				args = append(args, "--http-listen", "0.0.0.0:"+httpPort)
+			}
 			// "daemon started" in its log: its own connection got in.
-			startServe(t, "auth-"+tc.name, append(append([]string{"--listen", "0.0.0.0:" + port,
-				"--store-dir", filepath.Join(t.TempDir(), "nats")}, unsafeLocal...), tc.args...)...)
+			startServe(t, "auth-"+tc.name, append(append(args, unsafeLocal...), tc.args...)...)
+			if tc.httpGood != nil {
+				// The gateway, on every interface, asks for the same
+				// credentials.
+				for name, set := range map[string]func(*http.Request){"none": func(*http.Request) {}, "wrong": tc.httpWrong, "good": tc.httpGood} {
+					req, _ := http.NewRequest("GET", "http://127.0.0.1:"+httpPort+"/v1/jobs/never-submitted", nil)
+					set(req)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					want := http.StatusUnauthorized
+					if name == "good" {
+						want = http.StatusNotFound // the daemon answered
+					}
+					if resp.StatusCode != want {
+						t.Errorf("HTTP with %s credentials: %d, want %d", name, resp.StatusCode, want)
+					}
+				}
+			}
 			addr := "nats://127.0.0.1:" + port
 			for name, opts := range map[string][]nats.Option{"no credentials": nil, "wrong credentials": {tc.wrong}} {
 				nc, err := nats.Connect(addr, append(opts, nats.MaxReconnects(0))...)
