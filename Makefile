@@ -45,7 +45,7 @@ vet:
 ## and oracle, one job's wall time against the naive way and the ideal (Docker), and the daemon's
 ## latency, throughput and memory. Results in docs/BENCHMARKS.md.
 BENCH_DIR   ?= $(HOME)/.cache/bestpatch/bench
-BENCH_TASKS ?= 3
+BENCH_TASKS ?= 6
 bench: build
 	$(BIN) eval --data ../shared/data/swebench-lite-candidates.jsonl.gz --data ../shared/data/swebench-verified-candidates.jsonl.gz
 	$(BIN) bench gen --out $(BENCH_DIR)/set --tasks $(BENCH_TASKS) --candidates 16 --seed 1 --log-level warn

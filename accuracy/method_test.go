@@ -2,6 +2,7 @@ package accuracy
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/bestpatch/bestpatch/scoring"
@@ -102,5 +103,41 @@ func TestBestSystem(t *testing.T) {
 	}
 	if table.Groups[0].Group != "o__s" || table.Groups[0].Pools != 2 || table.Contested != 1 {
 		t.Errorf("groups %+v contested %d", table.Groups, table.Contested)
+	}
+}
+
+// TestAbstentionCounted: a method that declines to choose scores 0 where a
+// correct candidate exists, and the table counts its abstentions apart on
+// the pools without one (where abstaining is right); the text shows the
+// two shares only when some method abstained.
+func TestAbstentionCounted(t *testing.T) {
+	solvable := testPool(t, "r__x-1", cand{"m", goPatch("a.go", "x", "y"), true}, cand{"m", goPatch("a.go", "x", "z"), false})
+	none := testPool(t, "r__x-2", cand{"m", goPatch("a.go", "x", "z"), false})
+	abstain := Method{Name: "abstainer", Kind: KindPolicy, Score: func(p Pool) (Outcome, error) {
+		return VerdictOutcome(scoring.Verdict{Abstained: "sample more"}, p.Correct), nil
+	}}
+	tab, err := Compute([]Pool{solvable, none}, []Method{RandomPick(), abstain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tab.NoCorrect != 1 {
+		t.Fatalf("no-correct pools %d, want 1", tab.NoCorrect)
+	}
+	r, _ := tab.Row("abstainer")
+	if r.Accuracy != 0 || r.Abstained != 2 || r.AbstainedNoCorrect != 1 {
+		t.Errorf("abstainer: %+v", r)
+	}
+	var b strings.Builder
+	if err := tab.WriteText(&b, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "abstains: none right (1)") || !strings.Contains(b.String(), "100.0%") {
+		t.Errorf("table without the abstention shares:\n%s", b.String())
+	}
+	tab2, _ := Compute([]Pool{solvable, none}, []Method{RandomPick()})
+	b.Reset()
+	_ = tab2.WriteText(&b, false)
+	if strings.Contains(b.String(), "abstains") {
+		t.Errorf("abstention columns without any abstention:\n%s", b.String())
 	}
 }

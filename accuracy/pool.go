@@ -31,6 +31,10 @@ type Pool struct {
 	Correct map[string]bool
 	// Assessment holds every candidate's signals (scoring.Assess).
 	Assessment *scoring.Assessment
+	// Input is what Assessment was computed from: a method can assess a
+	// variant of it (an ablation: the same pool without one kind of
+	// evidence).
+	Input scoring.Input
 	// Selected is the verdict the run itself produced, or nil.
 	Selected *scoring.Verdict
 }
@@ -41,7 +45,7 @@ func NewPool(id, group string, in scoring.Input, correct map[string]bool) (Pool,
 	if err != nil {
 		return Pool{}, fmt.Errorf("task %s: %w", id, err)
 	}
-	return Pool{ID: id, Group: group, Candidates: in.Candidates, Correct: correct, Assessment: a}, nil
+	return Pool{ID: id, Group: group, Candidates: in.Candidates, Correct: correct, Assessment: a, Input: in}, nil
 }
 
 // right counts the correct candidates.
@@ -71,6 +75,10 @@ type Outcome struct {
 	// Mixed is true when the method ended tied between correct and wrong
 	// candidates.
 	Mixed bool
+	// Abstained is true when the method declined to choose (no evidence,
+	// or a confidence below its minimum). In a pool without a correct
+	// candidate that is the right answer; elsewhere it scores 0.
+	Abstained bool
 }
 
 // TieAware scores a pick among equally ranked candidates: the share of
@@ -93,7 +101,7 @@ func TieAware(ids []string, correct map[string]bool) Outcome {
 func VerdictOutcome(v scoring.Verdict, correct map[string]bool) Outcome {
 	switch {
 	case v.Chosen == "":
-		return Outcome{}
+		return Outcome{Abstained: v.Abstained != ""}
 	case len(v.Ties) > 0:
 		return TieAware(v.Ties, correct)
 	case v.Chosen != "":

@@ -18,6 +18,9 @@ type Table struct {
 	// Contested counts the pools where choosing matters: correct and wrong
 	// candidates.
 	Contested int `json:"contested"`
+	// NoCorrect counts the pools without a correct candidate, where the
+	// right answer is to abstain.
+	NoCorrect int `json:"no_correct"`
 	// Groups splits the pools by Pool.Group, sorted; empty when no pool
 	// has a group.
 	Groups []GroupCount `json:"groups,omitempty"`
@@ -39,8 +42,13 @@ type Row struct {
 	ByGroup  map[string]float64 `json:"by_group,omitempty"`
 	// MixedTies counts the pools where the method ended tied between
 	// correct and wrong candidates.
-	MixedTies int    `json:"mixed_ties"`
-	Note      string `json:"note,omitempty"`
+	MixedTies int `json:"mixed_ties"`
+	// Abstained counts the pools where the method declined to choose;
+	// AbstainedNoCorrect those of them without a correct candidate (where
+	// abstaining is right, and any answer an error).
+	Abstained          int    `json:"abstained,omitempty"`
+	AbstainedNoCorrect int    `json:"abstained_no_correct,omitempty"`
+	Note               string `json:"note,omitempty"`
 }
 
 // Compute scores every method on every pool.
@@ -51,6 +59,9 @@ func Compute(pools []Pool, methods []Method) (Table, error) {
 		t.Candidates += len(p.Candidates)
 		if p.Contested() {
 			t.Contested++
+		}
+		if p.right() == 0 {
+			t.NoCorrect++
 		}
 		if p.Group != "" {
 			groups[p.Group]++
@@ -77,6 +88,12 @@ func Compute(pools []Pool, methods []Method) (Table, error) {
 			if o.Mixed {
 				r.MixedTies++
 			}
+			if o.Abstained {
+				r.Abstained++
+				if p.right() == 0 {
+					r.AbstainedNoCorrect++
+				}
+			}
 		}
 		if len(pools) > 0 {
 			r.Accuracy /= float64(len(pools))
@@ -99,7 +116,10 @@ func (t Table) Row(method string) (Row, bool) {
 }
 
 // WriteText prints the table: one line per method with its accuracy, its
-// mixed ties and its note; with byGroup, a column per group too.
+// mixed ties and its note; with byGroup, a column per group too. When some
+// method abstained somewhere, two columns say how often: on the pools
+// without a correct candidate (where abstaining is right) and on the
+// others (where it costs).
 func (t Table) WriteText(w io.Writer, byGroup bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	header := []string{"method", "accuracy"}
@@ -108,14 +128,27 @@ func (t Table) WriteText(w io.Writer, byGroup bool) error {
 			header = append(header, fmt.Sprintf("%s (%d)", g.Group, g.Pools))
 		}
 	}
+	abstains := slices.ContainsFunc(t.Rows, func(r Row) bool { return r.Abstained > 0 })
+	if abstains {
+		header = append(header, fmt.Sprintf("abstains: none right (%d)", t.NoCorrect), fmt.Sprintf("abstains: solvable (%d)", t.Pools-t.NoCorrect))
+	}
 	header = append(header, "mixed ties", "note")
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	share := func(k, n int) string {
+		if n == 0 {
+			return "-"
+		}
+		return Percent(float64(k) / float64(n))
+	}
 	for _, r := range t.Rows {
 		cells := []string{r.Method, Percent(r.Accuracy)}
 		if byGroup {
 			for _, g := range t.Groups {
 				cells = append(cells, Percent(r.ByGroup[g.Group]))
 			}
+		}
+		if abstains {
+			cells = append(cells, share(r.AbstainedNoCorrect, t.NoCorrect), share(r.Abstained-r.AbstainedNoCorrect, t.Pools-t.NoCorrect))
 		}
 		cells = append(cells, fmt.Sprint(r.MixedTies), r.Note)
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))

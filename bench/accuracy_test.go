@@ -57,9 +57,9 @@ func TestWriteAccuracy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := AccuracyResult{Table: table}
-	if res.Pools != 3 || res.Contested != 2 || res.Candidates != 12 {
-		t.Errorf("tasks %d, contested %d, candidates %d; want 3, 2, 12", res.Pools, res.Contested, res.Candidates)
+	res := AccuracyResult{Test: table}
+	if table.Pools != 3 || table.Contested != 2 || table.Candidates != 12 || table.NoCorrect != 1 {
+		t.Errorf("pools %d, contested %d, candidates %d, no correct %d; want 3, 2, 12, 1", table.Pools, table.Contested, table.Candidates, table.NoCorrect)
 	}
 	want := map[string]float64{
 		"random pick":   (2.0/6 + 1.0/4 + 0) / 3,
@@ -68,7 +68,7 @@ func TestWriteAccuracy(t *testing.T) {
 		"oracle":        2.0 / 3,
 	}
 	got := map[string]float64{}
-	for _, r := range res.Rows {
+	for _, r := range table.Rows {
 		got[r.Method] = r.Accuracy
 	}
 	for m, w := range want {
@@ -80,7 +80,7 @@ func TestWriteAccuracy(t *testing.T) {
 	if err := WriteAccuracy(&b, res); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "3 tasks") || !strings.Contains(b.String(), "policy mine") {
+	if !strings.Contains(b.String(), "test split: 3 pools") || !strings.Contains(b.String(), "policy mine") {
 		t.Errorf("report lacks the task count or a row:\n%s", b.String())
 	}
 }

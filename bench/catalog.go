@@ -6,6 +6,8 @@ const (
 	KindExact       = "exact-fix"           // the injected bug undone
 	KindTwinFormat  = "twin-reformatted"    // the exact fix, spaced otherwise
 	KindTwinComment = "twin-commented"      // the exact fix with a comment added
+	KindTwinRenamed = "twin-renamed"        // the fix with its condition hoisted into a local, named otherwise in each twin
+	KindTwinDrifted = "twin-drifted"        // the exact fix made against drifted context: only patch --fuzz applies it, to the same tree
 	KindRegression  = "fix-with-regression" // the fix plus a mutation elsewhere that breaks a visible test
 	KindPartial     = "partial-fix"         // one site of a two-site bug fixed
 	KindWrong       = "wrong-fix"           // another mutation of the buggy code, still failing a hidden test
@@ -17,10 +19,25 @@ const (
 
 // Kinds of generated tests.
 const (
-	TestReproducing = "reproducing"    // copies of hidden tests: fail on base, pass with the fix
+	TestReproducing = "reproducing"    // fails on base, passes with the fix, fails with every wrong and partial fix graded
+	TestWeak        = "weak"           // fails on base, passes with the fix and with a plausible wrong fix
+	TestPartial     = "partial"        // reproduces one site of a two-site bug: passes with a partial fix
 	TestPassing     = "passing"        // copies of visible tests: pass on base
 	TestFailing     = "always-failing" // fails whatever the code
 	TestBroken      = "not-compiling"  // breaks its package's build
+)
+
+// How much of the bug a task's generated tests reproduce (CatalogTask.Reproduction).
+const (
+	ReproStrong = "strong" // a reproducing test that every wrong candidate graded fails
+	ReproWeak   = "weak"   // only weak or partial reproducing tests
+	ReproNone   = "none"   // no generated test fails on base
+)
+
+// Splits of the tasks: methods are tuned on dev only.
+const (
+	SplitDev  = "dev"
+	SplitTest = "test"
 )
 
 // Bug describes one injected mutation.
@@ -60,17 +77,47 @@ type CatalogTask struct {
 	InstanceID string `json:"instance_id"`
 	Module     string `json:"module"`
 	Bugs       []Bug  `json:"bugs"`
-	// Hidden are the top-level tests removed from the visible repository
-	// ("importpath::TestName"): they caught the bug.
+	// Split is dev or test: methods are tuned on the dev tasks only.
+	Split string `json:"split"`
+	// Hidden are the top-level tests that catch the bug ("importpath::TestName"):
+	// removed from the visible repository, except those in Visible.
 	Hidden []string `json:"hidden"`
+	// Visible are catching tests left in the visible suite: an original
+	// test that fails on base, as an issue's related test can.
+	Visible []string `json:"visible,omitempty"`
+	Entries []Entry  `json:"entries"`
+	Tests   []TestInfo `json:"tests"`
+	// Reproduction says how much of the bug the generated tests reproduce:
+	// strong, weak or none.
+	Reproduction string `json:"reproduction"`
+	// Pools are the candidate pools drawn from the entries, each one
+	// instance of the task file.
+	Pools []PoolDraw `json:"pools"`
+}
+
+// PoolDraw is one pool of a task: an instance of the task file with its own
+// candidates.
+type PoolDraw struct {
+	InstanceID string `json:"instance_id"`
 	// Profile is how the pool's kind frequencies were drawn: fix-heavy,
-	// wrong-heavy or flat.
+	// wrong-heavy, partial-heavy, flat or no-correct.
 	Profile string             `json:"profile"`
 	Weights map[string]float64 `json:"weights"`
-	Entries []Entry            `json:"entries"`
-	Tests   []TestInfo         `json:"tests"`
 	// Samples[i] is the entry name of sample index i.
 	Samples []string `json:"samples"`
+}
+
+// PoolTask returns the catalog task that holds the pool with that instance
+// ID.
+func PoolTask(cat []CatalogTask, instanceID string) (CatalogTask, PoolDraw, bool) {
+	for _, c := range cat {
+		for _, p := range c.Pools {
+			if p.InstanceID == instanceID {
+				return c, p, true
+			}
+		}
+	}
+	return CatalogTask{}, PoolDraw{}, false
 }
 
 // Entry returns the entry with the given name.
@@ -84,7 +131,7 @@ func (c CatalogTask) Entry(name string) (Entry, bool) {
 }
 
 // Label is one line of the labels file: SWE-bench's resolved, for one
-// candidate of one task (the sample's model name identifies it), plus the
+// candidate of one pool (the sample's model name identifies it), plus the
 // kind it was made as.
 type Label struct {
 	InstanceID string `json:"instance_id"`

@@ -78,7 +78,7 @@ func DaemonJob(task selector.Task, c CatalogTask, n int) selector.Job {
 	task.GeneratedTests = nil
 	task.Env.Image = "" // the daemon runs this job on its local executor
 	rng := rand.New(rand.NewPCG(1, uint64(n)))
-	_, _, samples := samplePool(rng, c.Entries, n)
+	samples := samplePool(rng, ProfileFlat, c.Entries, n).Samples
 	job := selector.Job{Task: task, Options: selector.Options{Policy: scoring.PolicyConsensus, BaseRuns: 1}}
 	for i, name := range samples {
 		e, _ := c.Entry(name)

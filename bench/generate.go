@@ -37,7 +37,7 @@ const (
 
 // genVersion changes when the generator makes different tasks from the
 // same configuration: a set made by another version is made again.
-const genVersion = 2
+const genVersion = 3
 
 // GenConfig configures Generate.
 type GenConfig struct {
@@ -229,9 +229,19 @@ func generateModule(ctx context.Context, cfg GenConfig, mod Module, s *suite) ([
 		if err != nil {
 			return nil, fmt.Errorf("task %s: %w", id, err)
 		}
+		m.catalog.Split = splitOf(i)
 		tasks = append(tasks, m)
 	}
 	return tasks, nil
+}
+
+// splitOf is the split of a module's task i (0-based): dev and test
+// alternate, so every module is on both sides.
+func splitOf(i int) string {
+	if i%2 == 0 {
+		return SplitDev
+	}
+	return SplitTest
 }
 
 // imageTag is the Docker image of a task.
@@ -249,7 +259,6 @@ func writeSet(cfg GenConfig, all []*made) error {
 		c := m.catalog
 		mod := moduleOf(cfg.Modules, c.Module)
 		t := selector.Task{
-			ID: c.InstanceID,
 			Env: executor.Environment{
 				Repo:  filepath.ToSlash(filepath.Join(ReposDir, c.InstanceID)),
 				Image: imageTag(c.InstanceID),
@@ -263,12 +272,17 @@ func writeSet(cfg GenConfig, all []*made) error {
 		for _, a := range m.tests {
 			t.GeneratedTests = append(t.GeneratedTests, selector.GeneratedTest{ID: a.id, Patch: a.patch})
 		}
-		tasks = append(tasks, t)
 		catalog = append(catalog, c)
-		for i, name := range c.Samples {
-			e, _ := c.Entry(name)
-			preds[i] = append(preds[i], selector.Prediction{InstanceID: c.InstanceID, Model: sampleModel(i), Patch: e.Patch})
-			labels = append(labels, Label{InstanceID: c.InstanceID, Model: sampleModel(i), Resolved: e.Resolved, Kind: e.Kind})
+		// One task per pool: the same repository, image and tests, its own
+		// candidates.
+		for _, p := range c.Pools {
+			t.ID = p.InstanceID
+			tasks = append(tasks, t)
+			for i, name := range p.Samples {
+				e, _ := c.Entry(name)
+				preds[i] = append(preds[i], selector.Prediction{InstanceID: p.InstanceID, Model: sampleModel(i), Patch: e.Patch})
+				labels = append(labels, Label{InstanceID: p.InstanceID, Model: sampleModel(i), Resolved: e.Resolved, Kind: e.Kind})
+			}
 		}
 	}
 	if err := writeJSONL(filepath.Join(cfg.Out, TasksFile), tasks); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/bestpatch/bestpatch/accuracy"
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/internal/natsserver"
 	"github.com/bestpatch/bestpatch/internal/runcache"
@@ -66,10 +67,12 @@ func TestMain(m *testing.M) {
 }
 
 // TestGenerate checks a generated set end to end: the files load with the
-// selector's own readers, every sample has a labelled candidate, the grades
-// agree with the kinds that are right or wrong by construction, the hidden
-// tests are gone from the visible repository, and the generated tests are
-// of the kinds promised.
+// selector's own readers, every pool has its labelled candidates, the
+// grades agree with the kinds that are right or wrong by construction, the
+// hidden tests are gone from the visible repository (those left visible are
+// there), the generated tests are of the kinds promised and match the
+// task's reproduction, every task has a split, and a no-correct pool holds
+// no resolved candidate.
 func TestGenerate(t *testing.T) {
 	dir, cfg, sum := generated(t)
 	if sum.Tasks != cfg.Tasks || sum.Reused {
@@ -83,29 +86,47 @@ func TestGenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tasks) != cfg.Tasks || len(cat) != cfg.Tasks {
-		t.Fatalf("%d tasks and %d catalog lines, want %d", len(tasks), len(cat), cfg.Tasks)
+	if len(tasks) != cfg.Tasks*PoolsPerTask || len(cat) != cfg.Tasks {
+		t.Fatalf("%d task lines and %d catalog lines, want %d and %d", len(tasks), len(cat), cfg.Tasks*PoolsPerTask, cfg.Tasks)
 	}
-	for i, task := range tasks {
-		c := cat[i]
-		if c.InstanceID != task.ID {
-			t.Fatalf("catalog line %d is %s, task %s", i, c.InstanceID, task.ID)
-		}
-		t.Run(task.ID, func(t *testing.T) {
-			if got := len(byInstance[task.ID]); got != cfg.Candidates {
-				t.Errorf("%d candidates, want %d", got, cfg.Candidates)
-			}
-			for j, cand := range byInstance[task.ID] {
-				l := labels[task.ID+"\x00"+cand.Model]
-				e, _ := c.Entry(c.Samples[j])
-				if l.Resolved != e.Resolved || l.Kind != e.Kind || cand.Patch != e.Patch {
-					t.Errorf("sample %d: label %+v, catalog entry %s resolved=%v", j, l, e.Name, e.Resolved)
+	byID := map[string]selector.Task{}
+	for _, task := range tasks {
+		byID[task.ID] = task
+	}
+	splits := map[string]int{}
+	for _, c := range cat {
+		splits[c.Split]++
+		t.Run(c.InstanceID, func(t *testing.T) {
+			for _, p := range c.Pools {
+				task, ok := byID[p.InstanceID]
+				if !ok {
+					t.Fatalf("pool %s has no task line", p.InstanceID)
 				}
+				if got := len(byInstance[p.InstanceID]); got != cfg.Candidates {
+					t.Errorf("%s: %d candidates, want %d", p.InstanceID, got, cfg.Candidates)
+				}
+				for j, cand := range byInstance[p.InstanceID] {
+					l := labels[p.InstanceID+"\x00"+cand.Model]
+					e, _ := c.Entry(p.Samples[j])
+					if l.Resolved != e.Resolved || l.Kind != e.Kind || cand.Patch != e.Patch {
+						t.Errorf("%s sample %d: label %+v, catalog entry %s resolved=%v", p.InstanceID, j, l, e.Name, e.Resolved)
+					}
+					if p.Profile == ProfileNoCorrect && l.Resolved {
+						t.Errorf("%s: a resolved candidate in a no-correct pool", p.InstanceID)
+					}
+				}
+				repo := filepath.Join(dir, ReposDir, c.InstanceID)
+				if task.Env.Repo != repo || task.Env.Image != imageTag(c.InstanceID) || len(task.GeneratedTests) != len(c.Tests) {
+					t.Errorf("%s: environment %+v, %d generated tests; want repo %s, image %s, %d tests", p.InstanceID, task.Env, len(task.GeneratedTests), repo, imageTag(c.InstanceID), len(c.Tests))
+				}
+			}
+			if c.Split != SplitDev && c.Split != SplitTest {
+				t.Errorf("split %q", c.Split)
 			}
 			kinds := map[string]Entry{}
 			for _, e := range c.Entries {
 				kinds[e.Kind] = e
-				right := e.Kind == KindExact || e.Kind == KindTwinFormat || e.Kind == KindTwinComment
+				right := e.Kind == KindExact || e.Kind == KindTwinFormat || e.Kind == KindTwinComment || e.Kind == KindTwinRenamed || e.Kind == KindTwinDrifted
 				if e.Resolved != right {
 					t.Errorf("%s: resolved=%v (status %s)", e.Name, e.Resolved, e.Status)
 				}
@@ -121,30 +142,34 @@ func TestGenerate(t *testing.T) {
 			if e, ok := kinds[KindTampering]; ok && !touchesTest(e.Patch) {
 				t.Errorf("%s touches no test file:\n%s", e.Name, e.Patch)
 			}
-			repo := filepath.Join(dir, ReposDir, task.ID)
-			if task.Env.Repo != repo || task.Env.Image != imageTag(task.ID) {
-				t.Errorf("environment %+v, want repo %s and image %s", task.Env, repo, imageTag(task.ID))
-			}
+			repo := filepath.Join(dir, ReposDir, c.InstanceID)
 			if log, err := testsubject.Git(repo, "log", "--oneline"); err != nil || strings.Count(log, "\n") != 1 {
 				t.Errorf("the visible repository should hold one commit: %q %v", log, err)
 			}
 			for _, h := range c.Hidden {
 				_, name, _ := strings.Cut(h, "::")
-				if declared(t, repo, name) {
-					t.Errorf("hidden test %s is still declared in %s", name, repo)
+				if visible := slices.Contains(c.Visible, h); declared(t, repo, name) != visible {
+					t.Errorf("hidden test %s: declared in %s %v, want %v", name, repo, !visible, visible)
 				}
 			}
 			testKinds := map[string]int{}
 			for _, ti := range c.Tests {
 				testKinds[ti.Kind]++
 			}
-			if testKinds[TestReproducing] == 0 || testKinds[TestPassing] == 0 || testKinds[TestFailing] != 1 {
-				t.Errorf("generated tests %v: want reproducing, passing and one always-failing", testKinds)
+			if testKinds[TestPassing] == 0 || testKinds[TestFailing] != 1 {
+				t.Errorf("generated tests %v: want passing and one always-failing", testKinds)
 			}
-			if len(task.GeneratedTests) != len(c.Tests) {
-				t.Errorf("%d generated tests in the task, %d in the catalog", len(task.GeneratedTests), len(c.Tests))
+			strong, weak := testKinds[TestReproducing], testKinds[TestWeak]+testKinds[TestPartial]
+			switch {
+			case c.Reproduction == ReproStrong && strong != 1,
+				c.Reproduction == ReproWeak && (strong != 0 || weak == 0),
+				c.Reproduction == ReproNone && strong+weak != 0:
+				t.Errorf("reproduction %s with generated tests %v", c.Reproduction, testKinds)
 			}
 		})
+	}
+	if splits[SplitDev] == 0 || splits[SplitTest] == 0 {
+		t.Errorf("splits %v: want both", splits)
 	}
 	// The same configuration is reused, not made again.
 	again, err := Generate(context.Background(), cfg)
@@ -235,23 +260,31 @@ func TestAccuracyOnSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Pools != cfg.Tasks || res.Candidates != cfg.Tasks*cfg.Candidates || res.Runs == 0 {
-		t.Fatalf("%d tasks, %d candidates, %d runs", res.Pools, res.Candidates, res.Runs)
+	pools := cfg.Tasks * PoolsPerTask
+	if res.Dev.Pools+res.Test.Pools != pools || res.Dev.Pools == 0 || res.Test.Pools == 0 || res.Dev.Candidates+res.Test.Candidates != pools*cfg.Candidates || res.Runs == 0 {
+		t.Fatalf("dev %d and test %d pools, %d candidates, %d runs", res.Dev.Pools, res.Test.Pools, res.Dev.Candidates+res.Test.Candidates, res.Runs)
 	}
-	acc := map[string]float64{}
-	for _, r := range res.Rows {
-		acc[r.Method] = r.Accuracy
-	}
-	for _, m := range []string{"random pick", "majority vote", "policy auto", "policy kimi", "policy consensus", "signal regressions", "oracle"} {
-		if _, ok := acc[m]; !ok {
-			t.Errorf("no row %q", m)
+	for _, tab := range []accuracy.Table{res.Dev, res.Test} {
+		acc := map[string]float64{}
+		for _, r := range tab.Rows {
+			acc[r.Method] = r.Accuracy
+		}
+		for _, m := range []string{"random pick", "majority vote", "policy auto", "policy kimi", "policy consensus", "signal regressions", "signal behaviour",
+			"auto without effect clusters", "auto without failing original tests", "oracle"} {
+			if _, ok := acc[m]; !ok {
+				t.Errorf("no row %q", m)
+			}
+		}
+		if acc["policy auto"] > acc["oracle"]+1e-9 || acc["random pick"] > acc["oracle"]+1e-9 {
+			t.Errorf("auto %.2f or random %.2f beats the oracle %.2f", acc["policy auto"], acc["random pick"], acc["oracle"])
 		}
 	}
-	if acc["oracle"] > 0 && acc["policy auto"] <= acc["random pick"] {
-		t.Errorf("auto %.2f does not beat a random pick %.2f", acc["policy auto"], acc["random pick"])
+	if len(res.Terms) != len(newKeys)*len(accuracy.TermWeights) {
+		t.Errorf("%d dev term rows, want %d", len(res.Terms), len(newKeys)*len(accuracy.TermWeights))
 	}
-	if acc["policy auto"] > acc["oracle"] {
-		t.Errorf("auto %.2f beats the oracle %.2f", acc["policy auto"], acc["oracle"])
+	var b strings.Builder
+	if err := WriteAccuracy(&b, res); err != nil || !strings.Contains(b.String(), "test split") || !strings.Contains(b.String(), "dev split") {
+		t.Errorf("report (%v):\n%s", err, b.String())
 	}
 }
 

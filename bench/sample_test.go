@@ -7,56 +7,77 @@ import (
 )
 
 var sampleEntries = []Entry{
-	{Name: KindExact, Kind: KindExact}, {Name: KindTwinFormat, Kind: KindTwinFormat},
+	{Name: KindExact, Kind: KindExact, Resolved: true}, {Name: KindTwinFormat, Kind: KindTwinFormat, Resolved: true},
 	{Name: KindWrong + "-1", Kind: KindWrong}, {Name: KindRegression + "-1", Kind: KindRegression},
+	{Name: KindPartial + "-1", Kind: KindPartial}, {Name: KindPartial + "-2", Kind: KindPartial},
 	{Name: KindNoApply, Kind: KindNoApply}, {Name: KindEmpty, Kind: KindEmpty},
 }
 
 // TestSamplePool checks the pool's size, determinism, and that each
-// profile makes its kind the most frequent; every profile shows up.
+// profile makes its kind the most frequent (no resolved candidate at all in
+// a no-correct pool).
 func TestSamplePool(t *testing.T) {
-	profiles := map[string]int{}
-	for seed := range uint64(60) {
-		p1, w1, s1 := samplePool(rand.New(rand.NewPCG(seed, 1)), sampleEntries, 400)
-		p2, _, s2 := samplePool(rand.New(rand.NewPCG(seed, 1)), sampleEntries, 400)
-		if p1 != p2 || !slices.Equal(s1, s2) {
-			t.Fatalf("seed %d: two draws differ", seed)
-		}
-		if len(s1) != 400 {
-			t.Fatalf("drew %d candidates, want 400", len(s1))
-		}
-		profiles[p1]++
-		count := map[string]int{}
-		for _, s := range s1 {
-			count[s]++
-		}
-		top := ""
-		for name, c := range count {
-			if top == "" || c > count[top] {
-				top = name
+	for _, profile := range []string{ProfileFixHeavy, ProfileWrongHeavy, ProfilePartialHeavy, ProfileFlat, ProfileNoCorrect} {
+		for seed := range uint64(20) {
+			p1 := samplePool(rand.New(rand.NewPCG(seed, 1)), profile, sampleEntries, 400)
+			p2 := samplePool(rand.New(rand.NewPCG(seed, 1)), profile, sampleEntries, 400)
+			if p1.Profile != profile || !slices.Equal(p1.Samples, p2.Samples) {
+				t.Fatalf("%s seed %d: profile %s, or two draws differ", profile, seed, p1.Profile)
 			}
-		}
-		heaviest := ""
-		for name, w := range w1 {
-			if heaviest == "" || w > w1[heaviest] {
-				heaviest = name
+			if len(p1.Samples) != 400 {
+				t.Fatalf("drew %d candidates, want 400", len(p1.Samples))
 			}
-		}
-		switch p1 {
-		case ProfileFixHeavy:
-			if heaviest != KindExact || top != KindExact {
-				t.Errorf("seed %d fix-heavy: heaviest %s, most drawn %s", seed, heaviest, top)
+			count := map[string]int{}
+			for _, s := range p1.Samples {
+				count[s]++
 			}
-		case ProfileWrongHeavy:
-			e, _ := CatalogTask{Entries: sampleEntries}.Entry(heaviest)
-			if !wrongKinds[e.Kind] || top != heaviest {
-				t.Errorf("seed %d wrong-heavy: heaviest %s, most drawn %s", seed, heaviest, top)
+			top := ""
+			for name, c := range count {
+				if top == "" || c > count[top] {
+					top = name
+				}
+			}
+			e, _ := CatalogTask{Entries: sampleEntries}.Entry(top)
+			switch profile {
+			case ProfileFixHeavy:
+				if top != KindExact {
+					t.Errorf("seed %d fix-heavy: most drawn %s", seed, top)
+				}
+			case ProfileWrongHeavy:
+				if !wrongKinds[e.Kind] {
+					t.Errorf("seed %d wrong-heavy: most drawn %s", seed, top)
+				}
+			case ProfilePartialHeavy:
+				if e.Kind != KindPartial {
+					t.Errorf("seed %d partial-heavy: most drawn %s", seed, top)
+				}
+			case ProfileNoCorrect:
+				if count[KindExact]+count[KindTwinFormat] > 0 {
+					t.Errorf("seed %d no-correct: drew resolved candidates %v", seed, count)
+				}
 			}
 		}
 	}
-	for _, p := range []string{ProfileFixHeavy, ProfileWrongHeavy, ProfileFlat} {
-		if profiles[p] == 0 {
-			t.Errorf("profile %s never drawn in 60 seeds", p)
+}
+
+// TestDrawPools: three pools per task, named after it; a two-site task's
+// second pool is partial-heavy; some tasks have a pool with no resolved
+// candidate.
+func TestDrawPools(t *testing.T) {
+	noCorrect := 0
+	for seed := range uint64(30) {
+		pools := drawPools(rand.New(rand.NewPCG(seed, 2)), "mod-1", sampleEntries, 16)
+		if len(pools) != PoolsPerTask || pools[0].InstanceID != "mod-1.p1" || pools[2].InstanceID != "mod-1.p3" {
+			t.Fatalf("pools %+v", pools)
 		}
+		if pools[1].Profile != ProfilePartialHeavy {
+			t.Errorf("seed %d: second pool %s, want partial-heavy (the task has partial fixes)", seed, pools[1].Profile)
+		}
+		if pools[2].Profile == ProfileNoCorrect {
+			noCorrect++
+		}
+	}
+	if noCorrect == 0 || noCorrect == 30 {
+		t.Errorf("%d of 30 tasks have a no-correct pool", noCorrect)
 	}
 }

@@ -240,16 +240,12 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 }
 
 func pickSpeedJob(tasks []selector.Task, cat []CatalogTask, cfg SpeedConfig) (selector.Job, error) {
-	byID := map[string]CatalogTask{}
-	for _, c := range cat {
-		byID[c.InstanceID] = c
-	}
 	var reasons []string
 	for _, t := range tasks {
 		if cfg.Task != "" && t.ID != cfg.Task {
 			continue
 		}
-		c, ok := byID[t.ID]
+		c, _, ok := PoolTask(cat, t.ID)
 		if !ok {
 			continue
 		}

@@ -29,7 +29,12 @@ const (
 	maxRegressions  = 2  // fixes with a regression kept
 	maxHiddenTests  = 4  // at most this many top-level tests may catch a bug
 	trialWidth      = 2  // trials of one search run in parallel, accepted in order
-	twoSiteShare    = 0.3
+	twoSiteShare    = 0.5
+	// visibleShare of the tasks leave one catching test in the visible
+	// suite: an original test that fails on base.
+	visibleShare = 0.25
+	// driftShift is how many lines a drifted twin's hunks are off by.
+	driftShift = 3
 )
 
 // errNoBug says a module ran out of bug sites that qualify.
@@ -66,6 +71,8 @@ type site struct {
 	muts   []Mutation
 	buggy  map[string][]byte // file -> buggy content
 	hidden []string          // top-level tests that catch it
+	// visible are catching tests left in the visible suite.
+	visible []string
 }
 
 // make builds the task id: a qualifying bug, its visible repository, the
@@ -225,6 +232,10 @@ func (tm *taskMaker) secondSite(ctx context.Context, first *site) (*site, error)
 func (tm *taskMaker) build(ctx context.Context, id string, st *site) (*made, error) {
 	log := tm.log.With("task", id)
 	repo := filepath.Join(tm.out, ReposDir, id)
+	st.visible = nil
+	if tm.rng.Float64() < visibleShare {
+		st.visible = []string{st.hidden[tm.rng.IntN(len(st.hidden))]}
+	}
 	visibleTests, ok, err := tm.writeVisible(repo, st)
 	if err != nil || !ok {
 		return nil, err
@@ -307,15 +318,22 @@ func (tm *taskMaker) build(ctx context.Context, id string, st *site) (*made, err
 		log.Debug("site passed over: the exact fix does not resolve it", "status", ex.entry.Status)
 		return nil, os.RemoveAll(repo)
 	}
-	tests := tm.keepTests(gens, onBase, onFix)
-	pool, err := tm.candidates(ctx, g, st, repo, visibleTests, ex)
+	// Every other grading run carries the generated tests: how they fare
+	// on the wrong candidates tells a weak test from a strong one.
+	g.extra = checked
+	graded, err := tm.candidates(ctx, g, st, repo, visibleTests, ex)
 	if err != nil {
 		return nil, err
+	}
+	tests, reproduction := tm.keepTests(gens, onBase, onFix, graded)
+	var pool []Entry
+	for _, gr := range graded {
+		pool = append(pool, gr.entry)
 	}
 	m := &made{repo: repo, tests: tests, problem: problem(tm.u.mod, st)}
 	m.catalog = CatalogTask{
 		InstanceID: id, Module: tm.u.mod.Path + "@" + tm.u.mod.Version,
-		Hidden: st.hidden, Entries: pool,
+		Hidden: st.hidden, Visible: st.visible, Entries: pool, Reproduction: reproduction,
 	}
 	for _, mu := range st.muts {
 		m.catalog.Bugs = append(m.catalog.Bugs, Bug{File: mu.File, Func: mu.Func, Line: mu.Line, Op: mu.Op, Desc: mu.Desc})
@@ -323,8 +341,8 @@ func (tm *taskMaker) build(ctx context.Context, id string, st *site) (*made, err
 	for _, t := range tests {
 		m.catalog.Tests = append(m.catalog.Tests, TestInfo{ID: t.id, Kind: t.kind})
 	}
-	m.catalog.Profile, m.catalog.Weights, m.catalog.Samples = samplePool(tm.rng, pool, tm.n)
-	log.Info("task made", "bug", st.muts[0].Desc, "sites", len(st.muts), "hidden", len(st.hidden), "kinds", len(pool), "tests", len(tests), "profile", m.catalog.Profile)
+	m.catalog.Pools = drawPools(tm.rng, id, pool, tm.n)
+	log.Info("task made", "bug", st.muts[0].Desc, "sites", len(st.muts), "hidden", len(st.hidden), "visible", len(st.visible), "kinds", len(pool), "tests", len(tests), "reproduction", reproduction)
 	return m, nil
 }
 
@@ -336,6 +354,9 @@ func (tm *taskMaker) writeVisible(repo string, st *site) (map[string][]byte, boo
 	tests := maps.Clone(tm.u.tests)
 	byFile := map[string][]string{}
 	for _, h := range st.hidden {
+		if slices.Contains(st.visible, h) {
+			continue
+		}
 		f, name, err := tm.u.findTest(h)
 		if err != nil {
 			return nil, false, nil
@@ -370,8 +391,11 @@ func (tm *taskMaker) writeVisible(repo string, st *site) (map[string][]byte, boo
 	return tests, true, commitFixed(repo, "base")
 }
 
-// candidates makes every kind of candidate the site allows and grades each.
-func (tm *taskMaker) candidates(ctx context.Context, g *grader, st *site, repo string, visibleTests map[string][]byte, exact *graded) ([]Entry, error) {
+// candidates makes every kind of candidate the site allows and grades each;
+// candidates that are not what their kind claims (a does-not-apply patch
+// that applies, a twin that does not resolve or leaves another tree) are
+// left out.
+func (tm *taskMaker) candidates(ctx context.Context, g *grader, st *site, repo string, visibleTests map[string][]byte, exact *graded) ([]*graded, error) {
 	pool := []*graded{exact}
 	wrongs, err := tm.wrongFixes(ctx, g, st)
 	if err != nil {
@@ -399,6 +423,20 @@ func (tm *taskMaker) candidates(ctx context.Context, g *grader, st *site, repo s
 			return nil, err
 		}
 		todos = append(todos, todo{t.kind, t.kind, p})
+	}
+	renamed, err := hoistedTwins(tm.u.sources[bugFile], st.muts[0], 2)
+	if err != nil {
+		return nil, err
+	}
+	for i, src := range renamed {
+		p, err := diffFiles(repo, map[string][]byte{bugFile: src})
+		if err != nil {
+			return nil, err
+		}
+		todos = append(todos, todo{fmt.Sprintf("%s-%d", KindTwinRenamed, i+1), KindTwinRenamed, p})
+	}
+	if p, ok := driftedContext(exact.entry.Patch, driftShift); ok {
+		todos = append(todos, todo{KindTwinDrifted, KindTwinDrifted, p})
 	}
 	if len(st.muts) == 2 {
 		for i, keep := range st.muts {
@@ -457,15 +495,26 @@ func (tm *taskMaker) candidates(ctx context.Context, g *grader, st *site, repo s
 	// The empty patch leaves the base as it is: qualify already ran the full
 	// suite on it and hidden tests failed.
 	pool = append(pool, &graded{entry: Entry{Name: KindEmpty, Kind: KindEmpty, Status: "not run: the base, graded when the bug qualified"}})
-	var entries []Entry
+	var kept []*graded
 	for _, gr := range pool {
-		if gr.entry.Kind == KindNoApply && gr.entry.Status != string(executor.ApplyFailed) {
-			continue // it applied after all: not what it claims to be
+		switch gr.entry.Kind {
+		case KindNoApply:
+			if gr.entry.Status != string(executor.ApplyFailed) {
+				continue // it applied after all: not what it claims to be
+			}
+		case KindTwinRenamed:
+			if !gr.entry.Resolved {
+				continue
+			}
+		case KindTwinDrifted:
+			if !gr.entry.Resolved || gr.applied != "patch --fuzz" || gr.tree != exact.tree {
+				continue // git apply took it, or fuzz placed it elsewhere
+			}
 		}
-		entries = append(entries, gr.entry)
+		kept = append(kept, gr)
 	}
-	slices.SortStableFunc(entries, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
-	return entries, nil
+	slices.SortStableFunc(kept, func(a, b *graded) int { return strings.Compare(a.entry.Name, b.entry.Name) })
+	return kept, nil
 }
 
 // firstOf returns the first graded candidate of the first kind present.
