@@ -84,8 +84,8 @@ type CatalogTask struct {
 	Hidden []string `json:"hidden"`
 	// Visible are catching tests left in the visible suite: an original
 	// test that fails on base, as an issue's related test can.
-	Visible []string `json:"visible,omitempty"`
-	Entries []Entry  `json:"entries"`
+	Visible []string   `json:"visible,omitempty"`
+	Entries []Entry    `json:"entries"`
 	Tests   []TestInfo `json:"tests"`
 	// Reproduction says how much of the bug the generated tests reproduce:
 	// strong, weak or none.
