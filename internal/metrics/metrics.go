@@ -8,18 +8,39 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/bestpatch/bestpatch/executor"
 )
+
+// JobEvents are the values of bestpatch_jobs_total's event label. Each is
+// present, at zero, from the start: a rate over a series that appears only
+// at its first event misses that event.
+var JobEvents = []string{"submitted", "invalid", "done", "failed", "cancelled"}
+
+// JobStates are the states a job ends in, the values of
+// bestpatch_job_seconds's state label.
+var JobStates = []string{"done", "failed", "cancelled"}
+
+// RunOutcomes are the values of bestpatch_runs_total's outcome label: the
+// executor's statuses, then what else becomes of a run a daemon handles.
+var RunOutcomes = []string{
+	string(executor.Completed), string(executor.ApplyFailed), string(executor.EmptyPatch), string(executor.TimedOut), string(executor.Infra),
+	"cached", "skipped", "duplicate", "cancelled", "handed_back", "error", "refused", "given_up",
+}
 
 // Daemon is the metrics of one daemon. A nil *Daemon records nothing, so
 // that code paths need no checks when metrics are off.
 type Daemon struct {
 	reg          *prometheus.Registry
 	jobs         *prometheus.CounterVec
+	jobSeconds   *prometheus.HistogramVec
 	runs         *prometheus.CounterVec
 	runSeconds   prometheus.Histogram
 	queueDepth   prometheus.Gauge
@@ -29,7 +50,7 @@ type Daemon struct {
 }
 
 // New returns a daemon's metrics, registered on a new registry together
-// with the Go runtime and process collectors.
+// with the Go runtime and process collectors and bestpatch_build_info.
 func New() *Daemon {
 	reg := prometheus.NewRegistry()
 	d := &Daemon{
@@ -38,6 +59,11 @@ func New() *Daemon {
 			Name: "bestpatch_jobs_total",
 			Help: "Jobs by event: submitted, invalid (rejected), done, failed, cancelled (counted by the daemon that saw the event).",
 		}, []string{"event"}),
+		jobSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "bestpatch_job_seconds",
+			Help:    "Time from a job's submission to its outcome (the verdict, or why it failed, or its cancellation), by the state it ended in; observed by the daemon that published the outcome.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 16), // 1s .. ~9h
+		}, []string{"state"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bestpatch_runs_total",
 			Help: "Runs handled by this daemon by outcome: the executor status (completed, apply_failed, empty, timeout, infra), cached, skipped (no longer needed), duplicate (already stored), cancelled, handed_back, error (retried), refused (a work item that is not in its job's plan), given_up (retried MaxAttempts times: the job failed).",
@@ -64,15 +90,60 @@ func New() *Daemon {
 			Help: "Runs this daemon received that had been delivered before (a daemon died, stopped, or handed them back).",
 		}),
 	}
-	reg.MustRegister(d.jobs, d.runs, d.runSeconds, d.queueDepth, d.busySlots, d.slots, d.redeliveries,
+	for _, e := range JobEvents {
+		d.jobs.WithLabelValues(e)
+	}
+	for _, s := range JobStates {
+		d.jobSeconds.WithLabelValues(s)
+	}
+	for _, o := range RunOutcomes {
+		d.runs.WithLabelValues(o)
+	}
+	reg.MustRegister(d.jobs, d.jobSeconds, d.runs, d.runSeconds, d.queueDepth, d.busySlots, d.slots, d.redeliveries, buildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return d
+}
+
+// buildInfo is bestpatch_build_info: always 1, its labels say which build
+// runs (the module version, the VCS revision the binary was built from, and
+// whether the tree had uncommitted changes), so that a dashboard can tell
+// daemons of different builds apart.
+func buildInfo() prometheus.Collector {
+	labels := prometheus.Labels{"version": "unknown", "revision": "unknown", "modified": "unknown", "go_version": runtime.Version()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			labels["version"] = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				labels["revision"] = s.Value
+			case "vcs.modified":
+				labels["modified"] = s.Value
+			}
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "bestpatch_build_info",
+		Help:        "Always 1; the labels name the build: module version, VCS revision, whether the tree was modified, Go version.",
+		ConstLabels: labels,
+	})
+	g.Set(1)
+	return g
 }
 
 // Job counts a job event.
 func (d *Daemon) Job(event string) {
 	if d != nil {
 		d.jobs.WithLabelValues(event).Inc()
+	}
+}
+
+// JobSeconds observes the time from a job's submission to its outcome,
+// by the state it ended in.
+func (d *Daemon) JobSeconds(state string, s float64) {
+	if d != nil {
+		d.jobSeconds.WithLabelValues(state).Observe(s)
 	}
 }
 

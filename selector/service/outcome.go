@@ -87,8 +87,24 @@ func (d *Daemon) finish(ctx context.Context, out wire.Outcome) error {
 		return fmt.Errorf("job %s: publish the outcome: %w", out.Job, err)
 	}
 	d.cfg.Metrics.Job(string(out.State))
+	d.observeJobSeconds(ctx, out)
 	d.log.Info("job ended", "job", out.Job, "state", out.State, "chosen", ev.Chosen, "error", out.Error)
 	return nil
+}
+
+// observeJobSeconds records a job's submit-to-outcome time, from its
+// record's submission time. It reads the record only when metrics are on,
+// after the outcome is out, so the client never waits for it.
+func (d *Daemon) observeJobSeconds(ctx context.Context, out wire.Outcome) {
+	if d.cfg.Metrics == nil {
+		return
+	}
+	_, rec, err := d.readJobRecord(ctx, out.Job)
+	if err != nil {
+		d.log.Debug("job time not observed: its record is unreadable", "job", out.Job, "err", err)
+		return
+	}
+	d.cfg.Metrics.JobSeconds(string(out.State), out.Finished.Sub(rec.Submitted).Seconds())
 }
 
 // lastOutcome returns a job's published outcome, if there is one.

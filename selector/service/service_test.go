@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -124,14 +125,16 @@ func TestSubmitAndWait(t *testing.T) {
 	}
 	// The metrics count both jobs (just after publishing their outcomes),
 	// the runs by outcome and their times.
-	wants := []string{`bestpatch_jobs_total{event="submitted"} 2`, `bestpatch_jobs_total{event="done"} 2`,
-		`bestpatch_runs_total{outcome="cached"}`, `bestpatch_runs_total{outcome="completed"}`, `bestpatch_runs_total{outcome="apply_failed"}`,
-		`bestpatch_run_seconds_count`, `bestpatch_busy_slots 0`, `bestpatch_slots 2`}
+	wants := []*regexp.Regexp{regexp.MustCompile(`bestpatch_jobs_total\{event="submitted"\} 2\n`), regexp.MustCompile(`bestpatch_jobs_total\{event="done"\} 2\n`),
+		regexp.MustCompile(`bestpatch_job_seconds_count\{state="done"\} 2\n`), regexp.MustCompile(`bestpatch_job_seconds_count\{state="failed"\} 0\n`),
+		regexp.MustCompile(`bestpatch_runs_total\{outcome="cached"\} [1-9]`), regexp.MustCompile(`bestpatch_runs_total\{outcome="completed"\} [1-9]`),
+		regexp.MustCompile(`bestpatch_runs_total\{outcome="apply_failed"\} [1-9]`), regexp.MustCompile(`bestpatch_runs_total\{outcome="given_up"\} 0\n`),
+		regexp.MustCompile(`bestpatch_run_seconds_count [1-9]`), regexp.MustCompile(`bestpatch_busy_slots 0\n`), regexp.MustCompile(`bestpatch_slots 2\n`)}
 	waitFor(ctx, t, "the metrics to count both jobs", func() bool {
 		rec := httptest.NewRecorder()
 		m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 		for _, want := range wants {
-			if !strings.Contains(rec.Body.String(), want) {
+			if !want.MatchString(rec.Body.String()) {
 				return false
 			}
 		}
