@@ -265,7 +265,10 @@ func (f *serveFlags) natsOptions(log *slog.Logger) ([]nats.Option, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			log.Warn("disconnected from NATS; reconnecting", "err", err)
+			// No error: the daemon closed the connection itself (shutdown).
+			if err != nil {
+				log.Warn("disconnected from NATS; reconnecting", "err", err)
+			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted()) }),
 	}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -48,7 +49,10 @@ type Config struct {
 	// Auth is who may connect. Without it, Start listens on loopback
 	// addresses only.
 	Auth Auth
-	// Log receives the server's messages; nil discards them.
+	// Log receives the server's messages; nil discards them. Its startup
+	// banner (version, ASCII art, JetStream's settings: two dozen notices)
+	// goes at debug level, so that a JSON log at info holds none of it;
+	// the caller logs one line once the server is ready.
 	Log *slog.Logger
 }
 
@@ -141,7 +145,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// The server reports what stops it from serving (a port in use) as a
 	// fatal log line and then waits; the logger turns that into an error.
 	fatal := make(chan string, 1)
-	ns.SetLoggerV2(&logger{log: log.With("component", "nats-server"), fatal: fatal}, false, false, false)
+	lg := &logger{log: log.With("component", "nats-server"), fatal: fatal}
+	ns.SetLoggerV2(lg, false, false, false)
 	// ReadyForConnections does not notice a Shutdown: it is asked in short
 	// slices, so that the wait ends soon after Start returns, whatever ends
 	// Start (a fatal line, ctx).
@@ -170,6 +175,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	select {
 	case ok := <-ready:
 		if ok {
+			lg.ready.Store(true)
 			return &Server{ns: ns}, nil
 		}
 		ns.Shutdown()
@@ -205,17 +211,25 @@ func (s *Server) Shutdown() {
 }
 
 // logger routes the server's log lines to slog, and the first fatal one to
-// Start.
+// Start. Notices before the server is ready are its banner: debug level.
 type logger struct {
 	log   *slog.Logger
 	fatal chan<- string
+	ready atomic.Bool
 }
 
-func (l *logger) Noticef(format string, v ...any) { l.log.Info(fmt.Sprintf(format, v...)) }
-func (l *logger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l *logger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l *logger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l *logger) Tracef(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *logger) Noticef(format string, v ...any) {
+	if l.ready.Load() {
+		l.log.Info(fmt.Sprintf(format, v...))
+	} else {
+		l.log.Debug(fmt.Sprintf(format, v...))
+	}
+}
+
+func (l *logger) Warnf(format string, v ...any)  { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l *logger) Errorf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *logger) Debugf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *logger) Tracef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
 
 func (l *logger) Fatalf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)

@@ -1,14 +1,18 @@
 package natsserver
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -247,4 +251,48 @@ func TestLoopback(t *testing.T) {
 			t.Errorf("Loopback(%q) = %v, want %v", host, got, want)
 		}
 	}
+}
+
+// TestBannerAtDebug: the server's startup banner (version lines, ASCII
+// art, JetStream's settings) stays out of a JSON log at info level; at
+// debug level it is there, each line a JSON object.
+func TestBannerAtDebug(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+		t.Run(level.String(), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var buf bytes.Buffer
+			log := slog.New(slog.NewJSONHandler(&syncWriter{w: &buf}, &slog.HandlerOptions{Level: level}))
+			srv, err := Start(ctx, Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Log: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.Shutdown()
+			out := buf.String()
+			for line := range strings.Lines(out) {
+				if !json.Valid([]byte(line)) {
+					t.Errorf("not a JSON line: %q", line)
+				}
+			}
+			banner := strings.Contains(out, "Starting nats-server") && strings.Contains(out, "JETSTREAM")
+			if level == slog.LevelInfo && (banner || strings.Contains(out, "Starting JetStream")) {
+				t.Errorf("the banner is in the log at info:\n%s", out)
+			}
+			if level == slog.LevelDebug && !banner {
+				t.Errorf("the banner is not in the log at debug:\n%s", out)
+			}
+		})
+	}
+}
+
+// syncWriter serializes writes: the server logs from its goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
