@@ -14,6 +14,10 @@ var ErrNoEndpoint = errors.New("no model endpoint configured (set --llm-url)")
 // Config.KeyEnv names another.
 const DefaultKeyEnv = "OPENAI_API_KEY"
 
+// BaseURLEnv is the environment variable the OpenAI clients read the base
+// URL from; the command line takes it when --llm-url is not given.
+const BaseURLEnv = "OPENAI_BASE_URL"
+
 // Config says how to reach an OpenAI-compatible chat-completion endpoint.
 // Zero values take the defaults documented on each field.
 type Config struct {

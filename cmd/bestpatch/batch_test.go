@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/generator"
 	"github.com/bestpatch/bestpatch/internal/natsserver"
 	"github.com/bestpatch/bestpatch/internal/report"
 	"github.com/bestpatch/bestpatch/selector"
@@ -199,6 +200,7 @@ func TestBatchCommand(t *testing.T) {
 }
 
 func TestBatchBadInput(t *testing.T) {
+	t.Setenv(generator.BaseURLEnv, "") // the judge case wants no endpoint
 	dir := t.TempDir()
 	task := filepath.Join(example, "task.json")
 	ex := exampleTask(t)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,9 +37,9 @@ func (r *runtimeFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&r.noCache, "no-cache", false, "run everything again, ignoring and not writing the result cache")
 	f.StringVar(&r.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	f.StringVar(&r.logFormat, "log-format", "text", "log format: text or json")
-	f.StringVar(&r.llm.URL, "llm-url", "", "OpenAI-compatible endpoint for generated tests, judge and adversarial tests, e.g. http://localhost:8000/v1 (docs/GENERATOR.md)")
-	f.StringVar(&r.llm.Model, "llm-model", "", "served model name, required with --llm-url")
-	f.StringVar(&r.llm.KeyEnv, "llm-key-env", generator.DefaultKeyEnv, "environment variable holding the API key")
+	f.StringVar(&r.llm.URL, "llm-url", "", "OpenAI-compatible endpoint for generated tests, judge and adversarial tests, e.g. http://localhost:8000/v1 (default: $"+generator.BaseURLEnv+", as the OpenAI clients read it; docs/GENERATOR.md)")
+	f.StringVar(&r.llm.Model, "llm-model", "", "served model name, required with --llm-url or $"+generator.BaseURLEnv)
+	f.StringVar(&r.llm.KeyEnv, "llm-key-env", generator.DefaultKeyEnv, "environment variable holding the API key (unset "+generator.DefaultKeyEnv+": no key is sent)")
 	f.DurationVar(&r.llm.Timeout, "llm-timeout", 0, "bound on one model request (default 5m)")
 	f.IntVar(&r.llm.Budget.Requests, "llm-budget-requests", 0, "model requests one job may send (0: no limit)")
 	f.IntVar(&r.llm.Budget.Tokens, "llm-budget-tokens", 0, "model tokens one job may use (0: no limit)")
@@ -56,11 +55,40 @@ func registerModelWork(f *pflag.FlagSet, o *selector.Options) {
 	f.IntVar(&o.AdversarialRounds, "adversarial-rounds", 0, "rounds of model-written tests (--llm-url) to break ties between top candidates")
 }
 
+// llmConfig is the model endpoint's configuration: the --llm-* flags, with
+// $OPENAI_BASE_URL in place of --llm-url when the flag is not given, as the
+// OpenAI clients read it (the key is $OPENAI_API_KEY's unless --llm-key-env
+// names another variable). fromEnv says the URL came from the environment.
+func (r *runtimeFlags) llmConfig() (cfg generator.Config, fromEnv bool) {
+	cfg = r.llm
+	if cfg.URL == "" {
+		cfg.URL = os.Getenv(generator.BaseURLEnv)
+		fromEnv = cfg.URL != ""
+	}
+	return cfg, fromEnv
+}
+
+// noModel says why there is no model endpoint, or "" when there is one
+// (or a flag error that models reports). $OPENAI_BASE_URL without
+// --llm-model is no endpoint: other tools set that variable, and a shell
+// that has it must not make every select fail for want of a model name.
+func (r *runtimeFlags) noModel() string {
+	cfg, fromEnv := r.llmConfig()
+	switch {
+	case cfg.URL == "":
+		return "give --llm-url URL (or set " + generator.BaseURLEnv + ") and --llm-model NAME (an OpenAI-compatible endpoint, docs/GENERATOR.md)"
+	case fromEnv && cfg.Model == "":
+		return generator.BaseURLEnv + " is set (" + cfg.URL + ") but --llm-model is not: give --llm-model NAME, the served model"
+	}
+	return ""
+}
+
 // checkModelWork refuses options that ask for model work when no endpoint
 // is configured: the jobs would run without the evidence they asked for.
 func (r *runtimeFlags) checkModelWork(o selector.Options) error {
 	work := o.ModelWork()
-	if len(work) == 0 || r.llm.URL != "" {
+	why := r.noModel()
+	if len(work) == 0 || why == "" {
 		return nil
 	}
 	flags := make([]string, len(work))
@@ -68,16 +96,20 @@ func (r *runtimeFlags) checkModelWork(o selector.Options) error {
 		flags[i] = "--" + strings.ReplaceAll(w, "_", "-")
 	}
 	list := strings.Join(flags, " and ")
-	return fmt.Errorf("no model endpoint for %s: give --llm-url URL and --llm-model NAME (an OpenAI-compatible endpoint, docs/GENERATOR.md), or drop %s", list, list)
+	return fmt.Errorf("no model endpoint for %s: %s, or drop %s", list, why, list)
 }
 
-// models connects the model endpoint, or returns nil when none is configured.
+// models connects the model endpoint, or returns nil when none is
+// configured (noModel says why).
 func (r *runtimeFlags) models() (*generator.Endpoint, error) {
-	ep, err := generator.NewEndpoint(r.llm)
-	if errors.Is(err, generator.ErrNoEndpoint) {
+	cfg, _ := r.llmConfig()
+	switch {
+	case cfg.URL == "" && cfg.Model != "":
+		return nil, fmt.Errorf("--llm-model %s without an endpoint: give --llm-url URL or set %s", cfg.Model, generator.BaseURLEnv)
+	case r.noModel() != "":
 		return nil, nil
 	}
-	return ep, err
+	return generator.NewEndpoint(cfg)
 }
 
 func defaultCacheDir() string {

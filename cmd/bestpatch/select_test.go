@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bestpatch/bestpatch/generator"
 	"github.com/bestpatch/bestpatch/selector"
 )
 
@@ -129,6 +130,7 @@ func TestSelectNoneChosen(t *testing.T) {
 }
 
 func TestSelectBadInput(t *testing.T) {
+	t.Setenv(generator.BaseURLEnv, "") // the judge case wants no endpoint
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.jsonl")
 	os.WriteFile(bad, []byte(`{"instance_id": "example__interval-1", "model_patch": ["not", "a", "string"]}`+"\n"), 0o644)

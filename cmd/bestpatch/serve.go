@@ -123,10 +123,10 @@ func (f *serveFlags) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if models != nil {
-		log.Info("model endpoint configured: jobs may ask for generated tests, judge scores and adversarial tests", "url", f.runtime.llm.URL, "model", f.runtime.llm.Model)
+	if cfg, fromEnv := f.runtime.llmConfig(); models != nil {
+		log.Info("model endpoint configured: jobs may ask for generated tests, judge scores and adversarial tests", "url", cfg.URL, "url_from_env", fromEnv, "model", cfg.Model)
 	} else {
-		log.Info("no model endpoint (--llm-url): jobs that ask for model work are refused")
+		log.Info("no model endpoint: jobs that ask for model work are refused; " + f.runtime.noModel())
 	}
 	if f.password == "" {
 		f.password = os.Getenv("BESTPATCH_NATS_PASSWORD")
