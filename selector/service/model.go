@@ -140,5 +140,6 @@ func (d *Daemon) endWhole(ctx context.Context, out wire.Outcome) error {
 			return err
 		}
 	}
-	return d.finish(ctx, out)
+	_, err := d.finish(ctx, out)
+	return err
 }

@@ -45,7 +45,7 @@ func (d *Daemon) event(ev selector.Event, acked bool) {
 // object store and the outcome names it. A verdict that abstained for want
 // of evidence ends the job failed, with the reason; one that asks for more
 // samples (below the job's min_confidence) ends it done: that is its answer.
-func (d *Daemon) finish(ctx context.Context, out wire.Outcome) error {
+func (d *Daemon) finish(ctx context.Context, out wire.Outcome) (wire.Outcome, error) {
 	out.Finished = time.Now().UTC()
 	if out.State == wire.Done && out.Report != nil && out.Report.Verdict.Abstained != "" && !out.Report.Verdict.SampleMore {
 		// No evidence, no confident answer: the job failed, and its report
@@ -64,32 +64,32 @@ func (d *Daemon) finish(ctx context.Context, out wire.Outcome) error {
 	d.event(ev, true)
 	data, err := json.Marshal(out)
 	if err != nil {
-		return fmt.Errorf("job %s: encode outcome: %w", out.Job, err)
+		return out, fmt.Errorf("job %s: encode outcome: %w", out.Job, err)
 	}
 	if len(data) > d.store.maxInline && out.Report != nil {
 		rep, err := json.Marshal(out.Report)
 		if err != nil {
-			return fmt.Errorf("job %s: encode report: %w", out.Job, err)
+			return out, fmt.Errorf("job %s: encode report: %w", out.Job, err)
 		}
 		name := "verdicts/" + out.Job
 		if _, err := d.store.objects.PutBytes(ctx, name, rep); err != nil {
-			return fmt.Errorf("job %s: store the report (%d bytes) as object %s: %w", out.Job, len(rep), name, err)
+			return out, fmt.Errorf("job %s: store the report (%d bytes) as object %s: %w", out.Job, len(rep), name, err)
 		}
 		out.Report, out.ReportObject = nil, name
 		if data, err = json.Marshal(out); err != nil {
-			return err
+			return out, err
 		}
 	}
 	msg := &nats.Msg{Subject: wire.VerdictSubject(out.Job), Data: data, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, out.Job)
 	msg.Header.Set(wire.DaemonHeader, d.name)
 	if _, err := d.js.PublishMsg(ctx, msg); err != nil {
-		return fmt.Errorf("job %s: publish the outcome: %w", out.Job, err)
+		return out, fmt.Errorf("job %s: publish the outcome: %w", out.Job, err)
 	}
 	d.cfg.Metrics.Job(string(out.State))
 	d.observeJobSeconds(ctx, out)
 	d.log.Info("job ended", "job", out.Job, "state", out.State, "chosen", ev.Chosen, "error", out.Error)
-	return nil
+	return out, nil
 }
 
 // observeJobSeconds records a job's submit-to-outcome time, from its
@@ -125,18 +125,25 @@ func (d *Daemon) lastOutcome(ctx context.Context, id string) (wire.Outcome, bool
 
 // claim reads a job's end claim, if any.
 func (d *Daemon) claim(ctx context.Context, id string) (endClaim, bool, error) {
+	c, rev, err := d.claimRevision(ctx, id)
+	return c, rev > 0, err
+}
+
+// claimRevision reads a job's end claim and its revision in the ends
+// bucket (0: no claim).
+func (d *Daemon) claimRevision(ctx context.Context, id string) (endClaim, uint64, error) {
 	var c endClaim
 	e, err := d.store.ends.Get(ctx, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return c, false, nil
+		return c, 0, nil
 	}
 	if err != nil {
-		return c, false, fmt.Errorf("job %s: read its end claim: %w", id, err)
+		return c, 0, fmt.Errorf("job %s: read its end claim: %w", id, err)
 	}
 	if err := json.Unmarshal(e.Value(), &c); err != nil {
-		return c, false, fmt.Errorf("job %s: end claim unreadable: %w", id, err)
+		return c, 0, fmt.Errorf("job %s: end claim unreadable: %w", id, err)
 	}
-	return c, true, nil
+	return c, e.Revision(), nil
 }
 
 // status reports where a job is.
@@ -146,15 +153,17 @@ func (d *Daemon) status(ctx context.Context, id string) (wire.Status, error) {
 		return wire.Status{}, err
 	}
 	st := wire.Status{Job: id, Submitted: rec.Submitted, State: wire.Queued}
-	keys, err := d.store.results.ListKeysFiltered(ctx, id+".*")
-	if err != nil {
-		return st, fmt.Errorf("job %s: list its results: %w", id, err)
-	}
-	for range keys.Keys() {
-		st.RunsDone++
-	}
-	if st.RunsDone > 0 {
-		st.State = wire.Running
+	if !rec.Fast {
+		keys, err := d.store.results.ListKeysFiltered(ctx, id+".*")
+		if err != nil {
+			return st, fmt.Errorf("job %s: list its results: %w", id, err)
+		}
+		for range keys.Keys() {
+			st.RunsDone++
+		}
+		if st.RunsDone > 0 {
+			st.State = wire.Running
+		}
 	}
 	if c, ok, err := d.claim(ctx, id); err != nil {
 		return st, err
@@ -167,6 +176,10 @@ func (d *Daemon) status(ctx context.Context, id string) (wire.Status, error) {
 	}
 	if ok {
 		st.State, st.Outcome = out.State, &out
+		if rec.Fast && out.Report != nil {
+			// A fast job stores no result: its runs are in its report.
+			st.RunsDone = len(out.Report.Runs)
+		}
 	}
 	return st, nil
 }
@@ -241,7 +254,8 @@ func (d *Daemon) endEarly(ctx context.Context, id string, state wire.State, why 
 	if err := d.store.work.Purge(ctx, jetstream.WithPurgeSubject(wire.WorkSubject(id))); err != nil {
 		d.log.Warn("queued runs of an ended job not purged; daemons will drop them", "job", id, "err", err)
 	}
-	return d.finish(ctx, wire.Outcome{Job: id, State: state, Error: why})
+	_, err := d.finish(ctx, wire.Outcome{Job: id, State: state, Error: why})
+	return err
 }
 
 // onCancelled stops this daemon's runs of a cancelled job.

@@ -20,6 +20,10 @@
 // Every step after a run is idempotent and keyed by the stored result's
 // revision, so whichever daemon gets a redelivered message (the first one
 // died) redoes exactly the same step.
+//
+// A job that needs nothing from the queue (execution-free, or every run in
+// this daemon's result cache) skips steps 1-3: the submit request answers
+// it (fast.go).
 package service
 
 import (

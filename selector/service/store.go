@@ -175,6 +175,9 @@ type jobRecord struct {
 	Hash string `json:"hash"`
 	// Job is the envelope of the job's JSON.
 	Job json.RawMessage `json:"job"`
+	// Fast: the daemon that accepted the job answers it in the request
+	// (fast.go); none of its runs is queued and no result is stored.
+	Fast bool `json:"fast,omitempty"`
 }
 
 // endClaim is the value of a job's key in the ends bucket.
@@ -184,4 +187,6 @@ type endClaim struct {
 	// Revision is the result revision whose plan was complete (scoring).
 	Revision uint64    `json:"revision,omitempty"`
 	Time     time.Time `json:"time"`
+	// Fast: the scoring of a job answered in the request (fast.go).
+	Fast bool `json:"fast,omitempty"`
 }

@@ -58,14 +58,14 @@ func (d *Daemon) respondJSON(req micro.Request, v any) {
 // handleSubmit accepts a job: it validates and stores it, queues its first
 // runs, and replies the job ID (or, with WaitHeader, the outcome).
 func (d *Daemon) handleSubmit(ctx context.Context, req micro.Request) {
-	job, err := d.decodeJob(ctx, req)
+	job, plan, err := d.decodeJob(ctx, req)
 	if err != nil {
 		d.cfg.Metrics.Job("invalid")
 		d.log.Info("job refused", "err", err)
 		d.replyError(req, err)
 		return
 	}
-	reply, err := d.accept(ctx, job, req.Headers().Get(wire.JobObjectHeader))
+	reply, out, err := d.accept(ctx, job, plan, req.Headers().Get(wire.JobObjectHeader))
 	if err != nil {
 		if _, ok := errors.AsType[*requestError](err); !ok {
 			d.log.Error("job not accepted", "job", job.ID, "err", err)
@@ -73,11 +73,15 @@ func (d *Daemon) handleSubmit(ctx context.Context, req micro.Request) {
 		d.replyError(req, err)
 		return
 	}
-	if !strings.EqualFold(req.Headers().Get(wire.WaitHeader), "true") {
+	switch {
+	case !strings.EqualFold(req.Headers().Get(wire.WaitHeader), "true"):
 		d.respondJSON(req, reply)
-		return
+	case out != nil:
+		// Answered already (the fast path, or a job that had ended).
+		d.respondJSON(req, out)
+	default:
+		d.waiters.Go(func() { d.replyWhenDone(req, job.ID) })
 	}
-	d.waiters.Go(func() { d.replyWhenDone(req, job.ID) })
 }
 
 // replyWhenDone answers a waiting submit with the job's outcome.
@@ -93,8 +97,28 @@ func (d *Daemon) replyWhenDone(req micro.Request, id string) {
 	d.respondJSON(req, out)
 }
 
-// decodeJob reads a job from a submit request, body or object.
-func (d *Daemon) decodeJob(ctx context.Context, req micro.Request) (selector.Job, error) {
+// decodeJob reads a job from a submit request, body or object, and plans
+// it.
+func (d *Daemon) decodeJob(ctx context.Context, req micro.Request) (selector.Job, *selector.Plan, error) {
+	job, err := d.readJob(ctx, req)
+	if err != nil {
+		return job, nil, err
+	}
+	plan, err := selector.NewPlan(job)
+	if err != nil {
+		return job, nil, invalid(err)
+	}
+	if err := d.runnable(job); err != nil {
+		return job, nil, invalid(err)
+	}
+	if err := d.checkModelWork(job); err != nil {
+		return job, nil, err
+	}
+	return job, plan, nil
+}
+
+// readJob reads a job from a submit request, body or object.
+func (d *Daemon) readJob(ctx context.Context, req micro.Request) (selector.Job, error) {
 	data := req.Data()
 	if name := req.Headers().Get(wire.JobObjectHeader); name != "" {
 		info, err := d.store.objects.GetInfo(ctx, name)
@@ -130,15 +154,6 @@ func (d *Daemon) decodeJob(ctx context.Context, req micro.Request) (selector.Job
 	}
 	if err := wire.CheckJobID(job.ID); err != nil {
 		return selector.Job{}, invalid(err)
-	}
-	if _, err := selector.NewPlan(job); err != nil {
-		return selector.Job{}, invalid(err)
-	}
-	if err := d.runnable(job); err != nil {
-		return selector.Job{}, invalid(err)
-	}
-	if err := d.checkModelWork(job); err != nil {
-		return selector.Job{}, err
 	}
 	return job, nil
 }
@@ -187,83 +202,70 @@ func jsonProblem(what string, data []byte, err error) error {
 	return &selector.InputError{File: what, Err: err}
 }
 
-// accept stores a valid job and queues its first runs. Submitting the same
-// job under the same ID again is accepted and queues its first runs again
-// (de-duplicated), which makes a submit that lost its reply safe to retry.
-func (d *Daemon) accept(ctx context.Context, job selector.Job, object string) (wire.SubmitReply, error) {
+// accept stores a valid job and queues its first runs, or, when the job
+// needs nothing from the queue (fast.go), answers it at once: out is then
+// its outcome. Submitting the same job under the same ID again is accepted
+// and queues its first runs again (de-duplicated), which makes a submit
+// that lost its reply safe to retry.
+func (d *Daemon) accept(ctx context.Context, job selector.Job, plan *selector.Plan, object string) (reply wire.SubmitReply, out *wire.Outcome, err error) {
+	reply = wire.SubmitReply{Job: job.ID, State: wire.Queued}
 	canonical, err := json.Marshal(job)
 	if err != nil {
-		return wire.SubmitReply{}, fmt.Errorf("job %s: encode: %w", job.ID, err)
+		return reply, nil, fmt.Errorf("job %s: encode: %w", job.ID, err)
 	}
 	sum := sha256.Sum256(canonical)
 	hash := hex.EncodeToString(sum[:])
+	fast := d.fastPlan(ctx, job, plan)
 	env, _, err := d.store.wrap(ctx, "jobs/"+job.ID, canonical)
 	if err != nil {
-		return wire.SubmitReply{}, fmt.Errorf("job %s: store: %w", job.ID, err)
+		return reply, nil, fmt.Errorf("job %s: store: %w", job.ID, err)
 	}
-	rec, err := json.Marshal(jobRecord{Submitted: time.Now().UTC(), Hash: hash, Job: env})
+	rec := jobRecord{Submitted: time.Now().UTC(), Hash: hash, Job: env, Fast: fast.ok}
+	data, err := json.Marshal(rec)
 	if err != nil {
-		return wire.SubmitReply{}, err
+		return reply, nil, err
 	}
-	reply := wire.SubmitReply{Job: job.ID, State: wire.Queued}
-	if _, err := d.store.jobs.Create(ctx, job.ID, rec); err != nil {
+	if _, err := d.store.jobs.Create(ctx, job.ID, data); err != nil {
 		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return reply, fmt.Errorf("job %s: store: %w", job.ID, err)
+			return reply, nil, fmt.Errorf("job %s: store: %w", job.ID, err)
 		}
-		_, old, err := d.readJobRecord(ctx, job.ID)
+		e, old, err := d.readJobRecord(ctx, job.ID)
 		if err != nil {
-			return reply, err
+			return reply, nil, err
 		}
 		if old.Hash != hash {
-			return reply, &requestError{wire.CodeConflict, fmt.Errorf("job id %q is taken by a different job: choose another id, or leave it empty to get one", job.ID)}
+			return reply, nil, &requestError{wire.CodeConflict, fmt.Errorf("job id %q is taken by a different job: choose another id, or leave it empty to get one", job.ID)}
 		}
 		reply.Existing = true
+		if old.Fast {
+			return d.resubmitFast(ctx, job, plan, e.Revision(), old, fast)
+		}
 		st, err := d.status(ctx, job.ID)
 		if err == nil {
 			reply.State = st.State
 		}
 		if reply.State.Final() {
-			return reply, nil
+			return reply, st.Outcome, nil
 		}
 	} else {
 		d.cfg.Metrics.Job("submitted")
-	}
-	if object != "" {
-		// The upload was only the vehicle; the job is stored on its own.
-		if err := d.store.objects.Delete(ctx, object); err != nil {
-			d.log.Debug("uploaded job object not deleted", "object", object, "err", err)
+		if object != "" {
+			// The upload was only the vehicle; the job is stored on its own.
+			if err := d.store.objects.Delete(ctx, object); err != nil {
+				d.log.Debug("uploaded job object not deleted", "object", object, "err", err)
+			}
 		}
-	}
-	plan, err := selector.NewPlan(job)
-	if err != nil {
-		return reply, invalid(err)
-	}
-	if !reply.Existing {
 		d.event(selector.Event{Kind: selector.EventAccepted, Job: job.ID, Candidates: len(job.Candidates), Distinct: plan.Distinct()}, false)
-		d.log.Info("job accepted", "job", job.ID, "task", job.Task.ID, "candidates", len(job.Candidates), "distinct", plan.Distinct())
-	}
-	first := firstWork(job, plan)
-	if len(first) == 0 {
-		// Nothing to run (an execution-free job): no result will come to
-		// trigger the scoring, so score it now. Scoring claims the job's end
-		// first, so a resubmission scores it at most once more, and only if
-		// the first scoring never published.
-		v, err := d.views.get(ctx, job.ID)
-		if err != nil {
-			return reply, err
+		d.log.Info("job accepted", "job", job.ID, "task", job.Task.ID, "candidates", len(job.Candidates), "distinct", plan.Distinct(), "fast", fast.ok)
+		if fast.ok {
+			reply.State, out, err = d.answer(ctx, job.ID, fast, rec.Submitted, 0)
+			return reply, out, err
 		}
-		if err := d.score(ctx, v, v.current(), 0, reply.Existing, d.log.With("job", job.ID)); err != nil {
-			return reply, err
-		}
-		if st, err := d.status(ctx, job.ID); err == nil {
-			reply.State = st.State
-		}
-		return reply, nil
 	}
-	if err := d.enqueue(ctx, job.ID, first, 0); err != nil {
-		return reply, err
+	if err := d.enqueue(ctx, job.ID, firstWork(job, plan), 0); err != nil {
+		return reply, nil, err
 	}
-	return reply, nil
+	return reply, nil, nil
 }
 
 // readJobRecord reads a job's record from the jobs bucket.

@@ -472,5 +472,6 @@ func (d *Daemon) score(ctx context.Context, v *view, plan *selector.Plan, rev ui
 		r := wire.FromReport(rep)
 		out.Report = &r
 	}
-	return d.finish(ctx, out)
+	_, err = d.finish(ctx, out)
+	return err
 }
