@@ -22,30 +22,59 @@ import (
 // behaviourSignals sets Signals.Behaviour of the candidates in ids whose
 // run completed.
 func behaviourSignals(m *Matrix, ids []string, sig map[string]*Signals) {
-	if m == nil || (m.Base.Status != RunOK && m.Base.Status != "") {
+	c, ok := behaviourClasses(m, ids)
+	if !ok {
 		return
+	}
+	for id, k := range c.class {
+		v := c.value(len(c.members[k]), c.passes[k])
+		sig[id].Behaviour = &v
+	}
+}
+
+// classes are the behaviour classes of the candidates with a completed
+// run: each candidate's class, the candidates of each, the counted cases
+// each passes, and what a class's value is measured against.
+type classes struct {
+	class    map[string]string   // candidate -> its class (signature)
+	members  map[string][]string // class -> candidates
+	passes   map[string]int      // class -> counted cases passed
+	executed int                 // candidates classed
+	total    int                 // cases counted
+}
+
+// value is the behaviour of a class of size members that passes passed
+// counted cases: (|class| / n) · (passed / counted).
+func (c classes) value(size, passed int) float64 {
+	return float64(size) / float64(c.executed) * float64(passed) / float64(c.total)
+}
+
+// behaviourClasses classes the candidates in ids whose run completed; ok
+// is false when the base holds no case that counts.
+func behaviourClasses(m *Matrix, ids []string) (classes, bool) {
+	if m == nil || (m.Base.Status != RunOK && m.Base.Status != "") {
+		return classes{}, false
 	}
 	flaky := flakySet(m)
 	generated := map[string]bool{}
 	for _, a := range m.Artifacts {
 		generated[a.ID] = a.Generated
 	}
-	type ref struct{ artifact, c string }
-	var all []ref
+	var all []caseRef
 	gen := 0
 	for a, cs := range m.Base.Cases {
 		for c := range cs {
 			if flaky.has(a, c) {
 				continue
 			}
-			all = append(all, ref{a, c})
+			all = append(all, caseRef{a, c})
 			if generated[a] {
 				gen++
 			}
 		}
 	}
 	if len(all) == 0 {
-		return
+		return classes{}, false
 	}
 	sort.Slice(all, func(i, j int) bool {
 		if all[i].artifact != all[j].artifact {
@@ -53,14 +82,11 @@ func behaviourSignals(m *Matrix, ids []string, sig map[string]*Signals) {
 		}
 		return all[i].c < all[j].c
 	})
-	counted := func(r ref) bool { return gen == 0 || generated[r.artifact] }
-	total := len(all)
+	counted := func(r caseRef) bool { return gen == 0 || generated[r.artifact] }
+	c := classes{class: map[string]string{}, members: map[string][]string{}, passes: map[string]int{}, total: len(all)}
 	if gen > 0 {
-		total = gen
+		c.total = gen
 	}
-	class := map[string][]string{} // signature -> candidates
-	passes := map[string]int{}
-	var order []string
 	for _, id := range ids {
 		row, ok := m.Candidates[id]
 		if !ok || (row.Status != RunOK && row.Status != "") {
@@ -77,21 +103,10 @@ func behaviourSignals(m *Matrix, ids []string, sig map[string]*Signals) {
 			}
 		}
 		key := b.String()
-		if _, seen := class[key]; !seen {
-			order = append(order, key)
-		}
-		class[key] = append(class[key], id)
-		passes[key] = n
+		c.class[id] = key
+		c.members[key] = append(c.members[key], id)
+		c.passes[key] = n
+		c.executed++
 	}
-	executed := 0
-	for _, k := range order {
-		executed += len(class[k])
-	}
-	for _, k := range order {
-		v := float64(len(class[k])) / float64(executed) * float64(passes[k]) / float64(total)
-		for _, id := range class[k] {
-			x := v
-			sig[id].Behaviour = &x
-		}
-	}
+	return c, true
 }

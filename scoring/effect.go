@@ -1,5 +1,15 @@
 package scoring
 
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/bluekeyes/go-gitdiff/gitdiff"
+)
+
 // Clusters by effect. Two candidates that leave the same tree are the same
 // candidate, whatever their text: the executor reports the tree each run's
 // candidate left once applied, test files stripped (Row.Tree), and a
@@ -51,4 +61,77 @@ func effectClusters(views []view, trees map[string]string) []string {
 		keys[i] = find(v.cluster)
 	}
 	return keys
+}
+
+// EffectSignature summarizes what a patch does to the bytes of the tree,
+// so that two patches whose signatures differ are known to leave different
+// trees without running either: for each file, the lines it adds minus the
+// lines it deletes, as multisets, with all whitespace removed. Wherever a
+// patch lands (git apply, or patch --fuzz at another offset), the file it
+// leaves holds the base's lines, less the lines it deleted, plus the lines
+// it added; whitespace is removed because git apply --ignore-whitespace
+// may delete a line that differs from the patch's in whitespace. So equal
+// trees have equal signatures (the converse does not hold). A patch that
+// renames, copies, changes a mode, holds a binary change or does not parse
+// gets "": it may leave any tree.
+func EffectSignature(patch string) string {
+	files, _, err := gitdiff.Parse(strings.NewReader(patch))
+	if err != nil {
+		return ""
+	}
+	traditional := !isGitDiff(patch)
+	net := map[string]map[string]int{}
+	for _, f := range files {
+		if f.IsBinary || f.IsRename || f.IsCopy || (f.OldMode != 0 && f.NewMode != 0 && f.OldMode != f.NewMode) {
+			return ""
+		}
+		name := f.NewName
+		if f.IsDelete {
+			name = f.OldName
+		}
+		if traditional {
+			name = stripFirstComponent(name)
+		}
+		d := net[name]
+		if d == nil {
+			d = map[string]int{}
+			net[name] = d
+		}
+		for _, frag := range f.TextFragments {
+			for _, l := range frag.Lines {
+				line := strings.Map(dropSpace, l.Line)
+				switch l.Op {
+				case gitdiff.OpAdd:
+					d[line]++
+				case gitdiff.OpDelete:
+					d[line]--
+				}
+			}
+		}
+	}
+	var b strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(net)) {
+		d := net[name]
+		lines := slices.Sorted(maps.Keys(d))
+		wrote := false
+		for _, l := range lines {
+			if d[l] == 0 {
+				continue
+			}
+			if !wrote {
+				fmt.Fprintf(&b, "%q\n", name)
+				wrote = true
+			}
+			fmt.Fprintf(&b, "%+d %q\n", d[l], l)
+		}
+	}
+	return keyOf("effect\n" + b.String())
+}
+
+// dropSpace removes whitespace in strings.Map.
+func dropSpace(r rune) rune {
+	if unicode.IsSpace(r) {
+		return -1
+	}
+	return r
 }

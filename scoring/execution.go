@@ -27,6 +27,100 @@ func flakySet(m *Matrix) caseSet {
 	return s
 }
 
+// baseTerms are what every candidate's execution signals are measured
+// against: the reproducing generated tests, the original cases that guard
+// against regressions and those that fail on base, and the denominators.
+type baseTerms struct {
+	flaky       caseSet
+	reproducing []string
+	sumF, sumP  int
+	guarded     []caseRef
+	failing     []caseRef
+}
+
+// caseRef names one case of one artifact.
+type caseRef struct{ artifact, c string }
+
+// present reports which execution signals a completed run has: FP/PP when
+// some case fails on base, regressions when some original case passes on
+// base, generated tests passed when some generated test reproduces.
+func (t baseTerms) present() (fppp, regressions, generated bool) {
+	return len(t.reproducing) > 0 || len(t.failing) > 0, len(t.guarded) > 0, len(t.reproducing) > 0
+}
+
+// readBase computes the base terms of a matrix whose base row holds
+// evidence, and the notes a reader needs about them.
+func readBase(m *Matrix) (baseTerms, []string) {
+	var notes []string
+	flaky := flakySet(m)
+	// Reproducing generated tests and the denominators.
+	var reproducing []string
+	sumF, sumP := 0, 0
+	generated := 0
+	for _, a := range m.Artifacts {
+		if !a.Generated {
+			continue
+		}
+		generated++
+		f, p := 0, 0
+		for c, o := range m.Base.Cases[a.ID] {
+			if flaky.has(a.ID, c) {
+				continue
+			}
+			switch o {
+			case Fail:
+				f++
+			case Pass:
+				p++
+			}
+		}
+		if f == 0 {
+			notes = append(notes, fmt.Sprintf("generated test %s reproduces nothing (no case fails on base): left out of FP/PP", a.ID))
+			continue
+		}
+		reproducing = append(reproducing, a.ID)
+		sumF += f
+		sumP += p
+	}
+
+	// Original cases: those that pass on base guard against regressions;
+	// those that fail on base are reproduction evidence the task already
+	// has (a related test of the issue, failing): a candidate that makes one
+	// pass earns FP, as with a generated test's failing case.
+	var guarded, failing []caseRef
+	originals := 0
+	for _, a := range m.Artifacts {
+		if a.Generated {
+			continue
+		}
+		originals++
+		for c, o := range m.Base.Cases[a.ID] {
+			switch {
+			case flaky.has(a.ID, c):
+			case o == Pass:
+				guarded = append(guarded, caseRef{a.ID, c})
+			case o == Fail:
+				failing = append(failing, caseRef{a.ID, c})
+			}
+		}
+	}
+	sumF += len(failing)
+	switch {
+	case generated > 0 && len(reproducing) == 0 && len(failing) == 0:
+		notes = append(notes, "FP/PP left out: no generated test fails on base (ΣF = 0)")
+	case len(reproducing) > 0 && sumP == 0:
+		notes = append(notes, "FP/PP: PP term left out: no case of a reproducing generated test passes on base (ΣP = 0)")
+	}
+	if len(failing) > 0 {
+		notes = append(notes, fmt.Sprintf("%d original case(s) fail on base: reproduction evidence, counted in FP/PP (FP when a candidate makes one pass)", len(failing)))
+	}
+	if originals > 0 && len(guarded) == 0 {
+		notes = append(notes, "regressions left out: no counted original case passes on base")
+	}
+
+	return baseTerms{flaky: flaky, reproducing: reproducing, sumF: sumF, sumP: sumP, guarded: guarded, failing: failing}, notes
+}
+
 // readMatrix computes the execution signals of every candidate in ids (those
 // still in play) and the notes a reader needs: quarantined cases, generated
 // tests left out, terms left out for an empty denominator.
@@ -62,72 +156,9 @@ func readMatrix(m *Matrix, ids []string) (map[string]executionSignals, []string)
 		notes = append(notes, fmt.Sprintf("%d flaky case(s) quarantined: left out of every score", quarantined))
 	}
 
-	// Reproducing generated tests and the denominators.
-	var reproducing []string
-	sumF, sumP := 0, 0
-	generated := 0
-	for _, a := range m.Artifacts {
-		if !a.Generated {
-			continue
-		}
-		generated++
-		f, p := 0, 0
-		for c, o := range m.Base.Cases[a.ID] {
-			if flaky.has(a.ID, c) {
-				continue
-			}
-			switch o {
-			case Fail:
-				f++
-			case Pass:
-				p++
-			}
-		}
-		if f == 0 {
-			notes = append(notes, fmt.Sprintf("generated test %s reproduces nothing (no case fails on base): left out of FP/PP", a.ID))
-			continue
-		}
-		reproducing = append(reproducing, a.ID)
-		sumF += f
-		sumP += p
-	}
-
-	// Original cases: those that pass on base guard against regressions;
-	// those that fail on base are reproduction evidence the task already
-	// has (a related test of the issue, failing): a candidate that makes one
-	// pass earns FP, as with a generated test's failing case.
-	type ref struct{ artifact, c string }
-	var guarded, failing []ref
-	originals := 0
-	for _, a := range m.Artifacts {
-		if a.Generated {
-			continue
-		}
-		originals++
-		for c, o := range m.Base.Cases[a.ID] {
-			switch {
-			case flaky.has(a.ID, c):
-			case o == Pass:
-				guarded = append(guarded, ref{a.ID, c})
-			case o == Fail:
-				failing = append(failing, ref{a.ID, c})
-			}
-		}
-	}
-	sumF += len(failing)
-	switch {
-	case generated > 0 && len(reproducing) == 0 && len(failing) == 0:
-		notes = append(notes, "FP/PP left out: no generated test fails on base (ΣF = 0)")
-	case len(reproducing) > 0 && sumP == 0:
-		notes = append(notes, "FP/PP: PP term left out: no case of a reproducing generated test passes on base (ΣP = 0)")
-	}
-	if len(failing) > 0 {
-		notes = append(notes, fmt.Sprintf("%d original case(s) fail on base: reproduction evidence, counted in FP/PP (FP when a candidate makes one pass)", len(failing)))
-	}
-	if originals > 0 && len(guarded) == 0 {
-		notes = append(notes, "regressions left out: no counted original case passes on base")
-	}
-
+	t, baseNotes := readBase(m)
+	notes = append(notes, baseNotes...)
+	reproducing, sumF, sumP, guarded, failing := t.reproducing, t.sumF, t.sumP, t.guarded, t.failing
 	unknown := 0
 	for _, id := range ids {
 		row, ok := m.Candidates[id]

@@ -14,7 +14,16 @@ const (
 	// RunUnknown: a timeout or an infrastructure failure, after retries. The
 	// evidence is missing: never a pass, never a model failure.
 	RunUnknown RunStatus = "unknown"
+	// RunNotRun: the run was not made because nothing it could show would
+	// change the verdict's choice or ties (adaptive execution: Adaptive).
+	// No evidence either way: the candidate takes no part in the ranking,
+	// and counts as in play for the execution-free signals of the others.
+	RunNotRun RunStatus = "not_run"
 )
+
+// NotRunReason is the reason of a row not run (RunNotRun), as reports
+// print it.
+const NotRunReason = "not run: cannot change the choice"
 
 // Artifact is one test artifact: a generated test, or the task's original suite.
 type Artifact struct {

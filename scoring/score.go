@@ -60,6 +60,8 @@ type Assessment struct {
 	baseWhy   string
 	// unknownWhy holds, for the candidates in play without evidence, why.
 	unknownWhy map[string]string
+	// notRun holds the candidates in play that were not run (RunNotRun).
+	notRun map[string]bool
 }
 
 // Assess computes the signals of every candidate: normalization and the
@@ -74,6 +76,7 @@ func Assess(in Input) (*Assessment, error) {
 		outWhy:     map[string]string{},
 		executed:   in.Matrix != nil,
 		unknownWhy: map[string]string{},
+		notRun:     map[string]bool{},
 	}
 	if in.Matrix != nil {
 		a.baseCases, a.baseWhy = baseEvidence(in.Matrix)
@@ -96,7 +99,7 @@ func Assess(in Input) (*Assessment, error) {
 				}
 			}
 		}
-		switch {
+		switch why := patchOut(s.Flags); {
 		case s.Status == RunApplyFailed:
 			s.Flags = append(s.Flags, FlagApplyFailed)
 			a.outWhy[c.ID] = "the patch does not apply: out"
@@ -105,12 +108,11 @@ func Assess(in Input) (*Assessment, error) {
 				s.Flags = append(s.Flags, FlagEmpty)
 			}
 			a.outWhy[c.ID] = "the patch leaves the tree unchanged: out"
-		case hasFlag(s.Flags, FlagEmpty):
-			a.outWhy[c.ID] = "the patch changes nothing once whitespace and comments are normalized: out"
-		case hasFlag(s.Flags, FlagOnlyTests):
-			a.outWhy[c.ID] = "the patch changes only test files, which the executor leaves out of every run: out"
-		case hasFlag(s.Flags, FlagOnlyScratch):
-			a.outWhy[c.ID] = "the patch only adds scripts at the repository root (reproduction scripts): no fix, out"
+		case why != "":
+			a.outWhy[c.ID] = why
+		case s.Status == RunNotRun:
+			s.Flags = append(s.Flags, FlagNotRun)
+			a.notRun[c.ID] = true
 		case s.Status != "" && s.Status != RunOK:
 			s.Flags = append(s.Flags, FlagUnknown)
 			a.unknownWhy[c.ID] = unknownWhy
@@ -137,6 +139,20 @@ func Assess(in Input) (*Assessment, error) {
 		sort.Strings(s.Flags)
 	}
 	return a, nil
+}
+
+// patchOut says why a candidate is out on its patch alone (flagsOf), or ""
+// when it is not: whatever its run shows, it takes no part.
+func patchOut(flags []string) string {
+	switch {
+	case hasFlag(flags, FlagEmpty):
+		return "the patch changes nothing once whitespace and comments are normalized: out"
+	case hasFlag(flags, FlagOnlyTests):
+		return "the patch changes only test files, which the executor leaves out of every run: out"
+	case hasFlag(flags, FlagOnlyScratch):
+		return "the patch only adds scripts at the repository root (reproduction scripts): no fix, out"
+	}
+	return ""
 }
 
 // treesOf returns the trees the runs of the candidates in ids left
@@ -189,9 +205,12 @@ func (a *Assessment) Select(p Policy) (Verdict, error) {
 
 	var clean, tampering []string
 	for _, id := range a.live {
-		if hasFlag(a.sig[id].Flags, FlagTouchesTests) {
+		switch {
+		case a.notRun[id]:
+			// Not run: no part in the ranking (listed after it, below).
+		case hasFlag(a.sig[id].Flags, FlagTouchesTests):
 			tampering = append(tampering, id)
-		} else {
+		default:
 			clean = append(clean, id)
 		}
 	}
@@ -200,6 +219,14 @@ func (a *Assessment) Select(p Policy) (Verdict, error) {
 	v.Notes = append(v.Notes, o.notes...)
 	for _, id := range o.listed {
 		v.Ranking = append(v.Ranking, Ranked{ID: id, Rank: o.rank[id], Signals: a.sig[id].clone(), Keys: o.keys[id], Out: o.out[id]})
+	}
+	for _, id := range a.live {
+		if a.notRun[id] {
+			v.Ranking = append(v.Ranking, Ranked{ID: id, Signals: a.sig[id].clone(), Out: NotRunReason})
+		}
+	}
+	if n := len(v.Basis.NotRun); n > 0 {
+		v.Notes = append(v.Notes, fmt.Sprintf("%d candidate(s) not run: nothing their runs could show would change the choice or the ties (adaptive execution); they are not ranked, and count as in play for the execution-free signals", n))
 	}
 	for _, c := range a.candidates {
 		if why, ok := a.outWhy[c.ID]; ok {
@@ -212,10 +239,6 @@ func (a *Assessment) Select(p Policy) (Verdict, error) {
 	case len(tampering) > 0:
 		v.Notes = append(v.Notes, "every candidate in play changes test files (tampering): the choice is among them; the test files they change are restored before the runs")
 	}
-	if len(o.order) == 0 {
-		v.Why = "no candidate can be chosen: every patch is empty, only touches tests, or does not apply"
-		return v, nil
-	}
 	if why := a.abstain(); why != "" {
 		v.Abstained = why
 		v.Basis.Execution = EvidenceNone
@@ -223,6 +246,10 @@ func (a *Assessment) Select(p Policy) (Verdict, error) {
 		for i := range v.Ranking {
 			v.Ranking[i].Rank = 0 // no rank without evidence; signals stay
 		}
+		return v, nil
+	}
+	if len(o.order) == 0 {
+		v.Why = "no candidate can be chosen: every patch is empty, only touches tests, or does not apply"
 		return v, nil
 	}
 	v.Basis.Signals = o.used
@@ -278,6 +305,8 @@ func (a *Assessment) basis() Basis {
 	for _, id := range a.live {
 		if _, unknown := a.unknownWhy[id]; unknown {
 			b.Unknown = append(b.Unknown, id)
+		} else if a.notRun[id] {
+			b.NotRun = append(b.NotRun, id)
 		} else {
 			b.Executed = append(b.Executed, id)
 		}
@@ -305,6 +334,9 @@ func (a *Assessment) abstain() string {
 	var reasons []string
 	for _, id := range a.live {
 		why, unknown := a.unknownWhy[id]
+		if a.notRun[id] {
+			why, unknown = NotRunReason, true
+		}
 		if !unknown {
 			return ""
 		}

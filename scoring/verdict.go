@@ -79,6 +79,7 @@ const (
 	FlagScratchFiles = "scratch_files" // adds scripts at the repository root (reproduction scripts)
 	FlagSizeOutlier  = "size_outlier"  // far larger than the other candidates
 	FlagUnknown      = "unknown"       // its run timed out or failed for infrastructure reasons
+	FlagNotRun       = "not_run"       // not run: its run could not change the choice (adaptive execution)
 	FlagUnparsed     = "unparsed"      // not a diff the parser reads; compared as plain text
 )
 
@@ -136,7 +137,8 @@ type Verdict struct {
 
 // Execution evidence levels (Basis.Execution).
 const (
-	// EvidenceFull: every candidate in play has a completed run.
+	// EvidenceFull: every candidate in play has a completed run, except
+	// those not run because they cannot change the choice (Basis.NotRun).
 	EvidenceFull = "full"
 	// EvidencePartial: some candidates in play have a completed run; the
 	// others (Basis.Unknown) timed out or failed for infrastructure reasons
@@ -163,6 +165,11 @@ type Basis struct {
 	// Unknown lists the candidates in play whose run timed out or failed
 	// for infrastructure reasons: no evidence either way.
 	Unknown []string `json:"unknown,omitempty"`
+	// NotRun lists the candidates in play that were not run because
+	// nothing their runs could show would change the choice or the ties
+	// (adaptive execution, docs/SCORING.md): they take no part in the
+	// ranking. Execution says full or partial of the candidates that ran.
+	NotRun []string `json:"not_run,omitempty"`
 	// UnknownRuns counts the job's runs that timed out or failed for
 	// infrastructure reasons (set by the selector, which sees the runs).
 	UnknownRuns int `json:"unknown_runs,omitempty"`
@@ -188,9 +195,15 @@ func (b Basis) String() string {
 		s = "no execution evidence"
 	case EvidenceFull:
 		s = fmt.Sprintf("full execution evidence: every candidate in play (%d) ran, against %d base case(s)", len(b.Executed), b.BaseCases)
+		if len(b.NotRun) > 0 {
+			s = fmt.Sprintf("full execution evidence: every candidate in play that could change the choice (%d) ran, against %d base case(s)", len(b.Executed), b.BaseCases)
+		}
 	case EvidencePartial:
 		s = fmt.Sprintf("partial execution evidence: %d of %d candidate(s) in play ran, against %d base case(s); no evidence for %s",
 			len(b.Executed), len(b.Executed)+len(b.Unknown), b.BaseCases, strings.Join(b.Unknown, ", "))
+	}
+	if len(b.NotRun) > 0 {
+		s += fmt.Sprintf("; %d candidate(s) not run: they cannot change the choice (%s)", len(b.NotRun), strings.Join(b.NotRun, ", "))
 	}
 	if b.UnknownRuns > 0 {
 		s += fmt.Sprintf("; %d run(s) timed out or failed for infrastructure reasons", b.UnknownRuns)
