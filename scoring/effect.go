@@ -72,11 +72,11 @@ func effectClusters(views []view, trees map[string]string) []string {
 // it added; whitespace is removed because git apply --ignore-whitespace
 // may delete a line that differs from the patch's in whitespace. So equal
 // trees have equal signatures (the converse does not hold). A patch that
-// renames, copies, changes a mode, holds a binary change or does not parse
-// gets "": it may leave any tree.
+// renames, copies, changes a mode, holds a binary change, or does not parse
+// into a file change gets "": it may leave any tree.
 func EffectSignature(patch string) string {
 	files, _, err := gitdiff.Parse(strings.NewReader(patch))
-	if err != nil {
+	if err != nil || len(files) == 0 {
 		return ""
 	}
 	traditional := !isGitDiff(patch)

@@ -61,3 +61,44 @@ func TestEffectClusters(t *testing.T) {
 		})
 	}
 }
+
+// TestEffectSignature: patches that leave the same tree have the same
+// signature (the same change respelled, at another offset, with other
+// whitespace); other changes have other signatures; a rename may leave
+// any tree.
+func TestEffectSignature(t *testing.T) {
+	const fix = "diff --git a/a.go b/a.go\n--- a/a.go\n+++ b/a.go\n@@ -3,2 +3,2 @@\n x := 1\n-return x\n+return x + 1\n"
+	same := map[string]string{
+		"respelled":   "diff --git a/a.go b/a.go\n--- a/a.go\n+++ b/a.go\n@@ -3,2 +3,2 @@\n-x := 1\n-return x\n+x := 1\n+return x + 1\n",
+		"elsewhere":   "diff --git a/a.go b/a.go\n--- a/a.go\n+++ b/a.go\n@@ -9,1 +9,1 @@\n-return x\n+return x + 1\n",
+		"whitespace":  "diff --git a/a.go b/a.go\n--- a/a.go\n+++ b/a.go\n@@ -4,1 +4,1 @@\n-\treturn x\n+return  x+1\n",
+		"traditional": "--- a/a.go\n+++ b/a.go\n@@ -4,1 +4,1 @@\n-return x\n+return x + 1\n",
+	}
+	other := map[string]string{
+		"another fix":  "diff --git a/a.go b/a.go\n--- a/a.go\n+++ b/a.go\n@@ -4,1 +4,1 @@\n-return x\n+return x + 2\n",
+		"another file": "diff --git a/b.go b/b.go\n--- a/b.go\n+++ b/b.go\n@@ -4,1 +4,1 @@\n-return x\n+return x + 1\n",
+	}
+	want := EffectSignature(fix)
+	if want == "" {
+		t.Fatal("the fix has no signature")
+	}
+	for name, p := range same {
+		if got := EffectSignature(p); got != want {
+			t.Errorf("%s: signature %q, want the fix's %q", name, got, want)
+		}
+	}
+	for name, p := range other {
+		if got := EffectSignature(p); got == want || got == "" {
+			t.Errorf("%s: signature %q: want one of its own", name, got)
+		}
+	}
+	for name, p := range map[string]string{
+		"rename":      "diff --git a/a.go b/c.go\nsimilarity index 100%\nrename from a.go\nrename to c.go\n",
+		"mode":        "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n",
+		"not a patch": "@@ nonsense",
+	} {
+		if got := EffectSignature(p); got != "" {
+			t.Errorf("%s: signature %q, want none (any tree)", name, got)
+		}
+	}
+}
