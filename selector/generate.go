@@ -107,7 +107,8 @@ func (b baseRunner) RunBase(ctx context.Context, tests []executor.TestPatch) (ex
 }
 
 // generate adds model evidence to a job before it is planned: generated
-// tests and judge scores.
+// tests. The judge comes after the runs (judge), which tell which
+// candidates apply.
 func (s *Selector) generate(ctx context.Context, sess *generator.Session, job Job, gen *Generation) (Job, generator.Context) {
 	mctx, err := modelContext(ctx, job)
 	if err != nil {
@@ -129,20 +130,20 @@ func (s *Selector) generate(ctx context.Context, sess *generator.Session, job Jo
 		}
 		job.Task = task
 	}
-	if job.Options.Judge {
-		job.Candidates = s.judge(ctx, sess, job, gen)
-	}
 	return job, mctx
 }
 
-// judge gives every candidate without a verifier score the judge's P(YES);
-// candidates with the same change share one request.
-func (s *Selector) judge(ctx context.Context, sess *generator.Session, job Job, gen *Generation) []scoring.Candidate {
+// judge gives every candidate that applies and has no verifier score the
+// judge's P(YES); candidates with the same change share one request. It
+// runs once the plan's runs are in: a candidate that does not apply is out
+// whatever the judge says, so asking about it would only spend the budget.
+func (s *Selector) judge(ctx context.Context, sess *generator.Session, plan *Plan, gen *Generation) {
 	j := &generator.Judge{Model: sess}
+	job := plan.job
 	cands := slices.Clone(job.Candidates)
 	byKey := map[string]float64{}
 	for i, c := range cands {
-		if c.Verifier != nil {
+		if c.Verifier != nil || !plan.applies(c.ID) {
 			continue
 		}
 		key, empty := dedupeKey(c.Patch)
@@ -168,7 +169,39 @@ func (s *Selector) judge(ctx context.Context, sess *generator.Session, job Job, 
 		}
 		gen.Judged[c.ID] = p
 	}
-	return cands
+	plan.job.Candidates = cands
+}
+
+// applies reports whether a candidate's patch applies: its evidence run
+// applied it (a run that timed out had; one that failed for the
+// infrastructure says whether it got that far). In an execution-free job,
+// which runs nothing, a patch applies when the executor's vetting accepts
+// it (it parses, and writes nothing it must not).
+func (p *Plan) applies(id string) bool {
+	if p.job.Options.executionFree() {
+		i := slices.IndexFunc(p.job.Candidates, func(c scoring.Candidate) bool { return c.ID == id })
+		if i < 0 {
+			return false
+		}
+		_, ok := executor.RunPatch(p.job.Candidates[i].Patch, p.job.Task.TestFileMatcher().Patterns())
+		return ok
+	}
+	g, ok := p.byID[id]
+	if !ok {
+		return false // an empty patch: never run
+	}
+	run, ok := p.evidenceRun(g)
+	res, recorded := p.results[run.ID]
+	if !ok || !recorded {
+		return false
+	}
+	switch res.Status {
+	case executor.Completed, executor.TimedOut:
+		return true
+	case executor.Infra:
+		return res.Applied != ""
+	}
+	return false
 }
 
 // adversarial plays up to Options.AdversarialRounds rounds: while two or more

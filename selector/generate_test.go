@@ -3,6 +3,7 @@ package selector_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,5 +199,61 @@ func TestAdvSecond(t *testing.T) {
 	}
 	if rep.Verdict.Chosen != "fix" || len(rep.Verdict.Ties) != 2 {
 		t.Errorf("chosen %q, ties %v: want fix, still tied with wrong", rep.Verdict.Chosen, rep.Verdict.Ties)
+	}
+}
+
+// TestJudgeOnlyCandidatesThatApply: the judge is asked about each distinct
+// candidate that applies, once the runs say which do: not about a patch
+// that does not apply (stale context) nor an empty one, and twins share a
+// request. In an execution-free job, which runs nothing, a patch the
+// executor's vetting refuses (it writes outside the repository) is not
+// judged either.
+func TestJudgeOnlyCandidatesThatApply(t *testing.T) {
+	job, _ := tinyJob(t, "fix", "wrong")
+	fix := job.Candidates[0].Patch
+	stale := strings.Replace(fix, "-func Answer() int { return 41 }", "-func Answer() int { return 40 }", 1)
+	if stale == fix {
+		t.Fatal("could not derive the stale patch")
+	}
+	outside := "diff --git a/../evil.go b/../evil.go\nnew file mode 100644\n--- /dev/null\n+++ b/../evil.go\n@@ -0,0 +1 @@\n+package evil\n"
+	job.Candidates = append(job.Candidates,
+		scoring.Candidate{ID: "twin", Patch: fix}, scoring.Candidate{ID: "stale", Patch: stale},
+		scoring.Candidate{ID: "empty"}, scoring.Candidate{ID: "outside", Patch: outside})
+	job.Options.Judge = true
+	for _, tc := range []struct {
+		name      string
+		execution string
+		judged    []string
+	}{
+		{"runs", "", []string{"fix", "twin", "wrong"}},
+		{"execution-free", selector.ExecutionNone, []string{"fix", "stale", "twin", "wrong"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := llmtest.NewServer(t, func(int, generator.ChatRequest) llmtest.Reply { return llmtest.Yes(0.9) })
+			sel := &selector.Selector{Exec: newLocal(t), Pool: selector.NewPool(2), Models: srv.Endpoint(t)}
+			job := job
+			job.Options.Execution = tc.execution
+			rep, err := sel.Select(context.Background(), job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var judged []string
+			for id := range rep.Generation.Judged {
+				judged = append(judged, id)
+			}
+			slices.Sort(judged)
+			if !slices.Equal(judged, tc.judged) {
+				t.Errorf("judged %v, want %v", judged, tc.judged)
+			}
+			// One request per distinct change judged: fix and its twin share one.
+			if n := len(srv.Requests()); n != len(tc.judged)-1 {
+				t.Errorf("%d judge requests, want %d", n, len(tc.judged)-1)
+			}
+			for _, r := range rep.Verdict.Ranking {
+				if _, ok := rep.Generation.Judged[r.ID]; (r.Signals.Verifier != nil) != ok {
+					t.Errorf("candidate %s: verifier %v, judged %v", r.ID, r.Signals.Verifier, ok)
+				}
+			}
+		})
 	}
 }

@@ -147,6 +147,9 @@ func (s *Selector) Select(ctx context.Context, job Job) (Report, error) {
 		s.emit(Event{Kind: kind, Job: job.ID, Message: err.Error()})
 		return Report{}, err
 	}
+	if sess != nil && job.Options.Judge {
+		s.judge(ctx, sess, plan, gen)
+	}
 	rep, err := Score(plan)
 	if err != nil {
 		s.emit(Event{Kind: EventFailed, Job: job.ID, Message: err.Error()})
