@@ -20,6 +20,7 @@ type Data struct {
 	Generated time.Time      `json:"generated"`
 	Policy    string         `json:"policy"`
 	Totals    Totals         `json:"totals"`
+	Index     Index          `json:"index"`
 	Summary   *batch.Summary `json:"summary,omitempty"`
 	Instances []Instance     `json:"instances"`
 }
@@ -37,6 +38,16 @@ type Totals struct {
 	Seconds    float64 `json:"seconds"`
 }
 
+// Index counts the instances each filter of the page's instance index
+// keeps. Missed and MixedTies need labels; Labelled says whether any were
+// given.
+type Index struct {
+	Labelled  bool `json:"labelled"`
+	Missed    int  `json:"missed"`
+	MixedTies int  `json:"mixed_ties"`
+	Abstained int  `json:"abstained"`
+}
+
 // Instance is one instance's part of the report.
 type Instance struct {
 	ID      string       `json:"instance_id"`
@@ -51,13 +62,23 @@ type Instance struct {
 	Resolved    *bool  `json:"resolved,omitempty"`
 	Why         string `json:"why,omitempty"`
 	// Confidence is the verdict's P(the chosen candidate is resolved).
-	Confidence *float64          `json:"confidence,omitempty"`
-	Ties       []string          `json:"ties,omitempty"`
-	Notes      []string          `json:"notes,omitempty"`
-	Dropped    map[string]string `json:"dropped_tests,omitempty"`
-	Distinct   int               `json:"distinct,omitempty"`
-	Runs       int               `json:"runs,omitempty"`
-	Seconds    float64           `json:"seconds,omitempty"`
+	Confidence *float64 `json:"confidence,omitempty"`
+	Ties       []string `json:"ties,omitempty"`
+	// Missed: the selection did not resolve the instance (the chosen
+	// candidate is labelled unresolved, or nothing was chosen) although a
+	// candidate is labelled resolved: the oracle had a fix.
+	Missed bool `json:"missed,omitempty"`
+	// MixedTie: the verdict's ties hold a resolved and an unresolved
+	// candidate, so the tie-break decided the outcome.
+	MixedTie bool `json:"mixed_tie,omitempty"`
+	// Abstained: the verdict chose nothing for want of evidence or
+	// confidence (Verdict.Abstained).
+	Abstained bool              `json:"abstained,omitempty"`
+	Notes     []string          `json:"notes,omitempty"`
+	Dropped   map[string]string `json:"dropped_tests,omitempty"`
+	Distinct  int               `json:"distinct,omitempty"`
+	Runs      int               `json:"runs,omitempty"`
+	Seconds   float64           `json:"seconds,omitempty"`
 	// Candidates in ranking order (candidates that are out last).
 	Candidates []Candidate `json:"candidates"`
 	Heatmap    *Heatmap    `json:"heatmap,omitempty"`
@@ -129,9 +150,37 @@ func Build(title, policy string, res *batch.Result, sum *batch.Summary, labels R
 		if in.Resumed {
 			d.Totals.Resumed++
 		}
-		d.Instances = append(d.Instances, buildInstance(in, labels))
+		out := buildInstance(in, labels)
+		d.Index.Missed += count(out.Missed)
+		d.Index.MixedTies += count(out.MixedTie)
+		d.Index.Abstained += count(out.Abstained)
+		d.Instances = append(d.Instances, out)
 	}
+	d.Index.Labelled = labels != nil
 	return d
+}
+
+func count(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// flag sets the instance's index flags from its candidates' labels.
+func (out *Instance) flag() {
+	fixed := false
+	for _, c := range out.Candidates {
+		fixed = fixed || c.Resolved != nil && *c.Resolved
+	}
+	out.Missed = fixed && (out.Resolved == nil || !*out.Resolved)
+	var yes, no bool
+	for _, c := range out.Candidates {
+		if c.Tied && c.Resolved != nil {
+			yes, no = yes || *c.Resolved, no || !*c.Resolved
+		}
+	}
+	out.MixedTie = yes && no
 }
 
 func buildInstance(in batch.Instance, labels Resolver) Instance {
@@ -153,11 +202,13 @@ func buildInstance(in batch.Instance, labels Resolver) Instance {
 		for _, c := range in.Candidates {
 			out.Candidates = append(out.Candidates, Candidate{ID: c.ID, Model: c.Model, Sample: c.Sample, Resolved: label(c)})
 		}
+		out.flag()
 		return out
 	}
 	rep := in.Report
 	v := rep.Verdict
 	out.Why, out.Ties, out.Notes, out.Dropped, out.Confidence = v.Why, v.Ties, v.Notes, rep.Dropped, v.Confidence
+	out.Abstained = v.Abstained != ""
 	out.Distinct, out.Runs, out.Seconds = rep.Distinct, len(rep.Runs), rep.Duration.Seconds()
 	if c, ok := in.Chosen(); ok {
 		out.Chosen, out.ChosenModel, out.ChosenPatch, out.Resolved = c.ID, c.Model, c.Patch, label(c)
@@ -176,6 +227,7 @@ func buildInstance(in batch.Instance, labels Resolver) Instance {
 		})
 	}
 	out.Heatmap = buildHeatmap(rep.Matrix, order)
+	out.flag()
 	return out
 }
 

@@ -32,6 +32,8 @@ var (
 	pageCSS string
 	//go:embed heatmap.js
 	pageJS string
+	//go:embed index.js
+	indexJS string
 
 	page = template.Must(template.New("page").Funcs(template.FuncMap{
 		"pct":     pct,
@@ -113,11 +115,12 @@ func HTML(d Data) ([]byte, error) {
 		Data        Data
 		CSS         template.CSS
 		JS          template.JS
+		IndexJS     template.JS
 		Chart       *chart
 		Reliability *reliabilityChart
 		Failed      []Instance
 		Open        bool
-	}{d, template.CSS(pageCSS), template.JS(pageJS), newChart(d.Summary), reliabilityOf(d.Summary), failed, len(d.Instances) <= openAtMost})
+	}{d, template.CSS(pageCSS), template.JS(pageJS), template.JS(indexJS), newChart(d.Summary), reliabilityOf(d.Summary), failed, len(d.Instances) <= openAtMost})
 	if err != nil {
 		return nil, fmt.Errorf("render the report: %w", err)
 	}
