@@ -13,35 +13,37 @@ type aucSignal struct {
 	value func(s scoring.Signals, key float64) float64
 }
 
-func flagValue(flag string) func(s scoring.Signals, _ float64) float64 {
-	return func(s scoring.Signals, _ float64) float64 {
-		for _, f := range s.Flags {
-			if f == flag {
-				return 0
+// aucSignals are the execution-free signals some candidate in play has
+// (the labelled candidate sets hold no runs), each oriented ("-size", "no
+// touches_tests"; a candidate without the signal counts 0), then the
+// consensus key's score.
+func aucSignals(pools []Pool) []aucSignal {
+	var out []aucSignal
+	for _, d := range scoring.SignalDefs() {
+		if d.Execution || !anyHas(pools, d.Name) {
+			continue
+		}
+		sig := aucSignal{name: string(d.Name), value: func(s scoring.Signals, _ float64) float64 {
+			v, _ := d.Value(s)
+			return v
+		}}
+		switch {
+		case d.Flag != "":
+			sig.name = "no " + sig.name
+			sig.value = func(s scoring.Signals, _ float64) float64 {
+				v, _ := d.Value(s)
+				return 1 - v
+			}
+		case d.LowerIsBetter():
+			sig.name = "-" + sig.name
+			sig.value = func(s scoring.Signals, _ float64) float64 {
+				v, _ := d.Value(s)
+				return -v
 			}
 		}
-		return 1
+		out = append(out, sig)
 	}
-}
-
-var aucSignals = []aucSignal{
-	{"votes", func(s scoring.Signals, _ float64) float64 { return float64(s.Votes) }},
-	{"similarity", func(s scoring.Signals, _ float64) float64 { return s.Similarity }},
-	{"localization", func(s scoring.Signals, _ float64) float64 { return s.Localization }},
-	{"function_localization", func(s scoring.Signals, _ float64) float64 { return s.FunctionLocalization }},
-	{"line_localization", func(s scoring.Signals, _ float64) float64 { return s.LineLocalization }},
-	{"edit_consensus", func(s scoring.Signals, _ float64) float64 { return s.EditConsensus }},
-	{"prior", func(s scoring.Signals, _ float64) float64 {
-		if s.Prior == nil {
-			return 0
-		}
-		return *s.Prior
-	}},
-	{"-size", func(s scoring.Signals, _ float64) float64 { return -float64(s.ChangedLines) }},
-	{"no touches_tests", flagValue(scoring.FlagTouchesTests)},
-	{"no scratch_files", flagValue(scoring.FlagScratchFiles)},
-	{"no size_outlier", flagValue(scoring.FlagSizeOutlier)},
-	{"consensus score", func(_ scoring.Signals, key float64) float64 { return key }},
+	return append(out, aucSignal{"consensus score", func(_ scoring.Signals, key float64) float64 { return key }})
 }
 
 // signalAUCs computes each signal's AUC over the candidates in play.
@@ -56,6 +58,7 @@ func signalAUCs(pools []Pool) []SignalAUC {
 		withinSum    float64
 		withinN      int
 	}
+	aucSignals := aucSignals(pools)
 	cols := make([]column, len(aucSignals))
 	for _, p := range pools {
 		if len(p.Candidates) < 2 {

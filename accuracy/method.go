@@ -242,22 +242,14 @@ func Methods(pools []Pool, o Options) ([]Method, error) {
 	for _, p := range policies {
 		ms = append(ms, Policy(p))
 	}
-	for _, s := range rankingSignals {
-		if anyHas(pools, s) {
-			ms = append(ms, SignalAlone(s))
+	// Each ordering signal alone (the flags are filters, not orderings).
+	for _, d := range scoring.SignalDefs() {
+		if d.Flag == "" && anyHas(pools, d.Name) {
+			ms = append(ms, SignalAlone(d.Name))
 		}
 	}
 	ms = append(ms, BestSystem(MethodBestSystem, KindReference, pools), Oracle())
 	return ms, nil
-}
-
-// rankingSignals are the signals ranked alone: every ordering signal (the
-// flags are filters, not orderings).
-var rankingSignals = []scoring.Signal{
-	scoring.SignalFPPP, scoring.SignalRegressions, scoring.SignalGeneratedPassed,
-	scoring.SignalVotes, scoring.SignalSimilarity, scoring.SignalLocalization,
-	scoring.SignalFunctionLocalization, scoring.SignalLineLocalization, scoring.SignalEditConsensus, scoring.SignalBehaviour,
-	scoring.SignalVerifier, scoring.SignalPrior, scoring.SignalSize,
 }
 
 // anyHas reports whether some candidate in play in some pool has the

@@ -26,19 +26,19 @@ type Weighting struct {
 	Mean float64 `json:"mean"`
 }
 
-// TuneGrid lists, per signal, the weights to try. Similarity is the anchor
-// (weight 1) and the other signals are tried around it. Only non-negative
-// weights are tried, in a direction fixed by the signal: a weighting that
-// rewards touching tests would be fitting a data set, not a principle.
-var TuneGrid = map[scoring.Signal][]float64{
-	scoring.SignalSimilarity:           {1},
-	scoring.SignalVotes:                {0, 0.25, 0.5, 1},
-	scoring.SignalFunctionLocalization: {0, 0.25, 0.5},
-	scoring.SignalLocalization:         {0, 0.25, 0.5},
-	scoring.SignalLineLocalization:     {0, 0.05, 0.1, 0.25},
-	scoring.SignalSizeOutlier:          {0, 0.1, 0.25},
-	scoring.SignalTouchesTests:         {0, 0.1},
-	scoring.SignalScratchFiles:         {0, 0.1},
+// TuneGrid lists, per signal, the weights to try: each signal's
+// SignalDef.Tune. Similarity is the anchor (weight 1) and the other signals
+// are tried around it. Only non-negative weights are tried, in a direction
+// fixed by the signal: a weighting that rewards touching tests would be
+// fitting a data set, not a principle.
+func TuneGrid() map[scoring.Signal][]float64 {
+	grid := map[scoring.Signal][]float64{}
+	for _, d := range scoring.SignalDefs() {
+		if len(d.Tune) > 0 {
+			grid[d.Name] = d.Tune
+		}
+	}
+	return grid
 }
 
 // Tune measures every weighting of the grid on the dev splits only, best

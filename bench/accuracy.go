@@ -83,8 +83,17 @@ type AccuracyResult struct {
 }
 
 // newKeys are the signals whose weight in auto's consensus key is chosen on
-// the dev pools.
-var newKeys = []scoring.Signal{scoring.SignalBehaviour, scoring.SignalEditConsensus}
+// the dev pools (SignalDef.AutoTerm), in name order.
+func newKeys() []scoring.Signal {
+	var out []scoring.Signal
+	for _, d := range scoring.SignalDefs() {
+		if d.AutoTerm {
+			out = append(out, d.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // minConfidences are the minimum confidences tried on dev for the
 // abstaining row.
@@ -172,7 +181,7 @@ func Accuracy(ctx context.Context, cfg AccuracyConfig) (AccuracyResult, error) {
 	res := AccuracyResult{Kinds: kindRows(labels)}
 	// Each new key's weight, chosen on dev.
 	chosen := map[scoring.Signal]float64{}
-	for _, sig := range newKeys {
+	for _, sig := range newKeys() {
 		best := -1.0
 		for _, w := range accuracy.TermWeights {
 			t, err := accuracy.Compute(dev, []accuracy.Method{accuracy.AutoWithTerm(sig, w)})
@@ -198,7 +207,7 @@ func Accuracy(ctx context.Context, cfg AccuracyConfig) (AccuracyResult, error) {
 			return nil, err
 		}
 		var extra []accuracy.Method
-		for _, sig := range newKeys {
+		for _, sig := range newKeys() {
 			m := accuracy.AutoWithTerm(sig, chosen[sig])
 			m.Note = "weight chosen on dev"
 			extra = append(extra, m)

@@ -279,8 +279,8 @@ func TestAccuracyOnSet(t *testing.T) {
 			t.Errorf("auto %.2f or random %.2f beats the oracle %.2f", acc["policy auto"], acc["random pick"], acc["oracle"])
 		}
 	}
-	if len(res.Terms) != len(newKeys)*len(accuracy.TermWeights) {
-		t.Errorf("%d dev term rows, want %d", len(res.Terms), len(newKeys)*len(accuracy.TermWeights))
+	if len(res.Terms) != len(newKeys())*len(accuracy.TermWeights) {
+		t.Errorf("%d dev term rows, want %d", len(res.Terms), len(newKeys())*len(accuracy.TermWeights))
 	}
 	var b strings.Builder
 	if err := WriteAccuracy(&b, res); err != nil || !strings.Contains(b.String(), "test split") || !strings.Contains(b.String(), "dev split") {

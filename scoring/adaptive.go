@@ -291,6 +291,16 @@ func (a *Adaptive) Settle(m *Matrix) Settlement {
 		c.sig[SignalScratchFiles] = exactly(flagValue(b.Flags, FlagScratchFiles))
 	}
 	a.consensusSpans(cs, trees)
+	// A signal without a bound above (one registered since) may have any
+	// value, or none, in a completion: a choice that rests on it is never
+	// settled early, so its runs all happen.
+	for _, c := range cs {
+		for _, d := range registry {
+			if _, ok := c.sig[d.Name]; !ok {
+				c.sig[d.Name] = span{lo: math.Inf(-1), hi: math.Inf(1), canHave: true, canLack: true}
+			}
+		}
+	}
 
 	if len(okIDs) == 0 {
 		return Settlement{Why: "no run has completed yet"}

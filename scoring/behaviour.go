@@ -19,17 +19,26 @@ import (
 // all of them, original and generated. A candidate without a completed
 // run has no behaviour signal.
 
-// behaviourSignals sets Signals.Behaviour of the candidates in ids whose
-// run completed.
-func behaviourSignals(m *Matrix, ids []string, sig map[string]*Signals) {
-	c, ok := behaviourClasses(m, ids)
+// SignalBehaviour is the behaviour class's size × the cases it passes
+// (CodeT), [0, 1].
+const SignalBehaviour Signal = "behaviour"
+
+var behaviourSignal = SignalDef{Name: SignalBehaviour, Unit: "[0, 1]", Execution: true, AutoTerm: true, unitScale: true,
+	Doc:     "the candidate's behaviour class (the candidates with the same outcome on every counted case) backed by its size and the cases it passes, as CodeT's dual execution agreement: (|class|/n)·(passed/counted); absent without a completed run",
+	compute: behaviourValues}
+
+// behaviourValues is the behaviour of the candidates in play whose run
+// completed.
+func behaviourValues(in signalInput) map[string]float64 {
+	c, ok := behaviourClasses(in.matrix, in.live)
 	if !ok {
-		return
+		return nil
 	}
+	out := make(map[string]float64, len(c.class))
 	for id, k := range c.class {
-		v := c.value(len(c.members[k]), c.passes[k])
-		sig[id].Behaviour = &v
+		out[id] = c.value(len(c.members[k]), c.passes[k])
 	}
+	return out
 }
 
 // classes are the behaviour classes of the candidates with a completed

@@ -37,10 +37,10 @@ func TestBehaviour(t *testing.T) {
 		s, _ := a.Signals(c.ID)
 		w, ok := want[c.ID]
 		switch {
-		case !ok && s.Behaviour != nil:
-			t.Errorf("%s: behaviour %v, want none", c.ID, *s.Behaviour)
-		case ok && (s.Behaviour == nil || math.Abs(*s.Behaviour-w) > 1e-12):
-			t.Errorf("%s: behaviour %v, want %v", c.ID, deref(s.Behaviour), w)
+		case !ok && behaviourOf(s) != nil:
+			t.Errorf("%s: behaviour %v, want none", c.ID, *behaviourOf(s))
+		case ok && (behaviourOf(s) == nil || math.Abs(*behaviourOf(s)-w) > 1e-12):
+			t.Errorf("%s: behaviour %v, want %v", c.ID, deref(behaviourOf(s)), w)
 		}
 	}
 	v, err := a.Select(Policy{Name: "codet", Keys: []Key{{Signal: SignalBehaviour}}})
@@ -60,10 +60,19 @@ func TestBehaviour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, _ := a2.Signals("fix"); s.Behaviour == nil || *s.Behaviour != 0.5 {
-		t.Errorf("fix: behaviour %v, want 1/2 · 2/2", deref(s.Behaviour))
+	if s, _ := a2.Signals("fix"); behaviourOf(s) == nil || *behaviourOf(s) != 0.5 {
+		t.Errorf("fix: behaviour %v, want 1/2 · 2/2", deref(behaviourOf(s)))
 	}
-	if s, _ := a2.Signals("no"); s.Behaviour == nil || *s.Behaviour != 0.25 {
-		t.Errorf("no: behaviour %v, want 1/2 · 1/2", deref(s.Behaviour))
+	if s, _ := a2.Signals("no"); behaviourOf(s) == nil || *behaviourOf(s) != 0.25 {
+		t.Errorf("no: behaviour %v, want 1/2 · 1/2", deref(behaviourOf(s)))
 	}
+}
+
+// behaviourOf is a candidate's behaviour signal, nil when it has none.
+func behaviourOf(s Signals) *float64 {
+	v, ok := SignalBehaviour.Value(s)
+	if !ok {
+		return nil
+	}
+	return &v
 }

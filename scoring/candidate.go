@@ -18,3 +18,15 @@ type Candidate struct {
 	// repository when known). Priors.Apply fills it from a fitted table.
 	Prior *float64 `json:"prior,omitempty"`
 }
+
+// SignalVerifier is a judge's P(YES), when the candidate carries one.
+const SignalVerifier Signal = "verifier"
+
+var verifierSignal = SignalDef{Name: SignalVerifier, Unit: "[0, 1]", Column: "verifier", Format: "%.3f", unitScale: true,
+	Doc: "a verifier's or judge's P(the patch is correct), when the candidate carries one (verifier_score, or the judge's P(YES))",
+	value: func(s *Signals) (float64, bool) {
+		if s.Verifier == nil {
+			return 0, false
+		}
+		return *s.Verifier, true
+	}}

@@ -266,3 +266,45 @@ func hasFlag(flags []string, f string) bool {
 	}
 	return false
 }
+
+// The consensus signals (execution-free), the size, and the flag signals.
+const (
+	SignalVotes                Signal = "votes"                 // identical normalized patches, itself included
+	SignalSimilarity           Signal = "similarity"            // mean similarity to the most similar half of the others
+	SignalLocalization         Signal = "localization"          // file overlap with the others
+	SignalFunctionLocalization Signal = "function_localization" // function overlap with the others
+	SignalLineLocalization     Signal = "line_localization"     // edited-line overlap, top half of the others
+	SignalSize                 Signal = "size"                  // changed canonical lines, lower is better
+	SignalTouchesTests         Signal = "touches_tests"         // 1 when flagged, lower is better
+	SignalScratchFiles         Signal = "scratch_files"         // 1 when flagged, lower is better
+	SignalSizeOutlier          Signal = "size_outlier"          // 1 when flagged, lower is better
+)
+
+var (
+	votesSignal = SignalDef{Name: SignalVotes, Unit: "candidates", Column: "votes", Format: "%.0f", counted: true,
+		Tune:  []float64{0, 0.25, 0.5, 1},
+		Doc:   "the candidates in play in the candidate's meaning cluster, itself included (majority vote)",
+		value: func(s *Signals) (float64, bool) { return float64(s.Votes), true }}
+	similaritySignal = SignalDef{Name: SignalSimilarity, Unit: "[0, 1]", Column: "similarity", Format: "%.2f", unitScale: true,
+		Tune:  []float64{1},
+		Doc:   "the mean similarity of the normalized patch to the most similar half of the others",
+		value: func(s *Signals) (float64, bool) { return s.Similarity, true }}
+	localizationSignal = SignalDef{Name: SignalLocalization, Unit: "[0, 1]", unitScale: true,
+		Tune:  []float64{0, 0.25, 0.5},
+		Doc:   "the mean overlap (Jaccard) of the non-test files it changes with those each other candidate changes",
+		value: func(s *Signals) (float64, bool) { return s.Localization, true }}
+	functionLocalizationSignal = SignalDef{Name: SignalFunctionLocalization, Unit: "[0, 1]", unitScale: true,
+		Tune:  []float64{0, 0.25, 0.5},
+		Doc:   "the same overlap over the functions (scopes) enclosing the changes",
+		value: func(s *Signals) (float64, bool) { return s.FunctionLocalization, true }}
+	lineLocalizationSignal = SignalDef{Name: SignalLineLocalization, Unit: "[0, 1]", unitScale: true,
+		Tune:  []float64{0, 0.05, 0.1, 0.25},
+		Doc:   "the mean overlap of the base-file lines it edits with those the most similar half of the others edit",
+		value: func(s *Signals) (float64, bool) { return s.LineLocalization, true }}
+	sizeSignal = SignalDef{Name: SignalSize, Unit: "lines (changed_lines)", lowerIsBetter: true,
+		Doc:   "the canonical lines the effective patch (test files and scratch scripts left out) deletes and adds",
+		value: func(s *Signals) (float64, bool) { return float64(s.ChangedLines), true }}
+	touchesTestsSignal = flagSignal(SignalTouchesTests, FlagTouchesTests, "the patch changes test files as well (test tampering)", 0, 0.1)
+	scratchFilesSignal = flagSignal(SignalScratchFiles, FlagScratchFiles, "the patch adds scripts at the repository root (reproduction scripts)", 0, 0.1)
+	sizeOutlierSignal  = flagSignal(SignalSizeOutlier, FlagSizeOutlier, "the change is far larger than the other candidates'", 0, 0.1, 0.25)
+)

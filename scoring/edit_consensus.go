@@ -84,3 +84,11 @@ func editConsensus(views []view, sig map[string]*Signals) {
 		sig[v.id].EditConsensus = total
 	}
 }
+
+// SignalEditConsensus is the support of the candidate's edits across the
+// pool.
+const SignalEditConsensus Signal = "edit_consensus"
+
+var editConsensusSignal = SignalDef{Name: SignalEditConsensus, Unit: "edits (a sum of shares)", AutoTerm: true,
+	Doc:   "the sum over the candidate's edits (change blocks) of the share of the other candidates in play that make the same edit; a candidate with more regressions than the fewest lends no support",
+	value: func(s *Signals) (float64, bool) { return s.EditConsensus, true }}

@@ -222,3 +222,37 @@ func readMatrix(m *Matrix, ids []string) (map[string]executionSignals, []string)
 	}
 	return out, notes
 }
+
+// The execution signals, read from the outcome matrix.
+const (
+	SignalFPPP            Signal = "fppp"             // Kimi-Dev S_i, [0, 2]
+	SignalRegressions     Signal = "regressions"      // broken original cases, lower is better
+	SignalGeneratedPassed Signal = "generated_passed" // reproducing generated tests fully passed
+)
+
+var (
+	fpppSignal = SignalDef{Name: SignalFPPP, Unit: "[0, 2]", Execution: true, Column: "FP/PP", Format: "%.3f",
+		Doc: "Kimi-Dev's self-play score S = ΣFP/ΣF + ΣPP/ΣP: the failing-on-base cases it makes pass, plus the passing ones it keeps passing, each as a share",
+		value: func(s *Signals) (float64, bool) {
+			if s.FPPP == nil {
+				return 0, false
+			}
+			return *s.FPPP, true
+		}}
+	regressionsSignal = SignalDef{Name: SignalRegressions, Unit: "test cases", Execution: true, Column: "regressions", Format: "%.0f", lowerIsBetter: true,
+		Doc: "the original test cases passing on base that the candidate breaks",
+		value: func(s *Signals) (float64, bool) {
+			if s.Regressions == nil {
+				return 0, false
+			}
+			return float64(*s.Regressions), true
+		}}
+	generatedPassedSignal = SignalDef{Name: SignalGeneratedPassed, Unit: "generated tests", Execution: true, Column: "gen passed", Format: "%.0f",
+		Doc: "the reproducing generated tests the candidate passes whole",
+		value: func(s *Signals) (float64, bool) {
+			if s.GeneratedPassed == nil {
+				return 0, false
+			}
+			return float64(*s.GeneratedPassed), true
+		}}
+)

@@ -145,3 +145,15 @@ func (p *Priors) Apply(cands []Candidate, repo string) []Candidate {
 	}
 	return out
 }
+
+// SignalPrior is the reliability prior of the producing model.
+const SignalPrior Signal = "prior"
+
+var priorSignal = SignalDef{Name: SignalPrior, Unit: "[0, 1]", unitScale: true, logOdds: true,
+	Doc: "the reliability prior of the producing model: how often its candidates were correct on labelled runs, when the candidate carries one",
+	value: func(s *Signals) (float64, bool) {
+		if s.Prior == nil {
+			return 0, false
+		}
+		return *s.Prior, true
+	}}

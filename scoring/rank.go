@@ -273,7 +273,7 @@ func utilities(s Signal, ids []string, sig map[string]*Signals) (map[string]floa
 	}
 	for id, v := range present {
 		switch {
-		case s == SignalVotes:
+		case info.counted:
 			if n := len(ids); n > 1 {
 				u[id] = math.Min(1, (v-1)/float64(n-1)) // votes count all live candidates
 			}

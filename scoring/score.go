@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"strings"
@@ -134,7 +135,7 @@ func Assess(in Input) (*Assessment, error) {
 		a.hasTests = a.hasTests || e.fppp != nil || e.regressions != nil
 	}
 	editConsensus(liveViews, a.sig)
-	behaviourSignals(in.Matrix, a.live, a.sig)
+	computeSignals(signalInput{matrix: in.Matrix, live: a.live, views: liveViews, sig: a.sig})
 	for _, s := range a.sig {
 		sort.Strings(s.Flags)
 	}
@@ -182,6 +183,7 @@ func (a *Assessment) Signals(id string) (Signals, bool) {
 func (s *Signals) clone() Signals {
 	c := *s
 	c.Flags = append([]string(nil), s.Flags...)
+	c.Extra = maps.Clone(s.Extra)
 	return c
 }
 

@@ -1,7 +1,11 @@
 package scoring
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -43,12 +47,6 @@ type Signals struct {
 	// of the share of the other candidates in play that make the same edit;
 	// a candidate with more regressions than the fewest lends no support.
 	EditConsensus float64 `json:"edit_consensus"`
-	// Behaviour is the candidate's behaviour class (the candidates with
-	// the same outcome on every counted case) backed by its size and the
-	// cases it passes, as CodeT's dual execution agreement:
-	// (|class|/n)·(passed/counted), in [0, 1]; absent without a completed
-	// run.
-	Behaviour *float64 `json:"behaviour,omitempty"`
 	// Verifier is the judge's P(YES), when the candidate carries one.
 	Verifier *float64 `json:"verifier,omitempty"`
 	// Prior is the candidate's reliability prior, when it carries one.
@@ -67,6 +65,74 @@ type Signals struct {
 
 	// Flags: see the Flag constants.
 	Flags []string `json:"flags,omitempty"`
+
+	// Extra holds the values of the signals without a field of their own
+	// (a SignalDef with a compute: behaviour, and any signal added since),
+	// by name. In JSON they are fields like the others, by their names:
+	// absent when the candidate lacks the signal.
+	Extra map[Signal]float64 `json:"-"`
+}
+
+// signalFields is Signals without its JSON methods: the fields' own
+// encoding.
+type signalFields Signals
+
+// MarshalJSON writes the fields, then each Extra value as a field of its
+// own, by name, in name order.
+func (s Signals) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(signalFields(s))
+	if err != nil || len(s.Extra) == 0 {
+		return b, err
+	}
+	out := bytes.NewBuffer(bytes.TrimSuffix(b, []byte("}")))
+	for i, name := range slices.Sorted(maps.Keys(s.Extra)) {
+		if i > 0 || len(b) > 2 {
+			out.WriteByte(',')
+		}
+		v, err := json.Marshal(s.Extra[name])
+		if err != nil {
+			return nil, fmt.Errorf("signal %s: %w", name, err)
+		}
+		k, _ := json.Marshal(string(name))
+		out.Write(k)
+		out.WriteByte(':')
+		out.Write(v)
+	}
+	out.WriteByte('}')
+	return out.Bytes(), nil
+}
+
+// UnmarshalJSON reads the fields, and the values of the registered signals
+// without a field of their own into Extra.
+func (s *Signals) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, (*signalFields)(s)); err != nil {
+		return err
+	}
+	s.Extra = nil
+	var fields map[string]json.RawMessage
+	for _, d := range registry {
+		if d.value != nil {
+			continue
+		}
+		if fields == nil {
+			if err := json.Unmarshal(b, &fields); err != nil {
+				return err
+			}
+		}
+		raw, ok := fields[string(d.Name)]
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		var v float64
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("signal %s: %w", d.Name, err)
+		}
+		if s.Extra == nil {
+			s.Extra = map[Signal]float64{}
+		}
+		s.Extra[d.Name] = v
+	}
+	return nil
 }
 
 // Flags a candidate can carry.

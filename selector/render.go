@@ -39,16 +39,23 @@ func (r Report) WriteText(w io.Writer, patches map[string]string) error {
 	fmt.Fprintf(&b, "Runs:   %d for %d candidates (%d distinct) in %s\n\n", len(r.Runs), len(r.Matrix.Candidates), r.Distinct, r.Duration.Round(1e7))
 
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RANK\tCANDIDATE\tSTATUS\tFP/PP\tREGRESSIONS\tGEN PASSED\tVOTES\tSIMILARITY\tVERIFIER\tFLAGS\tOUT")
+	columns := scoring.TableSignals()
+	header := []string{"RANK", "CANDIDATE", "STATUS"}
+	for _, d := range columns {
+		header = append(header, strings.ToUpper(d.Column))
+	}
+	fmt.Fprintln(tw, strings.Join(append(header, "FLAGS", "OUT"), "\t"))
 	for _, c := range v.Ranking {
 		s := c.Signals
 		rank := "-"
 		if c.Rank > 0 {
 			rank = fmt.Sprint(c.Rank)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%s\t%s\t%s\n",
-			rank, c.ID, orDash(string(s.Status)), floatOrDash(s.FPPP), intOrDash(s.Regressions), intOrDash(s.GeneratedPassed),
-			s.Votes, s.Similarity, floatOrDash(s.Verifier), orDash(strings.Join(s.Flags, ",")), c.Out)
+		cells := []string{rank, c.ID, orDash(string(s.Status))}
+		for _, d := range columns {
+			cells = append(cells, d.Cell(s))
+		}
+		fmt.Fprintln(tw, strings.Join(append(cells, orDash(strings.Join(s.Flags, ",")), c.Out), "\t"))
 	}
 	tw.Flush()
 
@@ -126,18 +133,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func floatOrDash(f *float64) string {
-	if f == nil {
-		return "-"
-	}
-	return fmt.Sprintf("%.3f", *f)
-}
-
-func intOrDash(i *int) string {
-	if i == nil {
-		return "-"
-	}
-	return fmt.Sprint(*i)
 }

@@ -90,7 +90,7 @@ Brier score and expected calibration error on every split;
 				return accuracy.WritePriorSettings(out, ss[:min(tunePriors, len(ss))])
 			}
 			if tune > 0 {
-				ws, err := accuracy.Tune(cmd.Context(), sets, accuracy.TuneGrid)
+				ws, err := accuracy.Tune(cmd.Context(), sets, accuracy.TuneGrid())
 				if err != nil {
 					return err
 				}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector/batch"
 )
 
@@ -38,17 +39,12 @@ var (
 	page = template.Must(template.New("page").Funcs(template.FuncMap{
 		"pct":     pct,
 		"seconds": func(s float64) string { return roundSeconds(s) },
-		"fptr": func(f *float64) string {
-			if f == nil {
-				return "–"
+		// cell is a signal's cell in the ranking table ("–" when absent).
+		"cell": func(d scoring.SignalDef, s scoring.Signals) string {
+			if c := d.Cell(s); c != "-" {
+				return c
 			}
-			return fmt.Sprintf("%.3f", *f)
-		},
-		"iptr": func(i *int) string {
-			if i == nil {
-				return "–"
-			}
-			return fmt.Sprint(*i)
+			return "–"
 		},
 		"label": func(b *bool) string {
 			switch {
@@ -116,11 +112,12 @@ func HTML(d Data) ([]byte, error) {
 		CSS         template.CSS
 		JS          template.JS
 		IndexJS     template.JS
+		Columns     []scoring.SignalDef
 		Chart       *chart
 		Reliability *reliabilityChart
 		Failed      []Instance
 		Open        bool
-	}{d, template.CSS(pageCSS), template.JS(pageJS), template.JS(indexJS), newChart(d.Summary), reliabilityOf(d.Summary), failed, len(d.Instances) <= openAtMost})
+	}{d, template.CSS(pageCSS), template.JS(pageJS), template.JS(indexJS), scoring.TableSignals(), newChart(d.Summary), reliabilityOf(d.Summary), failed, len(d.Instances) <= openAtMost})
 	if err != nil {
 		return nil, fmt.Errorf("render the report: %w", err)
 	}

@@ -35,6 +35,10 @@ func (f *filler) fill(v reflect.Value) {
 	case v.Type() == outcomeType:
 		v.SetUint(uint64(1 + n%4)) // the four outcomes
 		return
+	case v.Type() == reflect.TypeFor[map[scoring.Signal]float64]():
+		// Signals.Extra holds registered signals only (behaviour).
+		v.Set(reflect.ValueOf(map[scoring.Signal]float64{scoring.SignalBehaviour: float64(n) + 0.25}))
+		return
 	}
 	switch v.Kind() {
 	case reflect.String:
