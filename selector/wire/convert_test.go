@@ -114,6 +114,13 @@ func TestRoundTrips(t *testing.T) {
 	t.Run("report", func(t *testing.T) {
 		var in selector.Report
 		f.fill(reflect.ValueOf(&in).Elem())
+		// v1 carries a candidate not run as an unknown row with the
+		// not_run flag and reason; Basis.NotRun is those candidates.
+		notRun := &in.Verdict.Ranking[1]
+		notRun.Signals.Status = scoring.RunNotRun
+		notRun.Signals.Flags = append(notRun.Signals.Flags, scoring.FlagNotRun)
+		in.Verdict.Basis.NotRun = []string{notRun.ID}
+		in.Matrix.Candidates[notRun.ID] = scoring.Row{Status: scoring.RunNotRun, Reason: scoring.NotRunReason}
 		back, err := throughJSON(t, FromReport(in)).ToSelector()
 		if err != nil {
 			t.Fatal(err)

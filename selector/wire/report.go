@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/generator"
@@ -92,7 +93,8 @@ type Ranked struct {
 	// the signal.
 	Keys []*float64 `json:"keys,omitempty"`
 	// Status is the row status of the candidate's run; absent when the
-	// job ran nothing.
+	// job ran nothing; unknown, with the flag not_run, for a candidate
+	// adaptive execution did not run because it cannot change the choice.
 	Status RowStatus `json:"status,omitempty"`
 	// Signals are the candidate's numeric signals that have a value, by
 	// name (docs/SCORING.md lists them: fppp, fp, pp, regressions,
@@ -166,7 +168,9 @@ type Artifact struct {
 
 // Row is one run's evidence.
 type Row struct {
-	// Status says whether the row holds evidence.
+	// Status says whether the row holds evidence; unknown, with the reason
+	// "not run: cannot change the choice", for a candidate adaptive
+	// execution did not run.
 	Status RowStatus `json:"status"`
 	// Reason explains a status other than ok.
 	Reason string `json:"reason,omitempty"`
@@ -328,10 +332,29 @@ func fromVerdict(v scoring.Verdict) Verdict {
 	}
 	for _, r := range v.Ranking {
 		out.Ranking = append(out.Ranking, Ranked{ID: r.ID, Rank: r.Rank, Out: r.Out, Keys: r.Keys,
-			Status: RowStatus(r.Signals.Status), Signals: signalValues(r.Signals), Flags: r.Signals.Flags,
+			Status: rowStatus(r.Signals.Status), Signals: signalValues(r.Signals), Flags: r.Signals.Flags,
 			Key: r.Signals.Key, Cluster: r.Signals.Cluster})
 	}
 	return out
+}
+
+// Candidates that adaptive execution did not run (scoring.RunNotRun) came
+// after v1 was frozen. v1 sends them as what they are to a v1 client, rows
+// without evidence: status unknown, the reason scoring.NotRunReason and the
+// ranked candidate's flag not_run; Basis.NotRun is not sent, it is the
+// ranked candidates with that flag. The trip back restores all three.
+
+// rowStatus is the v1 status of a row or a ranked candidate.
+func rowStatus(s scoring.RunStatus) RowStatus {
+	if s == scoring.RunNotRun {
+		return RowUnknown
+	}
+	return RowStatus(s)
+}
+
+// notRun says whether a v1 row or ranked candidate stands for one not run.
+func notRun(status RowStatus, reason string, flags []string) bool {
+	return status == RowUnknown && (reason == scoring.NotRunReason || slices.Contains(flags, scoring.FlagNotRun))
 }
 
 func (v Verdict) toScoring() (scoring.Verdict, error) {
@@ -347,6 +370,10 @@ func (v Verdict) toScoring() (scoring.Verdict, error) {
 		s, err := r.signals()
 		if err != nil {
 			return out, fmt.Errorf("verdict: candidate %s: %w", r.ID, err)
+		}
+		if notRun(r.Status, "", r.Flags) {
+			s.Status = scoring.RunNotRun
+			out.Basis.NotRun = append(out.Basis.NotRun, r.ID)
 		}
 		out.Ranking = append(out.Ranking, scoring.Ranked{ID: r.ID, Rank: r.Rank, Out: r.Out, Keys: r.Keys, Signals: s})
 	}
@@ -417,7 +444,7 @@ func fromMatrix(m scoring.Matrix) Matrix {
 }
 
 func fromRow(r scoring.Row) Row {
-	out := Row{Status: RowStatus(r.Status), Reason: r.Reason, Tree: r.Tree}
+	out := Row{Status: rowStatus(r.Status), Reason: r.Reason, Tree: r.Tree}
 	if r.Cases != nil {
 		out.Cases = make(map[string]map[string]TestOutcome, len(r.Cases))
 		for art, cases := range r.Cases {
@@ -451,6 +478,9 @@ func (m Matrix) toScoring() (scoring.Matrix, error) {
 
 func (r Row) toScoring() (scoring.Row, error) {
 	out := scoring.Row{Status: scoring.RunStatus(r.Status), Reason: r.Reason, Tree: r.Tree}
+	if notRun(r.Status, r.Reason, nil) {
+		out.Status = scoring.RunNotRun
+	}
 	if r.Cases != nil {
 		out.Cases = make(map[string]map[string]scoring.Outcome, len(r.Cases))
 		for art, cases := range r.Cases {
