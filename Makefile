@@ -32,7 +32,8 @@ test-short:
 images: test-deps
 	images/build.sh all
 
-## generate: the protocol's JSON Schema (docs/wire) and the field reference in docs/DAEMON.md, from package selector/wire.
+## generate: the protocol's JSON Schema (docs/wire) and the field reference in docs/DAEMON.md, from package selector/wire;
+## the signal table in docs/SCORING.md, from the scoring registry.
 generate:
 	$(GO) generate ./selector/wire
 

@@ -301,7 +301,7 @@ var (
 		Tune:  []float64{0, 0.05, 0.1, 0.25},
 		Doc:   "the mean overlap of the base-file lines it edits with those the most similar half of the others edit",
 		value: func(s *Signals) (float64, bool) { return s.LineLocalization, true }}
-	sizeSignal = SignalDef{Name: SignalSize, Unit: "lines (changed_lines)", lowerIsBetter: true,
+	sizeSignal = SignalDef{Name: SignalSize, Field: "changed_lines", Unit: "lines", lowerIsBetter: true,
 		Doc:   "the canonical lines the effective patch (test files and scratch scripts left out) deletes and adds",
 		value: func(s *Signals) (float64, bool) { return float64(s.ChangedLines), true }}
 	touchesTestsSignal = flagSignal(SignalTouchesTests, FlagTouchesTests, "the patch changes test files as well (test tampering)", 0, 0.1)

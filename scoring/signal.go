@@ -33,6 +33,10 @@ var registry = []SignalDef{
 type SignalDef struct {
 	// Name is the signal's name in policies and in Signals' JSON.
 	Name Signal
+	// Field, when set, is the name of the Signals field that holds the
+	// value in JSON (and in the protocol's signals map), where it differs
+	// from Name; a flag signal's value is its flag in Signals.Flags.
+	Field string
 	// Unit says what the value counts, or its range.
 	Unit string
 	// Doc says what the signal measures, in a sentence.

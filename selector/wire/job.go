@@ -215,10 +215,10 @@ type ConfidenceModel struct {
 	// Scope is the kind of verdict the model speaks for: tests or
 	// execution_free.
 	Scope string `json:"scope"`
-	// Intercept is the logistic regression's intercept.
+	// Intercept is the logistic regression's intercept, in log-odds.
 	Intercept float64 `json:"intercept"`
 	// Weights are the logistic regression's weights, by feature name
-	// (the verdict's features).
+	// (the verdict's features): log-odds per unit of the feature.
 	Weights map[string]float64 `json:"weights"`
 	// Source says what the model was fitted on.
 	Source string `json:"source,omitempty"`

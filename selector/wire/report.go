@@ -62,7 +62,10 @@ type Verdict struct {
 	// absent when nothing was chosen or no model speaks for this kind of
 	// verdict (a note says so).
 	Confidence *float64 `json:"confidence,omitempty" jsonschema:"minimum=0,maximum=1"`
-	// Features are what the confidence is computed from, by name.
+	// Features are what the confidence is computed from, by name, each in
+	// its own unit: flags (0 or 1), ln of a count, log-odds, shares in [0,
+	// 1], a key's difference ([SCORING.md](SCORING.md#confidence) lists
+	// them).
 	Features map[string]float64 `json:"features,omitempty"`
 	// Abstained, when set, says why nothing was chosen although
 	// candidates were in play: the runs gave no evidence to choose on (the
@@ -89,7 +92,9 @@ type Ranked struct {
 	// Out says why the candidate was filtered out, if it was.
 	Out string `json:"out,omitempty"`
 	// Keys are the policy's key values for this candidate, in key order,
-	// oriented so that higher is better; null where the candidate lacks
+	// oriented so that higher is better (a lower-is-better signal
+	// negated): a signal's key in the signal's unit, a weighted key the
+	// weighted sum of utilities in [0, 1]; null where the candidate lacks
 	// the signal.
 	Keys []*float64 `json:"keys,omitempty"`
 	// Status is the row status of the candidate's run; absent when the
@@ -97,11 +102,9 @@ type Ranked struct {
 	// adaptive execution did not run because it cannot change the choice.
 	Status RowStatus `json:"status,omitempty"`
 	// Signals are the candidate's numeric signals that have a value, by
-	// name (docs/SCORING.md lists them: fppp, fp, pp, regressions,
-	// generated_passed, votes, similarity, localization,
-	// function_localization, line_localization, edit_consensus, verifier,
-	// prior, changed_lines, ...). A signal without a value is absent,
-	// never 0. New signals may appear: ignore names you do not know.
+	// name, each in its unit: the Signals table below lists them. A signal
+	// without a value is absent, never 0. New signals may appear: ignore
+	// names you do not know.
 	Signals map[string]float64 `json:"signals"`
 	// Flags are the candidate's flags: empty, apply_failed, only_tests,
 	// only_scratch, touches_tests, scratch_files, size_outlier, unknown,

@@ -62,6 +62,9 @@ func Reference(s *jsonschema.Schema) string {
 				}
 				fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", pair.Key, typeOf(pair.Value), presence, cell(pair.Value.Description))
 			}
+			if name == "Ranked" {
+				b.WriteString(signalsSection())
+			}
 		}
 	}
 	return b.String()
@@ -151,17 +154,27 @@ func typeOf(p *jsonschema.Schema) string {
 func cell(text string) string { return strings.ReplaceAll(text, "|", `\|`) }
 
 // ErrNoMarkers: the document has no generated section to replace.
-var ErrNoMarkers = errors.New("wireschema: no generated section (" + BeginMarker + " ... " + EndMarker + ")")
+var ErrNoMarkers = errors.New("wireschema: no generated section")
 
 // Splice returns doc with its generated section replaced by reference.
 func Splice(doc []byte, reference string) ([]byte, error) {
-	begin := bytes.Index(doc, []byte(BeginMarker))
-	end := bytes.Index(doc, []byte(EndMarker))
+	return splice(doc, BeginMarker, EndMarker, reference)
+}
+
+// SpliceSignals returns docs/SCORING.md with its signal table replaced by
+// SignalTable.
+func SpliceSignals(doc []byte) ([]byte, error) {
+	return splice(doc, SignalsBegin, SignalsEnd, SignalTable())
+}
+
+func splice(doc []byte, beginMarker, endMarker, reference string) ([]byte, error) {
+	begin := bytes.Index(doc, []byte(beginMarker))
+	end := bytes.Index(doc, []byte(endMarker))
 	if begin < 0 || end < begin {
-		return nil, ErrNoMarkers
+		return nil, fmt.Errorf("%w: %s ... %s", ErrNoMarkers, beginMarker, endMarker)
 	}
 	var out bytes.Buffer
-	out.Write(doc[:begin+len(BeginMarker)])
+	out.Write(doc[:begin+len(beginMarker)])
 	out.WriteString("\n")
 	out.WriteString(reference)
 	out.WriteString("\n")

@@ -2,11 +2,14 @@ package wireschema
 
 import (
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/invopop/jsonschema"
 
+	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/wire"
 )
 
@@ -14,6 +17,7 @@ const (
 	wireDir    = "../../wire"
 	schemaFile = "../../../docs/wire/" + wire.Version + ".schema.json"
 	daemonDoc  = "../../../docs/DAEMON.md"
+	scoringDoc = "../../../docs/SCORING.md"
 )
 
 func generate(t *testing.T) *jsonschema.Schema {
@@ -50,6 +54,89 @@ func TestCommittedFiles(t *testing.T) {
 	}
 	if string(spliced) != string(doc) {
 		t.Errorf("the field reference in %s is not that of package wire: run `go generate ./selector/wire` and commit it", daemonDoc)
+	}
+	doc, err = os.ReadFile(scoringDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spliced, err = SpliceSignals(doc); err != nil {
+		t.Fatal(err)
+	} else if string(spliced) != string(doc) {
+		t.Errorf("the signal table in %s is not that of the scoring registry: run `go generate ./selector/wire` and commit it", scoringDoc)
+	}
+}
+
+// unitWords are the ways a description states a number's unit or range.
+var unitWords = regexp.MustCompile(`(?i)seconds|MiB|CPUs|processes|\[0, 1\]|\[0, 2\]|probability|P\(|log-odds|counts|index|` +
+	`1 for the best|how many|this many|the rounds|in its unit|in the signal's unit|in its own unit`)
+
+// TestEveryNumberHasAUnit: every number the protocol carries (a field, the
+// values of a map, the items of an array) says in its description what it
+// counts, or its unit or range; durations say seconds.
+func TestEveryNumberHasAUnit(t *testing.T) {
+	s := generate(t)
+	numeric := func(p *jsonschema.Schema) bool {
+		for _, q := range append([]*jsonschema.Schema{p, p.AdditionalProperties, p.Items}, append(p.OneOf, p.AnyOf...)...) {
+			if q != nil && (q.Type == "number" || q.Type == "integer") {
+				return true
+			}
+			if q != nil && q.Items != nil {
+				for _, r := range q.Items.AnyOf {
+					if r.Type == "number" {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	n := 0
+	for name, def := range s.Definitions {
+		for pair := def.Properties.Oldest(); pair != nil; pair = pair.Next() {
+			if !numeric(pair.Value) {
+				continue
+			}
+			n++
+			d := strings.ToLower(pair.Value.Description)
+			if !unitWords.MatchString(d) {
+				t.Errorf("%s.%s: %q says no unit", name, pair.Key, pair.Value.Description)
+			}
+			if strings.Contains(pair.Key, "duration") || strings.Contains(pair.Key, "timeout") || strings.HasSuffix(pair.Key, "_seconds") {
+				if !strings.Contains(d, "seconds") {
+					t.Errorf("%s.%s: a duration whose description does not say seconds", name, pair.Key)
+				}
+			}
+		}
+	}
+	if n < 30 {
+		t.Errorf("%d numbers checked: the walk missed some", n)
+	}
+}
+
+// TestEverySignalDocumented: every key of a report's signals map (a
+// candidate with every signal) has a row in the reference's Signals table,
+// or is one of FP/PP's counts, which its introduction names.
+func TestEverySignalDocumented(t *testing.T) {
+	ref := Reference(generate(t))
+	i := strings.Index(ref, "#### "+heading("Signals"))
+	if i < 0 {
+		t.Fatal("the reference has no Signals section")
+	}
+	section := ref[i:]
+	section = section[:strings.Index(section[1:], "####")+1]
+	one, two := 0.5, 2
+	sig := scoring.Signals{FPPP: &one, Regressions: &two, GeneratedPassed: &two, Verifier: &one, Prior: &one, Votes: 2, ChangedLines: 3,
+		Extra: map[scoring.Signal]float64{scoring.SignalBehaviour: one}}
+	rep := wire.FromReport(selector.Report{Verdict: scoring.Verdict{Ranking: []scoring.Ranked{{ID: "a", Signals: sig}}}})
+	for name := range rep.Verdict.Ranking[0].Signals {
+		if !strings.Contains(section, "`"+name+"`") {
+			t.Errorf("signal %s is not in the reference's Signals section", name)
+		}
+	}
+	for _, d := range scoring.SignalDefs() {
+		if !strings.Contains(section, "| `"+string(d.Name)+"` |") {
+			t.Errorf("signal %s has no row", d.Name)
+		}
 	}
 }
 

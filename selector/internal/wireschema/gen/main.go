@@ -1,5 +1,6 @@
-// Command gen writes the protocol's JSON Schema to docs/wire and its field
-// reference into docs/DAEMON.md. Run it with `go generate ./selector/wire`
+// Command gen writes the protocol's JSON Schema to docs/wire, its field
+// reference into docs/DAEMON.md, and the signal table of the scoring
+// registry into docs/SCORING.md. Run it with `go generate ./selector/wire`
 // (from package wire's directory).
 package main
 
@@ -42,5 +43,15 @@ func run(dir string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", daemon, err)
 	}
-	return os.WriteFile(daemon, out, 0o644)
+	if err := os.WriteFile(daemon, out, 0o644); err != nil {
+		return err
+	}
+	scoring := filepath.Join(docs, "SCORING.md")
+	if doc, err = os.ReadFile(scoring); err != nil {
+		return err
+	}
+	if out, err = wireschema.SpliceSignals(doc); err != nil {
+		return fmt.Errorf("%s: %w", scoring, err)
+	}
+	return os.WriteFile(scoring, out, 0o644)
 }
