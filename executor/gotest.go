@@ -114,6 +114,9 @@ func (p *goTestParser) line(line []byte, truncated bool) {
 		return
 	}
 	if line[0] != '{' {
+		if truncated {
+			return // over MaxLine: no compiler line is that long, and matching it costs seconds
+		}
 		if m := goFailedBuild.FindSubmatch(line); m != nil {
 			p.broken[toValidUTF8(m[1])] = true
 		}

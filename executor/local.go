@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -294,8 +295,10 @@ func (l *Local) execute(ctx context.Context, st Stage, stageDir, repo string, ex
 	}
 
 	var copies sync.WaitGroup
-	copies.Go(func() { _, _ = io.Copy(col.Stdout(), outR) })
-	copies.Go(func() { _, _ = io.Copy(col.Stderr(), errR) })
+	var flowed atomic.Int64 // bytes read so far, to tell slow output from held-open pipes
+	var busy atomic.Int32   // copies handing bytes to the collector (parsing) rather than waiting on a pipe
+	copies.Go(func() { _, _ = io.Copy(&busyWriter{col.Stdout(), &busy}, &countingReader{outR, &flowed}) })
+	copies.Go(func() { _, _ = io.Copy(&busyWriter{col.Stderr(), &busy}, &countingReader{errR, &flowed}) })
 	copied := make(chan struct{})
 	go func() { copies.Wait(); close(copied) }()
 
@@ -309,9 +312,7 @@ func (l *Local) execute(ctx context.Context, st Stage, stageDir, repo string, ex
 		cg.kill() // processes that left the session too
 	}
 	waitErr := cmd.Wait()
-	select {
-	case <-copied:
-	case <-time.After(localDrain):
+	if !drained(copied, &flowed, &busy, localDrain) {
 		l.log.Warn("a process that left the run's session still holds its output open; cutting it off", "repo", repo)
 	}
 	outR.Close()
@@ -331,6 +332,55 @@ func (l *Local) execute(ctx context.Context, st Stage, stageDir, repo string, ex
 		return false, infraf("wait for the run script: %v", waitErr)
 	}
 	return false, nil
+}
+
+// drained waits for the output copies to end (copied closed) and says
+// whether they did. Output still being read is not cut off, however long
+// the collector takes with what was read (a parser on a long line under
+// the race detector can take seconds: cutting the pipes then lost the
+// output that followed); the pipes are cut off only once both copies have
+// waited on them for idle without a byte, which only a process holding
+// them open without writing can cause.
+func drained(copied <-chan struct{}, flowed *atomic.Int64, busy *atomic.Int32, idle time.Duration) bool {
+	tick := time.NewTicker(idle / 10)
+	defer tick.Stop()
+	last, since := flowed.Load(), time.Now()
+	for {
+		select {
+		case <-copied:
+			return true
+		case <-tick.C:
+			if n := flowed.Load(); n != last || busy.Load() > 0 {
+				last, since = n, time.Now()
+			} else if time.Since(since) >= idle {
+				return false
+			}
+		}
+	}
+}
+
+// busyWriter counts in busy the writes in progress to w.
+type busyWriter struct {
+	w    io.Writer
+	busy *atomic.Int32
+}
+
+func (b *busyWriter) Write(p []byte) (int, error) {
+	b.busy.Add(1)
+	defer b.busy.Add(-1)
+	return b.w.Write(p)
+}
+
+// countingReader adds the bytes it reads to n.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n.Add(int64(k))
+	return k, err
 }
 
 // ctxOr returns ctx's error, wrapped, when ctx has ended (the failure was
