@@ -116,7 +116,7 @@ func (s *Selector) generate(ctx context.Context, sess *generator.Session, job Jo
 		return job, mctx
 	}
 	if k := job.Options.GenerateTests; k > 0 {
-		w := &generator.TestWriter{Model: sess, Runner: baseRunner{s: s, pool: s.pool(), job: job}}
+		w := &generator.TestWriter{Model: sess, Runner: baseRunner{s: s, pool: s.pool(), job: job}, IDPrefix: testPrefix(job.Task.GeneratedTests)}
 		rep, err := w.Write(ctx, generator.TestRequest{Problem: job.Task.Problem, Context: mctx, Count: k})
 		if err != nil {
 			gen.Problems = append(gen.Problems, "generated tests: "+err.Error())
@@ -131,6 +131,22 @@ func (s *Selector) generate(ctx context.Context, sess *generator.Session, job Jo
 		job.Task = task
 	}
 	return job, mctx
+}
+
+// testPrefix is the prefix of the model's test IDs (PREFIX-1, ...): "gen",
+// or "gen2", "gen3" ... when a test of the task has an ID of that form
+// already. The tests the model adds are then valid by construction (unique
+// IDs, patches that add files), and the job is not validated again.
+func testPrefix(tests []GeneratedTest) string {
+	for n := 1; ; n++ {
+		prefix := "gen"
+		if n > 1 {
+			prefix = fmt.Sprint("gen", n)
+		}
+		if !slices.ContainsFunc(tests, func(g GeneratedTest) bool { return strings.HasPrefix(g.ID, prefix+"-") }) {
+			return prefix
+		}
+	}
 }
 
 // judge gives every candidate that applies and has no verifier score the

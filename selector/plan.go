@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/scoring"
 )
 
 // OriginalArtifact is the artifact ID of the task's original test suite.
@@ -54,6 +55,7 @@ type group struct {
 // Matrix assembles the evidence. Plan is not safe for concurrent use.
 type Plan struct {
 	job      Job
+	policy   scoring.Policy // the job's, parsed once (Job.validate)
 	tests    []executor.TestPatch
 	declared map[string]declaredTests // by generated test ID
 	groups   []group
@@ -68,11 +70,18 @@ type Plan struct {
 
 // NewPlan validates a job and plans its runs.
 func NewPlan(job Job) (*Plan, error) {
-	if err := job.Validate(); err != nil {
+	pol, err := job.validate()
+	if err != nil {
 		return nil, err
 	}
+	return newPlan(job, pol)
+}
+
+// newPlan plans the runs of a job validated already, whose policy is pol.
+func newPlan(job Job, pol scoring.Policy) (*Plan, error) {
 	p := &Plan{
 		job:      job,
+		policy:   pol,
 		declared: map[string]declaredTests{},
 		byID:     map[string]*group{},
 		baseRuns: job.Options.BaseRuns,

@@ -394,3 +394,50 @@ func TestRunKeySemantics(t *testing.T) {
 		t.Error("the patch does not change the key")
 	}
 }
+
+// TestPolicyParsedOnce: the plan carries the policy the job's validation
+// parsed, and scoring uses it: a policy changed after planning is not read
+// again (before, Select validated the job twice and parsed its policy
+// three times: Validate, NewPlan's Validate, scoreMatrix).
+func TestPolicyParsedOnce(t *testing.T) {
+	job := Job{ID: "j", Task: Task{ID: "t", Env: executor.Environment{Repo: "/nowhere"}, TestCommand: "true", Format: executor.GoJSON},
+		Candidates: []scoring.Candidate{{ID: "a", Patch: "diff --git a/x.go b/x.go\n--- a/x.go\n+++ b/x.go\n@@ -1 +1 @@\n-a\n+b\n"}},
+		Options:    Options{Policy: scoring.PolicyConsensus, Execution: ExecutionNone}}
+	plan, err := NewPlan(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.policy.Name != scoring.PolicyConsensus {
+		t.Fatalf("the plan's policy is %q, want the job's", plan.policy.Name)
+	}
+	plan.job.Options.Policy = "no such policy" // a second parse would fail
+	rep, err := Score(plan)
+	if err != nil {
+		t.Fatalf("scoring parsed the policy again: %v", err)
+	}
+	if rep.Verdict.Policy != scoring.PolicyConsensus || rep.Verdict.Chosen != "a" {
+		t.Errorf("verdict %+v, want a chosen by policy consensus", rep.Verdict)
+	}
+}
+
+// TestTestPrefix: the model's tests never take the ID of a test the task
+// has: the job is not validated again once they are added.
+func TestTestPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		ids  []string
+		want string
+	}{
+		{nil, "gen"},
+		{[]string{"repro", "generic", "gen"}, "gen"},
+		{[]string{"gen-1"}, "gen2"},
+		{[]string{"gen-7", "gen2-1"}, "gen3"},
+	} {
+		var tests []GeneratedTest
+		for _, id := range tc.ids {
+			tests = append(tests, GeneratedTest{ID: id, Patch: "p"})
+		}
+		if got := testPrefix(tests); got != tc.want {
+			t.Errorf("testPrefix(%v) = %q, want %q", tc.ids, got, tc.want)
+		}
+	}
+}

@@ -13,14 +13,10 @@ import (
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
-// scoreMatrix ranks a job's candidates on its matrix (nil: nothing ran).
-// The matrix already holds only the original cases that count
-// (Task.OriginalTests).
-func scoreMatrix(job Job, m *scoring.Matrix) (scoring.Verdict, error) {
-	pol, err := scoring.ParsePolicy(job.Options.policy())
-	if err != nil {
-		return scoring.Verdict{}, err
-	}
+// scoreMatrix ranks a job's candidates on its matrix (nil: nothing ran)
+// under its policy, parsed when the job was validated. The matrix already
+// holds only the original cases that count (Task.OriginalTests).
+func scoreMatrix(job Job, pol scoring.Policy, m *scoring.Matrix) (scoring.Verdict, error) {
 	return scoring.Score(scoring.Input{Candidates: job.Candidates, Matrix: m, TestFiles: job.Task.TestFileMatcher()}, pol)
 }
 

@@ -119,7 +119,10 @@ type RunRecord struct {
 func (s *Selector) Select(ctx context.Context, job Job) (Report, error) {
 	start := time.Now()
 	log := s.logger().With("job", job.ID, "task", job.Task.ID)
-	if err := job.Validate(); err != nil {
+	// The one validation and policy parse of the job; the tests the model
+	// adds below are valid by construction (generate).
+	pol, err := job.validate()
+	if err != nil {
 		s.emit(Event{Kind: EventFailed, Job: job.ID, Message: err.Error()})
 		return Report{}, err
 	}
@@ -130,7 +133,7 @@ func (s *Selector) Select(ctx context.Context, job Job) (Report, error) {
 		gen = &Generation{}
 		job, mctx = s.generate(ctx, sess, job, gen)
 	}
-	plan, err := NewPlan(job)
+	plan, err := newPlan(job, pol)
 	if err != nil {
 		s.emit(Event{Kind: EventFailed, Job: job.ID, Message: err.Error()})
 		return Report{}, err
@@ -197,7 +200,7 @@ func Score(plan *Plan) (Report, error) {
 	} else {
 		m = plan.Matrix()
 	}
-	v, err := scoreMatrix(plan.job, in)
+	v, err := scoreMatrix(plan.job, plan.policy, in)
 	if err != nil {
 		return Report{}, fmt.Errorf("job %s: scoring: %w", plan.job.ID, err)
 	}

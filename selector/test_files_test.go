@@ -52,7 +52,11 @@ func TestOneDefinitionOfTestFiles(t *testing.T) {
 			t.Errorf("%s: the run's test files %q match %q: %v, want %v", tc.name, run.TestFiles, tc.path, got, tc.want)
 		}
 		// Scoring flags what the same matcher matches.
-		v, err := scoreMatrix(job, nil)
+		pol, err := scoring.ParsePolicy(job.Options.policy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := scoreMatrix(job, pol, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

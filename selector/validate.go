@@ -43,6 +43,21 @@ func invalid(format string, args ...any) error {
 
 // Validate checks a job before anything runs.
 func (j Job) Validate() error {
+	_, err := j.validate()
+	return err
+}
+
+// validate checks a job and returns its policy, parsed: on a job's way
+// through Select (and NewPlan), the one check and the one parse; the plan
+// carries the policy to scoring.
+func (j Job) validate() (scoring.Policy, error) {
+	var pol scoring.Policy
+	err := j.check(&pol)
+	return pol, err
+}
+
+// check checks a job, and sets *pol to its parsed policy.
+func (j Job) check(pol *scoring.Policy) error {
 	t := j.Task
 	if t.Env.Image == "" && t.Env.Repo == "" {
 		return invalid("task %q: environment needs \"image\" (a Docker image) or \"repo\" (a local checkout)", t.ID)
@@ -89,9 +104,11 @@ func (j Job) Validate() error {
 	case o.executionFree() && (o.GenerateTests > 0 || o.AdversarialRounds > 0):
 		return invalid("job %q: options.execution %q runs nothing, but generated and adversarial tests need runs: drop one or the other", j.ID, ExecutionNone)
 	}
-	if _, err := scoring.ParsePolicy(j.Options.policy()); err != nil {
+	p, err := scoring.ParsePolicy(j.Options.policy())
+	if err != nil {
 		return invalid("job %q: policy: %v (built-in policies: %s)", j.ID, err, strings.Join(scoring.PolicyNames(), ", "))
 	}
+	*pol = p
 	if m := j.Options.MinConfidence; m < 0 || m > 1 {
 		return invalid("job %q: min_confidence %v is outside [0, 1]: give a probability", j.ID, m)
 	}
