@@ -340,14 +340,20 @@ func WriteCalibration(w io.Writer, c Calibration) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	names := make([]string, 0, len(c.Model.Weights))
-	for n := range c.Model.Weights {
+	return WriteModel(w, c.Model)
+}
+
+// WriteModel prints a confidence model on one line: its scope, intercept
+// and weights by name.
+func WriteModel(w io.Writer, m scoring.ConfidenceModel) error {
+	names := make([]string, 0, len(m.Weights))
+	for n := range m.Weights {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fmt.Fprintf(w, "model (%s): intercept %.3f", c.Model.Scope, c.Model.Intercept)
+	fmt.Fprintf(w, "model (%s): intercept %.3f", m.Scope, m.Intercept)
 	for _, n := range names {
-		fmt.Fprintf(w, ", %s %.3f", n, c.Model.Weights[n])
+		fmt.Fprintf(w, ", %s %.3f", n, m.Weights[n])
 	}
 	_, err := fmt.Fprintln(w)
 	return err

@@ -2,9 +2,11 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -196,7 +198,7 @@ func Accuracy(ctx context.Context, cfg AccuracyConfig) (AccuracyResult, error) {
 		}
 	}
 	// The confidence of tests verdicts, fitted on dev.
-	fit, err := fitConfidence(dev, test)
+	fit, err := fitConfidence(dev, test, fmt.Sprintf("policy auto's verdicts on the %d dev pools of %s (bestpatch bench accuracy --fit-confidence)", len(dev), describeSet(cfg.Dir)))
 	if err != nil {
 		return AccuracyResult{}, err
 	}
@@ -239,9 +241,9 @@ func Accuracy(ctx context.Context, cfg AccuracyConfig) (AccuracyResult, error) {
 // fitConfidence fits the confidence models of the dev pools' verdicts
 // (policy auto, as the selector chose), measures them on both splits, and
 // chooses on dev the minimum confidence that maximizes the pools answered
-// right plus the pools without a correct candidate abstained on. nil when
-// no scope has enough dev verdicts.
-func fitConfidence(dev, test []accuracy.Pool) (*ConfidenceFit, error) {
+// right plus the pools without a correct candidate abstained on. source
+// says what the models were fitted on.
+func fitConfidence(dev, test []accuracy.Pool, source string) (*ConfidenceFit, error) {
 	samples := func(ps []accuracy.Pool) []accuracy.Sample {
 		var out []accuracy.Sample
 		for _, p := range ps {
@@ -251,7 +253,7 @@ func fitConfidence(dev, test []accuracy.Pool) (*ConfidenceFit, error) {
 		}
 		return out
 	}
-	ms, skipped, err := accuracy.FitConfidenceModels(samples(dev), "policy auto's verdicts on the dev tasks of the bench set (bestpatch bench accuracy)")
+	ms, skipped, err := accuracy.FitConfidenceModels(samples(dev), source)
 	if err != nil {
 		return nil, err
 	}
@@ -278,6 +280,25 @@ func fitConfidence(dev, test []accuracy.Pool) (*ConfidenceFit, error) {
 		}
 	}
 	return fit, nil
+}
+
+// describeSet names a generated set by the configuration that made it (its
+// manifest), so that a model fitted on it says how to make the set again.
+func describeSet(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, manifestFile))
+	var m manifest
+	if err != nil || json.Unmarshal(b, &m) != nil {
+		return "a bench set"
+	}
+	mods := make([]string, len(m.Config.Modules))
+	for i, mod := range m.Config.Modules {
+		mods[i] = mod.Path
+		if mod.Version != "" {
+			mods[i] += "@" + mod.Version
+		}
+	}
+	return fmt.Sprintf("the bench set of bestpatch bench gen --tasks %d --candidates %d --seed %d (generator version %d; modules %s)",
+		m.Config.Tasks, m.Config.Candidates, m.Config.Seed, m.Version, strings.Join(mods, ", "))
 }
 
 // minConfidence is the run's own verdict, calibrated with models, that
@@ -464,6 +485,9 @@ func WriteAccuracy(w io.Writer, r AccuracyResult) error {
 				if b.Verdicts > 0 {
 					fmt.Fprintf(w, "  [%.1f, %.1f)  %3d  %s  %s\n", b.Lo, b.Hi, b.Verdicts, accuracy.Percent(b.MeanConfidence), accuracy.Percent(b.Accuracy))
 				}
+			}
+			if err := accuracy.WriteModel(w, m); err != nil {
+				return err
 			}
 		}
 	}

@@ -1,10 +1,13 @@
 package bench
 
 import (
-	"github.com/bestpatch/bestpatch/accuracy"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/bestpatch/bestpatch/accuracy"
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
@@ -76,11 +79,32 @@ func TestWriteAccuracy(t *testing.T) {
 			t.Errorf("%s: got %v (present %v), want %v", m, g, ok, w)
 		}
 	}
+	res.Confidence = &ConfidenceFit{Models: scoring.ConfidenceModels{{Scope: scoring.ScopeTests, Intercept: -0.5, Weights: map[string]float64{scoring.FeatureFPPP: 1.25}}},
+		MinConfide: 0.4, Test: accuracy.Measure([]float64{0.8, 0.3}, []float64{1, 0})}
 	var b strings.Builder
 	if err := WriteAccuracy(&b, res); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "test split: 3 pools") || !strings.Contains(b.String(), "policy mine") {
-		t.Errorf("report lacks the task count or a row:\n%s", b.String())
+	for _, want := range []string{"test split: 3 pools", "policy mine", "min confidence chosen on dev: 40%", "test             2", "model (tests): intercept -0.500, fppp 1.250"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// TestDescribeSet: a model fitted on a set names the configuration that
+// makes the set again.
+func TestDescribeSet(t *testing.T) {
+	dir := t.TempDir()
+	if got := describeSet(dir); got != "a bench set" {
+		t.Errorf("no manifest: %q", got)
+	}
+	b, _ := json.Marshal(manifest{Version: 3, Config: GenConfig{Modules: []Module{{Path: "github.com/kr/text", Version: "v0.2.0"}, {Path: "github.com/google/uuid"}}, Tasks: 6, Candidates: 16, Seed: 1}})
+	if err := os.WriteFile(filepath.Join(dir, manifestFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := "the bench set of bestpatch bench gen --tasks 6 --candidates 16 --seed 1 (generator version 3; modules github.com/kr/text@v0.2.0, github.com/google/uuid)"
+	if got := describeSet(dir); got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -153,7 +153,7 @@ or interruption.`,
 	f.StringVar(&model, "model", "bestpatch", "model_name_or_path written in the selected predictions")
 	registerPriors(f, &priorsFile)
 	registerConfidenceModel(f, &confidenceFile, &opts.MinConfidence)
-	f.StringVar(&fitConfidence, "fit-confidence", "", "with --labels: fit confidence models on this batch's labelled verdicts (one per scope) and write them to this JSON file, for --confidence-model")
+	f.StringVar(&fitConfidence, "fit-confidence", "", "with --labels: fit confidence models on this batch's labelled verdicts (one per scope) and write them into this JSON file (models of other scopes in it are kept), for --confidence-model")
 	f.StringSliceVar(&labelSources, "labels", nil, "labels (docs/BATCH.md): JSONL label lines, the SWE-bench harness's run report (<model>.<run_id>.json), its report.json files or their directory (logs/run_evaluation/<run_id>); PREDS=REPORT ties a harness report to the predictions file it graded; repeatable")
 	f.StringVar(&reportDir, "report", "", "write an HTML report (index.html) and report.json into this directory")
 	f.IntVar(&parallel, "parallel", 0, fmt.Sprintf("instances in flight at once (default: the number of workers; %d with --nats-url); the workers bound the runs", daemonParallel))

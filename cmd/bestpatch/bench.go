@@ -3,16 +3,19 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bestpatch/bestpatch/bench"
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/internal/runcache"
+	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 )
 
@@ -105,9 +108,9 @@ func defaultModuleNames() string {
 
 func newBenchAccuracyCmd() *cobra.Command {
 	var (
-		dir    string
-		asJSON bool
-		rt     runtimeFlags
+		dir, fitConfidence string
+		asJSON             bool
+		rt                 runtimeFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "accuracy --dir DIR",
@@ -116,7 +119,17 @@ func newBenchAccuracyCmd() *cobra.Command {
 (on each task's checkout with the local executor; with --executor docker, in
 each task's image, made by bench gen --images), scores each outcome matrix with every
 policy and each signal alone, and prints their tie-aware accuracy next to
-random pick, majority vote and the oracle, with the number of tasks.`,
+random pick, majority vote and the oracle, per split (dev, test), with the
+number of pools.
+
+It fits the confidence of verdicts with test evidence (scope tests) on the
+dev pools' verdicts only and prints its Brier score and ECE on both splits;
+--fit-confidence FILE writes that model into FILE, keeping a model of
+another scope already there. The built-in model is refitted so, on the set
+make bench generates:
+
+  bestpatch bench gen --out DIR --tasks 6 --candidates 16 --seed 1
+  bestpatch bench accuracy --dir DIR --fit-confidence scoring/confidence_default.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -151,16 +164,51 @@ random pick, majority vote and the oracle, with the number of tasks.`,
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(res)
+				err = enc.Encode(res)
+			} else {
+				err = bench.WriteAccuracy(cmd.OutOrStdout(), res)
 			}
-			return bench.WriteAccuracy(cmd.OutOrStdout(), res)
+			if err != nil || fitConfidence == "" {
+				return err
+			}
+			return writeBenchConfidence(cmd.ErrOrStderr(), fitConfidence, res.Confidence)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "a set made by bestpatch bench gen")
+	f.StringVar(&fitConfidence, "fit-confidence", "", "write the tests-scope confidence model fitted on the dev pools into this JSON file (models of other scopes in it are kept)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	rt.register(f)
 	return cmd
+}
+
+// writeBenchConfidence writes the tests-scope model bench accuracy fitted
+// on the dev pools.
+func writeBenchConfidence(w io.Writer, path string, fit *bench.ConfidenceFit) error {
+	var tests scoring.ConfidenceModels
+	var skipped []string
+	if fit != nil {
+		skipped = fit.Skipped
+		for _, m := range fit.Models {
+			if m.Scope == scoring.ScopeTests {
+				tests = append(tests, m)
+			}
+		}
+	}
+	if len(tests) == 0 {
+		why := "no dev verdict has test evidence"
+		if len(skipped) > 0 {
+			why = strings.Join(skipped, "; ")
+		}
+		return fmt.Errorf("--fit-confidence: no tests-scope model was fitted on the dev pools (%s): generate more tasks (bench gen --tasks)", why)
+	}
+	kept, err := writeConfidenceModels(path, tests)
+	if err != nil {
+		return fmt.Errorf("--fit-confidence: %w", err)
+	}
+	fmt.Fprintf(w, "confidence model (tests) fitted on %d dev verdicts (Brier %.4f, ECE %.4f on %d test verdicts)\n", fit.Dev.Verdicts, fit.Test.Brier, fit.Test.ECE, fit.Test.Verdicts)
+	reportConfidenceWritten(w, path, tests, kept)
+	return nil
 }
 
 func newBenchSpeedCmd() *cobra.Command {

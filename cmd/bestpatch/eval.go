@@ -48,7 +48,9 @@ select and batch --priors.
 After the tables, eval fits the confidence of policy auto's verdicts
 (P(the chosen candidate is correct)) on the dev splits and prints its
 Brier score and expected calibration error on every split;
---fit-confidence FILE writes that model (the built-in one is fitted so).`,
+--fit-confidence FILE writes that model into FILE, keeping a model of
+another scope already there (scoring/confidence_default.json is refitted
+so; its tests-scope model comes from bench accuracy --fit-confidence).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(data) == 0 {
@@ -115,10 +117,12 @@ Brier score and expected calibration error on every split;
 				return err
 			}
 			if fitConfidence != "" {
-				if err := writeJSONFile(fitConfidence, scoring.ConfidenceModels{cal.Model}); err != nil {
+				fitted := scoring.ConfidenceModels{cal.Model}
+				kept, err := writeConfidenceModels(fitConfidence, fitted)
+				if err != nil {
 					return fmt.Errorf("--fit-confidence: %w", err)
 				}
-				fmt.Fprintf(out, "confidence model -> %s\n", fitConfidence)
+				reportConfidenceWritten(out, fitConfidence, fitted, kept)
 			}
 			return nil
 		},
@@ -129,7 +133,7 @@ Brier score and expected calibration error on every split;
 	cmd.Flags().IntVar(&tunePriors, "tune-priors", 0, "grid-search the priors' strengths and weight on the dev splits (priors out of fold) and print the N best")
 	cmd.Flags().StringVar(&fitPriors, "fit-priors", "", "write reliability priors fitted on the data sets' labelled candidates to this JSON file")
 	cmd.Flags().StringVar(&fitOn, "fit-on", accuracy.SplitDev, "which instances --fit-priors fits on: dev or all")
-	cmd.Flags().StringVar(&fitConfidence, "fit-confidence", "", "write the confidence model fitted on the dev splits to this JSON file")
+	cmd.Flags().StringVar(&fitConfidence, "fit-confidence", "", "write the execution-free confidence model fitted on the dev splits into this JSON file (models of other scopes in it are kept)")
 	cmd.Flags().StringVar(&term, "term", "", "measure auto's key plus this signal at a few weights on the dev splits")
 	return cmd
 }
