@@ -249,9 +249,12 @@ func orNone(s []string) string {
 //go:embed confidence_default.json
 var defaultConfidenceJSON []byte
 
-// DefaultConfidence returns the built-in confidence models: fitted on the
-// dev splits of the SWE-bench Lite and Verified candidate sets (execution-
-// free verdicts of policy auto, with and without priors; docs/SCORING.md).
+// DefaultConfidence returns the built-in confidence models, one per scope:
+// execution_free, fitted on the dev splits of the SWE-bench Lite and
+// Verified candidate sets (policy auto, with and without priors; bestpatch
+// eval --fit-confidence), and tests, fitted on the dev pools of the bench
+// set make bench generates (bestpatch bench accuracy --fit-confidence);
+// docs/SCORING.md.
 func DefaultConfidence() ConfidenceModels {
 	var ms ConfidenceModels
 	if err := json.Unmarshal(defaultConfidenceJSON, &ms); err != nil {

@@ -72,18 +72,47 @@ func TestCalibrate(t *testing.T) {
 	}
 }
 
-// TestDefaultConfidence: the built-in model loads, covers execution-free
-// verdicts, and ranks a lone candidate of a reliable model above one tied
-// in a crowd.
+// TestDefaultConfidence: the built-in models load, one per scope, so that
+// every verdict that chose a candidate carries a confidence; the
+// execution-free one ranks a lone candidate of a reliable model above one
+// tied in a crowd, and the tests one a candidate that reproduces the bug,
+// breaks nothing and passes every generated test above one that does not.
 func TestDefaultConfidence(t *testing.T) {
 	ms := DefaultConfidence()
-	if len(ms) != 1 || ms[0].Scope != ScopeExecutionFree || ms[0].Validate() != nil || !strings.Contains(ms[0].Source, "dev splits") {
-		t.Fatalf("built-in models %+v", ms)
+	if err := ms.Validate(); err != nil || len(ms) != 2 {
+		t.Fatalf("built-in models %+v (%v): want one per scope", ms, err)
 	}
-	lone := ms[0].Predict(map[string]float64{FeatureSingle: 1, FeatureHasPrior: 1, FeaturePrior: logOdds(0.75)})
-	crowd := ms[0].Predict(map[string]float64{FeatureLogCandidates: math.Log(10), FeatureTied: 1, FeatureSimilarity: 0.3})
+	byScope := map[string]ConfidenceModel{}
+	for _, m := range ms {
+		byScope[m.Scope] = m
+	}
+	free, tests := byScope[ScopeExecutionFree], byScope[ScopeTests]
+	if !strings.Contains(free.Source, "dev splits") || !strings.Contains(tests.Source, "dev pools") {
+		t.Errorf("sources %q, %q: want both fitted on dev data", free.Source, tests.Source)
+	}
+	lone := free.Predict(map[string]float64{FeatureSingle: 1, FeatureHasPrior: 1, FeaturePrior: logOdds(0.75)})
+	crowd := free.Predict(map[string]float64{FeatureLogCandidates: math.Log(10), FeatureTied: 1, FeatureSimilarity: 0.3})
 	if lone <= crowd || lone <= 0.5 || crowd >= 0.5 {
 		t.Errorf("lone reliable candidate %.3f, tied in a crowd %.3f", lone, crowd)
+	}
+	crowd16 := map[string]float64{FeatureLogCandidates: math.Log(16), FeatureSimilarity: 0.5, FeatureVoteShare: 0.2}
+	reproduces := map[string]float64{FeatureFPPP: 2, FeatureNoRegressions: 1, FeatureGeneratedShare: 1, FeatureMargin: 0.3}
+	weak := map[string]float64{}
+	for _, f := range []map[string]float64{reproduces, weak} {
+		for k, v := range crowd16 {
+			f[k] = v
+		}
+	}
+	if good, bad := tests.Predict(reproduces), tests.Predict(weak); good <= bad || good <= 0.5 {
+		t.Errorf("tests: reproducing candidate %.3f, one without evidence %.3f", good, bad)
+	}
+
+	// A verdict with test evidence gets a confidence from the built-in
+	// models, and no note that one is missing.
+	v := Verdict{Chosen: "a", Ranking: []Ranked{{ID: "a", Rank: 1, Signals: Signals{FPPP: ptr(2.0), Regressions: ptr(0)}}}}
+	ms.Calibrate(&v)
+	if v.Confidence == nil || *v.Confidence <= 0 || *v.Confidence >= 1 || anyContains(v.Notes, "no confidence") {
+		t.Errorf("tests verdict: confidence %v, notes %q; want a calibrated confidence", v.Confidence, v.Notes)
 	}
 }
 
