@@ -22,7 +22,7 @@ test: test-deps images vet
 ## test-deps: the Debian packages the tests use (python3-pytest, python3-django, python3-sympy,
 ## mmdebstrap, patch, git, chromium), installed with apt-get when missing (root or sudo).
 test-deps:
-	scripts/install-test-deps.sh
+	.ci/install-test-deps.sh
 
 ## test-short: unit tests only (no Docker, no NATS processes).
 test-short:
@@ -30,7 +30,7 @@ test-short:
 
 ## images: the Docker test images, built offline from Debian packages (cached).
 images: test-deps
-	images/build.sh all
+	testdata/images/build.sh all
 
 ## generate: the protocol's JSON Schema (docs/wire) and the field reference in docs/DAEMON.md, from package selector/wire;
 ## the signal table in docs/SCORING.md, from the scoring registry.

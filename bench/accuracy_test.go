@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bestpatch/bestpatch/accuracy"
+	"github.com/bestpatch/bestpatch/bench/accuracy"
 	"github.com/bestpatch/bestpatch/scoring"
 )
 

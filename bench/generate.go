@@ -363,7 +363,7 @@ func readJSONL[T any](path string) ([]T, error) {
 }
 
 // BuildImage builds a task's Docker image offline: script is
-// images/build.sh, which layers the repository onto the go-base image (and
+// testdata/images/build.sh, which layers the repository onto the go-base image (and
 // skips the build when the tag already holds the same content).
 func BuildImage(ctx context.Context, script, repo, tag string) error {
 	cmd := exec.CommandContext(ctx, script, "go-task", repo, tag)

@@ -35,7 +35,7 @@ type SpeedConfig struct {
 	// runs are broken down by step (SpeedResult.Steps).
 	Timings *Timings
 	// BuildScript builds the task's image when it is missing
-	// (images/build.sh); empty assumes the image exists.
+	// (testdata/images/build.sh); empty assumes the image exists.
 	BuildScript string
 	Log         *slog.Logger
 }

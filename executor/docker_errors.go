@@ -19,7 +19,7 @@ type imageMissingError struct {
 }
 
 func (e *imageMissingError) Error() string {
-	return fmt.Sprintf("image %s is not on the Docker engine: build or load it first (images/build.sh for bestpatch's test images, `docker load` or `docker pull` for SWE-bench images); bestpatch never pulls images", e.image)
+	return fmt.Sprintf("image %s is not on the Docker engine: build or load it first (testdata/images/build.sh for bestpatch's test images, `docker load` or `docker pull` for SWE-bench images); bestpatch never pulls images", e.image)
 }
 
 func (e *imageMissingError) Unwrap() error { return e.err }

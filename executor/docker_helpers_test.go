@@ -13,13 +13,13 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// The test images, built offline by images/build.sh (make images).
+// The test images, built offline by testdata/images/build.sh (make images).
 const (
 	goImage    = "bestpatch/go-uuid:latest" // github.com/google/uuid v1.6.0 at /testbed
 	goModule   = "github.com/google/uuid"
 	sympyImage = "bestpatch/sympy:latest" // Debian's sympy as the repository at /testbed
 	// Debian without bash, a small repository at /testbed with links to
-	// /opt/outside (images/build.sh sh-only).
+	// /opt/outside (testdata/images/build.sh sh-only).
 	shOnlyImage = "bestpatch/sh-only:latest"
 )
 
@@ -85,13 +85,13 @@ func needImages(t testing.TB, d *Docker, refs ...string) {
 		if !cerrdefs.IsNotFound(err) {
 			t.Fatalf("inspect image %s: %v", ref, err)
 		}
-		t.Logf("image %s is missing: building the test images with images/build.sh (make images)", ref)
-		out, err := exec.CommandContext(t.Context(), "../images/build.sh", "all").CombinedOutput()
+		t.Logf("image %s is missing: building the test images with testdata/images/build.sh (make images)", ref)
+		out, err := exec.CommandContext(t.Context(), "../testdata/images/build.sh", "all").CombinedOutput()
 		if err != nil {
-			t.Fatalf("images/build.sh all: %v\n%s", err, out)
+			t.Fatalf("testdata/images/build.sh all: %v\n%s", err, out)
 		}
 		if _, err := d.cli.ImageInspect(t.Context(), ref); err != nil {
-			t.Fatalf("image %s still missing after images/build.sh: %v", ref, err)
+			t.Fatalf("image %s still missing after testdata/images/build.sh: %v", ref, err)
 		}
 	}
 }

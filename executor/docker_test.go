@@ -338,7 +338,7 @@ func TestDockerMissingImage(t *testing.T) {
 	if res.Status != Infra {
 		t.Fatalf("status %s, want infra", res.Status)
 	}
-	for _, want := range []string{"bestpatch/no-such-image:never", "not on the Docker engine", "images/build.sh", "docker load", "never pulls"} {
+	for _, want := range []string{"bestpatch/no-such-image:never", "not on the Docker engine", "testdata/images/build.sh", "docker load", "never pulls"} {
 		if !strings.Contains(res.Reason, want) {
 			t.Errorf("reason %q does not say %q", res.Reason, want)
 		}

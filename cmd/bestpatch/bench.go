@@ -47,7 +47,7 @@ tests, and writes to --out: tasks.jsonl (task file format), preds/sample-NN.json
 (SWE-bench predictions, one file per sample index), labels.jsonl
 ({"instance_id","model_name_or_path","resolved","kind"}), catalog.jsonl (every
 candidate made, graded) and repos/ (one git repository per task). With
---images, a Docker image per task (images/build.sh go-task).
+--images, a Docker image per task (testdata/images/build.sh go-task).
 
 The same flags and seed make the same set; a set already in --out is reused.`,
 		Args: cobra.NoArgs,
@@ -89,7 +89,7 @@ The same flags and seed make the same set; a set already in --out is reused.`,
 	f.Uint64Var(&cfg.Seed, "seed", 1, "random seed: the same seed makes the same tasks")
 	f.IntVar(&cfg.Workers, "workers", 0, "test runs at once (default: the number of cores)")
 	f.BoolVar(&cfg.Images, "images", false, "also build a Docker image per task (about 3 minutes each on 2 cores)")
-	f.StringVar(&cfg.BuildScript, "build-script", "images/build.sh", "the image build script")
+	f.StringVar(&cfg.BuildScript, "build-script", "testdata/images/build.sh", "the image build script")
 	f.BoolVar(&cfg.Force, "force", false, "make the set again even if --out holds it")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
@@ -226,7 +226,7 @@ through the selector on the Docker backend; the naive way (a fresh container per
 candidate and per test artifact, base included, the same parallelism); and bare
 on the host (each of the selector's runs, test command only, one at a time),
 whose sum over the cores is the ideal. The task's image is built first if it is
-missing (images/build.sh go-task).`,
+missing (testdata/images/build.sh go-task).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Dir == "" {
@@ -259,7 +259,7 @@ missing (images/build.sh go-task).`,
 	f.IntVar(&cfg.Distinct, "distinct", 8, "distinct changes among them")
 	f.IntVar(&cfg.Tests, "tests", 6, "generated tests the picked task must have (without --task)")
 	f.IntVar(&cfg.Workers, "workers", 0, "parallel runs, the same for both ways (default: the number of cores)")
-	f.StringVar(&cfg.BuildScript, "build-script", "images/build.sh", "builds the task's image when missing (\"\" to skip)")
+	f.StringVar(&cfg.BuildScript, "build-script", "testdata/images/build.sh", "builds the task's image when missing (\"\" to skip)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd

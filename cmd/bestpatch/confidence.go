@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/bestpatch/bestpatch/accuracy"
+	"github.com/bestpatch/bestpatch/bench/accuracy"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector/batch"
 )

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/bestpatch/bestpatch/accuracy"
+	"github.com/bestpatch/bestpatch/bench/accuracy"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/spf13/cobra"
 )

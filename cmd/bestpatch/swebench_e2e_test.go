@@ -21,7 +21,7 @@ import (
 // The SWE-bench stand-in instances (docs/SWEBENCH.md): rows in the public
 // schema whose answer columns (patch, test_patch, FAIL_TO_PASS, hints) are
 // decoys, predictions from four agents, and instance images built offline
-// by images/build.sh swebench under the names bestpatch derives.
+// by testdata/images/build.sh swebench under the names bestpatch derives.
 const swebenchData = "../../testdata/swebench"
 
 // swebenchPreds are the agents' predictions files, in the order their
@@ -54,9 +54,9 @@ func needSWEbenchImages(t *testing.T) {
 			if exec.Command("docker", "image", "inspect", im.ImageName(r.InstanceID)).Run() == nil {
 				continue
 			}
-			t.Logf("image %s is missing: building the SWE-bench stand-ins with images/build.sh swebench (make images)", im.ImageName(r.InstanceID))
-			if out, err := exec.CommandContext(t.Context(), "../../images/build.sh", "swebench").CombinedOutput(); err != nil {
-				t.Fatalf("images/build.sh swebench: %v\n%s", err, out)
+			t.Logf("image %s is missing: building the SWE-bench stand-ins with testdata/images/build.sh swebench (make images)", im.ImageName(r.InstanceID))
+			if out, err := exec.CommandContext(t.Context(), "../../testdata/images/build.sh", "swebench").CombinedOutput(); err != nil {
+				t.Fatalf("testdata/images/build.sh swebench: %v\n%s", err, out)
 			}
 			return
 		}

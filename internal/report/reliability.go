@@ -3,7 +3,7 @@ package report
 import (
 	"fmt"
 
-	"github.com/bestpatch/bestpatch/accuracy"
+	"github.com/bestpatch/bestpatch/bench/accuracy"
 )
 
 // reliabilityChart is a reliability diagram, drawn as inline SVG by the

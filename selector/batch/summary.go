@@ -2,7 +2,7 @@ package batch
 
 import (
 	"fmt"
-	"github.com/bestpatch/bestpatch/accuracy"
+	"github.com/bestpatch/bestpatch/bench/accuracy"
 	"io"
 	"strings"
 

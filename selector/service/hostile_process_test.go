@@ -335,7 +335,7 @@ func TestSIGTERMHandsBack(t *testing.T) {
 	}
 }
 
-// shOnlyImage is a test image (images/build.sh sh-only): Debian without
+// shOnlyImage is a test image (testdata/images/build.sh sh-only): Debian without
 // bash, a small repository at /testbed.
 const shOnlyImage = "bestpatch/sh-only:latest"
 

@@ -26,7 +26,7 @@ import (
 )
 
 const (
-	example = "../testdata/example"
+	example = "../../testdata/example"
 	token   = "examples-token"
 )
 
@@ -50,7 +50,7 @@ func startDaemon(t *testing.T) daemon {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bestpatch")
-	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "../cmd/bestpatch").CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "../../cmd/bestpatch").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
@@ -216,7 +216,7 @@ func checkRun(t *testing.T, d daemon, output string, status int, wantRuns int) {
 	}
 }
 
-// TestExamples runs examples/http_select.py and examples/nats_select.py:
+// TestExamples runs docs/examples/http_select.py and docs/examples/nats_select.py:
 // each submits the bundled example (eight candidates, three generated
 // tests) and follows it to its verdict.
 func TestExamples(t *testing.T) {

@@ -14,11 +14,11 @@ Start the daemon with its gateway (docs/DAEMON.md, "HTTP gateway"):
 then, with a task in the daemon's form (docs/DAEMON.md, "Job") and one
 SWE-bench predictions file (JSONL) per sample:
 
-    python3 examples/http_select.py --task task.json --preds run_00.jsonl run_01.jsonl --out chosen.jsonl
+    python3 docs/examples/http_select.py --task task.json --preds run_00.jsonl run_01.jsonl --out chosen.jsonl
 
 or with a whole job (task, candidates, options) in one file:
 
-    python3 examples/http_select.py --job job.json
+    python3 docs/examples/http_select.py --job job.json
 
 The exit status is that of `bestpatch select`: 0 when a candidate was
 chosen, 2 when none could be, 3 when the job abstained for want of evidence,

@@ -8,27 +8,27 @@
 # already present is skipped, so a second run takes seconds.
 #
 # Usage:
-#   images/build.sh [all]                    the default test images: go-base,
-#                                            bestpatch/go-uuid (google/uuid), sympy, sh-only
-#                                            and swebench
-#   images/build.sh go-base                  bestpatch/go-base: Debian + git, patch, bash,
-#                                            coreutils + the host's Go toolchain
-#   images/build.sh go-module MOD@VER [TAG]  a Go module from the module proxy at /testbed
-#                                            (default TAG bestpatch/go-<name>:<ver>)
-#   images/build.sh go-task REPO_DIR TAG     a prepared Go repository on go-base at /testbed
-#                                            (git-committed if it is not a repository yet;
-#                                            module dependencies downloaded now; GOCACHE warmed)
-#   images/build.sh sympy                    bestpatch/sympy: Debian's python3, pytest and
-#                                            sympy, with sympy as the repository at /testbed
-#   images/build.sh sh-only                  bestpatch/sh-only: Debian without bash (git, patch,
-#                                            coreutils; /bin/sh is dash) and a small repository
-#                                            at /testbed with symbolic links out of it
-#   images/build.sh swebench                 SWE-bench stand-in instance images (docs/SWEBENCH.md),
-#                                            tagged as the harness names the instances of the rows
-#                                            in testdata/swebench: sympy (Debian's python3-sympy
-#                                            with a bug) and Django (Debian's python3-django, a
-#                                            test suite of ours, a bug), each also as :garbage, its
-#                                            test runner replaced by one that prints noise
+#   testdata/images/build.sh [all]                    the default test images: go-base,
+#                                                     bestpatch/go-uuid (google/uuid), sympy, sh-only
+#                                                     and swebench
+#   testdata/images/build.sh go-base                  bestpatch/go-base: Debian + git, patch, bash,
+#                                                     coreutils + the host's Go toolchain
+#   testdata/images/build.sh go-module MOD@VER [TAG]  a Go module from the module proxy at /testbed
+#                                                     (default TAG bestpatch/go-<name>:<ver>)
+#   testdata/images/build.sh go-task REPO_DIR TAG     a prepared Go repository on go-base at /testbed
+#                                                     (git-committed if it is not a repository yet;
+#                                                     module dependencies downloaded now; GOCACHE warmed)
+#   testdata/images/build.sh sympy                    bestpatch/sympy: Debian's python3, pytest and
+#                                                     sympy, with sympy as the repository at /testbed
+#   testdata/images/build.sh sh-only                  bestpatch/sh-only: Debian without bash (git, patch,
+#                                                     coreutils; /bin/sh is dash) and a small repository
+#                                                     at /testbed with symbolic links out of it
+#   testdata/images/build.sh swebench                 SWE-bench stand-in instance images (docs/SWEBENCH.md),
+#                                                     tagged as the harness names the instances of the rows
+#                                                     in testdata/swebench: sympy (Debian's python3-sympy
+#                                                     with a bug) and Django (Debian's python3-django, a
+#                                                     test suite of ours, a bug), each also as :garbage, its
+#                                                     test runner replaced by one that prints noise
 #
 # Environment: BESTPATCH_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/bestpatch),
 # DEBIAN_MIRROR (default http://deb.debian.org/debian), DEBIAN_SUITE (bookworm),
@@ -301,7 +301,7 @@ sh_only() {
 # The SWE-bench stand-in images: shaped like the harness's instance images
 # (the repository at /testbed as a git repository whose HEAD is the base
 # commit, /opt/miniconda3/bin/activate, a testbed environment), so that a
-# task derived from a dataset row runs unmodified. Sources in images/swebench;
+# task derived from a dataset row runs unmodified. Sources in testdata/images/swebench;
 # the rows and predictions in testdata/swebench; docs/SWEBENCH.md.
 swebench_src=$(cd "$(dirname "$0")" && pwd)/swebench
 
@@ -412,7 +412,7 @@ swebench_django() {
 }
 
 # swebench_garbage IMAGE RUNNER: IMAGE:garbage, IMAGE:latest with the file
-# RUNNER (the test command's program) replaced by images/swebench/garbage
+# RUNNER (the test command's program) replaced by testdata/images/swebench/garbage
 # and committed, for the tests of output no parser can read.
 swebench_garbage() {
 	local image=$1 runner=$2 ctx

@@ -6,7 +6,7 @@
 #   python3-pytest      real pytest suites (executor, generator, selector, service)
 #   python3-django      Django's test runner (executor's django format)
 #   python3-sympy       sympy's test runner (executor's sympy format)
-#   mmdebstrap          the offline Docker test images (images/build.sh)
+#   mmdebstrap          the offline Docker test images (testdata/images/build.sh)
 #   chromium            renders the batch report (internal/report)
 #
 # The Docker engine is not installed here: the Docker tests skip without

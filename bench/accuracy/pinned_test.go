@@ -19,7 +19,7 @@ func dataDir() string {
 	if d := os.Getenv("BESTPATCH_DATA"); d != "" {
 		return d
 	}
-	return filepath.Join("..", "..", "shared", "data")
+	return filepath.Join("..", "..", "..", "shared", "data")
 }
 
 // pinnedSet is what policy auto and the similarity signal gave on one data

@@ -11,8 +11,8 @@ The script subscribes to the job's events and verdict subjects, submits the
 job on bestpatch.v1.submit, prints the events as they come, then the
 verdict. The daemon is `bestpatch serve` (docs/DAEMON.md):
 
-    python3 examples/nats_select.py --job job.json
-    python3 examples/nats_select.py --server nats://127.0.0.1:4222 --token "$BESTPATCH_NATS_TOKEN" --job job.json
+    python3 docs/examples/nats_select.py --job job.json
+    python3 docs/examples/nats_select.py --server nats://127.0.0.1:4222 --token "$BESTPATCH_NATS_TOKEN" --job job.json
 
 The exit status is that of `bestpatch select`: 0 when a candidate was
 chosen, 2 when none could be, 3 when the job abstained for want of evidence,
