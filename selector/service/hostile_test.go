@@ -76,7 +76,11 @@ func TestForgedWorkItems(t *testing.T) {
 		t.Skip("runs go test")
 	}
 	ns := startNATS(t)
-	d := startDaemon(t, ns.ClientURL(), service.Config{Name: "d1", Slots: 3, AckWait: 2 * time.Second, MaxAttempts: 3})
+	// AckWait 4 s: the busy runs' in-progress acks go every 1.3 s; with 2 s,
+	// a loaded CI machine (load 24, -race) once let one lapse, and the busy
+	// run's redelivery, not a forged item, took the third slot.
+	const ackWait = 4 * time.Second
+	d := startDaemon(t, ns.ClientURL(), service.Config{Name: "d1", Slots: 3, AckWait: ackWait, MaxAttempts: 3})
 	c := newClient(t, ns.ClientURL())
 	nc := connect(t, ns.ClientURL())
 	js, err := jetstream.New(nc)
@@ -128,7 +132,7 @@ func TestForgedWorkItems(t *testing.T) {
 		return info.NumPending == 0 && info.NumAckPending == 2
 	})
 	// And none comes back: wait past two ack waits.
-	time.Sleep(5 * time.Second)
+	time.Sleep(2*ackWait + time.Second)
 	info := workConsumer(ctx, t, js)
 	if info.NumPending != 0 || info.NumAckPending != 2 || info.NumRedelivered != 0 {
 		t.Errorf("after the ack wait: %d pending, %d held, %d redelivered; want 0, 2 (the busy runs), 0",
