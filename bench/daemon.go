@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -34,39 +35,66 @@ type DaemonConfig struct {
 	Binary string
 	// URL, when Binary is empty, is the NATS server of a daemon already
 	// running (its executor must reach the task's repository), and PID the
-	// process whose peak memory is reported (0: none).
+	// process whose memory is reported (0: none).
 	URL string
 	PID int
 	// Candidates per job (40 when zero).
 	Candidates int
-	// Jobs are submitted one at a time for the latency (200 when zero).
+	// Jobs is how many jobs are submitted after the warm-up, in all
+	// (10,000 when zero): Latency of each kind one at a time, the rest
+	// InFlight at a time.
 	Jobs int
-	// Burst jobs are submitted InFlight at a time for the throughput (200
-	// and 32 when zero).
-	Burst, InFlight int
-	Log             *slog.Logger
+	// Latency jobs of each kind are submitted one at a time (200 when
+	// zero).
+	Latency int
+	// InFlight jobs at a time for the throughput (32 when zero).
+	InFlight int
+	Log      *slog.Logger
 }
 
-// DaemonResult is the daemon's latency and throughput for jobs that need no
-// execution, and its peak memory.
+// Latency is the submit-to-verdict time of a series of jobs.
+type Latency struct {
+	Jobs int           `json:"jobs"`
+	P50  time.Duration `json:"p50"`
+	P99  time.Duration `json:"p99"`
+}
+
+// latencyOf sorts lat and returns its quantiles.
+func latencyOf(lat []time.Duration) Latency {
+	slices.Sort(lat)
+	return Latency{Jobs: len(lat), P50: quantile(lat, 0.5), P99: quantile(lat, 0.99)}
+}
+
+// DaemonResult is the daemon's latency, throughput and memory for jobs
+// that need no execution.
 type DaemonResult struct {
 	Task       string `json:"instance_id"`
 	Policy     string `json:"policy"`
 	Candidates int    `json:"candidates"`
 	Distinct   int    `json:"distinct"`
-	// RunsPerJob are the runs each job's plan holds, every one answered by
-	// the daemon's result cache.
-	RunsPerJob int           `json:"runs_per_job"`
-	Jobs       int           `json:"jobs"`
-	P50        time.Duration `json:"p50"`
-	P99        time.Duration `json:"p99"`
-	Burst      int           `json:"burst"`
-	InFlight   int           `json:"in_flight"`
-	// JobsPerSecond is the throughput of the burst.
+	// RunsPerJob are the runs each cached job's plan holds, every one
+	// answered by the daemon's result cache.
+	RunsPerJob int `json:"runs_per_job"`
+	// Jobs submitted after the warm-up, in all.
+	Jobs int `json:"jobs"`
+	// Free, Cached: one job at a time through one request that waits for
+	// the outcome (client.SubmitAndWait), execution-free jobs
+	// ("execution": "none") and jobs whose runs are all cached. CachedRun:
+	// cached jobs through client.Run (submit, then wait on the verdict
+	// stream).
+	Free      Latency `json:"execution_free"`
+	Cached    Latency `json:"cached"`
+	CachedRun Latency `json:"cached_run"`
+	// Burst: the remaining jobs, InFlight at a time, alternating the two
+	// kinds; JobsPerSecond is its throughput.
+	Burst         Latency `json:"burst"`
+	InFlight      int     `json:"in_flight"`
 	JobsPerSecond float64 `json:"jobs_per_second"`
 	// PeakRSS is the daemon process's peak resident memory (VmHWM), bytes:
-	// the daemon and its embedded NATS server.
-	PeakRSS int64 `json:"peak_rss_bytes"`
+	// the daemon and its embedded NATS server. RSS is its resident memory
+	// (VmRSS) after each tenth of the jobs, the last after all of them.
+	PeakRSS int64   `json:"peak_rss_bytes"`
+	RSS     []int64 `json:"rss_bytes"`
 }
 
 // DaemonJob is the job the daemon benchmark submits: n candidates drawn
@@ -88,18 +116,23 @@ func DaemonJob(task selector.Task, c CatalogTask, n int) selector.Job {
 }
 
 // Daemon measures `bestpatch serve` (embedded NATS server, local executor)
-// as a client sees it over NATS: after one warm-up job fills the daemon's
-// result cache, jobs with the same content (other IDs) need no execution;
-// their submit-to-verdict latency is measured one at a time, then the
-// throughput of a burst, then the daemon's peak memory is read from /proc.
+// as a client sees it over NATS, with two kinds of jobs that need no
+// execution: execution-free jobs, and, after one warm-up job fills the
+// daemon's result cache, jobs with the same content (other IDs) whose
+// every run the cache answers. It measures their submit-to-verdict latency
+// one at a time, then the throughput of the remaining jobs (10,000 in all
+// by default), and reads the daemon's memory from /proc as it goes.
 func Daemon(ctx context.Context, cfg DaemonConfig) (DaemonResult, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	cfg.Candidates = orDefault(cfg.Candidates, 40)
-	cfg.Jobs = orDefault(cfg.Jobs, 200)
-	cfg.Burst = orDefault(cfg.Burst, 200)
+	cfg.Jobs = orDefault(cfg.Jobs, 10000)
+	cfg.Latency = orDefault(cfg.Latency, 200)
 	cfg.InFlight = orDefault(cfg.InFlight, 32)
+	if cfg.Jobs < 3*cfg.Latency+1 {
+		return DaemonResult{}, fmt.Errorf("daemon: %d jobs leave none for the throughput after 3 x %d one at a time: give more jobs or fewer latency jobs", cfg.Jobs, cfg.Latency)
+	}
 	tasks, err := selector.LoadTasks(filepath.Join(cfg.Dir, TasksFile))
 	if err != nil {
 		return DaemonResult{}, err
@@ -111,12 +144,14 @@ func Daemon(ctx context.Context, cfg DaemonConfig) (DaemonResult, error) {
 	if len(tasks) == 0 || len(cat) == 0 {
 		return DaemonResult{}, fmt.Errorf("%s holds no task: run bestpatch bench gen first", cfg.Dir)
 	}
-	job := DaemonJob(tasks[0], cat[0], cfg.Candidates)
-	plan, err := selector.NewPlan(job)
+	cached := DaemonJob(tasks[0], cat[0], cfg.Candidates)
+	free := cached
+	free.Options.Execution = selector.ExecutionNone
+	plan, err := selector.NewPlan(cached)
 	if err != nil {
 		return DaemonResult{}, err
 	}
-	res := DaemonResult{Task: job.Task.ID, Policy: job.Options.Policy, Candidates: len(job.Candidates), Distinct: plan.Distinct(), Jobs: cfg.Jobs, Burst: cfg.Burst, InFlight: cfg.InFlight}
+	res := DaemonResult{Task: cached.Task.ID, Policy: cached.Options.Policy, Candidates: len(cached.Candidates), Distinct: plan.Distinct(), Jobs: cfg.Jobs, InFlight: cfg.InFlight}
 
 	nc, pid, stop, err := connectDaemon(ctx, cfg)
 	if err != nil {
@@ -128,8 +163,9 @@ func Daemon(ctx context.Context, cfg DaemonConfig) (DaemonResult, error) {
 		return res, err
 	}
 
-	cfg.Log.Info("daemon: warm-up job (runs its tests once)", "candidates", len(job.Candidates), "distinct", res.Distinct)
+	cfg.Log.Info("daemon: warm-up job (runs its tests once)", "candidates", len(cached.Candidates), "distinct", res.Distinct)
 	if err := retryNoDaemon(ctx, func() error {
+		job := cached
 		job.ID = "warm"
 		rep, err := c.Run(ctx, job, nil)
 		res.RunsPerJob = len(rep.Runs)
@@ -138,48 +174,91 @@ func Daemon(ctx context.Context, cfg DaemonConfig) (DaemonResult, error) {
 		return res, fmt.Errorf("daemon: warm-up job: %w", err)
 	}
 
-	cfg.Log.Info("daemon: latency", "jobs", cfg.Jobs)
-	lat := make([]time.Duration, 0, cfg.Jobs)
-	for i := range cfg.Jobs {
-		job.ID = fmt.Sprintf("lat-%d", i)
-		start := time.Now()
-		rep, err := c.Run(ctx, job, nil)
-		if err != nil {
-			return res, fmt.Errorf("daemon: job %s: %w", job.ID, err)
+	done := 0
+	rss := func() error {
+		done++
+		// At each tenth of the jobs.
+		if pid <= 0 || done*10/cfg.Jobs == (done-1)*10/cfg.Jobs {
+			return nil
 		}
-		lat = append(lat, time.Since(start))
-		if err := allCached(rep); err != nil {
-			return res, err
-		}
+		now, err := procStatus(pid, "VmRSS:")
+		res.RSS = append(res.RSS, now)
+		return err
 	}
-	slices.Sort(lat)
-	res.P50, res.P99 = quantile(lat, 0.5), quantile(lat, 0.99)
+	series := []struct {
+		into *Latency
+		job  selector.Job
+		run  bool
+	}{{&res.Free, free, false}, {&res.Cached, cached, false}, {&res.CachedRun, cached, true}}
+	for k, s := range series {
+		cfg.Log.Info("daemon: latency", "jobs", cfg.Latency, "series", k)
+		lat := make([]time.Duration, 0, cfg.Latency)
+		for i := range cfg.Latency {
+			job := s.job
+			job.ID = fmt.Sprintf("lat-%d-%d", k, i)
+			start := time.Now()
+			if err := submit(ctx, c, job, s.run); err != nil {
+				return res, err
+			}
+			lat = append(lat, time.Since(start))
+			if err := rss(); err != nil {
+				return res, err
+			}
+		}
+		*s.into = latencyOf(lat)
+	}
 
-	cfg.Log.Info("daemon: throughput", "jobs", cfg.Burst, "in_flight", cfg.InFlight)
+	burst := cfg.Jobs - 3*cfg.Latency
+	cfg.Log.Info("daemon: throughput", "jobs", burst, "in_flight", cfg.InFlight)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(cfg.InFlight)
+	var mu sync.Mutex
+	lat := make([]time.Duration, 0, burst)
 	start := time.Now()
-	for i := range cfg.Burst {
-		j := job
-		j.ID = fmt.Sprintf("burst-%d", i)
+	for i := range burst {
+		job := cached
+		if i%2 == 0 {
+			job = free
+		}
+		job.ID = fmt.Sprintf("burst-%d", i)
 		g.Go(func() error {
-			rep, err := c.Run(gctx, j, nil)
-			if err != nil {
-				return fmt.Errorf("daemon: job %s: %w", j.ID, err)
+			begin := time.Now()
+			if err := submit(gctx, c, job, false); err != nil {
+				return err
 			}
-			return allCached(rep)
+			mu.Lock()
+			defer mu.Unlock()
+			lat = append(lat, time.Since(begin))
+			return rss()
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return res, err
 	}
-	res.JobsPerSecond = float64(cfg.Burst) / time.Since(start).Seconds()
+	res.JobsPerSecond = float64(burst) / time.Since(start).Seconds()
+	res.Burst = latencyOf(lat)
 	if pid > 0 {
-		if res.PeakRSS, err = peakRSS(pid); err != nil {
+		if res.PeakRSS, err = procStatus(pid, "VmHWM:"); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
+}
+
+// submit runs one job that must need no execution, through one request
+// that waits for its outcome, or, with run, through client.Run.
+func submit(ctx context.Context, c *client.Client, job selector.Job, run bool) error {
+	var rep selector.Report
+	var err error
+	if run {
+		rep, err = c.Run(ctx, job, nil)
+	} else {
+		rep, err = c.SubmitAndWait(ctx, job)
+	}
+	if err != nil {
+		return fmt.Errorf("daemon: job %s: %w", job.ID, err)
+	}
+	return allCached(rep)
 }
 
 // connectDaemon starts cfg.Binary's serve, or connects to cfg.URL, and
@@ -312,33 +391,46 @@ func (p *serveProcess) stop() {
 	}
 }
 
-// peakRSS reads a process's peak resident set size (VmHWM) from /proc.
-func peakRSS(pid int) (int64, error) {
+// procStatus reads a memory figure (VmHWM:, VmRSS:) of a process from
+// /proc, in bytes.
+func procStatus(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, fmt.Errorf("read the daemon's peak memory: %w", err)
+		return 0, fmt.Errorf("read the daemon's memory: %w", err)
 	}
 	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("read the daemon's peak memory: %q: %w", line, err)
+				return 0, fmt.Errorf("read the daemon's memory: %q: %w", line, err)
 			}
 			return kb << 10, nil
 		}
 	}
-	return 0, fmt.Errorf("read the daemon's peak memory: no VmHWM in /proc/%d/status", pid)
+	return 0, fmt.Errorf("read the daemon's memory: no %s in /proc/%d/status", field, pid)
 }
 
 // WriteDaemon prints a daemon result.
 func WriteDaemon(w io.Writer, r DaemonResult) error {
-	_, err := fmt.Fprintf(w, `Daemon (bestpatch serve, embedded NATS, over NATS from a client): jobs of %d candidates (%d distinct), policy %s, task %s,
-every run (%d per job) answered by the daemon's result cache: no execution
-  latency, submit to verdict, %d jobs one at a time   p50 %s   p99 %s
-  throughput, %d jobs, %d in flight                   %.1f jobs/s
-  peak memory of the daemon process (VmHWM)           %.0f MiB
-`, r.Candidates, r.Distinct, r.Policy, r.Task, r.RunsPerJob,
-		r.Jobs, r.P50.Round(100*time.Microsecond), r.P99.Round(100*time.Microsecond),
-		r.Burst, r.InFlight, r.JobsPerSecond, float64(r.PeakRSS)/(1<<20))
+	ms := func(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
+	mib := func(b int64) string { return fmt.Sprintf("%.0f", float64(b)/(1<<20)) }
+	var rss []string
+	for _, b := range r.RSS {
+		rss = append(rss, mib(b))
+	}
+	_, err := fmt.Fprintf(w, `Daemon (bestpatch serve, embedded NATS, over NATS from a client): jobs of %d candidates (%d distinct), policy %s, task %s;
+%d jobs after a warm-up, none executing a run
+  submit to verdict, one job at a time                          p50        p99
+    execution-free ("execution": "none"), %4d jobs             %-10s %s
+    every run (%d) from the result cache, %4d jobs               %-10s %s
+    the same through client.Run (submit, then the verdict stream) %-10s %s
+  throughput, %d jobs (the two kinds alternating), %d in flight: %.1f jobs/s   p50 %s   p99 %s
+  memory of the daemon process: peak (VmHWM) %s MiB; resident (VmRSS) after each tenth of the jobs, MiB: %s
+`, r.Candidates, r.Distinct, r.Policy, r.Task, r.Jobs,
+		r.Free.Jobs, ms(r.Free.P50), ms(r.Free.P99),
+		r.RunsPerJob, r.Cached.Jobs, ms(r.Cached.P50), ms(r.Cached.P99),
+		ms(r.CachedRun.P50), ms(r.CachedRun.P99),
+		r.Burst.Jobs, r.InFlight, r.JobsPerSecond, ms(r.Burst.P50), ms(r.Burst.P99),
+		mib(r.PeakRSS), strings.Join(rss, " "))
 	return err
 }

@@ -346,12 +346,21 @@ func TestDaemonOnSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Shutdown(ctx)
-	res, err := Daemon(ctx, DaemonConfig{Dir: dir, URL: srv.ClientURL(), PID: os.Getpid(), Candidates: 12, Jobs: 5, Burst: 6, InFlight: 3})
+	res, err := Daemon(ctx, DaemonConfig{Dir: dir, URL: srv.ClientURL(), PID: os.Getpid(), Candidates: 12, Jobs: 12, Latency: 2, InFlight: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Candidates != 12 || res.RunsPerJob < 3 || res.P50 <= 0 || res.P99 < res.P50 || res.JobsPerSecond <= 0 || res.PeakRSS <= 0 {
+	if res.Candidates != 12 || res.RunsPerJob < 3 || res.JobsPerSecond <= 0 || res.PeakRSS <= 0 || len(res.RSS) != 10 || res.Burst.Jobs != 6 {
 		t.Errorf("implausible result: %+v", res)
+	}
+	for _, l := range []Latency{res.Free, res.Cached, res.CachedRun, res.Burst} {
+		if l.P50 <= 0 || l.P99 < l.P50 {
+			t.Errorf("implausible latency %+v in %+v", l, res)
+		}
+	}
+	var b strings.Builder
+	if err := WriteDaemon(&b, res); err != nil || !strings.Contains(b.String(), "execution-free") {
+		t.Errorf("report (%v):\n%s", err, b.String())
 	}
 	if _, err := Daemon(ctx, DaemonConfig{Dir: dir}); err == nil {
 		t.Error("no binary and no URL: no error")

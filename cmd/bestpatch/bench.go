@@ -273,23 +273,35 @@ func newBenchDaemonCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "daemon --dir DIR",
-		Short: "Latency, throughput and peak memory of bestpatch serve for jobs that need no execution",
+		Short: "Latency, throughput and memory of bestpatch serve for jobs that need no execution",
 		Long: `daemon starts this binary's serve (embedded NATS server, local executor) and
 submits jobs of --candidates candidates from a set made by bench gen, policy
-consensus, through the Go client over NATS. A warm-up job fills the daemon's
-result cache; every later job (same content, another ID) needs no execution.
-It prints the submit-to-verdict latency (p50, p99) of jobs one at a time, the
-throughput of a burst, and the daemon process's peak memory.`,
+consensus, through the Go client over NATS: execution-free jobs ("execution":
+"none"), and, after a warm-up job fills the daemon's result cache, jobs with
+the same content (another ID) whose every run the cache answers. It prints
+the submit-to-verdict latency (p50, p99) of --latency-jobs jobs of each kind
+one at a time, the throughput of the rest of --jobs with --in-flight at a
+time, and the daemon process's memory: its peak, and its resident memory
+after each tenth of the jobs.
+
+With --nats-url it measures a daemon already running instead (its executor
+must reach the set's repositories; --pid names its process for the memory).
+
+Examples:
+  bestpatch bench daemon --dir DIR
+  bestpatch bench daemon --dir DIR --jobs 2000 --latency-jobs 100 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Dir == "" {
 				return fmt.Errorf("daemon needs --dir DIR (made by bestpatch bench gen)")
 			}
-			bin, err := os.Executable()
-			if err != nil {
-				return fmt.Errorf("find this binary to run its serve: %w", err)
+			if cfg.URL == "" {
+				bin, err := os.Executable()
+				if err != nil {
+					return fmt.Errorf("find this binary to run its serve: %w", err)
+				}
+				cfg.Binary = bin
 			}
-			cfg.Binary = bin
 			cfg.Log = (&runtimeFlags{logLevel: level}).logger(cmd.ErrOrStderr())
 			res, err := bench.Daemon(cmd.Context(), cfg)
 			if err != nil {
@@ -306,9 +318,11 @@ throughput of a burst, and the daemon process's peak memory.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.Dir, "dir", "", "a set made by bestpatch bench gen")
 	f.IntVar(&cfg.Candidates, "candidates", 40, "candidates per job")
-	f.IntVar(&cfg.Jobs, "jobs", 200, "jobs submitted one at a time (latency)")
-	f.IntVar(&cfg.Burst, "burst", 200, "jobs submitted for the throughput")
-	f.IntVar(&cfg.InFlight, "in-flight", 32, "jobs in flight during the burst")
+	f.IntVar(&cfg.Jobs, "jobs", 10000, "jobs submitted after the warm-up, in all")
+	f.IntVar(&cfg.Latency, "latency-jobs", 200, "jobs of each kind submitted one at a time (latency)")
+	f.IntVar(&cfg.InFlight, "in-flight", 32, "jobs in flight during the throughput")
+	f.StringVar(&cfg.URL, "nats-url", "", "measure the daemon on this NATS server instead of starting one")
+	f.IntVar(&cfg.PID, "pid", 0, "with --nats-url: the daemon's process, whose memory is reported")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd

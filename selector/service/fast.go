@@ -84,7 +84,7 @@ func taken(err error) bool {
 // revision takeOver, if not 0), scores it and publishes its outcome. A
 // claim that someone else holds (a cancellation, another daemon answering
 // the same job) leaves the job to them: the state returned is theirs.
-func (d *Daemon) answer(ctx context.Context, id string, f fastJob, submitted time.Time, takeOver uint64) (wire.State, *wire.Outcome, error) {
+func (d *Daemon) answer(ctx context.Context, id string, f fastJob, submitted time.Time, takeOver uint64) (wire.State, []byte, error) {
 	claim, _ := json.Marshal(endClaim{State: wire.Scoring, Daemon: d.name, Time: time.Now().UTC(), Fast: true})
 	var err error
 	if takeOver == 0 {
@@ -114,11 +114,11 @@ func (d *Daemon) answer(ctx context.Context, id string, f fastJob, submitted tim
 		r := wire.FromReport(rep)
 		out.Report = &r
 	}
-	out, err = d.finish(ctx, out)
+	out, data, err := d.finish(ctx, out)
 	if err != nil {
 		return wire.Scoring, nil, err
 	}
-	return out.State, &out, nil
+	return out.State, data, nil
 }
 
 // resubmitFast answers the resubmission of a job that the fast path took:
@@ -129,7 +129,7 @@ func (d *Daemon) answer(ctx context.Context, id string, f fastJob, submitted tim
 // fast path when its result cache answers the job, else through the queue
 // (the job's record says so first, so that no daemon answers it fast
 // again).
-func (d *Daemon) resubmitFast(ctx context.Context, job selector.Job, plan *selector.Plan, jobRev uint64, rec jobRecord, f fastJob) (wire.SubmitReply, *wire.Outcome, error) {
+func (d *Daemon) resubmitFast(ctx context.Context, job selector.Job, plan *selector.Plan, jobRev uint64, rec jobRecord, f fastJob) (wire.SubmitReply, []byte, error) {
 	reply := wire.SubmitReply{Job: job.ID, State: wire.Queued, Existing: true}
 	out, published, err := d.lastOutcome(ctx, job.ID)
 	if err != nil {
@@ -137,7 +137,8 @@ func (d *Daemon) resubmitFast(ctx context.Context, job selector.Job, plan *selec
 	}
 	if published {
 		reply.State = out.State
-		return reply, &out, nil
+		data, err := json.Marshal(out)
+		return reply, data, err
 	}
 	c, claimRev, err := d.claimRevision(ctx, job.ID)
 	if err != nil {
@@ -151,9 +152,9 @@ func (d *Daemon) resubmitFast(ctx context.Context, job selector.Job, plan *selec
 		d.log.Warn("taking over a job whose fast scoring never published", "job", job.ID, "claimed_by", c.Daemon, "claimed", c.Time)
 	}
 	if f.ok {
-		var o *wire.Outcome
-		reply.State, o, err = d.answer(ctx, job.ID, f, rec.Submitted, claimRev)
-		return reply, o, err
+		var data []byte
+		reply.State, data, err = d.answer(ctx, job.ID, f, rec.Submitted, claimRev)
+		return reply, data, err
 	}
 	rec.Fast = false
 	data, err := json.Marshal(rec)

@@ -106,6 +106,21 @@ func withID(job selector.Job, id string) selector.Job {
 // daemon "gone", now or an hour ago, without publishing anything.
 func claimedFast(ctx context.Context, t *testing.T, d *Daemon, job selector.Job, stale bool) {
 	t.Helper()
+	storeJob(ctx, t, d, job, true)
+	at := time.Now().UTC()
+	if stale {
+		at = at.Add(-time.Hour)
+	}
+	claim, _ := json.Marshal(endClaim{State: wire.Scoring, Daemon: "gone", Time: at, Fast: true})
+	if _, err := d.store.ends.Create(ctx, job.ID, claim); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// storeJob stores a job's record as accept does, without queueing or
+// answering it.
+func storeJob(ctx context.Context, t *testing.T, d *Daemon, job selector.Job, fast bool) {
+	t.Helper()
 	canonical, err := json.Marshal(job)
 	if err != nil {
 		t.Fatal(err)
@@ -115,16 +130,8 @@ func claimedFast(ctx context.Context, t *testing.T, d *Daemon, job selector.Job,
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, _ := json.Marshal(jobRecord{Submitted: time.Now().UTC(), Hash: hex.EncodeToString(sum[:]), Job: env, Fast: true})
+	rec, _ := json.Marshal(jobRecord{Submitted: time.Now().UTC(), Hash: hex.EncodeToString(sum[:]), Job: env, Fast: fast})
 	if _, err := d.store.jobs.Create(ctx, job.ID, rec); err != nil {
-		t.Fatal(err)
-	}
-	at := time.Now().UTC()
-	if stale {
-		at = at.Add(-time.Hour)
-	}
-	claim, _ := json.Marshal(endClaim{State: wire.Scoring, Daemon: "gone", Time: at, Fast: true})
-	if _, err := d.store.ends.Create(ctx, job.ID, claim); err != nil {
 		t.Fatal(err)
 	}
 }

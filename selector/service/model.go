@@ -140,6 +140,6 @@ func (d *Daemon) endWhole(ctx context.Context, out wire.Outcome) error {
 			return err
 		}
 	}
-	_, err := d.finish(ctx, out)
+	_, _, err := d.finish(ctx, out)
 	return err
 }

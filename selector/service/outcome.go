@@ -45,7 +45,7 @@ func (d *Daemon) event(ev selector.Event, acked bool) {
 // object store and the outcome names it. A verdict that abstained for want
 // of evidence ends the job failed, with the reason; one that asks for more
 // samples (below the job's min_confidence) ends it done: that is its answer.
-func (d *Daemon) finish(ctx context.Context, out wire.Outcome) (wire.Outcome, error) {
+func (d *Daemon) finish(ctx context.Context, out wire.Outcome) (wire.Outcome, []byte, error) {
 	out.Finished = time.Now().UTC()
 	if out.State == wire.Done && out.Report != nil && out.Report.Verdict.Abstained != "" && !out.Report.Verdict.SampleMore {
 		// No evidence, no confident answer: the job failed, and its report
@@ -64,32 +64,32 @@ func (d *Daemon) finish(ctx context.Context, out wire.Outcome) (wire.Outcome, er
 	d.event(ev, true)
 	data, err := json.Marshal(out)
 	if err != nil {
-		return out, fmt.Errorf("job %s: encode outcome: %w", out.Job, err)
+		return out, nil, fmt.Errorf("job %s: encode outcome: %w", out.Job, err)
 	}
 	if len(data) > d.store.maxInline && out.Report != nil {
 		rep, err := json.Marshal(out.Report)
 		if err != nil {
-			return out, fmt.Errorf("job %s: encode report: %w", out.Job, err)
+			return out, nil, fmt.Errorf("job %s: encode report: %w", out.Job, err)
 		}
 		name := "verdicts/" + out.Job
 		if _, err := d.store.objects.PutBytes(ctx, name, rep); err != nil {
-			return out, fmt.Errorf("job %s: store the report (%d bytes) as object %s: %w", out.Job, len(rep), name, err)
+			return out, nil, fmt.Errorf("job %s: store the report (%d bytes) as object %s: %w", out.Job, len(rep), name, err)
 		}
 		out.Report, out.ReportObject = nil, name
 		if data, err = json.Marshal(out); err != nil {
-			return out, err
+			return out, nil, err
 		}
 	}
 	msg := &nats.Msg{Subject: wire.VerdictSubject(out.Job), Data: data, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, out.Job)
 	msg.Header.Set(wire.DaemonHeader, d.name)
 	if _, err := d.js.PublishMsg(ctx, msg); err != nil {
-		return out, fmt.Errorf("job %s: publish the outcome: %w", out.Job, err)
+		return out, nil, fmt.Errorf("job %s: publish the outcome: %w", out.Job, err)
 	}
 	d.cfg.Metrics.Job(string(out.State))
 	d.observeJobSeconds(ctx, out)
 	d.log.Info("job ended", "job", out.Job, "state", out.State, "chosen", ev.Chosen, "error", out.Error)
-	return out, nil
+	return out, data, nil
 }
 
 // observeJobSeconds records a job's submit-to-outcome time, from its
@@ -254,7 +254,7 @@ func (d *Daemon) endEarly(ctx context.Context, id string, state wire.State, why 
 	if err := d.store.work.Purge(ctx, jetstream.WithPurgeSubject(wire.WorkSubject(id))); err != nil {
 		d.log.Warn("queued runs of an ended job not purged; daemons will drop them", "job", id, "err", err)
 	}
-	_, err := d.finish(ctx, wire.Outcome{Job: id, State: state, Error: why})
+	_, _, err := d.finish(ctx, wire.Outcome{Job: id, State: state, Error: why})
 	return err
 }
 
@@ -265,5 +265,6 @@ func (d *Daemon) onCancelled(msg *nats.Msg) {
 		if n := v.cancelRuns(); n > 0 {
 			d.log.Info("cancelled job: runs stopped", "job", id, "runs", n)
 		}
+		d.views.end(v)
 	}
 }

@@ -197,6 +197,9 @@ func Start(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.opTimeout <= 0 {
 		cfg.opTimeout = defaultOpTimeout
 	}
+	if cfg.Cache != nil {
+		cfg.Cache = newMemo(cfg.Cache, memoBytes)
+	}
 	if cfg.Version == "" {
 		cfg.Version = "0.1.0"
 	}

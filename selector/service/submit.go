@@ -65,7 +65,7 @@ func (d *Daemon) handleSubmit(ctx context.Context, req micro.Request) {
 		d.replyError(req, err)
 		return
 	}
-	reply, out, err := d.accept(ctx, job, plan, req.Headers().Get(wire.JobObjectHeader))
+	reply, outcome, err := d.accept(ctx, job, plan, req.Headers().Get(wire.JobObjectHeader))
 	if err != nil {
 		if _, ok := errors.AsType[*requestError](err); !ok {
 			d.log.Error("job not accepted", "job", job.ID, "err", err)
@@ -76,9 +76,11 @@ func (d *Daemon) handleSubmit(ctx context.Context, req micro.Request) {
 	switch {
 	case !strings.EqualFold(req.Headers().Get(wire.WaitHeader), "true"):
 		d.respondJSON(req, reply)
-	case out != nil:
+	case outcome != nil:
 		// Answered already (the fast path, or a job that had ended).
-		d.respondJSON(req, out)
+		if err := req.Respond(outcome); err != nil {
+			d.log.Warn("reply not sent", "subject", req.Subject(), "err", err)
+		}
 	default:
 		d.waiters.Go(func() { d.replyWhenDone(req, job.ID) })
 	}
@@ -203,11 +205,11 @@ func jsonProblem(what string, data []byte, err error) error {
 }
 
 // accept stores a valid job and queues its first runs, or, when the job
-// needs nothing from the queue (fast.go), answers it at once: out is then
-// its outcome. Submitting the same job under the same ID again is accepted
+// needs nothing from the queue (fast.go), answers it at once: outcome is
+// then its outcome's JSON, as published. Submitting the same job under the same ID again is accepted
 // and queues its first runs again (de-duplicated), which makes a submit
 // that lost its reply safe to retry.
-func (d *Daemon) accept(ctx context.Context, job selector.Job, plan *selector.Plan, object string) (reply wire.SubmitReply, out *wire.Outcome, err error) {
+func (d *Daemon) accept(ctx context.Context, job selector.Job, plan *selector.Plan, object string) (reply wire.SubmitReply, outcome []byte, err error) {
 	reply = wire.SubmitReply{Job: job.ID, State: wire.Queued}
 	canonical, err := json.Marshal(job)
 	if err != nil {
@@ -245,7 +247,11 @@ func (d *Daemon) accept(ctx context.Context, job selector.Job, plan *selector.Pl
 			reply.State = st.State
 		}
 		if reply.State.Final() {
-			return reply, st.Outcome, nil
+			if st.Outcome == nil {
+				return reply, nil, nil // ending: the outcome is on its way
+			}
+			outcome, err := json.Marshal(st.Outcome)
+			return reply, outcome, err
 		}
 	} else {
 		d.cfg.Metrics.Job("submitted")
@@ -258,8 +264,8 @@ func (d *Daemon) accept(ctx context.Context, job selector.Job, plan *selector.Pl
 		d.event(selector.Event{Kind: selector.EventAccepted, Job: job.ID, Candidates: len(job.Candidates), Distinct: plan.Distinct()}, false)
 		d.log.Info("job accepted", "job", job.ID, "task", job.Task.ID, "candidates", len(job.Candidates), "distinct", plan.Distinct(), "fast", fast.ok)
 		if fast.ok {
-			reply.State, out, err = d.answer(ctx, job.ID, fast, rec.Submitted, 0)
-			return reply, out, err
+			reply.State, outcome, err = d.answer(ctx, job.ID, fast, rec.Submitted, 0)
+			return reply, outcome, err
 		}
 	}
 	if err := d.enqueue(ctx, job.ID, firstWork(job, plan), 0); err != nil {

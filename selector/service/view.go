@@ -22,6 +22,12 @@ import (
 // rebuilt from scratch.
 const watchStall = 30 * time.Second
 
+// maxIdleViews bounds the views a daemon keeps with no run of their job in
+// hand: past it, the least recently used are dropped (a later run of the
+// job loads its view again). With viewIdle and the views of ended jobs
+// dropped at once, it bounds the memory of jobs passing through.
+const maxIdleViews = 64
+
 // errJobGone: the job is not in the jobs bucket (never submitted, expired).
 var errJobGone = errors.New("job not found")
 
@@ -44,8 +50,11 @@ type view struct {
 	changed  chan struct{} // closed and replaced when seen grows
 	inFlight map[string]context.CancelFunc
 	lastUse  time.Time
-	watcher  jetstream.KeyWatcher
-	stop     context.CancelFunc
+	// ended: the job has ended (scored here, cancelled); the view is
+	// dropped once no run of it is in hand.
+	ended   bool
+	watcher jetstream.KeyWatcher
+	stop    context.CancelFunc
 }
 
 // stored is a result with its revision in the results bucket.
@@ -68,7 +77,9 @@ func newViews(d *Daemon) *views { return &views{d: d, m: map[string]*view{}} }
 func (vs *views) get(ctx context.Context, id string) (*view, error) {
 	vs.mu.Lock()
 	v, ok := vs.m[id]
+	var evicted []*view
 	if !ok {
+		evicted = vs.leastUsed(len(vs.m) + 1 - maxIdleViews)
 		v = &view{id: id, ready: make(chan struct{}), results: map[string]stored{},
 			changed: make(chan struct{}), inFlight: map[string]context.CancelFunc{}}
 		vs.m[id] = v
@@ -77,6 +88,9 @@ func (vs *views) get(ctx context.Context, id string) (*view, error) {
 	v.lastUse = time.Now()
 	v.mu.Unlock()
 	vs.mu.Unlock()
+	for _, old := range evicted {
+		vs.drop(old)
+	}
 	if !ok {
 		v.err = vs.load(ctx, v)
 		close(v.ready)
@@ -90,6 +104,37 @@ func (vs *views) get(ctx context.Context, id string) (*view, error) {
 		return nil, ctx.Err()
 	}
 	return v, v.err
+}
+
+// leastUsed returns up to n loaded views with no run in hand, least
+// recently used first. vs.mu is held.
+func (vs *views) leastUsed(n int) []*view {
+	if n <= 0 {
+		return nil
+	}
+	type idle struct {
+		v       *view
+		lastUse time.Time
+	}
+	var all []idle
+	for _, v := range vs.m {
+		select {
+		case <-v.ready:
+		default:
+			continue
+		}
+		v.mu.Lock()
+		if len(v.inFlight) == 0 {
+			all = append(all, idle{v, v.lastUse})
+		}
+		v.mu.Unlock()
+	}
+	slices.SortFunc(all, func(a, b idle) int { return a.lastUse.Compare(b.lastUse) })
+	out := make([]*view, 0, min(n, len(all)))
+	for _, i := range all[:min(n, len(all))] {
+		out = append(out, i.v)
+	}
+	return out
 }
 
 // sortedRuns returns the run IDs of results in order.
@@ -154,6 +199,9 @@ func (vs *views) pump(ctx context.Context, v *view, w jetstream.KeyWatcher) {
 			}
 			rr := vs.readResult(ctx, v.id, e)
 			rr.Run = run
+			// Neither the replay nor the report reads a run's output
+			// excerpt; a view holds every result of its job.
+			rr.Result.Output = ""
 			v.mu.Lock()
 			if _, dup := v.results[run]; !dup {
 				v.results[run] = stored{rev: e.Revision(), res: rr}
@@ -284,8 +332,9 @@ func (v *view) hasRevision(rev uint64) bool {
 }
 
 // track registers the cancel function of a run in progress; the returned
-// function unregisters it.
-func (v *view) track(run string, cancel context.CancelFunc) func() {
+// function unregisters it, and drops the view if its job has ended and no
+// other run of it is in hand.
+func (vs *views) track(v *view, run string, cancel context.CancelFunc) func() {
 	v.mu.Lock()
 	v.inFlight[run] = cancel
 	v.mu.Unlock()
@@ -293,7 +342,23 @@ func (v *view) track(run string, cancel context.CancelFunc) func() {
 		v.mu.Lock()
 		delete(v.inFlight, run)
 		v.lastUse = time.Now()
+		gone := v.ended && len(v.inFlight) == 0
 		v.mu.Unlock()
+		if gone {
+			vs.drop(v)
+		}
+	}
+}
+
+// end notes that a view's job has ended: nothing of it is needed once no
+// run of it is in hand, so the view is dropped then (now, if none is).
+func (vs *views) end(v *view) {
+	v.mu.Lock()
+	v.ended = true
+	gone := len(v.inFlight) == 0
+	v.mu.Unlock()
+	if gone {
+		vs.drop(v)
 	}
 }
 

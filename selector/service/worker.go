@@ -142,12 +142,15 @@ func (d *Daemon) handle(msg jetstream.Msg) {
 	}
 	runCtx, stopRun := context.WithCancel(d.runCtx)
 	defer stopRun()
-	untrack := v.track(item.Run, stopRun)
+	untrack := d.views.track(v, item.Run, stopRun)
 	defer untrack()
 	c, ended, err := d.claim(ctx, item.Job)
 	if err != nil {
 		d.retry(dl, retryDelay, "end claim not read", err)
 		return
+	}
+	if ended {
+		d.views.end(v) // dropped once this item is done
 	}
 	if ended && c.State == wire.Cancelled {
 		d.cfg.Metrics.Run("cancelled")
@@ -472,6 +475,8 @@ func (d *Daemon) score(ctx context.Context, v *view, plan *selector.Plan, rev ui
 		r := wire.FromReport(rep)
 		out.Report = &r
 	}
-	_, err = d.finish(ctx, out)
+	if _, _, err = d.finish(ctx, out); err == nil {
+		d.views.end(v)
+	}
 	return err
 }
