@@ -102,7 +102,7 @@ Examples:
 	fl.DurationVar(&f.ackWait, "ack-wait", service.DefaultAckWait, "a run silent this long goes to another daemon (all daemons should agree)")
 	fl.IntVar(&f.maxAttempts, "max-attempts", service.DefaultMaxAttempts, "deliveries of a run before an executor error is recorded as an infrastructure failure")
 	fl.DurationVar(&f.retention, "retention", service.DefaultRetention, "how long jobs, results and verdicts are kept")
-	fl.IntVar(&f.replicas, "replicas", 1, "replicas of the streams and buckets (3 in a JetStream cluster)")
+	fl.IntVar(&f.replicas, "replicas", 1, "copies of the streams, buckets and object store: 1 on one server, 3 on a JetStream cluster (at most its servers; never fewer than the streams already have)")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 0, "on SIGTERM, let runs in progress finish this long before handing them back to the queue")
 	return cmd
 }

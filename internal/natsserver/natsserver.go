@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,74 @@ type Config struct {
 	// goes at debug level, so that a JSON log at info holds none of it;
 	// the caller logs one line once the server is ready.
 	Log *slog.Logger
+	// Cluster, if set, makes the server one of a cluster with clustered
+	// JetStream (streams and buckets replicated over its servers). Name
+	// must then be set, and differ from every other server's.
+	Cluster *Cluster
+}
+
+// Cluster is how an embedded server joins a NATS cluster. Routes carry
+// every client's messages between the servers and are not authenticated
+// here, so they listen on loopback only: several servers on one host (a
+// test, or several daemons sharing one machine). Across hosts, run
+// nats-server with route authentication and TLS, and join it with
+// --nats-url.
+type Cluster struct {
+	// Name is the cluster's name, the same on every server of it.
+	Name string
+	// Listen is the route address, host:port on loopback.
+	Listen string
+	// Routes are the route URLs of the cluster's servers
+	// (nats-route://127.0.0.1:6222), this one's among them or not: every
+	// server lists the same, and they find each other whatever the order
+	// they start in. JetStream starts only with routes to solicit.
+	Routes []string
+}
+
+// apply sets the server's cluster options.
+func (c *Cluster) apply(opts *server.Options) error {
+	if c.Name == "" {
+		return errors.New("a cluster needs a name, the same on every server")
+	}
+	if opts.ServerName == "" {
+		return errors.New("a server of a cluster needs a name of its own (JetStream tells the servers apart by name)")
+	}
+	host, port, err := hostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("route address: %w", err)
+	}
+	if !Loopback(host) {
+		return fmt.Errorf("route address %s: the embedded server's routes are not authenticated and listen on loopback only: across hosts, run nats-server with route authentication and TLS and join it with --nats-url", c.Listen)
+	}
+	if len(c.Routes) == 0 {
+		return errors.New("no route to the other servers: give the route URLs of the cluster's servers")
+	}
+	opts.Cluster = server.ClusterOpts{Name: c.Name, Host: host, Port: port}
+	for _, r := range c.Routes {
+		u, err := url.Parse(r)
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("route %q: want a URL such as nats-route://127.0.0.1:6222", r)
+		}
+		opts.Routes = append(opts.Routes, u)
+	}
+	return nil
+}
+
+// hostPort splits a listen address; port 0 becomes the server's "pick a
+// free port".
+func hostPort(listen string) (string, int, error) {
+	host, portText, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("listen address %q: %w (want host:port, e.g. 127.0.0.1:4222)", listen, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("listen address %q: port %q is not a port number", listen, portText)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	return host, port, nil
 }
 
 // Auth is how clients authenticate to the embedded server: one token, or
@@ -108,19 +177,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if listen == "" {
 		listen = "127.0.0.1:4222"
 	}
-	host, portText, err := net.SplitHostPort(listen)
+	host, port, err := hostPort(listen)
 	if err != nil {
-		return nil, fmt.Errorf("embedded NATS server: listen address %q: %w (want host:port, e.g. 127.0.0.1:4222)", listen, err)
-	}
-	port, err := strconv.Atoi(portText)
-	if err != nil || port < 0 || port > 65535 {
-		return nil, fmt.Errorf("embedded NATS server: listen address %q: port %q is not a port number", listen, portText)
+		return nil, fmt.Errorf("embedded NATS server: %w", err)
 	}
 	if !cfg.Auth.Configured() && !Loopback(host) {
 		return nil, fmt.Errorf("embedded NATS server: %s: %w", listen, ErrOpen)
-	}
-	if port == 0 {
-		port = server.RANDOM_PORT
 	}
 	opts := &server.Options{
 		ServerName: cfg.Name,
@@ -133,6 +195,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if err := cfg.Auth.apply(opts); err != nil {
 		return nil, fmt.Errorf("embedded NATS server: authentication: %w", err)
+	}
+	if cfg.Cluster != nil {
+		if err := cfg.Cluster.apply(opts); err != nil {
+			return nil, fmt.Errorf("embedded NATS server: cluster: %w", err)
+		}
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
@@ -202,6 +269,16 @@ func Loopback(host string) bool {
 
 // ClientURL is the URL clients connect to.
 func (s *Server) ClientURL() string { return s.ns.ClientURL() }
+
+// RouteURL is the URL other servers of the cluster route to; empty when
+// the server is not clustered.
+func (s *Server) RouteURL() string {
+	addr := s.ns.ClusterAddr()
+	if addr == nil {
+		return ""
+	}
+	return "nats-route://" + addr.String()
+}
 
 // Shutdown stops the server and waits until it has stopped and flushed its
 // store.

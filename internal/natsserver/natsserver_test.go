@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
@@ -92,6 +93,11 @@ func TestStartErrors(t *testing.T) {
 		{"token and user", Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Auth: Auth{Token: "t", User: "u", Password: "p"}}, "cannot be combined"},
 		{"user without password", Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Auth: Auth{User: "u"}}, "give both"},
 		{"seed as nkey", Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Auth: Auth{NKeys: []string{"SUAB"}}}, "not a public user key"},
+		{"cluster without a name", Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Name: "s1", Cluster: &Cluster{Listen: "127.0.0.1:0"}}, "a cluster needs a name"},
+		{"clustered server without a name", Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Cluster: &Cluster{Name: "c", Listen: "127.0.0.1:0"}}, "needs a name of its own"},
+		{"routes beyond loopback", Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Name: "s1", Cluster: &Cluster{Name: "c", Listen: "0.0.0.0:0"}}, "loopback only"},
+		{"bad route", Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Name: "s1", Cluster: &Cluster{Name: "c", Listen: "127.0.0.1:0", Routes: []string{"::"}}}, "nats-route://"},
+		{"no route", Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Name: "s1", Cluster: &Cluster{Name: "c", Listen: "127.0.0.1:0"}}, "no route"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, err := Start(ctx, tc.cfg)
@@ -295,4 +301,80 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// TestCluster: three servers routed on loopback form one JetStream
+// cluster: a stream with three replicas is created through one server,
+// written through another and read through the third, and it keeps
+// serving with one server stopped.
+func TestCluster(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var listen, routes []string
+	for range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		listen = append(listen, l.Addr().String())
+		routes = append(routes, "nats-route://"+l.Addr().String())
+		l.Close()
+	}
+	var servers []*Server
+	for i := range 3 {
+		srv, err := Start(ctx, Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Name: fmt.Sprintf("s%d", i+1),
+			Cluster: &Cluster{Name: "c", Listen: listen[i], Routes: routes}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Shutdown()
+		if srv.RouteURL() != routes[i] {
+			t.Fatalf("route URL %q, want %q", srv.RouteURL(), routes[i])
+		}
+		servers = append(servers, srv)
+	}
+	js := make([]jetstream.JetStream, 3)
+	for i, srv := range servers {
+		nc, err := nats.Connect(srv.ClientURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		js[i], _ = jetstream.New(nc)
+	}
+	// The meta leader is elected once the servers have found each other;
+	// until then the servers leave JetStream requests unanswered.
+	var err error
+	for {
+		try, cancel := context.WithTimeout(ctx, time.Second)
+		_, err = js[0].CreateStream(try, jetstream.StreamConfig{Name: "R3", Subjects: []string{"r3"}, Replicas: 3, Storage: jetstream.FileStorage})
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("an R3 stream on three routed servers: %v", err)
+	}
+	if _, err := js[1].Publish(ctx, "r3", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	servers[0].Shutdown()
+	var m *jetstream.RawStreamMsg
+	for {
+		try, cancel := context.WithTimeout(ctx, time.Second)
+		s, err := js[2].Stream(try, "R3")
+		if err == nil {
+			m, err = s.GetMsg(try, 1)
+		}
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if m == nil || string(m.Data) != "a" {
+		t.Fatalf("the message written through s2, read through s3 with s1 stopped: %v", m)
+	}
 }

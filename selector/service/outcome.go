@@ -28,6 +28,10 @@ func (d *Daemon) event(ev selector.Event, acked bool) {
 	msg := &nats.Msg{Subject: wire.EventsSubject(ev.Job), Data: data, Header: nats.Header{}}
 	msg.Header.Set(wire.DaemonHeader, d.name)
 	if acked {
+		// The terminal event, once per job: a scoring redone after a
+		// failure (a server lost) publishes it again, and the stream keeps
+		// one.
+		msg.Header.Set(jetstream.MsgIDHeader, "end/"+ev.Job)
 		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.opTimeout)
 		defer cancel()
 		_, err = d.js.PublishMsg(ctx, msg)

@@ -54,7 +54,7 @@ func openStore(ctx context.Context, js jetstream.JetStream, cfg Config) (*store,
 		}},
 		{&st.events, jetstream.StreamConfig{
 			Name: wire.EventsStream, Description: "bestpatch: progress events per job",
-			Subjects: []string{wire.EventsSubject("*")}, MaxAge: cfg.Retention,
+			Subjects: []string{wire.EventsSubject("*")}, Duplicates: dedupWindow, MaxAge: cfg.Retention,
 		}},
 		{&st.verdicts, jetstream.StreamConfig{
 			Name: wire.VerdictsStream, Description: "bestpatch: one outcome per job",
@@ -62,11 +62,17 @@ func openStore(ctx context.Context, js jetstream.JetStream, cfg Config) (*store,
 			Duplicates: dedupWindow, MaxAge: cfg.Retention,
 		}},
 	}
+	if err := keepReplicas(ctx, js, cfg.Replicas); err != nil {
+		return nil, err
+	}
 	for _, s := range streams {
 		s.cfg.Storage = jetstream.FileStorage
 		s.cfg.Replicas = cfg.Replicas
 		stream, err := js.CreateOrUpdateStream(ctx, s.cfg)
 		if err != nil {
+			if rerr := replicasError(err, cfg.Replicas); rerr != nil {
+				return nil, fmt.Errorf("service: stream %s: %w", s.cfg.Name, rerr)
+			}
 			return nil, fmt.Errorf("service: stream %s: %w (does the server have JetStream enabled?)", s.cfg.Name, err)
 		}
 		*s.into = stream
@@ -86,6 +92,9 @@ func openStore(ctx context.Context, js jetstream.JetStream, cfg Config) (*store,
 		b.cfg.Replicas = cfg.Replicas
 		kv, err := js.CreateOrUpdateKeyValue(ctx, b.cfg)
 		if err != nil {
+			if rerr := replicasError(err, cfg.Replicas); rerr != nil {
+				err = rerr
+			}
 			return nil, fmt.Errorf("service: key-value bucket %s: %w", b.cfg.Bucket, err)
 		}
 		*b.into = kv
@@ -101,10 +110,61 @@ func openStore(ctx context.Context, js jetstream.JetStream, cfg Config) (*store,
 		TTL: cfg.Retention, Storage: jetstream.FileStorage, Replicas: cfg.Replicas, Compression: true,
 	})
 	if err != nil {
+		if rerr := replicasError(err, cfg.Replicas); rerr != nil {
+			err = rerr
+		}
 		return nil, fmt.Errorf("service: object store %s: %w", wire.ObjectBucket, err)
 	}
 	st.objects = obj
 	return st, nil
+}
+
+// JetStream's error codes for a replica count the servers cannot hold.
+const (
+	errCodeNoSuitablePeers       = 10005
+	errCodeInsufficientResources = 10023
+	errCodeReplicasNotSupported  = 10074
+)
+
+// ErrReplicas: the replica count asked for (Config.Replicas, --replicas)
+// is more than the NATS servers can hold, or fewer than the streams have.
+var ErrReplicas = errors.New("replica count refused")
+
+// keepReplicas refuses to lower the replica count of streams and buckets
+// that other daemons created with more: a daemon started with the default
+// of 1 would otherwise drop the copies of a cluster's state. Raising it is
+// how a deployment moves to more replicas.
+func keepReplicas(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	for _, name := range []string{wire.WorkStream, wire.EventsStream, wire.VerdictsStream,
+		"KV_" + wire.JobsBucket, "KV_" + wire.ResultsBucket, "KV_" + wire.EndsBucket, "OBJ_" + wire.ObjectBucket} {
+		st, err := js.Stream(ctx, name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("service: stream %s: %w (does the server have JetStream enabled?)", name, err)
+		}
+		if have := st.CachedInfo().Config.Replicas; have > replicas {
+			return fmt.Errorf("%w: stream %s has %d replicas and this daemon asks for %d: start it with --replicas %d as the other daemons on this NATS server (fewer would drop copies of their state)", ErrReplicas, name, have, replicas, have)
+		}
+	}
+	return nil
+}
+
+// replicasError turns JetStream's refusal of a replica count into an error
+// that says what to do; nil when err is something else.
+func replicasError(err error, replicas int) error {
+	var apiErr *jetstream.APIError
+	if replicas <= 1 || !errors.As(err, &apiErr) {
+		return nil
+	}
+	switch apiErr.ErrorCode {
+	case errCodeReplicasNotSupported:
+		return fmt.Errorf("%w: %d replicas, but the NATS server is not clustered and keeps one copy (%v): use --replicas 1, or join a JetStream cluster of at least %d servers", ErrReplicas, replicas, err, replicas)
+	case errCodeNoSuitablePeers, errCodeInsufficientResources:
+		return fmt.Errorf("%w: %d replicas, but the JetStream cluster has fewer servers that can hold one (%v): use --replicas at most the number of JetStream servers in the cluster (3 is the usual), or add servers", ErrReplicas, replicas, err)
+	}
+	return nil
 }
 
 // envelope is a stored value that is either inline or, when too big for
