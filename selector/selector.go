@@ -303,38 +303,35 @@ var errNotNeeded = errors.New("run no longer needed")
 // not Fresh), else through the executor in a pool slot.
 func (s *Selector) runOne(ctx context.Context, pool *Pool, jobID string, r PlannedRun, stillNeeded func() bool) (RunRecord, executor.Result, error) {
 	rec := RunRecord{ID: r.ID, Candidates: r.Candidates}
-	if s.Cache != nil && !r.Fresh {
-		if res, ok, err := s.Cache.Get(ctx, r.Key); err != nil {
-			s.logger().Warn("result cache read failed; running instead", "run", r.ID, "err", err)
-		} else if ok {
-			rec.Status, rec.Applied, rec.Reason, rec.Cached = res.Status, res.Applied, res.Reason, true
-			s.emit(Event{Kind: EventRunFinished, Job: jobID, Run: r.ID, Status: string(res.Status), Cached: true})
-			return rec, res, nil
+	cache := RunCache{Cache: s.Cache, Log: s.logger().With("run", r.ID)}
+	res, cached, err := cache.Do(ctx, r, func(ctx context.Context) (executor.Result, error) {
+		if err := pool.sem.Acquire(ctx, 1); err != nil {
+			return executor.Result{}, err
 		}
-	}
-	if err := pool.sem.Acquire(ctx, 1); err != nil {
-		return rec, executor.Result{}, err
-	}
-	defer pool.sem.Release(1)
-	if !stillNeeded() {
-		return rec, executor.Result{}, errNotNeeded
-	}
-	if s.Exec == nil {
-		return rec, executor.Result{}, fmt.Errorf("job %s: run %s: no executor configured (only execution-free jobs run without one)", jobID, r.ID)
-	}
-	s.emit(Event{Kind: EventRunStarted, Job: jobID, Run: r.ID})
-	begin := time.Now()
-	res, err := s.Exec.Run(ctx, r.Run)
+		defer pool.sem.Release(1)
+		if !stillNeeded() {
+			return executor.Result{}, errNotNeeded
+		}
+		if s.Exec == nil {
+			return executor.Result{}, fmt.Errorf("job %s: run %s: no executor configured (only execution-free jobs run without one)", jobID, r.ID)
+		}
+		s.emit(Event{Kind: EventRunStarted, Job: jobID, Run: r.ID})
+		begin := time.Now()
+		res, err := s.Exec.Run(ctx, r.Run)
+		if err != nil {
+			return res, fmt.Errorf("job %s: run %s: %w", jobID, r.ID, err)
+		}
+		rec.Duration = time.Since(begin)
+		s.emit(Event{Kind: EventRunFinished, Job: jobID, Run: r.ID, Status: string(res.Status), Seconds: rec.Duration.Seconds()})
+		s.logger().Debug("run finished", "job", jobID, "run", r.ID, "status", res.Status, "applied", res.Applied, "cases", len(res.Cases), "seconds", rec.Duration.Seconds())
+		return res, nil
+	})
 	if err != nil {
-		return rec, res, fmt.Errorf("job %s: run %s: %w", jobID, r.ID, err)
+		return rec, res, err
 	}
-	rec.Status, rec.Applied, rec.Reason, rec.Duration = res.Status, res.Applied, res.Reason, time.Since(begin)
-	s.emit(Event{Kind: EventRunFinished, Job: jobID, Run: r.ID, Status: string(res.Status), Seconds: rec.Duration.Seconds()})
-	s.logger().Debug("run finished", "job", jobID, "run", r.ID, "status", res.Status, "applied", res.Applied, "cases", len(res.Cases), "seconds", rec.Duration.Seconds())
-	if s.Cache != nil && !r.Fresh && Cacheable(res) {
-		if err := s.Cache.Put(ctx, r.Key, res); err != nil {
-			s.logger().Warn("result cache write failed", "run", r.ID, "err", err)
-		}
+	rec.Status, rec.Applied, rec.Reason, rec.Cached = res.Status, res.Applied, res.Reason, cached
+	if cached {
+		s.emit(Event{Kind: EventRunFinished, Job: jobID, Run: r.ID, Status: string(res.Status), Cached: true})
 	}
 	return rec, res, nil
 }

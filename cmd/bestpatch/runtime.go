@@ -163,8 +163,8 @@ func (r *runtimeFlags) selector(ctx context.Context, log *slog.Logger, opts sele
 
 // remedies say how a user of select, batch or bench gets a backend that a
 // run needs and the executor lacks.
-func (r *runtimeFlags) remedies() executor.Remedies {
-	return executor.Remedies{
+func (r *runtimeFlags) remedies() selector.Remedies {
+	return selector.Remedies{
 		Docker: "use --executor docker or auto with a reachable Docker engine",
 		Local:  "use --executor local or auto (unsandboxed: trusted patches only)",
 	}
@@ -176,7 +176,7 @@ func (r *runtimeFlags) remedies() executor.Remedies {
 // backend is connected when a task needs it; with no tasks (the daemon
 // serves whatever comes), both are, and a missing Docker engine is a
 // warning, not an error.
-func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, remedies executor.Remedies, tasks ...selector.Task) (selector.Executor, func(), error) {
+func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, remedies selector.Remedies, tasks ...selector.Task) (selector.Executor, func(), error) {
 	var useLocal, useDocker, dockerOptional bool
 	switch r.executor {
 	case "local":
@@ -194,7 +194,7 @@ func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, remedi
 	default:
 		return nil, nil, fmt.Errorf("--executor %q is not known: use docker, local or auto", r.executor)
 	}
-	router := executor.Router{Remedies: remedies}
+	router := selector.Router{Remedies: remedies}
 	var closers []func()
 	if useDocker {
 		d, closeFn, err := newDockerExecutor(ctx, executor.DockerConfig{Log: log})

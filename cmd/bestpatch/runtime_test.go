@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/selector"
 )
 
 // A run that needs a backend the process lacks fails naming the way out of
@@ -16,11 +17,11 @@ import (
 // through the shared queue).
 func TestMissingBackendRemedy(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	cli := func(name string) (runtimeFlags, executor.Remedies) {
+	cli := func(name string) (runtimeFlags, selector.Remedies) {
 		r := runtimeFlags{executor: name}
 		return r, r.remedies()
 	}
-	serve := func(name string, unsafeLocal bool) (runtimeFlags, executor.Remedies) {
+	serve := func(name string, unsafeLocal bool) (runtimeFlags, selector.Remedies) {
 		f := serveFlags{runtime: runtimeFlags{executor: name}, unsafeLocal: unsafeLocal}
 		r, err := f.executorChoice(log)
 		if err != nil {
@@ -31,18 +32,18 @@ func TestMissingBackendRemedy(t *testing.T) {
 	image, repo := executor.Environment{Image: "bestpatch-no-such-image"}, executor.Environment{Repo: t.TempDir()}
 	for _, tc := range []struct {
 		name       string
-		flags      func() (runtimeFlags, executor.Remedies)
+		flags      func() (runtimeFlags, selector.Remedies)
 		env        executor.Environment
 		want, not  string
 		needDocker bool
 	}{
-		{"select --executor local, image task", func() (runtimeFlags, executor.Remedies) { return cli("local") }, image,
+		{"select --executor local, image task", func() (runtimeFlags, selector.Remedies) { return cli("local") }, image,
 			"use --executor docker or auto", "daemon", false},
-		{"serve --unsafe-local-executor --executor local, image run", func() (runtimeFlags, executor.Remedies) { return serve("local", true) }, image,
+		{"serve --unsafe-local-executor --executor local, image run", func() (runtimeFlags, selector.Remedies) { return serve("local", true) }, image,
 			"start every daemon on this NATS server with --executor docker or auto", "use --executor", false},
-		{"select --executor docker, repo task", func() (runtimeFlags, executor.Remedies) { return cli("docker") }, repo,
+		{"select --executor docker, repo task", func() (runtimeFlags, selector.Remedies) { return cli("docker") }, repo,
 			"use --executor local or auto", "--unsafe-local-executor", true},
-		{"serve (Docker only), repo run", func() (runtimeFlags, executor.Remedies) { return serve("auto", false) }, repo,
+		{"serve (Docker only), repo run", func() (runtimeFlags, selector.Remedies) { return serve("auto", false) }, repo,
 			"this daemon runs Docker tasks only: if every NATS client is trusted, start every daemon on this NATS server with --unsafe-local-executor", "use --executor", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,7 +57,7 @@ func TestMissingBackendRemedy(t *testing.T) {
 			}
 			defer closeFn()
 			_, err = exec.Run(context.Background(), executor.Run{Env: tc.env, Command: "true", Format: executor.GoJSON})
-			if !errors.Is(err, executor.ErrNoBackend) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), tc.not) {
+			if !errors.Is(err, selector.ErrNoBackend) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), tc.not) {
 				t.Errorf("err = %v; want ErrNoBackend saying %q, not %q", err, tc.want, tc.not)
 			}
 		})

@@ -15,7 +15,6 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/spf13/cobra"
 
-	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/internal/metrics"
 	"github.com/bestpatch/bestpatch/internal/natsserver"
 	"github.com/bestpatch/bestpatch/internal/runcache"
@@ -329,8 +328,8 @@ func (f *serveFlags) executorChoice(log *slog.Logger) (runtimeFlags, error) {
 // shared queue needs and this daemon lacks: the job was accepted by a daemon
 // that has it, and daemons on one server should run with the same
 // executor flags (docs/DAEMON.md).
-func (f *serveFlags) remedies() executor.Remedies {
-	return executor.Remedies{
+func (f *serveFlags) remedies() selector.Remedies {
+	return selector.Remedies{
 		Docker: "start every daemon on this NATS server with --executor docker or auto and a reachable Docker engine",
 		Local:  "this daemon runs Docker tasks only: if every NATS client is trusted, start every daemon on this NATS server with --unsafe-local-executor (and --executor auto, the default), else give the task an image",
 	}

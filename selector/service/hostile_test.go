@@ -223,7 +223,7 @@ func TestRetriesEnd(t *testing.T) {
 func TestRepoJobRefusedWithoutLocal(t *testing.T) {
 	ns := startNATS(t)
 	// No backend at all: the refusal happens before anything could run.
-	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1", Exec: executor.Router{}})
+	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1", Exec: selector.Router{}})
 	nc := connect(t, ns.ClientURL())
 	c := newClient(t, ns.ClientURL())
 	ctx := ctxFor(t, time.Minute)

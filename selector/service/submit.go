@@ -161,7 +161,7 @@ func (d *Daemon) readJob(ctx context.Context, req micro.Request) (selector.Job, 
 }
 
 // environments is what an executor that runs some environments only
-// (executor.Router) tells about them.
+// (selector.Router) tells about them.
 type environments interface {
 	Supports(executor.Environment) error
 }

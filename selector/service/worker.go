@@ -328,45 +328,37 @@ func (d *Daemon) keepAlive(ctx context.Context, msg jetstream.Msg) {
 // again (or was stopped).
 func (d *Daemon) execute(ctx context.Context, item wire.WorkItem, r selector.PlannedRun, delivery uint64, log *slog.Logger) (wire.RunResult, error) {
 	rr := wire.RunResult{Job: item.Job, Run: item.Run, Key: r.Key, Daemon: d.name}
-	if d.cfg.Cache != nil && !r.Fresh {
-		if res, ok, err := d.cfg.Cache.Get(ctx, r.Key); err != nil {
-			log.Warn("result cache read failed; running instead", "err", err)
-		} else if ok {
-			rr.Result, rr.Cached, rr.Finished = res, true, time.Now().UTC()
-			return rr, nil
+	cache := selector.RunCache{Cache: d.cfg.Cache, Log: log}
+	res, cached, err := cache.Do(ctx, r, func(ctx context.Context) (executor.Result, error) {
+		if int(delivery) > d.cfg.MaxAttempts {
+			return executor.Result{Status: executor.Infra, Reason: fmt.Sprintf("the run was delivered %d times without a result (executor errors, or daemons that died or stopped during it)", delivery-1)}, nil
 		}
-	}
-	if int(delivery) > d.cfg.MaxAttempts {
-		rr.Result = executor.Result{Status: executor.Infra, Reason: fmt.Sprintf("the run was delivered %d times without a result (executor errors, or daemons that died or stopped during it)", delivery-1)}
-		rr.Finished = time.Now().UTC()
-		return rr, nil
-	}
-	d.event(selector.Event{Kind: selector.EventRunStarted, Job: item.Job, Run: item.Run}, false)
-	log.Debug("run started")
-	begin := time.Now()
-	res, err := d.cfg.Exec.Run(ctx, r.Run)
-	if err != nil {
+		d.event(selector.Event{Kind: selector.EventRunStarted, Job: item.Job, Run: item.Run}, false)
+		log.Debug("run started")
+		begin := time.Now()
+		res, err := d.cfg.Exec.Run(ctx, r.Run)
+		if err != nil {
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
+			if int(delivery) < d.cfg.MaxAttempts {
+				return res, err
+			}
+			res = executor.Result{Status: executor.Infra, Reason: fmt.Sprintf("executor failed %d times, the last with: %v", delivery, err)}
+		}
 		if ctx.Err() != nil {
-			return rr, ctx.Err()
+			return res, ctx.Err()
 		}
-		if int(delivery) < d.cfg.MaxAttempts {
-			return rr, err
+		if res.Duration == 0 {
+			res.Duration = time.Since(begin)
 		}
-		res = executor.Result{Status: executor.Infra, Reason: fmt.Sprintf("executor failed %d times, the last with: %v", delivery, err)}
+		d.cfg.Metrics.RunSeconds(time.Since(begin).Seconds())
+		return res, nil
+	})
+	if err != nil {
+		return rr, err
 	}
-	if ctx.Err() != nil {
-		return rr, ctx.Err()
-	}
-	if res.Duration == 0 {
-		res.Duration = time.Since(begin)
-	}
-	d.cfg.Metrics.RunSeconds(time.Since(begin).Seconds())
-	if d.cfg.Cache != nil && !r.Fresh && selector.Cacheable(res) {
-		if err := d.cfg.Cache.Put(ctx, r.Key, res); err != nil {
-			log.Warn("result cache write failed", "err", err)
-		}
-	}
-	rr.Result, rr.Finished = res, time.Now().UTC()
+	rr.Result, rr.Cached, rr.Finished = res, cached, time.Now().UTC()
 	return rr, nil
 }
 

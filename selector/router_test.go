@@ -1,16 +1,18 @@
-package executor
+package selector
 
 import (
 	"context"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/bestpatch/bestpatch/executor"
 )
 
 type namedBackend string
 
-func (n namedBackend) Run(context.Context, Run) (Result, error) {
-	return Result{Reason: string(n)}, nil
+func (n namedBackend) Run(context.Context, executor.Run) (executor.Result, error) {
+	return executor.Result{Reason: string(n)}, nil
 }
 
 func TestRouter(t *testing.T) {
@@ -19,20 +21,20 @@ func TestRouter(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		router  Router
-		env     Environment
+		env     executor.Environment
 		want    string
 		wantErr string
 	}{
-		{"image to docker", both, Environment{Image: "img"}, "docker", ""},
-		{"repo to local", both, Environment{Repo: "/r"}, "local", ""},
-		{"image without docker", Router{Local: namedBackend("local")}, Environment{Image: "img"}, "", "no Docker executor"},
-		{"repo without local", Router{Docker: namedBackend("docker")}, Environment{Repo: "/r"}, "", "no local executor"},
+		{"image to docker", both, executor.Environment{Image: "img"}, "docker", ""},
+		{"repo to local", both, executor.Environment{Repo: "/r"}, "local", ""},
+		{"image without docker", Router{Local: namedBackend("local")}, executor.Environment{Image: "img"}, "", "no Docker executor"},
+		{"repo without local", Router{Docker: namedBackend("docker")}, executor.Environment{Repo: "/r"}, "", "no local executor"},
 		// The remedy is the caller's: the flags differ between commands.
-		{"image without docker, remedy", Router{Local: namedBackend("local"), Remedies: remedies}, Environment{Image: "img"}, "", "no Docker executor: get an engine"},
-		{"repo without local, remedy", Router{Docker: namedBackend("docker"), Remedies: remedies}, Environment{Repo: "/r"}, "", "no local executor: allow local runs"},
+		{"image without docker, remedy", Router{Local: namedBackend("local"), Remedies: remedies}, executor.Environment{Image: "img"}, "", "no Docker executor: get an engine"},
+		{"repo without local, remedy", Router{Docker: namedBackend("docker"), Remedies: remedies}, executor.Environment{Repo: "/r"}, "", "no local executor: allow local runs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := tc.router.Run(context.Background(), Run{Env: tc.env})
+			res, err := tc.router.Run(context.Background(), executor.Run{Env: tc.env})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrNoBackend) {
 					t.Fatalf("err = %v, want %q (ErrNoBackend)", err, tc.wantErr)

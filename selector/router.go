@@ -1,15 +1,12 @@
-package executor
+package selector
 
 import (
 	"context"
 	"errors"
 	"fmt"
-)
 
-// Backend is one way to execute runs: Local or Docker.
-type Backend interface {
-	Run(ctx context.Context, run Run) (Result, error)
-}
+	"github.com/bestpatch/bestpatch/executor"
+)
 
 // ErrNoBackend means a run's environment needs a backend this process does
 // not have (no Docker engine, or the unsandboxed local executor is off).
@@ -19,8 +16,8 @@ var ErrNoBackend = errors.New("no executor for this environment")
 // to Docker, a local checkout to Local. A process that serves many tasks (the
 // daemon, a batch) cannot pick one backend for all of them.
 type Router struct {
-	Docker Backend
-	Local  Backend
+	Docker Executor // executor.Docker
+	Local  Executor // executor.Local
 	// Remedies end the error of a run whose backend is missing.
 	Remedies Remedies
 }
@@ -35,7 +32,7 @@ type Remedies struct {
 
 // Supports says whether the router has a backend for an environment, and
 // if not, which one is missing (wrapping ErrNoBackend).
-func (r Router) Supports(env Environment) error {
+func (r Router) Supports(env executor.Environment) error {
 	switch {
 	case env.Image != "" && r.Docker == nil:
 		return fmt.Errorf("%w: the task runs in Docker image %s, and this process has no Docker executor", ErrNoBackend, env.Image)
@@ -47,7 +44,7 @@ func (r Router) Supports(env Environment) error {
 
 // Run runs a run on the backend for its environment. A run whose backend is
 // missing is an error (ErrNoBackend) that says how to get one, by Remedies.
-func (r Router) Run(ctx context.Context, run Run) (Result, error) {
+func (r Router) Run(ctx context.Context, run executor.Run) (executor.Result, error) {
 	if err := r.Supports(run.Env); err != nil {
 		remedy := r.Remedies.Local
 		if run.Env.Image != "" {
@@ -56,7 +53,7 @@ func (r Router) Run(ctx context.Context, run Run) (Result, error) {
 		if remedy != "" {
 			err = fmt.Errorf("%w: %s", err, remedy)
 		}
-		return Result{}, err
+		return executor.Result{}, err
 	}
 	if run.Env.Image != "" {
 		return r.Docker.Run(ctx, run)
