@@ -41,14 +41,16 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
-## bench: the policies on labelled SWE-bench candidate sets; then, on tasks generated from real Go
-## modules (cached in BENCH_DIR): selection accuracy of every policy against random, majority vote
-## and oracle, one job's wall time against the naive way and the ideal (Docker), and the daemon's
-## latency, throughput and memory. Results in docs/BENCHMARKS.md.
+## bench: the policies on labelled SWE-bench candidate sets, and the stop rule of streaming jobs
+## replayed on them (samples used and accuracy over the target confidence); then, on tasks generated
+## from real Go modules (cached in BENCH_DIR): selection accuracy of every policy against random,
+## majority vote and oracle, the stop rule's savings curve, one job's wall time against the naive way
+## and the ideal (Docker), and the daemon's latency, throughput and memory. Results in
+## docs/BENCHMARKS.md.
 BENCH_DIR   ?= $(HOME)/.cache/bestpatch/bench
 BENCH_TASKS ?= 6
 bench: build
-	$(BIN) eval --data ../shared/data/swebench-lite-candidates.jsonl.gz --data ../shared/data/swebench-verified-candidates.jsonl.gz
+	$(BIN) eval --stream --data ../shared/data/swebench-lite-candidates.jsonl.gz --data ../shared/data/swebench-verified-candidates.jsonl.gz
 	$(BIN) bench gen --out $(BENCH_DIR)/set --tasks $(BENCH_TASKS) --candidates 16 --seed 1 --log-level warn
 	$(BIN) bench accuracy --dir $(BENCH_DIR)/set --cache-dir $(BENCH_DIR)/runs
 	$(BIN) bench speed --dir $(BENCH_DIR)/set --log-level warn

@@ -77,7 +77,9 @@ type AccuracyResult struct {
 	// Terms is the dev sweep of each new key's weight.
 	Terms      []TermRow      `json:"terms"`
 	Confidence *ConfidenceFit `json:"confidence,omitempty"`
-	Kinds      []KindRow      `json:"kinds"`
+	// Stream is the stop rule of streaming jobs replayed in sample order.
+	Stream *StreamResult `json:"stream,omitempty"`
+	Kinds  []KindRow     `json:"kinds"`
 	// Runs counts the runs executed (cache hits included) and Duration the
 	// wall time of the whole evaluation.
 	Runs     int           `json:"runs"`
@@ -203,6 +205,13 @@ func Accuracy(ctx context.Context, cfg AccuracyConfig) (AccuracyResult, error) {
 		return AccuracyResult{}, err
 	}
 	res.Confidence = fit
+	models := scoring.DefaultConfidence()
+	if fit != nil {
+		models = models.With(fit.Models)
+	}
+	if res.Stream, err = streamCurves(ctx, dev, test, models); err != nil {
+		return AccuracyResult{}, err
+	}
 	methods := func(ps []accuracy.Pool) ([]accuracy.Method, error) {
 		ms, err := accuracy.Methods(ps, accuracy.Options{Selected: "selected (policy auto)", Policies: cfg.Policies})
 		if err != nil {
@@ -489,6 +498,12 @@ func WriteAccuracy(w io.Writer, r AccuracyResult) error {
 			if err := accuracy.WriteModel(w, m); err != nil {
 				return err
 			}
+		}
+	}
+	if r.Stream != nil {
+		fmt.Fprintln(w)
+		if err := writeStream(w, r.Stream); err != nil {
+			return err
 		}
 	}
 	fmt.Fprintln(w)

@@ -17,6 +17,7 @@ func newEvalCmd() *cobra.Command {
 	var data, policies []string
 	var tune, tunePriors int
 	var fitPriors, fitOn, fitConfidence, term string
+	var stream bool
 	cmd := &cobra.Command{
 		Use:   "eval --data FILE.jsonl.gz [--data FILE ...]",
 		Short: "Measure every selection policy on labelled candidate sets",
@@ -50,7 +51,13 @@ After the tables, eval fits the confidence of policy auto's verdicts
 Brier score and expected calibration error on every split;
 --fit-confidence FILE writes that model into FILE, keeping a model of
 another scope already there (scoring/confidence_default.json is refitted
-so; its tests-scope model comes from bench accuracy --fit-confidence).`,
+so; its tests-scope model comes from bench accuracy --fit-confidence).
+
+--stream then replays streaming jobs: each instance's candidates arrive one
+at a time (in the data set's order, and in random orders), and the stop
+rule says after each whether to sample more; it prints the samples used and
+the accuracy where sampling stopped against always drawing all N, at each
+target confidence (docs/SCORING.md, "When to stop sampling").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(data) == 0 {
@@ -124,6 +131,14 @@ so; its tests-scope model comes from bench accuracy --fit-confidence).`,
 				}
 				reportConfidenceWritten(out, fitConfidence, fitted, kept)
 			}
+			if stream {
+				fmt.Fprintln(out)
+				cs, err := accuracy.StreamSets(cmd.Context(), sets)
+				if err != nil {
+					return err
+				}
+				return accuracy.WriteSetCurves(out, cs)
+			}
 			return nil
 		},
 	}
@@ -135,6 +150,7 @@ so; its tests-scope model comes from bench accuracy --fit-confidence).`,
 	cmd.Flags().StringVar(&fitOn, "fit-on", accuracy.SplitDev, "which instances --fit-priors fits on: dev or all")
 	cmd.Flags().StringVar(&fitConfidence, "fit-confidence", "", "write the execution-free confidence model fitted on the dev splits into this JSON file (models of other scopes in it are kept)")
 	cmd.Flags().StringVar(&term, "term", "", "measure auto's key plus this signal at a few weights on the dev splits")
+	cmd.Flags().BoolVar(&stream, "stream", false, "also replay streaming jobs: samples used and accuracy of the stop rule at each target confidence, against all N")
 	return cmd
 }
 
