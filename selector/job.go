@@ -136,6 +136,11 @@ type Options struct {
 	// Only an explicit request gets an execution-free choice: a job whose
 	// runs produced no evidence abstains instead.
 	Execution string `json:"execution,omitempty"`
+	// Stream, when set, makes the job an open one: it may start with no
+	// candidate, takes candidates as they are sampled (Selector.Open,
+	// Stream.Append) until it is closed, and after each append says, by
+	// this rule, whether another sample is worth drawing.
+	Stream *scoring.StopRule `json:"stream,omitempty"`
 }
 
 // ModelWork names, by their JSON names, the options that ask the model

@@ -118,6 +118,9 @@ func (p *Plan) Matrix() scoring.Matrix {
 	switch why := p.halted(); {
 	case why != "":
 		m.Base.Status, m.Base.Reason = scoring.RunUnknown, "not run: "+why
+	case p.awaitingRelated():
+		sel, _ := p.selection()
+		m.Base.Status, m.Base.Reason = scoring.RunUnknown, "not run yet: "+sel.none+"; the open job waits for a candidate whose changes have related tests (or for its close)"
 	case first.Status != executor.Completed:
 		m.Base.Status, m.Base.Reason = rowStatus(first)
 	default:

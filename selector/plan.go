@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -66,6 +67,9 @@ type Plan struct {
 	args     *testArgs   // the task's test arguments (testargs.go), nil without
 	p2p      *passToPass // the task's PASS_TO_PASS (passtopass.go), nil without
 	selMemo  selectionMemo
+	// closed is false while an open job (Options.Stream) may still receive
+	// candidates (Extend).
+	closed bool
 }
 
 // NewPlan validates a job and plans its runs.
@@ -87,6 +91,7 @@ func newPlan(job Job, pol scoring.Policy) (*Plan, error) {
 		baseRuns: job.Options.BaseRuns,
 		results:  map[string]executor.Result{},
 		p2p:      newPassToPass(job.Task.PassToPass),
+		closed:   job.Options.Stream == nil,
 	}
 	if p.baseRuns <= 0 {
 		p.baseRuns = defaultBaseRuns
@@ -99,9 +104,28 @@ func newPlan(job Job, pol scoring.Policy) (*Plan, error) {
 		p.tests = append(p.tests, executor.TestPatch{ID: g.ID, Patch: g.Patch})
 		p.declared[g.ID] = declare(format, g.Patch)
 	}
+	if p.args, err = newTestArgs(job.Task); err != nil {
+		return nil, err
+	}
+	if p.args != nil {
+		if err := p.generatedArgs(); err != nil {
+			return nil, err
+		}
+	}
+	p.addCandidates(job.Candidates)
+	return p, nil
+}
+
+// addCandidates groups candidates by the patch they run, as one batch:
+// an open job's append (Extend), or a job's candidates all at once.
+func (p *Plan) addCandidates(cands []scoring.Candidate) {
 	index := map[string]int{}
-	testFiles := job.Task.TestFileMatcher().Patterns()
-	for _, c := range job.Candidates {
+	for i, g := range p.groups {
+		index[g.key] = i
+	}
+	testFiles := p.job.Task.TestFileMatcher().Patterns()
+	var patches []string
+	for _, c := range cands {
 		patch := c.Patch
 		if run, ok := executor.RunPatch(patch, testFiles); ok {
 			patch = run // what the executor applies: test files stripped
@@ -117,28 +141,65 @@ func newPlan(job Job, pol scoring.Policy) (*Plan, error) {
 			i = len(p.groups)
 			index[k] = i
 			p.groups = append(p.groups, group{key: k, patch: patch})
+			patches = append(patches, patch)
 		}
 		p.groups[i].members = append(p.groups[i].members, c.ID)
 	}
+	p.byID = make(map[string]*group, len(p.byID)+len(cands))
 	for i := range p.groups {
 		for _, id := range p.groups[i].members {
 			p.byID[id] = &p.groups[i]
 		}
 	}
-	patches := make([]string, len(p.groups))
-	for i, g := range p.groups {
-		patches[i] = g.patch
+	if p.args != nil {
+		p.args = p.args.withBatch(p.job.Task, patches)
 	}
-	if p.args, err = newTestArgs(job.Task, patches); err != nil {
+}
+
+// Extend returns the plan of an open job (Options.Stream) with more
+// candidates: the runs it has are kept, its results carried over, and a
+// candidate whose patch runs like one the job has joins its runs. The
+// related tests of a task whose test arguments are related are chosen
+// from the first appends whose changes have any, and kept from then on,
+// so that no run done is ever done again with other arguments.
+func (p *Plan) Extend(cands []scoring.Candidate) (*Plan, error) {
+	if p.closed {
+		return nil, invalid("job %q is closed: it takes no more candidates", p.job.ID)
+	}
+	job := p.job
+	job.Candidates = append(slices.Clip(job.Candidates), cands...)
+	if err := job.Validate(); err != nil {
 		return nil, err
 	}
-	if p.args != nil {
-		if err := p.generatedArgs(); err != nil {
-			return nil, err
-		}
+	q := *p
+	q.job = job
+	q.groups = make([]group, len(p.groups), len(p.groups)+len(cands))
+	for i, g := range p.groups {
+		g.members = slices.Clone(g.members)
+		q.groups[i] = g
 	}
-	return p, nil
+	q.empty = slices.Clone(p.empty)
+	q.results = maps.Clone(p.results)
+	q.selMemo = selectionMemo{}
+	q.addCandidates(cands)
+	return &q, nil
 }
+
+// Close returns the plan of an open job that takes no more candidates;
+// a plan that is closed already is returned as it is.
+func (p *Plan) Close() *Plan {
+	if p.closed {
+		return p
+	}
+	q := *p
+	q.results = maps.Clone(p.results)
+	q.closed = true
+	return &q
+}
+
+// Closed reports whether the job takes no more candidates: always, but for
+// an open job (Options.Stream) not closed yet.
+func (p *Plan) Closed() bool { return p.closed }
 
 // Job returns the planned job.
 func (p *Plan) Job() Job { return p.job }
@@ -397,7 +458,7 @@ func (p *Plan) Needed() []PlannedRun {
 		// Every other run's command depends on the listing.
 		return []PlannedRun{r}
 	}
-	if p.halted() != "" {
+	if p.halted() != "" || p.awaitingRelated() {
 		return nil
 	}
 	var need []PlannedRun
@@ -426,6 +487,20 @@ func (p *Plan) Needed() []PlannedRun {
 		return p.Needed()
 	}
 	return need
+}
+
+// awaitingRelated reports whether an open job whose tests are related to
+// the candidates' changes waits for candidates before any base run: no
+// candidate so far changes a file with related tests, and the related
+// tests decide every run's command. Once the job is closed it runs as any
+// job does (its generated tests alone, or nothing, and the verdict says
+// why).
+func (p *Plan) awaitingRelated() bool {
+	if p.closed || p.args == nil || p.args.conv == nil {
+		return false
+	}
+	sel, err := p.selection()
+	return err == nil && sel.none != ""
 }
 
 // evidenceRun is the candidate group's run whose result is its evidence:

@@ -54,43 +54,18 @@ func LoadPredictions(paths []string) (map[string][]scoring.Candidate, error) {
 		}
 		seen := map[string]inputRecord{}
 		add := func(key *string, r inputRecord) error {
-			var p predictionEntry
-			if err := json.Unmarshal(r.raw, &p); err != nil {
-				return decodeError(path, r.line, r.raw, err)
+			id, c, err := readPrediction(path, r, sample)
+			if err != nil {
+				return err
 			}
-			switch {
-			case p.InstanceID == nil || *p.InstanceID == "":
-				return &InputError{Field: "instance_id", Err: errors.New("missing: every prediction names its instance")}
-			case key != nil && *key != *p.InstanceID:
-				return &InputError{Field: "instance_id", Err: fmt.Errorf("%q differs from the key it is filed under", *p.InstanceID)}
-			case p.Patch == nil:
-				return &InputError{Field: "model_patch", Err: errors.New(`missing (use "" or null for an empty patch)`)}
-			case p.Verifier != nil && (*p.Verifier < 0 || *p.Verifier > 1):
-				return &InputError{Field: "verifier_score", Err: fmt.Errorf("%v is outside [0, 1]", *p.Verifier)}
+			if key != nil && *key != id {
+				return &InputError{Field: "instance_id", Err: fmt.Errorf("%q differs from the key it is filed under", id)}
 			}
-			var patch string
-			if !bytes.Equal(bytes.TrimSpace(p.Patch), []byte("null")) {
-				// Decoded again for the line of a wrong type.
-				var v struct {
-					Patch string `json:"model_patch"`
-				}
-				if err := json.Unmarshal(r.raw, &v); err != nil {
-					return decodeError(path, r.line, r.raw, err)
-				}
-				patch = v.Patch
-			}
-			id := *p.InstanceID
 			if first, dup := seen[id]; dup {
 				return &InputError{Field: "instance_id", Err: fmt.Errorf("%q already appears %s of this file: one prediction per instance per file", id, first.where())}
 			}
 			seen[id] = r
-			model := p.Model
-			if model == "" {
-				model = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-			}
-			out[id] = append(out[id], scoring.Candidate{
-				ID: fmt.Sprintf("%d/%s", sample, model), Patch: patch, Model: model, Sample: sample, Verifier: p.Verifier,
-			})
+			out[id] = append(out[id], c)
 			return nil
 		}
 		if keyedByInstance(data) {
@@ -103,6 +78,55 @@ func LoadPredictions(paths []string) (map[string][]scoring.Candidate, error) {
 		}
 	}
 	return out, nil
+}
+
+// readPrediction reads one prediction of a predictions file (the sample
+// index of the file) into its instance_id and candidate: its ID is
+// "<sample>/<model>", its model the file's name when the prediction names
+// none.
+func readPrediction(path string, r inputRecord, sample int) (string, scoring.Candidate, error) {
+	var p predictionEntry
+	if err := json.Unmarshal(r.raw, &p); err != nil {
+		return "", scoring.Candidate{}, decodeError(path, r.line, r.raw, err)
+	}
+	switch {
+	case p.InstanceID == nil || *p.InstanceID == "":
+		return "", scoring.Candidate{}, &InputError{Field: "instance_id", Err: errors.New("missing: every prediction names its instance")}
+	case p.Patch == nil:
+		return "", scoring.Candidate{}, &InputError{Field: "model_patch", Err: errors.New(`missing (use "" or null for an empty patch)`)}
+	case p.Verifier != nil && (*p.Verifier < 0 || *p.Verifier > 1):
+		return "", scoring.Candidate{}, &InputError{Field: "verifier_score", Err: fmt.Errorf("%v is outside [0, 1]", *p.Verifier)}
+	}
+	var patch string
+	if !bytes.Equal(bytes.TrimSpace(p.Patch), []byte("null")) {
+		// Decoded again for the line of a wrong type.
+		var v struct {
+			Patch string `json:"model_patch"`
+		}
+		if err := json.Unmarshal(r.raw, &v); err != nil {
+			return "", scoring.Candidate{}, decodeError(path, r.line, r.raw, err)
+		}
+		patch = v.Patch
+	}
+	model := p.Model
+	if model == "" {
+		model = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	return *p.InstanceID, scoring.Candidate{
+		ID: fmt.Sprintf("%d/%s", sample, model), Patch: patch, Model: model, Sample: sample, Verifier: p.Verifier,
+	}, nil
+}
+
+// ReadPredictionLine reads one line of a JSONL predictions stream (select
+// --stream reads them from its standard input as an agent writes them):
+// the prediction's instance_id and its candidate, sample the line's index
+// among the predictions (its ID is "<sample>/<model>"). A prediction
+// without model_name_or_path is the model source names. Errors name source
+// and the line.
+func ReadPredictionLine(source string, line int, raw []byte, sample int) (string, scoring.Candidate, error) {
+	r := inputRecord{line: line, raw: raw}
+	id, c, err := readPrediction(source, r, sample)
+	return id, c, r.fail(source, err)
 }
 
 // predictionFields are the fields of a prediction: an object holding one

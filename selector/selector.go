@@ -90,6 +90,9 @@ type Report struct {
 	// flagged (Task.TestFileMatcher), so that a later re-ranking of this
 	// report (batch's summary) sees the same test files.
 	TestFiles []string `json:"test_files,omitempty"`
+	// Standing is an open job's standing verdict (Stream): its choice, its
+	// confidence, and whether another sample is worth drawing.
+	Standing *scoring.Standing `json:"standing,omitempty"`
 }
 
 // Evidence is the matrix to score the report's candidates on again (with

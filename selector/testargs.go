@@ -22,15 +22,20 @@ const ListRunID = "list/tests"
 // candidates' patches and the recorded listing, so a replayed plan appends
 // the same arguments.
 type testArgs struct {
-	spec    TestArgs
-	format  *executor.FormatSpec // names the related test files to the runner
-	conv    *related.Convention  // nil unless spec.Related
-	changed []string             // source files the candidates change, sorted
-	list    executor.Run         // the listing run, when conv != nil
+	spec   TestArgs
+	format *executor.FormatSpec // names the related test files to the runner
+	conv   *related.Convention  // nil unless spec.Related
+	// changed are the source files the candidates change, sorted: after
+	// each batch of candidates (a job's candidates, or an open job's
+	// appends), those of every batch up to it. The related tests come from
+	// the first of them that has any (choose), so an open job's related
+	// tests, once chosen, stay as they are.
+	changed [][]string
+	list    executor.Run // the listing run, when conv != nil
 }
 
 // newTestArgs prepares a task's test arguments; nil when it has none.
-func newTestArgs(t Task, patches []string) (*testArgs, error) {
+func newTestArgs(t Task) (*testArgs, error) {
 	if t.TestArgs == nil {
 		return nil, nil
 	}
@@ -52,17 +57,6 @@ func newTestArgs(t Task, patches []string) (*testArgs, error) {
 	if !a.format.NamesTestFiles() {
 		return nil, invalid("task %q: test_args.related needs a runner that takes test files as arguments, and test_format %q does not say how its runner names one: give test_args.original", t.ID, t.Format)
 	}
-	isTest := t.isTestFile
-	seen := map[string]bool{}
-	for _, p := range patches {
-		for _, f := range changedFiles(p) {
-			if !seen[f] && !isTest(f) {
-				seen[f] = true
-				a.changed = append(a.changed, f)
-			}
-		}
-	}
-	slices.Sort(a.changed)
 	patterns := a.spec.ListPatterns
 	if len(patterns) == 0 {
 		patterns = t.run("", nil).TestFiles
@@ -80,6 +74,37 @@ func newTestArgs(t Task, patches []string) (*testArgs, error) {
 	a.list.Report = ""
 	a.list.TestFiles = nil
 	return a, nil
+}
+
+// withBatch returns the arguments after one more batch of candidates,
+// given the patches it adds; fixed arguments do not depend on them.
+func (a *testArgs) withBatch(t Task, patches []string) *testArgs {
+	if a.conv == nil {
+		return a
+	}
+	b := *a
+	var changed []string
+	if n := len(a.changed); n > 0 {
+		changed = slices.Clone(a.changed[n-1])
+	}
+	for _, p := range patches {
+		for _, f := range changedFiles(p) {
+			if !slices.Contains(changed, f) && !t.isTestFile(f) {
+				changed = append(changed, f)
+			}
+		}
+	}
+	slices.Sort(changed)
+	b.changed = append(slices.Clip(a.changed), changed)
+	return &b
+}
+
+// allChanged are the source files every candidate changes.
+func (a *testArgs) allChanged() []string {
+	if len(a.changed) == 0 {
+		return nil
+	}
+	return a.changed[len(a.changed)-1]
 }
 
 // isTestFile reports whether a path is one of the task's test files.
@@ -132,6 +157,10 @@ type chosen struct {
 	directive map[string]string
 	// none says why no test is related, when none is.
 	none string
+	// later are the source files only candidates appended after the
+	// related tests were chosen change (an open job's): their own related
+	// tests are not run.
+	later []string
 }
 
 // selection is what the related convention chose from the recorded
@@ -173,7 +202,22 @@ func (p *Plan) choose(res executor.Result) (chosen, error) {
 	for i, c := range res.Cases {
 		files[i] = c.ID
 	}
-	sel := chosen{Selection: p.args.conv.Find(files, p.args.changed), directive: map[string]string{}}
+	// The first batch whose changes have related tests chooses them (an
+	// open job's later appends leave them as they are); when none has
+	// any, every candidate's changes say so.
+	var found related.Selection
+	var from []string
+	for _, changed := range p.args.changed {
+		if found, from = p.args.conv.Find(files, changed), changed; len(found.Files) > 0 {
+			break
+		}
+	}
+	sel := chosen{Selection: found, directive: map[string]string{}}
+	for _, f := range p.args.allChanged() {
+		if !slices.Contains(from, f) {
+			sel.later = append(sel.later, f)
+		}
+	}
 	for _, f := range sel.Files {
 		arg, err := p.args.format.Directive(f)
 		if err != nil {
@@ -187,8 +231,8 @@ func (p *Plan) choose(res executor.Result) (chosen, error) {
 	slices.Sort(sel.args)
 	if len(sel.args) == 0 {
 		changed := "no source file"
-		if len(p.args.changed) > 0 {
-			changed = strings.Join(p.args.changed, ", ")
+		if all := p.args.allChanged(); len(all) > 0 {
+			changed = strings.Join(all, ", ")
 		}
 		sel.none = fmt.Sprintf("no related test: the candidates change %s, and none has an existing test by the %s convention among the %d test files listed", changed, p.args.conv.Name, len(files))
 	}
@@ -380,6 +424,9 @@ func (p *Plan) testArgsNote() string {
 	}
 	if len(sel.Unmatched) > 0 {
 		fmt.Fprintf(&b, "; no related test for %s", strings.Join(sel.Unmatched, ", "))
+	}
+	if len(sel.later) > 0 {
+		fmt.Fprintf(&b, "; chosen from the first candidates with related tests, and kept so that no run is done twice: the related tests of %s, changed only by candidates appended later, were not run", strings.Join(sel.later, ", "))
 	}
 	return b.String()
 }

@@ -115,7 +115,14 @@ func (j Job) check(pol *scoring.Policy) error {
 	if err := j.Options.ConfidenceModels.Validate(); err != nil {
 		return invalid("job %q: confidence_models: %v", j.ID, err)
 	}
-	if len(j.Candidates) == 0 {
+	if r := j.Options.Stream; r != nil {
+		if err := r.Validate(); err != nil {
+			return invalid("job %q: options.stream: %v", j.ID, err)
+		}
+		if work := j.Options.ModelWork(); len(work) > 0 {
+			return invalid("job %q: an open job (options.stream) takes no model work (%s): its tests and judge scores would have to be redone as candidates arrive; generate tests before opening it (generated_tests), or submit the candidates as one job", j.ID, strings.Join(work, ", "))
+		}
+	} else if len(j.Candidates) == 0 {
 		return invalid("task %q: no candidates: give at least one predictions line with this instance_id", t.ID)
 	}
 	ids := map[string]bool{}

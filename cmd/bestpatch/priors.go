@@ -19,22 +19,31 @@ func registerPriors(f *pflag.FlagSet, path *string) {
 // prior of every candidate that has none, by model and the instance's
 // repository.
 func applyPriors(path string, byInstance map[string][]scoring.Candidate) error {
-	if path == "" {
-		return nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("--priors: %w", err)
-	}
-	var p scoring.Priors
-	if err := json.Unmarshal(b, &p); err != nil {
-		return fmt.Errorf("--priors %s: not a priors file (bestpatch eval --fit-priors writes one): %w", path, err)
-	}
-	if err := p.Validate(); err != nil {
-		return fmt.Errorf("--priors %s: %w", path, err)
+	p, err := loadPriors(path)
+	if err != nil || p == nil {
+		return err
 	}
 	for id, cands := range byInstance {
 		byInstance[id] = p.Apply(cands, scoring.RepoOf(id))
 	}
 	return nil
+}
+
+// loadPriors reads and checks a priors file; nil when path is empty.
+func loadPriors(path string) (*scoring.Priors, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--priors: %w", err)
+	}
+	var p scoring.Priors
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("--priors %s: not a priors file (bestpatch eval --fit-priors writes one): %w", path, err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("--priors %s: %w", path, err)
+	}
+	return &p, nil
 }

@@ -23,6 +23,7 @@ func newSelectCmd() *cobra.Command {
 		rt                 runtimeFlags
 		ds                 datasetFlags
 		opts               selector.Options
+		stream             streamFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "select --task TASK.json --preds PREDS.jsonl [PREDS.jsonl...]",
@@ -41,13 +42,31 @@ runs produced no evidence (no test case parsed on base, or no candidate run
 completed: see the Why line); 4 when it abstained because the verdict's
 confidence is below --min-confidence ("sample more": the verdict names the
 candidate it withheld); 1 on error. --no-exec runs nothing and chooses
-by the execution-free signals alone; the verdict says so.`,
+by the execution-free signals alone; the verdict says so.
+
+With --stream, select opens a job that takes its candidates as an agent
+samples them: it reads predictions lines (JSONL) from standard input as
+they come, starts the base runs at once, and after each batch of lines
+(every line that came while the job was busy) runs what the new
+candidates need and prints the standing verdict: the current choice, its
+confidence, and stop, continue or abstain by the stop rule
+(--target-confidence, --max-samples; docs/SCORING.md, "When to stop
+sampling"). Work is never done twice: a candidate that runs like one the
+job has costs nothing. At the end of the input (with --until-stop, at the
+first stop or abstain) the job is closed and its verdict printed as
+without --stream; with --json every standing verdict is a JSON line, and
+so is the report. When the rule abstains at the end (the budget spent and
+no choice good enough, or no calibrated confidence at all), the exit status
+is 4, as for --min-confidence, with the choice printed.`,
 		Example: `  # The bundled example, on the local backend (no Docker needed):
   bestpatch select --executor local --task testdata/example/task.json --preds testdata/example/preds/*.jsonl
 
   # A SWE-bench-style task in a Docker image, JSON output, and the choice as
   # a predictions file for the SWE-bench harness:
-  bestpatch select --task task.json --preds run_00.jsonl run_01.jsonl --json --out chosen.jsonl`,
+  bestpatch select --task task.json --preds run_00.jsonl run_01.jsonl --json --out chosen.jsonl
+
+  # Candidates as they are sampled, until the choice is settled:
+  my-agent --samples 16 | bestpatch select --task task.json --stream --target-confidence 0.8 --max-samples 16 --until-stop`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			preds = append(preds, args...)
@@ -63,26 +82,31 @@ by the execution-free signals alone; the verdict says so.`,
 			if err != nil {
 				return err
 			}
-			if source == "" || len(preds) == 0 {
-				return fmt.Errorf("select needs --task FILE (or --dataset FILE) and at least one --preds FILE (see bestpatch select --help)")
+			switch {
+			case stream.on && len(preds) > 0:
+				return fmt.Errorf("--stream reads the predictions from standard input: drop --preds (cat run_*.jsonl | bestpatch select --stream ...)")
+			case source == "" || (len(preds) == 0 && !stream.on):
+				return fmt.Errorf("select needs --task FILE (or --dataset FILE) and at least one --preds FILE, or --stream (see bestpatch select --help)")
 			}
 			task, err := pickTask(tasks, instance, source)
 			if err != nil {
 				return err
 			}
-			byInstance, err := selector.LoadPredictions(preds)
-			if err != nil {
-				return err
-			}
-			if err := applyPriors(priorsFile, byInstance); err != nil {
-				return err
-			}
 			if opts.ConfidenceModels, err = loadConfidenceModels(confidenceFile); err != nil {
 				return err
 			}
-			cands := byInstance[task.ID]
-			if len(cands) == 0 {
-				return fmt.Errorf("no prediction in %s has instance_id %q (the task's); check the files", strings.Join(preds, ", "), task.ID)
+			var cands []scoring.Candidate
+			if !stream.on {
+				byInstance, err := selector.LoadPredictions(preds)
+				if err != nil {
+					return err
+				}
+				if err := applyPriors(priorsFile, byInstance); err != nil {
+					return err
+				}
+				if cands = byInstance[task.ID]; len(cands) == 0 {
+					return fmt.Errorf("no prediction in %s has instance_id %q (the task's); check the files", strings.Join(preds, ", "), task.ID)
+				}
 			}
 			log := rt.logger(cmd.ErrOrStderr())
 			sel, closeFn, err := rt.selector(cmd.Context(), log, opts, task)
@@ -90,15 +114,29 @@ by the execution-free signals alone; the verdict says so.`,
 				return err
 			}
 			defer closeFn()
-			rep, err := sel.Select(cmd.Context(), selector.Job{ID: task.ID, Task: task, Candidates: cands, Options: opts})
-			if err != nil {
+			out := cmd.OutOrStdout()
+			var rep selector.Report
+			if stream.on {
+				priors, err := loadPriors(priorsFile)
+				if err != nil {
+					return err
+				}
+				if opts.Stream, err = stream.rule(); err != nil {
+					return err
+				}
+				job := selector.Job{ID: task.ID, Task: task, Options: opts}
+				if rep, cands, err = streamSelect(cmd.Context(), out, cmd.InOrStdin(), sel, job, priors, stream.untilStop, asJSON); err != nil {
+					return err
+				}
+			} else if rep, err = sel.Select(cmd.Context(), selector.Job{ID: task.ID, Task: task, Candidates: cands, Options: opts}); err != nil {
 				return err
 			}
 			chosen := chosenCandidate(rep, cands)
-			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
+				if !stream.on {
+					enc.SetIndent("", "  ") // with --stream, JSON lines
+				}
 				enc.SetEscapeHTML(false) // patches hold < and &
 				if err := enc.Encode(selectOutput{Report: rep, Chosen: chosen}); err != nil {
 					return err
@@ -118,7 +156,7 @@ by the execution-free signals alone; the verdict says so.`,
 				}
 			}
 			switch {
-			case rep.Verdict.SampleMore:
+			case rep.Verdict.SampleMore, rep.Standing != nil && rep.Standing.Recommendation == scoring.RecommendAbstain:
 				return exitCode(4)
 			case rep.Verdict.Abstained != "":
 				return exitCode(3)
@@ -141,6 +179,7 @@ by the execution-free signals alone; the verdict says so.`,
 	f.IntVar(&opts.BaseRuns, "base-runs", 0, "how many times to run the base to find flaky tests (default 2)")
 	registerModelWork(f, &opts)
 	noExecFlag(f, &opts)
+	stream.register(f)
 	rt.register(f)
 	ds.register(f)
 	return cmd

@@ -218,7 +218,8 @@ func checkRun(t *testing.T, d daemon, output string, status int, wantRuns int) {
 
 // TestExamples runs docs/examples/http_select.py and docs/examples/nats_select.py:
 // each submits the bundled example (eight candidates, three generated
-// tests) and follows it to its verdict.
+// tests) and follows it to its verdict; and examples/nats_stream.py, which
+// streams them into an open job until the stop rule says stop.
 func TestExamples(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts bestpatch serve, which runs go test")
@@ -248,6 +249,30 @@ func TestExamples(t *testing.T) {
 		out, status = python(t, "http_select.py", "--url", d.httpURL, "--token", "wrong", "--task", task, "--preds", preds[0])
 		if status != 1 || !strings.Contains(out, "401: authentication required") {
 			t.Errorf("wrong token: exit %d:\n%s", status, out)
+		}
+	})
+
+	t.Run("nats stream", func(t *testing.T) {
+		// With a confidence model for verdicts with test evidence, the
+		// fix's twin (the second sample) settles the choice: the script
+		// stops sampling there.
+		model := filepath.Join(t.TempDir(), "model.json")
+		writeJSON(t, model, map[string]any{"scope": "tests", "intercept": -3, "weights": map[string]float64{"fppp": 4, "no_regressions": 2}})
+		out, status := python(t, "nats_stream.py", append([]string{"--server", d.natsURL, "--task", task, "--target-confidence", "0.9", "--confidence-model", model, "--preds"}, preds...)...)
+		if status != 0 {
+			t.Fatalf("exit status %d:\n%s", status, out)
+		}
+		for _, want := range []string{"after 1: continue (choice 0/agent-a, confidence 0.95)", "after 2: stop (choice 0/agent-a", "chosen: 0/agent-a\n"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("the example's output lacks %q:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, "after 3") {
+			t.Errorf("the example sampled on after stop:\n%s", out)
+		}
+		id, st := verdictOf(t, d, out)
+		if st.State != wire.Done || st.Outcome.Report.Verdict.Chosen != "0/agent-a" || len(st.Outcome.Report.Verdict.Ranking) != 2 {
+			t.Errorf("job %s: %+v", id, st)
 		}
 	})
 

@@ -5,6 +5,9 @@
 //	GET  /v1/jobs/{id}            the job's status, with its outcome once final
 //	POST /v1/jobs/{id}/cancel     cancel it
 //	GET  /v1/jobs/{id}/events     its progress as server-sent events, then its outcome
+//	POST /v1/open                 open a job that takes its candidates over time
+//	POST /v1/jobs/{id}/candidates append candidates to an open job, or close it
+//	GET  /v1/jobs/{id}/standing   its standing verdict (?samples=N: once on N candidates)
 //
 // The gateway is a client of the daemon's NATS service (package client),
 // not a second implementation of job handling: a job's JSON goes to
@@ -90,6 +93,9 @@ func New(cfg Config) (*Gateway, error) {
 	g.mux.HandleFunc("GET "+v+"/jobs/{id}", g.status)
 	g.mux.HandleFunc("POST "+v+"/jobs/{id}/cancel", g.cancel)
 	g.mux.HandleFunc("GET "+v+"/jobs/{id}/events", g.events)
+	g.mux.HandleFunc("POST "+v+"/open", g.open)
+	g.mux.HandleFunc("POST "+v+"/jobs/{id}/candidates", g.appendCandidates)
+	g.mux.HandleFunc("GET "+v+"/jobs/{id}/standing", g.standing)
 	return g, nil
 }
 
@@ -153,14 +159,8 @@ func same(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byt
 
 // submit passes a job to the daemons.
 func (g *Gateway) submit(w http.ResponseWriter, r *http.Request) {
-	doc, err := io.ReadAll(http.MaxBytesReader(w, r.Body, wire.MaxJobDocument))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		writeError(w, wire.CodeInvalid, fmt.Sprintf("invalid job: the request body is over the limit of %d bytes for a job document: split the candidates into several jobs", tooBig.Limit))
-		return
-	case err != nil:
-		writeError(w, wire.CodeInvalid, "invalid job: the request body could not be read: "+err.Error())
+	doc, ok := readBody(w, r)
+	if !ok {
 		return
 	}
 	if wait, _ := strconv.ParseBool(r.URL.Query().Get("wait")); wait {
@@ -182,6 +182,77 @@ func (g *Gateway) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/"+wire.Version+"/jobs/"+reply.Job)
 	writeJSON(w, http.StatusAccepted, reply)
+}
+
+// readBody reads a request's JSON document, up to the limit of a job's.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	doc, err := io.ReadAll(http.MaxBytesReader(w, r.Body, wire.MaxJobDocument))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, wire.CodeInvalid, fmt.Sprintf("invalid job: the request body is over the limit of %d bytes for a job document: split the candidates into several jobs", tooBig.Limit))
+		return nil, false
+	case err != nil:
+		writeError(w, wire.CodeInvalid, "invalid job: the request body could not be read: "+err.Error())
+		return nil, false
+	}
+	return doc, true
+}
+
+// open opens a job that takes its candidates over time.
+func (g *Gateway) open(w http.ResponseWriter, r *http.Request) {
+	doc, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	reply, err := g.cfg.Client.OpenDocument(r.Context(), doc)
+	if err != nil {
+		g.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/"+wire.Version+"/jobs/"+reply.Job)
+	writeJSON(w, http.StatusAccepted, reply)
+}
+
+// appendCandidates appends to an open job; it replies once the candidates
+// are stored.
+func (g *Gateway) appendCandidates(w http.ResponseWriter, r *http.Request) {
+	doc, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	reply, err := g.cfg.Client.AppendDocument(r.Context(), r.PathValue("id"), doc)
+	if err != nil {
+		g.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, reply)
+}
+
+// standing replies an open job's first standing verdict on at least
+// ?samples=N candidates (default 1), waiting for it.
+func (g *Gateway) standing(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	samples := 1
+	if s := r.URL.Query().Get("samples"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			writeError(w, wire.CodeInvalid, fmt.Sprintf("?samples=%s: want the number of candidates the verdict is to be on, 1 or more", s))
+			return
+		}
+		samples = n
+	}
+	// A job that does not exist is a 404, not an endless wait.
+	if _, err := g.cfg.Client.Status(r.Context(), id); err != nil {
+		g.fail(w, r, err)
+		return
+	}
+	st, err := g.cfg.Client.StandingAfter(r.Context(), id, samples)
+	if err != nil {
+		g.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 // status reports where a job is, with its whole report once final.

@@ -426,3 +426,70 @@ func (blocked) Run(ctx context.Context, _ executor.Run) (executor.Result, error)
 	<-ctx.Done()
 	return executor.Result{}, ctx.Err()
 }
+
+// TestOpenJobOverHTTP: an open job over HTTP: opened, fed one candidate at
+// a time, its standing verdict read after each append, closed, and its
+// outcome read as any job's.
+func TestOpenJobOverHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test")
+	}
+	base := setup(t, gateway.Auth{}, false)
+	var job wire.Job
+	if err := json.Unmarshal(exampleJob(t, "http-open"), &job); err != nil {
+		t.Fatal(err)
+	}
+	open, _ := json.Marshal(wire.OpenJob{ID: job.ID, Task: job.Task, Stream: &wire.StopRule{MaxSamples: 2}})
+	r := do(t, "POST", base+"/v1/open", string(open))
+	if r.status != http.StatusAccepted || r.header.Get("Location") != "/v1/jobs/http-open" {
+		t.Fatalf("open: %d %v %s", r.status, r.header, r.body)
+	}
+	for i, c := range job.Candidates {
+		body, _ := json.Marshal(wire.Append{Candidates: []wire.Candidate{c}})
+		r = do(t, "POST", base+"/v1/jobs/http-open/candidates", string(body))
+		var rep wire.AppendReply
+		if err := json.Unmarshal(r.body, &rep); r.status != http.StatusOK || err != nil || rep.Samples != i+1 {
+			t.Fatalf("append %d: %d %s", i+1, r.status, r.body)
+		}
+		r = do(t, "GET", base+"/v1/jobs/http-open/standing?samples="+strconv.Itoa(rep.Samples), "")
+		var st wire.Standing
+		if err := json.Unmarshal(r.body, &st); r.status != http.StatusOK || err != nil || st.Samples != i+1 || st.Recommendation == "" {
+			t.Fatalf("standing after %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	if r = do(t, "POST", base+"/v1/jobs/http-open/candidates", `{"close": true}`); r.status != http.StatusOK {
+		t.Fatalf("close: %d %s", r.status, r.body)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", base+"/v1/jobs/http-open/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := readEvents(t, resp.Body)
+	resp.Body.Close()
+	var out wire.Outcome
+	if err := json.Unmarshal([]byte(events[len(events)-1].data), &out); err != nil || out.State != wire.Done || len(out.Report.Verdict.Ranking) != 2 {
+		t.Fatalf("outcome %s: %v", events[len(events)-1].data, err)
+	}
+	badRule, _ := json.Marshal(wire.OpenJob{Task: job.Task, Stream: &wire.StopRule{TargetConfidence: 2}})
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+		says               string
+	}{
+		{"POST", "/v1/jobs/http-open/candidates", `{"candidates":[{"id":"late","patch":""}]}`, 400, "takes no more candidates"},
+		{"POST", "/v1/jobs/never-opened/candidates", `{"close":true}`, 404, "never submitted"},
+		{"GET", "/v1/jobs/never-opened/standing", ``, 404, "never submitted"},
+		{"GET", "/v1/jobs/http-open/standing?samples=none", ``, 400, "samples"},
+		{"POST", "/v1/open", string(badRule), 400, "target_confidence 2"},
+	} {
+		r := do(t, c.method, base+c.path, c.body)
+		if r.status != c.status {
+			t.Errorf("%s %s %s: %d %s, want %d", c.method, c.path, c.body, r.status, r.body, c.status)
+			continue
+		}
+		if er := errorReply(t, r); !strings.Contains(er.Error, c.says) {
+			t.Errorf("%s %s: %q, want it to say %q", c.method, c.path, er.Error, c.says)
+		}
+	}
+}

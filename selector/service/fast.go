@@ -43,7 +43,8 @@ type fastJob struct {
 // result cache, when it can: not for a job with model work, nor when a
 // needed run is not in the cache or must run afresh (a repeated base run).
 func (d *Daemon) fastPlan(ctx context.Context, job selector.Job, plan *selector.Plan) fastJob {
-	if len(job.Options.ModelWork()) > 0 {
+	if len(job.Options.ModelWork()) > 0 || job.Options.Stream != nil {
+		// An open job's candidates come later, through the results bucket.
 		return fastJob{}
 	}
 	done := plan.WithResults(nil)

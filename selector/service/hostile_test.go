@@ -123,6 +123,9 @@ func TestForgedWorkItems(t *testing.T) {
 		{wire.WorkSubject("ghost"), `{"job":"ghost","run":"base/1","revision":0}`},
 		{wire.WorkSubject("finished"), `{"job":"busy","run":"base/1","revision":0}`},
 		{wire.WorkSubject("finished"), `not json`},
+		// The step after an open job's append, for jobs that have none.
+		{wire.WorkSubject("busy"), `{"job":"busy","run":"append/1","revision":99999}`},
+		{wire.WorkSubject("finished"), fmt.Sprintf(`{"job":"finished","run":"append/1","revision":%d}`, otherRev)},
 	} {
 		publishWork(ctx, t, js, item.subject, item.body)
 	}

@@ -162,8 +162,12 @@ func (d *Daemon) status(ctx context.Context, id string) (wire.Status, error) {
 		if err != nil {
 			return st, fmt.Errorf("job %s: list its results: %w", id, err)
 		}
-		for range keys.Keys() {
-			st.RunsDone++
+		for key := range keys.Keys() {
+			if run, err := runOfKey(key); err == nil {
+				if _, isBatch := batchOf(run); !isBatch {
+					st.RunsDone++
+				}
+			}
 		}
 		if st.RunsDone > 0 {
 			st.State = wire.Running

@@ -298,6 +298,8 @@ func (d *Daemon) addService() error {
 		{"submit", wire.SubmitSubject, "submit a job (docs/wire/" + wire.Version + ".schema.json); header Bestpatch-Wait: true replies the outcome when done", d.handleSubmit},
 		{"status", wire.StatusSubject, `{"job": ID}: the job's state and, once final, its outcome`, d.handleStatus},
 		{"cancel", wire.CancelSubject, `{"job": ID}: cancel the job on every daemon`, d.handleCancel},
+		{"open", wire.OpenSubject, "open a job that takes its candidates over time (an OpenJob); replies as submit", d.handleOpen},
+		{"append", wire.AppendSubject("*"), "append candidates to the open job of the subject's last token, or close it (an Append); replies once stored", d.handleAppend},
 	} {
 		name, handle := ep.name, ep.handle
 		err := svc.AddEndpoint(ep.name, micro.HandlerFunc(func(req micro.Request) { d.dispatch(name, req, handle) }),

@@ -25,8 +25,8 @@ const headroom = 16 << 10
 
 // store holds the daemon's JetStream streams and buckets.
 type store struct {
-	work, events, verdicts jetstream.Stream
-	jobs, results, ends    jetstream.KeyValue
+	work, events, verdicts, standing jetstream.Stream
+	jobs, results, ends              jetstream.KeyValue
 	// resultLog is the stream behind the results bucket: a work item's
 	// revision is checked against it.
 	resultLog jetstream.Stream
@@ -55,6 +55,10 @@ func openStore(ctx context.Context, js jetstream.JetStream, cfg Config) (*store,
 		{&st.events, jetstream.StreamConfig{
 			Name: wire.EventsStream, Description: "bestpatch: progress events per job",
 			Subjects: []string{wire.EventsSubject("*")}, Duplicates: dedupWindow, MaxAge: cfg.Retention,
+		}},
+		{&st.standing, jetstream.StreamConfig{
+			Name: wire.StandingStream, Description: "bestpatch: the standing verdicts of open jobs",
+			Subjects: []string{wire.StandingSubject("*")}, Duplicates: dedupWindow, MaxAge: cfg.Retention,
 		}},
 		{&st.verdicts, jetstream.StreamConfig{
 			Name: wire.VerdictsStream, Description: "bestpatch: one outcome per job",

@@ -58,7 +58,7 @@ func (d *Daemon) respondJSON(req micro.Request, v any) {
 // handleSubmit accepts a job: it validates and stores it, queues its first
 // runs, and replies the job ID (or, with WaitHeader, the outcome).
 func (d *Daemon) handleSubmit(ctx context.Context, req micro.Request) {
-	job, plan, err := d.decodeJob(ctx, req)
+	job, plan, err := d.decodeJob(ctx, req, false)
 	if err != nil {
 		d.cfg.Metrics.Job("invalid")
 		d.log.Info("job refused", "err", err)
@@ -99,10 +99,10 @@ func (d *Daemon) replyWhenDone(req micro.Request, id string) {
 	d.respondJSON(req, out)
 }
 
-// decodeJob reads a job from a submit request, body or object, and plans
-// it.
-func (d *Daemon) decodeJob(ctx context.Context, req micro.Request) (selector.Job, *selector.Plan, error) {
-	job, err := d.readJob(ctx, req)
+// decodeJob reads a job from a submit request (a wire.Job), or from an
+// open request (a wire.OpenJob: open), body or object, and plans it.
+func (d *Daemon) decodeJob(ctx context.Context, req micro.Request, open bool) (selector.Job, *selector.Plan, error) {
+	job, err := d.readJob(ctx, req, open)
 	if err != nil {
 		return job, nil, err
 	}
@@ -119,8 +119,9 @@ func (d *Daemon) decodeJob(ctx context.Context, req micro.Request) (selector.Job
 	return job, plan, nil
 }
 
-// readJob reads a job from a submit request, body or object.
-func (d *Daemon) readJob(ctx context.Context, req micro.Request) (selector.Job, error) {
+// readJob reads a job from a submit request (a wire.Job), or from an open
+// request (a wire.OpenJob: open), body or object.
+func (d *Daemon) readJob(ctx context.Context, req micro.Request, open bool) (selector.Job, error) {
 	data := req.Data()
 	if name := req.Headers().Get(wire.JobObjectHeader); name != "" {
 		info, err := d.store.objects.GetInfo(ctx, name)
@@ -141,13 +142,23 @@ func (d *Daemon) readJob(ctx context.Context, req micro.Request) (selector.Job, 
 	if len(bytes.TrimSpace(data)) == 0 {
 		return selector.Job{}, invalid(fmt.Errorf("%w: the request is empty: send a job (JSON: task, candidates, options), see docs/DAEMON.md", selector.ErrInvalidJob))
 	}
-	var sub wire.Job
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sub); err != nil {
-		return selector.Job{}, invalid(fmt.Errorf("%w: %w", selector.ErrInvalidJob, jsonProblem("job", data, err)))
+	var job selector.Job
+	var err error
+	if open {
+		var o wire.OpenJob
+		if err := dec.Decode(&o); err != nil {
+			return selector.Job{}, invalid(fmt.Errorf("%w: %w", selector.ErrInvalidJob, jsonProblem("open job", data, err)))
+		}
+		job, err = o.ToSelector() // a SWE-bench row in place of the task
+	} else {
+		var sub wire.Job
+		if err := dec.Decode(&sub); err != nil {
+			return selector.Job{}, invalid(fmt.Errorf("%w: %w", selector.ErrInvalidJob, jsonProblem("job", data, err)))
+		}
+		job, err = sub.ToSelector()
 	}
-	job, err := sub.ToSelector() // a SWE-bench row in place of the task
 	if err != nil {
 		return selector.Job{}, invalid(err)
 	}
@@ -268,7 +279,17 @@ func (d *Daemon) accept(ctx context.Context, job selector.Job, plan *selector.Pl
 			return reply, outcome, err
 		}
 	}
-	if err := d.enqueue(ctx, job.ID, firstWork(job, plan), 0); err != nil {
+	first := firstWork(job, plan)
+	if job.Options.Stream != nil && len(first) == 0 {
+		// An open job opened with candidates that need no run: their
+		// standing verdict.
+		v, err := d.views.get(ctx, job.ID)
+		if err != nil {
+			return reply, nil, err
+		}
+		return reply, nil, d.publishStanding(ctx, v, 0, 0, v.replay(0, false), d.log.With("job", job.ID))
+	}
+	if err := d.enqueue(ctx, job.ID, first, 0); err != nil {
 		return reply, nil, err
 	}
 	return reply, nil, nil

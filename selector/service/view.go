@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"sync"
@@ -40,12 +41,19 @@ type view struct {
 	id        string
 	submitted time.Time
 	plan      *selector.Plan // no results; shared by every replay
+	// open is true for an open job (wire.OpenJob): its candidates come in
+	// batches (stream.go), and plans[e] is its plan after e of them (no
+	// results; plans[0] is plan).
+	open bool
+	log  *slog.Logger
 
 	ready chan struct{} // closed once loaded
 	err   error         // why loading failed
 
 	mu       sync.Mutex
 	results  map[string]stored
+	batches  []batch
+	plans    []*selector.Plan
 	seen     uint64        // highest revision delivered
 	changed  chan struct{} // closed and replaced when seen grows
 	inFlight map[string]context.CancelFunc
@@ -171,6 +179,10 @@ func (vs *views) load(ctx context.Context, v *view) error {
 		return fmt.Errorf("job %s: stored job no longer plans: %w", v.id, err)
 	}
 	v.plan, v.submitted = plan, rec.Submitted
+	v.open, v.log = job.Options.Stream != nil, d.log.With("job", v.id)
+	v.mu.Lock()
+	v.plans = []*selector.Plan{plan}
+	v.mu.Unlock()
 	watchCtx, stop := context.WithCancel(context.Background())
 	w, err := d.store.results.Watch(watchCtx, v.id+".*")
 	if err != nil {
@@ -182,9 +194,10 @@ func (vs *views) load(ctx context.Context, v *view) error {
 	return nil
 }
 
-// pump moves the watch's results into the view. It publishes the revision
-// it has seen only once the initial values are all in (their order is the
-// server's), and then with each live update, which come in revision order.
+// pump moves the watch's results (and an open job's batches) into the
+// view. It publishes the revision it has seen only once the initial values
+// are all in (their order is the server's), and then with each live
+// update, which come in revision order.
 func (vs *views) pump(ctx context.Context, v *view, w jetstream.KeyWatcher) {
 	initial := true
 	var top uint64
@@ -192,21 +205,7 @@ func (vs *views) pump(ctx context.Context, v *view, w jetstream.KeyWatcher) {
 		if e == nil {
 			initial = false
 		} else if e.Operation() == jetstream.KeyValuePut {
-			run, err := runOfKey(e.Key())
-			if err != nil {
-				vs.d.log.Error("result key without a run ID; ignored", "key", e.Key())
-				continue
-			}
-			rr := vs.readResult(ctx, v.id, e)
-			rr.Run = run
-			// Neither the replay nor the report reads a run's output
-			// excerpt; a view holds every result of its job.
-			rr.Result.Output = ""
-			v.mu.Lock()
-			if _, dup := v.results[run]; !dup {
-				v.results[run] = stored{rev: e.Revision(), res: rr}
-			}
-			v.mu.Unlock()
+			vs.take(ctx, v, e)
 			top = max(top, e.Revision())
 		}
 		if initial {
@@ -220,6 +219,32 @@ func (vs *views) pump(ctx context.Context, v *view, w jetstream.KeyWatcher) {
 		}
 		v.mu.Unlock()
 	}
+}
+
+// take puts one stored entry of the job into the view: a run's result, or
+// a batch of an open job's candidates.
+func (vs *views) take(ctx context.Context, v *view, e jetstream.KeyValueEntry) {
+	run, err := runOfKey(e.Key())
+	if err != nil {
+		vs.d.log.Error("result key without a run ID; ignored", "key", e.Key())
+		return
+	}
+	if n, ok := batchOf(run); ok {
+		if rec, ok := vs.readBatch(ctx, v.id, e); ok {
+			v.addBatch(n, e.Revision(), rec)
+		}
+		return
+	}
+	rr := vs.readResult(ctx, v.id, e)
+	rr.Run = run
+	// Neither the replay nor the report reads a run's output excerpt; a
+	// view holds every result of its job.
+	rr.Result.Output = ""
+	v.mu.Lock()
+	if _, dup := v.results[run]; !dup {
+		v.results[run] = stored{rev: e.Revision(), res: rr}
+	}
+	v.mu.Unlock()
 }
 
 // readResult decodes a stored result, reading its object if it has one
@@ -250,6 +275,30 @@ func (vs *views) readResult(ctx context.Context, job string, e jetstream.KeyValu
 	return wire.RunResult{Job: job, Result: executor.Result{Status: executor.Infra, Reason: "stored result unreadable: " + err.Error()}}
 }
 
+// readBatch decodes a stored batch of an open job (retrying its object,
+// as readResult does). A batch that cannot be read is left out, and logged:
+// the plan goes on without its candidates.
+func (vs *views) readBatch(ctx context.Context, job string, e jetstream.KeyValueEntry) (appendRecord, bool) {
+	var rec appendRecord
+	var err error
+	for attempt := 1; attempt <= 5; attempt++ {
+		var data []byte
+		if data, err = vs.d.store.unwrap(ctx, e.Value()); err == nil {
+			if err = json.Unmarshal(data, &rec); err == nil {
+				return rec, true
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return rec, false
+		case <-time.After(time.Duration(attempt) * time.Second):
+		}
+	}
+	vs.d.log.Error("stored append unreadable; its candidates are left out", "job", job, "key", e.Key(), "err", err)
+	return rec, false
+}
+
 // waitSeen waits until the view holds every result up to revision rev.
 func (v *view) waitSeen(ctx context.Context, rev uint64) error {
 	stall := time.NewTimer(watchStall)
@@ -271,9 +320,18 @@ func (v *view) waitSeen(ctx context.Context, rev uint64) error {
 	}
 }
 
-// replay returns the plan holding the results with revision <= upTo (and
-// < upTo when below is set).
+// replay returns the plan holding the batches and the results with
+// revision <= upTo (and < upTo when below is set).
 func (v *view) replay(upTo uint64, below bool) *selector.Plan {
+	v.mu.Lock()
+	plan := v.planAt(v.batchesAt(upTo, below))
+	v.mu.Unlock()
+	return v.replayPlan(plan, upTo, below)
+}
+
+// replayPlan returns plan holding the results with revision <= upTo (and
+// < upTo when below is set).
+func (v *view) replayPlan(plan *selector.Plan, upTo uint64, below bool) *selector.Plan {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	res := make(map[string]executor.Result, len(v.results))
@@ -282,7 +340,7 @@ func (v *view) replay(upTo uint64, below bool) *selector.Plan {
 			res[run] = s.res.Result
 		}
 	}
-	return v.plan.WithResults(res)
+	return plan.WithResults(res)
 }
 
 // current is the plan with every result seen so far.
@@ -325,6 +383,11 @@ func (v *view) hasRevision(rev uint64) bool {
 	defer v.mu.Unlock()
 	for _, s := range v.results {
 		if s.rev == rev {
+			return true
+		}
+	}
+	for _, b := range v.batches {
+		if b.rev == rev {
 			return true
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector/internal/wireschema"
 	"github.com/bestpatch/bestpatch/selector/service"
 	"github.com/bestpatch/bestpatch/selector/wire"
@@ -101,4 +102,50 @@ func TestMessagesFollowTheSchema(t *testing.T) {
 		}
 		check("ErrorReply", resp.Data)
 	}
+
+	// An open job: the open, an append and its reply, the standing
+	// verdicts, an append refused.
+	open := job
+	open.ID, open.Candidates = "schema-open", nil
+	open.Options.Stream = &scoring.StopRule{Target: 0.8, MaxSamples: 3}
+	if doc, err = json.Marshal(wire.FromOpenJob(open)); err != nil {
+		t.Fatal(err)
+	}
+	check("OpenJob", doc)
+	standings, err := nc.SubscribeSync(wire.StandingSubject("schema-open"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply, err = nc.RequestWithContext(ctx, wire.OpenSubject, doc); err != nil {
+		t.Fatal(err)
+	}
+	check("SubmitReply", reply.Data)
+	for _, body := range []any{wire.Append{Candidates: wire.FromCandidates(job.Candidates)}, wire.Append{Close: true}} {
+		b, _ := json.Marshal(body)
+		check("Append", b)
+		if reply, err = nc.RequestWithContext(ctx, wire.AppendSubject("schema-open"), b); err != nil {
+			t.Fatal(err)
+		}
+		check("AppendReply", reply.Data)
+	}
+	for final := false; !final; {
+		m, err := standings.NextMsgWithContext(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("Standing", m.Data)
+		var st wire.Standing
+		if err := json.Unmarshal(m.Data, &st); err != nil {
+			t.Fatal(err)
+		}
+		final = st.Final
+	}
+	resp, err := nc.RequestWithContext(ctx, wire.AppendSubject("schema-open"), []byte(`{"candidates":[{"id":"late","patch":""}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Header.Get("Nats-Service-Error-Code") != wire.CodeInvalid {
+		t.Errorf("an append after close: %s", resp.Data)
+	}
+	check("ErrorReply", resp.Data)
 }

@@ -161,6 +161,10 @@ func (d *Daemon) handle(msg jetstream.Msg) {
 		d.runWhole(runCtx, dl)
 		return
 	}
+	if _, ok := batchOf(item.Run); ok {
+		d.afterAppend(ctx, dl, v)
+		return
+	}
 
 	// Stored already (a redelivery after the result was written): only
 	// the steps after it are left.
@@ -426,13 +430,50 @@ func (d *Daemon) afterResult(dl delivery, v *view, rev uint64, redone bool) {
 		d.retry(dl, retryDelay, "follow-up runs not queued", err)
 		return
 	}
-	if now.Done() && !before.Done() {
+	if v.open {
+		if err := d.standing(ctx, v, rev, now, before, dl.log); err != nil {
+			d.retry(dl, retryDelay, "standing verdict not published", err)
+			return
+		}
+	}
+	// A job is scored once it is done and closed (an open job is closed by
+	// an append; any other job is closed from the start).
+	if now.Done() && now.Closed() && !(before.Done() && before.Closed()) {
 		if err := d.score(ctx, v, now, rev, redone, dl.log); err != nil {
 			d.retry(dl, retryDelay, "scoring not finished", err)
 			return
 		}
 	}
 	d.ack(dl.msg)
+}
+
+// afterAppend does the step after an open job's stored batch: the step
+// after a result, at the batch's revision. An item whose revision is not
+// that of the batch it names is refused.
+func (d *Daemon) afterAppend(ctx context.Context, dl delivery, v *view) {
+	// A revision that is not one of the job's is forged: waiting for the
+	// view to reach it would never end.
+	if ok, err := d.resultOf(ctx, v, dl.item.Revision); err != nil {
+		d.retry(dl, retryDelay, "revision not checked", err)
+		return
+	} else if !ok || dl.item.Revision == 0 {
+		d.refuse(dl.msg, dl.log, "revision is not one of the job's appends", "revision", dl.item.Revision)
+		return
+	}
+	if err := v.waitSeen(ctx, dl.item.Revision); err != nil {
+		d.views.drop(v)
+		d.retry(dl, 0, "results not caught up", err)
+		return
+	}
+	n, _ := batchOf(dl.item.Run)
+	v.mu.Lock()
+	ok := v.open && n <= len(v.batches) && v.batches[n-1].rev == dl.item.Revision
+	v.mu.Unlock()
+	if !ok {
+		d.refuse(dl.msg, dl.log, "not one of the job's appends", "revision", dl.item.Revision)
+		return
+	}
+	d.afterResult(dl, v, dl.item.Revision, dl.n > 1)
 }
 
 // score claims the job's end and publishes its verdict. The claim makes

@@ -103,8 +103,17 @@ func TestRoundTrips(t *testing.T) {
 	t.Run("job", func(t *testing.T) {
 		var in selector.Job
 		f.fill(reflect.ValueOf(&in).Elem())
-		back, err := throughJSON(t, FromJob(in)).ToSelector()
+		// An open job travels as an OpenJob (bestpatch.v1.open), which
+		// carries its stop rule; a Job is submitted whole and has none.
+		back, err := throughJSON(t, FromOpenJob(in)).ToSelector()
 		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back, in) {
+			t.Errorf("open job changed on the way:\n got %+v\nwant %+v", back, in)
+		}
+		in.Options.Stream = nil
+		if back, err = throughJSON(t, FromJob(in)).ToSelector(); err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(back, in) {
@@ -121,12 +130,29 @@ func TestRoundTrips(t *testing.T) {
 		notRun.Signals.Flags = append(notRun.Signals.Flags, scoring.FlagNotRun)
 		in.Verdict.Basis.NotRun = []string{notRun.ID}
 		in.Matrix.Candidates[notRun.ID] = scoring.Row{Status: scoring.RunNotRun, Reason: scoring.NotRunReason}
+		// An open job's standing verdict is a message of its own
+		// (Standing), not part of its report.
+		in.Standing = nil
 		back, err := throughJSON(t, FromReport(in)).ToSelector()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(back, in) {
 			t.Errorf("report changed on the way:\n got %+v\nwant %+v", back, in)
+		}
+	})
+	t.Run("standing", func(t *testing.T) {
+		var st scoring.Standing
+		var v scoring.Verdict
+		f.fill(reflect.ValueOf(&st).Elem())
+		st.Recommendation = scoring.RecommendStop
+		v.Chosen, v.Why, v.Ranking = "a", "because", []scoring.Ranked{}
+		msg := throughJSON(t, FromStanding("j", 3, true, st, v))
+		if back := msg.ToScoring(); !reflect.DeepEqual(back, st) || msg.Job != "j" || msg.Batch != 3 || !msg.Final {
+			t.Errorf("standing changed on the way:\n got %+v\nwant %+v", back, st)
+		}
+		if back, err := msg.VerdictToScoring(); err != nil || back.Chosen != "a" || back.Why != "because" {
+			t.Errorf("standing verdict: %+v, %v", back, err)
 		}
 	})
 	t.Run("event", func(t *testing.T) {

@@ -30,11 +30,16 @@ import (
 	"github.com/bestpatch/bestpatch/selector/wire"
 )
 
-// Frozen holds, per released protocol version, the hash of its schema's
-// structure (Hash): what a client of that version relies on. A version's
-// entry never changes; a change to the messages is a new version.
+// Frozen holds, per released group of messages, the hash of its schema's
+// structure (Hash of GroupSchema): what a client of those messages relies
+// on. A group's entry never changes; a change to its messages is a new
+// version. A group is a protocol version as released ("v1"), or messages
+// that joined a version later on subjects of their own, changing none it
+// had ("v1/stream": open jobs): a client of the version is not affected,
+// and the new messages are frozen from then on.
 var Frozen = map[string]string{
-	"v1": "96859e264a0ae4f2961bbd5e7cfa999bfad6aa0ffb2ac0cb04e8cbb4e9a87ae2",
+	"v1":        "96859e264a0ae4f2961bbd5e7cfa999bfad6aa0ffb2ac0cb04e8cbb4e9a87ae2",
+	"v1/stream": "ae14668e4d30d84410eec9a0d5c5d7accbb785af290f64c8ae9593b678883cc9",
 }
 
 // Message is one top-level message of the protocol.
@@ -45,20 +50,27 @@ type Message struct {
 	Input bool
 	// Where says on which subjects or paths it travels.
 	Where string
+	// Group is the group of messages it was released with (Frozen).
+	Group string
 	value any
 }
 
 // Messages are the protocol's messages, in the order the reference lists
 // them.
 func Messages() []Message {
+	v1, stream := wire.Version, wire.Version+"/stream"
 	return []Message{
-		{"Job", true, "the body of `" + wire.SubmitSubject + "` and `POST /" + wire.Version + "/jobs`", wire.Job{}},
-		{"JobRequest", true, "the body of `" + wire.StatusSubject + "` and `" + wire.CancelSubject + "`", wire.JobRequest{}},
-		{"SubmitReply", false, "the reply to a submit", wire.SubmitReply{}},
-		{"Status", false, "the reply to status and cancel; `GET /" + wire.Version + "/jobs/{id}`", wire.Status{}},
-		{"Outcome", false, "published on `" + wire.VerdictSubject("ID") + "`; the reply to a waiting submit", wire.Outcome{}},
-		{"Event", false, "published on `" + wire.EventsSubject("ID") + "`; `GET /" + wire.Version + "/jobs/{id}/events`", wire.Event{}},
-		{"ErrorReply", false, "the body of every error reply", wire.ErrorReply{}},
+		{"Job", true, "the body of `" + wire.SubmitSubject + "` and `POST /" + wire.Version + "/jobs`", v1, wire.Job{}},
+		{"JobRequest", true, "the body of `" + wire.StatusSubject + "` and `" + wire.CancelSubject + "`", v1, wire.JobRequest{}},
+		{"SubmitReply", false, "the reply to a submit and to an open", v1, wire.SubmitReply{}},
+		{"Status", false, "the reply to status and cancel; `GET /" + wire.Version + "/jobs/{id}`", v1, wire.Status{}},
+		{"Outcome", false, "published on `" + wire.VerdictSubject("ID") + "`; the reply to a waiting submit", v1, wire.Outcome{}},
+		{"Event", false, "published on `" + wire.EventsSubject("ID") + "`; `GET /" + wire.Version + "/jobs/{id}/events`", v1, wire.Event{}},
+		{"ErrorReply", false, "the body of every error reply", v1, wire.ErrorReply{}},
+		{"OpenJob", true, "the body of `" + wire.OpenSubject + "`", stream, wire.OpenJob{}},
+		{"Append", true, "the body of `" + wire.AppendSubject("ID") + "`", stream, wire.Append{}},
+		{"AppendReply", false, "the reply to an append", stream, wire.AppendReply{}},
+		{"Standing", false, "published on `" + wire.StandingSubject("ID") + "`, kept in stream `" + wire.StandingStream + "`", stream, wire.Standing{}},
 	}
 }
 
@@ -69,6 +81,15 @@ const SchemaID = "https://github.com/bestpatch/bestpatch/blob/main/docs/wire/" +
 // they hold under $defs, the root matching any message. srcDir is package
 // wire's source directory, whose doc comments become the descriptions.
 func Generate(srcDir string) (*jsonschema.Schema, error) {
+	return generateSchema(srcDir, func(Message) bool { return true })
+}
+
+// GroupSchema is the schema of one group's messages alone (Frozen).
+func GroupSchema(srcDir, group string) (*jsonschema.Schema, error) {
+	return generateSchema(srcDir, func(m Message) bool { return m.Group == group })
+}
+
+func generateSchema(srcDir string, keep func(Message) bool) (*jsonschema.Schema, error) {
 	comments, err := readComments(srcDir)
 	if err != nil {
 		return nil, err
@@ -88,6 +109,9 @@ func Generate(srcDir string) (*jsonschema.Schema, error) {
 		Definitions: defs,
 	}
 	for _, m := range Messages() {
+		if !keep(m) {
+			continue
+		}
 		s := r.Reflect(m.value)
 		for name, d := range s.Definitions {
 			defs[name] = d
