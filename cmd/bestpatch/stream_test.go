@@ -82,10 +82,10 @@ func nextStanding(t *testing.T, lines <-chan string) scoring.Standing {
 }
 
 // TestSelectStream streams the example's predictions into select --stream
-// one at a time: with a tests-scope confidence model, the fix's cosmetic
-// twin settles the choice and --until-stop closes the job after two lines;
-// without one, no verdict is confident and at the budget the rule abstains
-// (exit status 4).
+// one at a time: with a tests-scope confidence model, the second line
+// settles the choice and --until-stop closes the job after two lines; with
+// a target no verdict reaches, the rule abstains at the budget (exit
+// status 4).
 func TestSelectStream(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go test")
@@ -127,8 +127,8 @@ func TestSelectStream(t *testing.T) {
 		t.Errorf("%d runs, want 4: three base runs (the broken generated test screened out) and one for the fix and its twin", len(final.Runs))
 	}
 
-	// No tests-scope model: no confident stop, and abstain at the budget.
-	in, out, done = streamRun(t, "--json", "--cache-dir", cache, "--max-samples", "2")
+	// A target no verdict reaches: no stop, and abstain at the budget.
+	in, out, done = streamRun(t, "--json", "--cache-dir", cache, "--max-samples", "2", "--target-confidence", "1")
 	go func() {
 		for _, l := range lines[:2] {
 			io.WriteString(in, l+"\n")
@@ -148,7 +148,7 @@ func TestSelectStream(t *testing.T) {
 	if err := <-done; !errors.As(err, &code) || code != 4 {
 		t.Errorf("exit: %v, want status 4", err)
 	}
-	if last.Samples != 2 || last.Recommendation != scoring.RecommendAbstain || last.Confidence != nil || !strings.Contains(last.Why, "no calibrated confidence") {
-		t.Errorf("last standing verdict %+v, want abstain for want of a calibrated confidence", last)
+	if last.Samples != 2 || last.Recommendation != scoring.RecommendAbstain || !strings.Contains(last.Why, "below the target of 100.0%; the budget of 2 samples is spent") {
+		t.Errorf("last standing verdict %+v, want abstain below the target at the budget", last)
 	}
 }
