@@ -80,6 +80,9 @@ type AccuracyResult struct {
 	// Stream is the stop rule of streaming jobs replayed in sample order.
 	Stream *StreamResult `json:"stream,omitempty"`
 	Kinds  []KindRow     `json:"kinds"`
+	// Adaptive is what adaptive execution leaves out under each policy,
+	// and the proof that it changes no choice (every task replayed).
+	Adaptive []AdaptiveRow `json:"adaptive"`
 	// Runs counts the runs executed (cache hits included) and Duration the
 	// wall time of the whole evaluation.
 	Runs     int           `json:"runs"`
@@ -136,6 +139,7 @@ func Accuracy(ctx context.Context, cfg AccuracyConfig) (AccuracyResult, error) {
 	g.SetLimit(max(2, 2*sel.Pool.Size()))
 	var mu sync.Mutex
 	done := 0
+	var adaptive adaptiveTally
 	for i, t := range tasks {
 		c, draw, ok := PoolTask(cat, t.ID)
 		if !ok {
@@ -149,9 +153,14 @@ func Accuracy(ctx context.Context, cfg AccuracyConfig) (AccuracyResult, error) {
 		}
 		g.Go(func() error {
 			cands := byInstance[t.ID]
-			rep, err := sel.Select(gctx, selector.Job{ID: t.ID, Task: t, Candidates: cands})
+			// Every run: every policy and signal is ranked on this matrix.
+			job := selector.Job{ID: t.ID, Task: t, Candidates: cands, Options: selector.Options{Execution: selector.ExecutionAll}}
+			rep, err := sel.Select(gctx, job)
 			if err != nil {
 				return fmt.Errorf("task %s: %w", t.ID, err)
+			}
+			if err := adaptive.add(job, rep.Results, adaptiveWorkers(sel.Pool.Size())); err != nil {
+				return fmt.Errorf("task %s: adaptive execution: %w", t.ID, err)
 			}
 			correct := map[string]bool{}
 			for _, c := range cands {
@@ -182,7 +191,7 @@ func Accuracy(ctx context.Context, cfg AccuracyConfig) (AccuracyResult, error) {
 			test = append(test, p)
 		}
 	}
-	res := AccuracyResult{Kinds: kindRows(labels)}
+	res := AccuracyResult{Kinds: kindRows(labels), Adaptive: adaptive.result()}
 	// Each new key's weight, chosen on dev.
 	chosen := map[scoring.Signal]float64{}
 	for _, sig := range newKeys() {
@@ -507,6 +516,12 @@ func WriteAccuracy(w io.Writer, r AccuracyResult) error {
 		}
 	}
 	fmt.Fprintln(w)
+	if len(r.Adaptive) > 0 {
+		if err := WriteAdaptive(w, r.Adaptive); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "candidate kind\tin pools\tresolved")
 	for _, k := range r.Kinds {

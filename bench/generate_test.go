@@ -18,6 +18,7 @@ import (
 	"github.com/bestpatch/bestpatch/internal/natsserver"
 	"github.com/bestpatch/bestpatch/internal/runcache"
 	"github.com/bestpatch/bestpatch/internal/testsubject"
+	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/service"
 )
@@ -282,8 +283,21 @@ func TestAccuracyOnSet(t *testing.T) {
 	if len(res.Terms) != len(newKeys())*len(accuracy.TermWeights) {
 		t.Errorf("%d dev term rows, want %d", len(res.Terms), len(newKeys())*len(accuracy.TermWeights))
 	}
+	// Adaptive execution, replayed on every task under every policy: no
+	// choice changes.
+	if len(res.Adaptive) != len(scoring.PolicyNames()) {
+		t.Errorf("%d adaptive rows, want one per policy and parallelism", len(res.Adaptive))
+	}
+	for _, r := range res.Adaptive {
+		if r.Tasks != pools || r.Unchanged != r.Tasks || r.Made > r.Runs {
+			t.Errorf("adaptive %+v: want every one of %d tasks unchanged", r, pools)
+		}
+	}
+	if err := AdaptiveErr(res.Adaptive); err != nil {
+		t.Error(err)
+	}
 	var b strings.Builder
-	if err := WriteAccuracy(&b, res); err != nil || !strings.Contains(b.String(), "test split") || !strings.Contains(b.String(), "dev split") {
+	if err := WriteAccuracy(&b, res); err != nil || !strings.Contains(b.String(), "test split") || !strings.Contains(b.String(), "dev split") || !strings.Contains(b.String(), "Adaptive execution") {
 		t.Errorf("report (%v):\n%s", err, b.String())
 	}
 }

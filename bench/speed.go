@@ -74,6 +74,10 @@ type SpeedResult struct {
 	// Steps is the mean of each step of the selector's runs, when the
 	// backend reported them.
 	Steps *Steps `json:"steps,omitempty"`
+	// Adaptive is the job replayed on the selector's runs with adaptive
+	// execution (policy auto, Workers at a time): the selector above runs
+	// every candidate, so that the ratios compare the same runs.
+	Adaptive AdaptiveRow `json:"adaptive"`
 }
 
 // speedOrder is the order candidates join a speed job: distinct changes
@@ -189,9 +193,19 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	cfg.Log.Info("speed: the selector", "task", task.ID)
 	cfg.Timings.take()
 	sel := &selector.Selector{Exec: cfg.Exec, Pool: selector.NewPool(cfg.Workers), Log: cfg.Log}
+	job.Options.Execution = selector.ExecutionAll
 	rep, err := sel.Select(ctx, job)
 	if err != nil {
 		return res, err
+	}
+	var tally adaptiveTally
+	if err := tally.add(job, rep.Results, []int{cfg.Workers}); err != nil {
+		return res, err
+	}
+	for _, r := range tally.result() {
+		if r.Policy == scoring.PolicyAuto {
+			res.Adaptive = r
+		}
 	}
 	if runs := cfg.Timings.take(); len(runs) > 0 {
 		st := meanSteps(runs)
@@ -287,6 +301,14 @@ func WriteSpeed(w io.Writer, r SpeedResult) error {
 		mean(r.RunSum, r.SelectorRuns), mean(r.BareSum, r.SelectorRuns), mean(r.BareParallelSum, r.SelectorRuns), r.Workers)
 	if err == nil && r.Steps != nil {
 		_, err = fmt.Fprintf(w, "  per container run (mean): %s\n", r.Steps)
+	}
+	if a := r.Adaptive; err == nil && a.Tasks > 0 {
+		same := "yes"
+		if a.Unchanged != a.Tasks {
+			same = "NO: " + strings.Join(a.Changed, "; ")
+		}
+		_, err = fmt.Fprintf(w, "  adaptive execution (policy auto, replayed on these runs, %d at a time): %d of %d containers, %d distinct candidates not run (%d in play), %s of %s simulated; choice and ties unchanged: %s\n",
+			a.Workers, a.Made, a.Runs, a.NotRun, a.Candidates, a.Adaptive.Round(100*time.Millisecond), a.Time.Round(100*time.Millisecond), same)
 	}
 	return err
 }

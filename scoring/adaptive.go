@@ -56,6 +56,7 @@ type Adaptive struct {
 	scopes     [][]float64         // function overlap of each pair
 	sizes      []int               // changed lines of ids
 	order      []string
+	reads      map[Signal]bool // the signals the policy reads
 }
 
 // NewAdaptive prepares adaptive execution for a job: in gives the
@@ -75,7 +76,7 @@ func NewAdaptive(in Input, p Policy, effects map[string]string) (*Adaptive, erro
 	if err != nil {
 		return nil, err
 	}
-	a := &Adaptive{policy: p, candidates: in.Candidates, base: map[string]*Signals{}}
+	a := &Adaptive{policy: p, candidates: in.Candidates, base: map[string]*Signals{}, reads: policySignals(p)}
 	for _, r := range v.Ranking {
 		a.order = append(a.order, r.ID)
 	}
@@ -101,8 +102,10 @@ func NewAdaptive(in Input, p Policy, effects map[string]string) (*Adaptive, erro
 	a.sim, a.lines, a.files, a.scopes = square(n), square(n), square(n), square(n)
 	for i := range n {
 		for j := range i {
-			s := texts.pair(i, j, &sc)
-			a.sim[i][j], a.sim[j][i] = s, s
+			if a.reads[SignalSimilarity] { // the costly part: an exact LCS per pair
+				s := texts.pair(i, j, &sc)
+				a.sim[i][j], a.sim[j][i] = s, s
+			}
 			l := jaccard(a.views[i].lines, a.views[j].lines)
 			a.lines[i][j], a.lines[j][i] = l, l
 			f := jaccard(a.views[i].files, a.views[j].files)
@@ -112,6 +115,35 @@ func NewAdaptive(in Input, p Policy, effects map[string]string) (*Adaptive, erro
 		}
 	}
 	return a, nil
+}
+
+// policySignals are the signals a policy reads: its filters' and keys'
+// (every ordering auto may resolve to, for auto).
+func policySignals(p Policy) map[Signal]bool {
+	reads := map[Signal]bool{}
+	var ps []Policy
+	if p.Auto {
+		for _, tests := range []bool{false, true} {
+			for _, verifier := range []bool{false, true} {
+				q, _ := resolveAuto(tests, verifier, true)
+				ps = append(ps, q)
+			}
+		}
+	} else {
+		ps = append(ps, p)
+	}
+	for _, q := range ps {
+		for _, f := range q.Filters {
+			reads[f.Signal] = true
+		}
+		for _, k := range q.Keys {
+			reads[k.Signal] = true
+			for s := range k.Weights {
+				reads[s] = true
+			}
+		}
+	}
+	return reads
 }
 
 func square(n int) [][]float64 {
@@ -395,18 +427,29 @@ func (a *Adaptive) consensusSpans(cs []*contender, trees map[string]string) {
 		}
 		c.votes.hi = max(c.votes.hi, c.votes.lo)
 		c.sig[SignalVotes] = c.votes
-		c.sig[SignalSimilarity] = meanSpan(simSure, simMaybe, true)
-		c.sig[SignalLineLocalization] = meanSpan(lineSure, lineMaybe, true)
-		c.sig[SignalLocalization] = meanSpan(fileSure, fileMaybe, false)
-		c.sig[SignalFunctionLocalization] = meanSpan(scopeSure, scopeMaybe, false)
-		// Edit consensus: each edit's support is a share of the others, so
-		// the sum lies between none and all of its edits backed by all.
-		edits := map[string]bool{}
-		for _, e := range a.views[i].edits {
-			edits[e] = true
+		// The others only when the policy reads them: they cost a pass over
+		// every set size.
+		spans := map[Signal]func() span{
+			SignalSimilarity:           func() span { return meanSpan(simSure, simMaybe, true) },
+			SignalLineLocalization:     func() span { return meanSpan(lineSure, lineMaybe, true) },
+			SignalLocalization:         func() span { return meanSpan(fileSure, fileMaybe, false) },
+			SignalFunctionLocalization: func() span { return meanSpan(scopeSure, scopeMaybe, false) },
+			SignalSizeOutlier:          func() span { return outlierSpan(float64(a.sizes[i]), sizeSure, sizeMaybe) },
+			SignalEditConsensus: func() span {
+				// Each edit's support is a share of the others, so the sum
+				// lies between none and all of its edits backed by all.
+				edits := map[string]bool{}
+				for _, e := range a.views[i].edits {
+					edits[e] = true
+				}
+				return within(0, float64(len(edits)))
+			},
 		}
-		c.sig[SignalEditConsensus] = within(0, float64(len(edits)))
-		c.sig[SignalSizeOutlier] = outlierSpan(float64(a.sizes[i]), sizeSure, sizeMaybe)
+		for sig, f := range spans {
+			if a.reads[sig] {
+				c.sig[sig] = f()
+			}
+		}
 	}
 }
 
@@ -435,38 +478,52 @@ func (u unionFind) union(x, y string) {
 // values taken from maybe, the mean is smallest with the smallest ones
 // and largest with the largest ones; every count is tried.
 func meanSpan(sure, maybe []span, half bool) span {
-	agg := func(vals []float64) float64 {
-		if len(vals) == 0 {
-			return 0
-		}
-		sort.Float64s(vals)
-		k := len(vals)
-		if half {
-			k = (len(vals) + 1) / 2
-		}
-		sum := 0.0
-		for i := len(vals) - 1; i >= len(vals)-k; i-- {
-			sum += vals[i]
-		}
-		return sum / float64(k)
+	desc := func(vals []float64) []float64 {
+		sort.Sort(sort.Reverse(sort.Float64Slice(vals)))
+		return vals
 	}
-	los, his := make([]float64, len(maybe)), make([]float64, len(maybe))
+	sureLo, sureHi := make([]float64, len(sure)), make([]float64, len(sure))
+	for i, s := range sure {
+		sureLo[i], sureHi[i] = s.lo, s.hi
+	}
+	maybeLo, maybeHi := make([]float64, len(maybe)), make([]float64, len(maybe))
 	for i, s := range maybe {
-		los[i], his[i] = s.lo, s.hi
+		maybeLo[i], maybeHi[i] = s.lo, s.hi
 	}
-	sort.Float64s(los)
-	sort.Sort(sort.Reverse(sort.Float64Slice(his)))
+	desc(sureLo)
+	desc(sureHi)
+	desc(maybeLo) // the k smallest are its last k
+	desc(maybeHi) // the k largest are its first k
 	out := span{lo: math.Inf(1), hi: math.Inf(-1), canHave: true}
 	for k := 0; k <= len(maybe); k++ {
-		lo := make([]float64, 0, len(sure)+k)
-		hi := make([]float64, 0, len(sure)+k)
-		for _, s := range sure {
-			lo, hi = append(lo, s.lo), append(hi, s.hi)
-		}
-		lo, hi = append(lo, los[:k]...), append(hi, his[:k]...)
-		out.lo, out.hi = math.Min(out.lo, agg(lo)), math.Max(out.hi, agg(hi))
+		out.lo = math.Min(out.lo, topMean(sureLo, maybeLo[len(maybe)-k:], half))
+		out.hi = math.Max(out.hi, topMean(sureHi, maybeHi[:k], half))
 	}
 	return out
+}
+
+// topMean is the mean of the largest half (or of all) of the values of
+// two lists sorted in decreasing order; 0 when both are empty.
+func topMean(a, b []float64, half bool) float64 {
+	n := len(a) + len(b)
+	if n == 0 {
+		return 0
+	}
+	k := n
+	if half {
+		k = (n + 1) / 2
+	}
+	sum := 0.0
+	for i, j, taken := 0, 0, 0; taken < k; taken++ {
+		if j >= len(b) || (i < len(a) && a[i] >= b[j]) {
+			sum += a[i]
+			i++
+		} else {
+			sum += b[j]
+			j++
+		}
+	}
+	return sum / float64(k)
 }
 
 // outlierSpan says whether a candidate of the given size may be, or may

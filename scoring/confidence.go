@@ -213,6 +213,11 @@ func (ms ConfidenceModels) With(custom ConfidenceModels) ConfidenceModels {
 	return out
 }
 
+// Speaks reports whether one of the models is of the scope.
+func (ms ConfidenceModels) Speaks(scope string) bool {
+	return slices.ContainsFunc(ms, func(m ConfidenceModel) bool { return m.Scope == scope })
+}
+
 // Calibrate sets the verdict's features and, when one of the models speaks
 // for its scope, its confidence; otherwise a note says why there is none.
 func (ms ConfidenceModels) Calibrate(v *Verdict) {

@@ -61,3 +61,37 @@ func BenchmarkScore(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSettle: one Settle of the 40-candidate job with half of the runs
+// in (the plan asks after every run), policy auto.
+func BenchmarkSettle(b *testing.B) {
+	in := benchJob(40)
+	ad, err := NewAdaptive(Input{Candidates: in.Candidates}, mustPolicy(b, PolicyAuto), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	half := *in.Matrix
+	half.Candidates = map[string]Row{}
+	for i, id := range ad.Order() {
+		if i%2 == 0 {
+			half.Candidates[id] = in.Matrix.Candidates[id]
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		ad.Settle(&half)
+	}
+}
+
+// BenchmarkNewAdaptive: preparing the same job once (the policy's order,
+// every pair's similarity).
+func BenchmarkNewAdaptive(b *testing.B) {
+	in := benchJob(40)
+	p := mustPolicy(b, PolicyAuto)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := NewAdaptive(Input{Candidates: in.Candidates}, p, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

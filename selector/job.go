@@ -130,11 +130,15 @@ type Options struct {
 	// it (or that has no calibrated confidence) into an abstention that asks
 	// for more samples (Verdict.SampleMore).
 	MinConfidence float64 `json:"min_confidence,omitempty"`
-	// Execution is empty to run the tests (the default), or ExecutionNone to
-	// run nothing and choose by the execution-free signals (consensus,
-	// verifier scores): the verdict then says it rests on no execution.
-	// Only an explicit request gets an execution-free choice: a job whose
-	// runs produced no evidence abstains instead.
+	// Execution says what runs: empty or ExecutionAdaptive (the default)
+	// runs the candidates in the order the policy ranks them without
+	// execution and stops running those whose runs cannot change the
+	// choice or the ties (docs/SCORING.md, "Adaptive execution");
+	// ExecutionAll runs every candidate; ExecutionNone runs nothing and
+	// chooses by the execution-free signals (consensus, verifier scores):
+	// the verdict then says it rests on no execution. Only an explicit
+	// request gets an execution-free choice: a job whose runs produced no
+	// evidence abstains instead.
 	Execution string `json:"execution,omitempty"`
 	// Stream, when set, makes the job an open one: it may start with no
 	// candidate, takes candidates as they are sampled (Selector.Open,
@@ -159,8 +163,27 @@ func (o Options) ModelWork() []string {
 	return out
 }
 
-// ExecutionNone asks for an execution-free choice (Options.Execution).
-const ExecutionNone = "none"
+// The values of Options.Execution.
+const (
+	// ExecutionNone asks for an execution-free choice.
+	ExecutionNone = "none"
+	// ExecutionAll runs every distinct candidate.
+	ExecutionAll = "all"
+	// ExecutionAdaptive (the default) runs only what can change the choice.
+	ExecutionAdaptive = "adaptive"
+)
+
+// ExecutionModes are the values Options.Execution takes (empty is
+// ExecutionAdaptive).
+var ExecutionModes = []string{ExecutionAdaptive, ExecutionAll, ExecutionNone}
+
+// adaptive reports whether the job stops running candidates whose runs
+// cannot change the choice. A job that asks for judge scores runs every
+// candidate: the judge is asked after the runs, about the candidates
+// whose patch applied, and its scores weigh in the choice.
+func (o Options) adaptive() bool {
+	return (o.Execution == "" || o.Execution == ExecutionAdaptive) && !o.Judge
+}
 
 // executionFree reports whether the job asked to run nothing.
 func (o Options) executionFree() bool {

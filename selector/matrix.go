@@ -103,7 +103,12 @@ func (p *Plan) cases(res executor.Result, tests []executor.TestPatch, keep map[s
 
 // Matrix assembles the outcome matrix from the recorded results. Call it
 // when Done.
-func (p *Plan) Matrix() scoring.Matrix {
+func (p *Plan) Matrix() scoring.Matrix { return p.matrix(len(p.groups)) }
+
+// matrix assembles the outcome matrix; with adaptive execution, the groups
+// past the first ran in the run order, and those whose evidence is not all
+// in, get rows not run.
+func (p *Plan) matrix(ran int) scoring.Matrix {
 	kept := p.keptTests()
 	keep := map[string]bool{OriginalArtifact: true}
 	m := scoring.Matrix{Artifacts: []scoring.Artifact{{ID: OriginalArtifact}}, Candidates: map[string]scoring.Row{}}
@@ -166,9 +171,19 @@ func (p *Plan) Matrix() scoring.Matrix {
 		slices.Sort(m.Flaky[a])
 	}
 
+	notRun := map[*group]bool{}
+	if p.adaptiveOn() && p.halted() == "" {
+		for i, g := range p.runOrder() {
+			notRun[g] = i >= ran || !p.groupComplete(g)
+		}
+	}
 	for i := range p.groups {
 		g := &p.groups[i]
 		row := p.candidateRow(g, kept, keep, m.Base.Cases)
+		if notRun[g] {
+			// Not run (adaptive execution): no evidence either way.
+			row = scoring.Row{Status: scoring.RunNotRun, Reason: scoring.NotRunReason}
+		}
 		for _, id := range g.members {
 			m.Candidates[id] = row
 		}

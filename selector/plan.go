@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
@@ -70,6 +72,9 @@ type Plan struct {
 	// closed is false while an open job (Options.Stream) may still receive
 	// candidates (Extend).
 	closed bool
+	adapt  *adaptiveState // shared by the plan's copies, made again for more candidates
+	memo   settleMemo
+	keys   *runKeys // shared by the plan's copies
 }
 
 // NewPlan validates a job and plans its runs.
@@ -92,6 +97,7 @@ func newPlan(job Job, pol scoring.Policy) (*Plan, error) {
 		results:  map[string]executor.Result{},
 		p2p:      newPassToPass(job.Task.PassToPass),
 		closed:   job.Options.Stream == nil,
+		keys:     &runKeys{},
 	}
 	if p.baseRuns <= 0 {
 		p.baseRuns = defaultBaseRuns
@@ -154,6 +160,8 @@ func (p *Plan) addCandidates(cands []scoring.Candidate) {
 	if p.args != nil {
 		p.args = p.args.withBatch(p.job.Task, patches)
 	}
+	p.adapt = &adaptiveState{candidates: len(p.job.Candidates), groups: len(p.groups)}
+	p.memo = settleMemo{}
 }
 
 // Extend returns the plan of an open job (Options.Stream) with more
@@ -194,6 +202,7 @@ func (p *Plan) Close() *Plan {
 	q := *p
 	q.results = maps.Clone(p.results)
 	q.closed = true
+	q.memo = settleMemo{}
 	return &q
 }
 
@@ -296,7 +305,39 @@ func (p *Plan) baseIsoRuns() []PlannedRun {
 func (p *Plan) run(id string, members []string, patch string, tests []executor.TestPatch) PlannedRun {
 	r := p.job.Task.run(patch, tests)
 	r.Command = p.command(tests)
-	return PlannedRun{ID: id, Key: RunKey(r), Candidates: members, Run: r}
+	return PlannedRun{ID: id, Key: p.keys.of(r), Candidates: members, Run: r}
+}
+
+// runKeys remembers the content keys of a job's runs (RunKey marshals the
+// whole run; the plan builds the same runs over and over), shared by the
+// plan's copies. Within a job, a run is its patch, its tests (by ID: a
+// job's test patches are fixed) and its command.
+type runKeys struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (k *runKeys) of(r executor.Run) string {
+	var b strings.Builder
+	b.WriteString(r.Command)
+	for _, t := range r.Tests {
+		b.WriteString("\x00")
+		b.WriteString(t.ID)
+	}
+	b.WriteString("\x00\x00")
+	b.WriteString(r.Patch)
+	memo := b.String()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if key, ok := k.m[memo]; ok {
+		return key
+	}
+	if k.m == nil {
+		k.m = map[string]string{}
+	}
+	key := RunKey(r)
+	k.m[memo] = key
+	return key
 }
 
 // run is the executor's Run of a patch (empty: the base) against tests, with
@@ -478,8 +519,8 @@ func (p *Plan) Needed() []PlannedRun {
 	for _, r := range p.baseNeeded() {
 		add(r)
 	}
-	for i := range p.groups {
-		for _, r := range p.groupNeeded(&p.groups[i]) {
+	for _, g := range p.candidateGroupsNeeded() {
+		for _, r := range p.groupNeeded(g) {
 			add(r)
 		}
 	}

@@ -36,7 +36,11 @@ func (r Report) WriteText(w io.Writer, patches map[string]string) error {
 	if v.Confidence != nil {
 		fmt.Fprintf(&b, "Confidence: %.1f%% that the chosen candidate is correct (calibrated on labelled verdicts: docs/SCORING.md)\n", 100*(*v.Confidence))
 	}
-	fmt.Fprintf(&b, "Runs:   %d for %d candidates (%d distinct) in %s\n\n", len(r.Runs), len(r.Matrix.Candidates), r.Distinct, r.Duration.Round(1e7))
+	fmt.Fprintf(&b, "Runs:   %d for %d candidates (%d distinct) in %s", len(r.Runs), len(r.Matrix.Candidates), r.Distinct, r.Duration.Round(1e7))
+	if r.NotRun > 0 {
+		fmt.Fprintf(&b, "; %d distinct candidate(s) not run: they cannot change the choice", r.NotRun)
+	}
+	b.WriteString("\n\n")
 
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	columns := scoring.TableSignals()

@@ -1,7 +1,10 @@
 package selector
 
 import (
+	"fmt"
 	"maps"
+	"slices"
+	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
 )
@@ -16,6 +19,7 @@ import (
 // IDs should come from Needed or Planned; unknown IDs are never looked at.
 func (p *Plan) WithResults(results map[string]executor.Result) *Plan {
 	q := *p
+	q.memo = settleMemo{}
 	q.results = maps.Clone(results)
 	if q.results == nil {
 		q.results = map[string]executor.Result{}
@@ -29,3 +33,76 @@ func (p *Plan) WithResults(results map[string]executor.Result) *Plan {
 // results that made the run needed: which generated tests a follow-up run
 // carries depends on the base results.
 func (p *Plan) Planned(id string) (PlannedRun, bool) { return p.find(id) }
+
+// Simulate runs a job's plan on results already known, by run ID (those of
+// the same job run with every run: Report.Results), workers runs at a time
+// as a Selector's pool starts them (in the plan's order, each when a slot
+// frees up), each taking its recorded Duration (1s when it has none). It returns the report the plan ends
+// with, its Runs the runs it made and its Duration the simulated wall
+// time, without an executor or a cache. A run the plan needs that
+// results lacks is an error.
+func Simulate(job Job, results map[string]executor.Result, workers int) (Report, error) {
+	plan, err := NewPlan(job)
+	if err != nil {
+		return Report{}, err
+	}
+	workers = max(workers, 1)
+	type running struct {
+		run    PlannedRun
+		finish time.Duration
+	}
+	var (
+		now     time.Duration
+		busy    []running
+		started = map[string]bool{}
+		records []RunRecord
+	)
+	for {
+		for len(busy) < workers {
+			var next *PlannedRun
+			for _, r := range plan.Needed() {
+				if !started[r.ID] {
+					next = &r
+					break
+				}
+			}
+			if next == nil {
+				break
+			}
+			res, ok := results[next.ID]
+			if !ok {
+				return Report{}, fmt.Errorf("job %s: simulate: run %s is needed but not among the results given", job.ID, next.ID)
+			}
+			d := res.Duration
+			if d <= 0 {
+				d = time.Second
+			}
+			started[next.ID] = true
+			busy = append(busy, running{*next, now + d})
+		}
+		if len(busy) == 0 {
+			break
+		}
+		first := 0
+		for i, b := range busy {
+			if b.finish < busy[first].finish {
+				first = i
+			}
+		}
+		done := busy[first]
+		busy = slices.Delete(busy, first, first+1)
+		now = done.finish
+		res := results[done.run.ID]
+		if err := plan.Record(done.run.ID, res); err != nil {
+			return Report{}, err
+		}
+		records = append(records, RunRecord{ID: done.run.ID, Candidates: done.run.Candidates, Status: res.Status,
+			Applied: res.Applied, Reason: res.Reason, Duration: res.Duration})
+	}
+	rep, err := Score(plan)
+	if err != nil {
+		return Report{}, err
+	}
+	rep.Runs, rep.Duration = records, now
+	return rep, nil
+}

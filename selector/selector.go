@@ -82,10 +82,18 @@ type Report struct {
 	Dropped map[string]string `json:"dropped_tests,omitempty"`
 	Runs    []RunRecord       `json:"runs"`
 	// Distinct is the number of distinct normalized candidates.
-	Distinct int           `json:"distinct"`
+	Distinct int `json:"distinct"`
+	// NotRun counts the distinct candidates whose runs were not made
+	// because nothing they could show would change the choice or the ties
+	// (adaptive execution; the verdict's basis.not_run names the
+	// candidates in play among them).
+	NotRun   int           `json:"not_run,omitempty"`
 	Duration time.Duration `json:"duration"`
 	// Generation is what the model endpoint contributed, when the job asked.
 	Generation *Generation `json:"generation,omitempty"`
+	// Results are the runs' results by run ID, for replaying the plan on
+	// them (Simulate); not written out.
+	Results map[string]executor.Result `json:"-"`
 	// TestFiles are the test-file patterns the runs stripped and scoring
 	// flagged (Task.TestFileMatcher), so that a later re-ranking of this
 	// report (batch's summary) sees the same test files.
@@ -174,6 +182,7 @@ func (s *Selector) Select(ctx context.Context, job Job) (Report, error) {
 		rep.Generation = gen
 	}
 	rep.Runs = records
+	rep.Results = plan.results
 	rep.Duration = time.Since(start)
 	if why := rep.Verdict.Abstained; why != "" && !rep.Verdict.SampleMore {
 		s.emit(Event{Kind: EventFailed, Job: job.ID, Message: "abstained: " + why})
@@ -222,9 +231,16 @@ func Score(plan *Plan) (Report, error) {
 		}
 	}
 	plan.job.Options.settle(&v)
+	if n := len(v.Basis.NotRun); n > 0 && v.Features != nil {
+		what := "features"
+		if v.Confidence != nil {
+			what = "confidence and its features"
+		}
+		v.Notes = append(v.Notes, fmt.Sprintf("the %s describe the candidates that ran: %d candidate(s) were not run (adaptive execution), so a full run (options.execution %q) may count more candidates, another margin and another confidence; the choice and the ties are the same", what, n, ExecutionAll))
+	}
 	return Report{
 		Job: plan.job.ID, Task: plan.job.Task.ID, Verdict: v, Matrix: m,
-		Dropped: plan.Dropped(), Distinct: plan.Distinct(),
+		Dropped: plan.Dropped(), Distinct: plan.Distinct(), NotRun: plan.runsNotMade(),
 		TestFiles: plan.job.Task.TestFileMatcher().Patterns(),
 	}, nil
 }

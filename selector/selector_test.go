@@ -60,6 +60,7 @@ func uuidJob(t *testing.T) (*testsubject.Subject, selector.Job) {
 // MISSION.md says.
 func TestSelectUUID(t *testing.T) {
 	s, job := uuidJob(t)
+	job.Options.Execution = selector.ExecutionAll // every candidate's handling is checked
 	exec := &countingExec{Executor: newLocal(t)}
 	var mu sync.Mutex
 	var events []selector.EventKind

@@ -3,6 +3,7 @@ package selector
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,8 +100,8 @@ func (j Job) check(pol *scoring.Policy) error {
 		seen[g.ID] = true
 	}
 	switch o := j.Options; {
-	case o.Execution != "" && o.Execution != ExecutionNone:
-		return invalid("job %q: options.execution %q is not known: use %q to choose without running anything, or leave it empty to run the tests", j.ID, o.Execution, ExecutionNone)
+	case o.Execution != "" && !slices.Contains(ExecutionModes, o.Execution):
+		return invalid("job %q: options.execution %q is not known: use %q (the default: run what can change the choice), %q (run every candidate) or %q (run nothing)", j.ID, o.Execution, ExecutionAdaptive, ExecutionAll, ExecutionNone)
 	case o.executionFree() && (o.GenerateTests > 0 || o.AdversarialRounds > 0):
 		return invalid("job %q: options.execution %q runs nothing, but generated and adversarial tests need runs: drop one or the other", j.ID, ExecutionNone)
 	}

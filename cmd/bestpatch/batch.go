@@ -46,7 +46,10 @@ repository or image) is reported and does not stop the others.
 
 With --labels (SWE-bench harness results), it prints the tie-aware accuracy of
 the choices next to random pick, majority vote, every policy, each signal
-alone and the oracle, overall and per repository. --report DIR writes an HTML
+alone and the oracle, overall and per repository; every candidate then runs
+(--execution all) unless --execution says otherwise, so that every policy
+ranks every run. Without labels, candidates whose runs cannot change the
+choice are not run (--execution adaptive, docs/SCORING.md). --report DIR writes an HTML
 report (it needs no network to view) and the same data as report.json.
 
 Exit status: 0 when every instance finished, 2 when some failed, 1 on error
@@ -94,6 +97,11 @@ or interruption.`,
 			if len(labelSources) > 0 {
 				if labels, err = batch.LoadLabels(batch.Runs{Files: preds, Candidates: byInstance}, labelSources...); err != nil {
 					return err
+				}
+				// The summary ranks every policy on each instance's runs:
+				// with labels, every candidate runs unless asked otherwise.
+				if !cmd.Flags().Changed("execution") && !cmd.Flags().Changed("no-exec") {
+					opts.Execution = selector.ExecutionAll
 				}
 			}
 			if _, err := scoring.ParsePolicy(policyName(opts)); err != nil {
@@ -265,6 +273,9 @@ func finishBatch(w io.Writer, res *batch.Result, runErr error, o batchOutputs) e
 	fmt.Fprintf(w, "%d instances: %d selected, %d none chosen, %d failed", len(res.Instances), res.Count(batch.Selected), res.Count(batch.NoneChosen), failed)
 	if n := res.Count(batch.NotRun); n > 0 {
 		fmt.Fprintf(w, ", %d not run", n)
+	}
+	if n, instances := res.NotRunCandidates(); n > 0 {
+		fmt.Fprintf(w, "; %d candidates of %d instances not run: they could not change the choice", n, instances)
 	}
 	fmt.Fprintf(w, "; %d predictions written to %s\n", len(preds), o.out)
 	if o.reportDir != "" {

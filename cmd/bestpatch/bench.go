@@ -120,7 +120,11 @@ func newBenchAccuracyCmd() *cobra.Command {
 each task's image, made by bench gen --images), scores each outcome matrix with every
 policy and each signal alone, and prints their tie-aware accuracy next to
 random pick, majority vote and the oracle, per split (dev, test), with the
-number of pools.
+number of pools. Every candidate runs; then each task is replayed on its
+runs under every policy with adaptive execution (docs/SCORING.md): the
+table says how many runs and candidates it leaves out and in how many tasks
+the choice and the ties are those of every run (the command fails if one
+is not).
 
 It fits the confidence of verdicts with test evidence (scope tests) on the
 dev pools' verdicts only and prints its Brier score and ECE on both splits;
@@ -168,10 +172,15 @@ make bench generates:
 			} else {
 				err = bench.WriteAccuracy(cmd.OutOrStdout(), res)
 			}
-			if err != nil || fitConfidence == "" {
+			if err != nil {
 				return err
 			}
-			return writeBenchConfidence(cmd.ErrOrStderr(), fitConfidence, res.Confidence)
+			if fitConfidence != "" {
+				if err := writeBenchConfidence(cmd.ErrOrStderr(), fitConfidence, res.Confidence); err != nil {
+					return err
+				}
+			}
+			return bench.AdaptiveErr(res.Adaptive)
 		},
 	}
 	f := cmd.Flags()
@@ -247,9 +256,13 @@ missing (testdata/images/build.sh go-task).`,
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(res)
+				if err := enc.Encode(res); err != nil {
+					return err
+				}
+			} else if err := bench.WriteSpeed(cmd.OutOrStdout(), res); err != nil {
+				return err
 			}
-			return bench.WriteSpeed(cmd.OutOrStdout(), res)
+			return bench.AdaptiveErr([]bench.AdaptiveRow{res.Adaptive})
 		},
 	}
 	f := cmd.Flags()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -221,10 +222,12 @@ func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, remedi
 }
 
 // noExecFlag registers --no-exec, which sets the jobs' execution option to
-// "none": nothing runs, the choice rests on the execution-free signals.
+// "none": nothing runs, the choice rests on the execution-free signals;
+// and --execution, which names the option (adaptive, all or none).
 func noExecFlag(f *pflag.FlagSet, opts *selector.Options) {
-	f.Var(noExecValue{opts}, "no-exec", "run nothing: choose by the execution-free signals alone (consensus, verifier scores); the verdict says it rests on no execution")
+	f.Var(noExecValue{opts}, "no-exec", "run nothing: choose by the execution-free signals alone (consensus, verifier scores); the verdict says it rests on no execution (--execution none)")
 	f.Lookup("no-exec").NoOptDefVal = "true"
+	f.Var(executionValue{opts}, "execution", "which candidates run: adaptive (stop running those whose runs cannot change the choice or the ties: docs/SCORING.md), all, or none (--no-exec)")
 }
 
 // noExecValue is the boolean flag --no-exec, stored as Options.Execution.
@@ -250,3 +253,23 @@ func (v noExecValue) Set(s string) error {
 }
 
 func (noExecValue) Type() string { return "bool" }
+
+// executionValue is --execution, stored as Options.Execution.
+type executionValue struct{ opts *selector.Options }
+
+func (v executionValue) String() string {
+	if v.opts == nil || v.opts.Execution == "" {
+		return selector.ExecutionAdaptive
+	}
+	return v.opts.Execution
+}
+
+func (v executionValue) Set(s string) error {
+	if !slices.Contains(selector.ExecutionModes, s) {
+		return fmt.Errorf("--execution %q: want one of %s", s, strings.Join(selector.ExecutionModes, ", "))
+	}
+	v.opts.Execution = s
+	return nil
+}
+
+func (executionValue) Type() string { return "mode" }

@@ -28,9 +28,12 @@ func newSelectCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "select --task TASK.json --preds PREDS.jsonl [PREDS.jsonl...]",
 		Short: "Pick the best candidate patch for one task",
-		Long: `select runs every distinct candidate (and the base) against the task's original
+		Long: `select runs the distinct candidates (and the base) against the task's original
 and generated tests, scores them, and prints the verdict: the ranking with every
-signal, the outcome matrix, and the chosen patch.
+signal, the outcome matrix, and the chosen patch. The candidates run in the
+order the policy ranks them without execution, and those whose runs can no
+longer change the choice or the ties are not run (the Runs line counts them;
+docs/SCORING.md, "Adaptive execution"); --execution all runs every one.
 
 With --out FILE it also writes the chosen patch as a one-line SWE-bench
 predictions file (FILE.jsonl or FILE.json), ready for the harness; when no

@@ -160,7 +160,8 @@ func djangoCase() swebenchCase {
 // model: every case of every run is parsed as the runner printed it, the
 // fix is chosen over a wrong fix (also submitted with weakened tests) and a
 // fix that breaks a related test, and nothing of the row's hidden answer
-// (decoys here) reaches the job.
+// (decoys here) reaches the job. Every candidate runs (--execution all):
+// the test checks each one's cases.
 func TestSWEbenchSelect(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the SWE-bench stand-in images")
@@ -173,7 +174,7 @@ func TestSWEbenchSelect(t *testing.T) {
 			})
 			chosenFile := filepath.Join(t.TempDir(), "chosen.jsonl")
 			out, stderr, err := run(t, "select", "--dataset", filepath.Join(swebenchData, "dataset.jsonl"), "--instance-ids", c.instance,
-				"--regression-tests", "related", "--executor", "docker", "--no-cache", "--json", "--out", chosenFile,
+				"--regression-tests", "related", "--executor", "docker", "--no-cache", "--json", "--out", chosenFile, "--execution", "all",
 				"--generate-tests", "1", "--llm-url", model.URL(), "--llm-model", llmtest.Model, "--preds", swebenchPredFiles())
 			if err != nil {
 				t.Fatalf("select: %v\n%s", err, stderr)

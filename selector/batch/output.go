@@ -1,6 +1,9 @@
 package batch
 
-import "github.com/bestpatch/bestpatch/selector"
+import (
+	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/selector"
+)
 
 // Predictions are the batch's selections in SWE-bench predictions format,
 // in instance order: the chosen patch of every instance that chose one,
@@ -20,4 +23,26 @@ func (r *Result) Predictions(model string) []selector.Prediction {
 		}
 	}
 	return out
+}
+
+// NotRunCandidates counts the candidates in play whose runs were not made
+// because they could not change the choice (adaptive execution), over the
+// finished instances, and the instances with any.
+func (r *Result) NotRunCandidates() (candidates, instances int) {
+	for _, in := range r.Instances {
+		if in.Report == nil {
+			continue
+		}
+		n := 0
+		for _, c := range in.Report.Verdict.Ranking {
+			if c.Signals.Status == scoring.RunNotRun {
+				n++
+			}
+		}
+		if n > 0 {
+			candidates += n
+			instances++
+		}
+	}
+	return candidates, instances
 }

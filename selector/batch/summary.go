@@ -78,6 +78,9 @@ func Summarize(res *Result, labels *Labels, policy string) (*Summary, error) {
 			answered = append(answered, p)
 		}
 	}
+	if n, instances := res.NotRunCandidates(); n > 0 {
+		sum.Notes = append(sum.Notes, fmt.Sprintf("%d candidates of %d instances were not run (adaptive execution: their runs could not change the choice of policy %s): the selected row is the same as with every run, the other rows rank them without evidence; run with --execution all to compare every row on every run", n, instances, policy))
+	}
 	if sum.UnlabelledCandidates > 0 {
 		sum.Notes = append(sum.Notes, fmt.Sprintf("%d candidates have no label and count as not resolved", sum.UnlabelledCandidates))
 	}
