@@ -8,13 +8,15 @@ import (
 
 // Adaptive execution (Options.Execution "adaptive", the default): the
 // candidates run in the order the job's policy ranks them without
-// execution, and once the runs in settle the choice (scoring.Adaptive:
-// nothing the runs not made could show would change the chosen candidate
-// or its ties), the plan needs no more candidate runs. The candidates not
-// run get rows not run (scoring.RunNotRun). A job that asks for a minimum
-// confidence, when a confidence model speaks for its verdict, runs every
-// candidate: the model's features count every candidate, so a run not
-// made could move the confidence across the minimum.
+// execution, in waves, and once the runs in settle the choice
+// (scoring.Adaptive: nothing the runs not made could show would change the
+// chosen candidate or its ties), the plan needs no more candidate runs.
+// The candidates not run get rows not run (scoring.RunNotRun). A job whose
+// confidence decides (a minimum confidence, or an open job's stop rule),
+// when a confidence model speaks for its verdict, runs every candidate:
+// the model's features count every candidate, so a run not made could
+// move the confidence across the line. A job with judge scores runs every
+// candidate too (Options.adaptive).
 
 // adaptiveState is what a plan's adaptive execution computes once per job,
 // shared by the plan's copies (WithResults): the signals that need no run,
@@ -184,8 +186,11 @@ func (p *Plan) settle(ran int) bool {
 		return false
 	}
 	o := p.job.Options
-	if o.MinConfidence > 0 && scoring.DefaultConfidence().With(o.ConfidenceModels).Speaks(s.Scope) {
-		return false // a run not made could move the confidence across the minimum
+	if (o.MinConfidence > 0 || o.Stream != nil) && scoring.DefaultConfidence().With(o.ConfidenceModels).Speaks(s.Scope) {
+		// The confidence decides (the minimum, or the stop rule of an
+		// open job), and its features count every candidate: a run not
+		// made could move it across the line.
+		return false
 	}
 	return true
 }
