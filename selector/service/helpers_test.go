@@ -127,7 +127,9 @@ func newClient(t testing.TB, url string) *client.Client {
 	return c
 }
 
-// exampleJob is the bundled example as a job.
+// exampleJob is the bundled example as a job. Every candidate runs: the
+// daemon's tests count each kind of run (a patch that does not apply, a
+// cached run); TestAdaptiveMatchesInProcess runs it adaptively.
 func exampleJob(t testing.TB, id string) selector.Job {
 	t.Helper()
 	tasks, err := selector.LoadTasks(filepath.Join(example, "task.json"))
@@ -142,7 +144,7 @@ func exampleJob(t testing.TB, id string) selector.Job {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return selector.Job{ID: id, Task: tasks[0], Candidates: cands[tasks[0].ID]}
+	return selector.Job{ID: id, Task: tasks[0], Candidates: cands[tasks[0].ID], Options: selector.Options{Execution: selector.ExecutionAll}}
 }
 
 var reference struct {

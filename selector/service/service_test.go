@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"regexp"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go/micro"
 
+	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/internal/metrics"
 	"github.com/bestpatch/bestpatch/internal/runcache"
 	"github.com/bestpatch/bestpatch/scoring"
@@ -29,6 +31,40 @@ import (
 // TestSubmitMatchesInProcess: a job submitted through the client comes back
 // with the verdict that selector.Select gives in process, with its progress
 // events in order.
+// TestAdaptiveMatchesInProcess: with adaptive execution (the default) the
+// daemon makes the runs the in-process selector makes, whatever the
+// parallelism of either, and so reports the same verdict and matrix,
+// candidates not run included.
+func TestAdaptiveMatchesInProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test")
+	}
+	job := exampleJob(t, "adaptive")
+	job.Options.Execution = ""
+	local := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	defer local.Close()
+	sel := &selector.Selector{Exec: local, Pool: selector.NewPool(1)}
+	want, err := sel.Select(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Verdict.Basis.NotRun) == 0 {
+		t.Fatalf("in process, every candidate ran: %+v", want.Verdict.Basis)
+	}
+	ns := startNATS(t)
+	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1"})
+	startDaemon(t, ns.ClientURL(), service.Config{Name: "d2"})
+	c := newClient(t, ns.ClientURL())
+	got, err := c.Run(ctxFor(t, 15*time.Minute), job, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameVerdict(t, got, want)
+	if len(got.Runs) != len(want.Runs) {
+		t.Errorf("the daemon made %d runs, in process %d", len(got.Runs), len(want.Runs))
+	}
+}
+
 func TestSubmitMatchesInProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go test")
