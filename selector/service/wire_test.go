@@ -37,6 +37,7 @@ func TestMessagesFollowTheSchema(t *testing.T) {
 	ctx := ctxFor(t, 15*time.Minute)
 
 	job := exampleJob(t, "schema")
+	job.Options.Execution = "" // v1's schema lists "" and "none" only (DAEMON.md)
 	job.Task.GeneratedTests = job.Task.GeneratedTests[:1]
 	job.Candidates = job.Candidates[:3]
 	doc, err := json.Marshal(wire.FromJob(job))
