@@ -86,8 +86,8 @@ func (r Report) WriteText(w io.Writer, patches map[string]string) error {
 		seen := map[string]bool{}
 		for _, c := range v.Ranking {
 			row, ok := r.Matrix.Candidates[c.ID]
-			if !ok {
-				continue
+			if !ok || row.Status == scoring.RunNotRun {
+				continue // no run: the ranking says so
 			}
 			key := fmt.Sprint(row)
 			if seen[key] {
