@@ -66,7 +66,10 @@ func TestDockerReadyIdle(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newTestDocker(t, DockerConfig{Ahead: tc.ahead})
 			needImages(t, d, shOnlyImage)
-			d.ready.idle = 500 * time.Millisecond
+			// An hour while the containers are made: under load, making the
+			// second can take longer than a short idle time, which would
+			// remove the first before it is counted.
+			d.ready.idle = time.Hour
 			runOK(t, d, Run{Env: Environment{Image: shOnlyImage}, Command: `set -- "PASSED t::x"; ` + pytestSummary, Format: Pytest})
 			d.ready.settle()
 			want := DefaultAhead
@@ -76,6 +79,14 @@ func TestDockerReadyIdle(t *testing.T) {
 			if n := len(d.ready.waiting()); n != want {
 				t.Errorf("%d containers made ahead, want %d", n, want)
 			}
+			// Then their idle time runs out now: the expiry path itself removes them.
+			d.ready.mu.Lock()
+			for _, list := range d.ready.spares {
+				for _, s := range list {
+					s.timer.Reset(10 * time.Millisecond)
+				}
+			}
+			d.ready.mu.Unlock()
 			deadline := time.Now().Add(time.Minute)
 			for len(ownedContainers(t, d)) > 0 {
 				if time.Now().After(deadline) {
