@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -366,9 +367,17 @@ func readJSONL[T any](path string) ([]T, error) {
 // testdata/images/build.sh, which layers the repository onto the go-base image (and
 // skips the build when the tag already holds the same content).
 func BuildImage(ctx context.Context, script, repo, tag string) error {
-	cmd := exec.CommandContext(ctx, script, "go-task", repo, tag)
+	if err := runBuildScript(ctx, script, "go-task", repo, tag); err != nil {
+		return fmt.Errorf("build image %s from %s: %w", tag, repo, err)
+	}
+	return nil
+}
+
+// runBuildScript runs testdata/images/build.sh with args.
+func runBuildScript(ctx context.Context, script string, args ...string) error {
+	cmd := exec.CommandContext(ctx, script, args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build image %s from %s with %s: %w\n%s", tag, repo, script, err, out)
+		return fmt.Errorf("%s %s: %w\n%s", script, strings.Join(args, " "), err, out)
 	}
 	return nil
 }

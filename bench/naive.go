@@ -24,9 +24,23 @@ func NaiveRuns(task selector.Task, cands []scoring.Candidate) ([]executor.Run, e
 		command string
 		tests   []executor.TestPatch
 	}
-	arts := []artifact{{command: task.TestCommand}}
+	suite, only := task.TestCommand, onlyTestCommand
+	if a := task.TestArgs; a != nil {
+		// A runner told its test files (sympy's bin/test): the suite is the
+		// original files, a generated test its own files.
+		if a.Related != "" {
+			return nil, fmt.Errorf("task %s: the naive way needs fixed test arguments (test_args.original), not related ones", task.ID)
+		}
+		spec, err := task.Format.Spec()
+		if err != nil {
+			return nil, err
+		}
+		suite = withArgs(task.TestCommand, a.Original)
+		only = func(command, patch string) (string, error) { return onlyTestFiles(spec, command, patch) }
+	}
+	arts := []artifact{{command: suite}}
 	for _, gt := range task.GeneratedTests {
-		cmd, err := onlyTestCommand(task.TestCommand, gt.Patch)
+		cmd, err := only(task.TestCommand, gt.Patch)
 		if err != nil {
 			return nil, fmt.Errorf("generated test %s of %s: %w", gt.ID, task.ID, err)
 		}
@@ -86,6 +100,38 @@ func onlyTestCommand(command, patch string) (string, error) {
 		kept = append(kept, f)
 	}
 	return fmt.Sprintf("%s -run '^(%s)$' ./%s", strings.Join(kept, " "), strings.Join(names, "|"), dir), nil
+}
+
+// onlyTestFiles is a command that runs only the test files a patch adds,
+// named as the format's runner takes them.
+func onlyTestFiles(spec *executor.FormatSpec, command, patch string) (string, error) {
+	files, _, err := gitdiff.Parse(strings.NewReader(patch))
+	if err != nil {
+		return "", err
+	}
+	var args []string
+	for _, f := range files {
+		if f.IsDelete || !spec.TestFileMatcher().Match(f.NewName) {
+			continue
+		}
+		a, err := spec.Directive(f.NewName)
+		if err != nil {
+			return "", err
+		}
+		args = append(args, a)
+	}
+	if len(args) == 0 {
+		return "", fmt.Errorf("the patch adds no test file")
+	}
+	return withArgs(command, args), nil
+}
+
+// withArgs appends shell-quoted arguments to a command.
+func withArgs(command string, args []string) string {
+	for _, a := range args {
+		command += " '" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return command
 }
 
 // runNaive runs the naive way's runs with the given parallelism and returns

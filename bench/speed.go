@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -38,6 +39,9 @@ type SpeedConfig struct {
 	// (testdata/images/build.sh); empty assumes the image exists.
 	BuildScript string
 	Log         *slog.Logger
+	// Sympy measures the sympy job (SympyJob, on SympyImage, built by
+	// BuildScript's swebench target when missing) instead of a task of Dir.
+	Sympy bool
 }
 
 // SpeedResult is one measurement: the same job three ways.
@@ -159,34 +163,21 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.NumCPU()
 	}
-	tasks, err := selector.LoadTasks(filepath.Join(cfg.Dir, TasksFile))
-	if err != nil {
-		return SpeedResult{}, err
-	}
-	cat, err := LoadCatalog(filepath.Join(cfg.Dir, CatalogFile))
-	if err != nil {
-		return SpeedResult{}, err
-	}
-	job, err := pickSpeedJob(tasks, cat, cfg)
+	job, repo, bareEnv, cleanup, err := speedJob(ctx, cfg)
+	defer cleanup()
 	if err != nil {
 		return SpeedResult{}, err
 	}
 	task := job.Task
 	res := SpeedResult{Task: task.ID, Image: task.Env.Image, Candidates: len(job.Candidates), Tests: len(task.GeneratedTests), Workers: cfg.Workers, Cores: runtime.NumCPU()}
-	if cfg.BuildScript != "" {
-		cfg.Log.Info("building the task's image (skipped when up to date)", "image", task.Env.Image)
-		if err := BuildImage(ctx, cfg.BuildScript, task.Env.Repo, task.Env.Image); err != nil {
-			return res, err
-		}
-	}
-	// The Docker backend runs from the image; the repository on disk is
-	// only for the bare runs.
-	repo := task.Env.Repo
-	task.Env.Repo = ""
-	job.Task = task
 
-	// Warm up: the image's layers and the engine, outside every clock.
-	if _, err := cfg.Exec.Run(ctx, executor.Run{Env: task.Env, Command: task.TestCommand, Format: task.Format, Timeout: time.Duration(task.Timeout)}); err != nil {
+	naive, err := NaiveRuns(task, job.Candidates)
+	if err != nil {
+		return res, err
+	}
+	// Warm up: the image's layers and the engine, outside every clock, with
+	// the naive way's first run (the base and the original tests).
+	if _, err := cfg.Exec.Run(ctx, naive[0]); err != nil {
 		return res, err
 	}
 
@@ -219,10 +210,6 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 		}
 	}
 
-	naive, err := NaiveRuns(task, job.Candidates)
-	if err != nil {
-		return res, err
-	}
 	cfg.Log.Info("speed: the naive way", "runs", len(naive))
 	res.NaiveRuns = len(naive)
 	if res.Naive, err = runNaive(ctx, cfg.Exec, cfg.Workers, naive); err != nil {
@@ -242,15 +229,65 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 		}
 		runs = append(runs, pr.Run)
 	}
-	if res.BareSum, _, err = bareTimes(ctx, repo, task.Env.Env, runs, 1); err != nil {
+	if res.BareSum, _, err = bareTimes(ctx, repo, bareEnv, runs, 1); err != nil {
 		return res, err
 	}
 	cfg.Log.Info("speed: bare on the host, in parallel", "runs", len(runs), "workers", cfg.Workers)
-	if res.BareParallelSum, res.BareParallel, err = bareTimes(ctx, repo, task.Env.Env, runs, cfg.Workers); err != nil {
+	if res.BareParallelSum, res.BareParallel, err = bareTimes(ctx, repo, bareEnv, runs, cfg.Workers); err != nil {
 		return res, err
 	}
 	res.Ideal = res.BareSum / time.Duration(res.Cores)
 	return res, nil
+}
+
+// speedJob builds the job to measure, with the repository its bare runs
+// use and their environment; the job's task runs from its image (no
+// repository). cleanup removes what it made.
+func speedJob(ctx context.Context, cfg SpeedConfig) (job selector.Job, repo string, env map[string]string, cleanup func(), err error) {
+	cleanup = func() {}
+	if cfg.Sympy {
+		if cfg.BuildScript != "" {
+			cfg.Log.Info("building the sympy stand-in image (skipped when up to date)", "image", SympyImage)
+			if err := runBuildScript(ctx, cfg.BuildScript, "swebench"); err != nil {
+				return job, "", nil, cleanup, err
+			}
+		}
+		tmp, err := os.MkdirTemp("", "bestpatch-speed-sympy-")
+		if err != nil {
+			return job, "", nil, cleanup, err
+		}
+		cleanup = func() { os.RemoveAll(tmp) }
+		if err := exportRepo(ctx, SympyImage, executor.DefaultWorkdir, tmp); err != nil {
+			return job, "", nil, cleanup, err
+		}
+		job, err = SympyJob(tmp, SympyImage)
+		// Bare, python3 is the host's Debian python3 with the image's
+		// packages (both bookworm's), not one earlier on PATH.
+		return job, tmp, map[string]string{"PATH": "/usr/bin:/bin"}, cleanup, err
+	}
+	tasks, err := selector.LoadTasks(filepath.Join(cfg.Dir, TasksFile))
+	if err != nil {
+		return job, "", nil, cleanup, err
+	}
+	cat, err := LoadCatalog(filepath.Join(cfg.Dir, CatalogFile))
+	if err != nil {
+		return job, "", nil, cleanup, err
+	}
+	if job, err = pickSpeedJob(tasks, cat, cfg); err != nil {
+		return job, "", nil, cleanup, err
+	}
+	task := job.Task
+	if cfg.BuildScript != "" {
+		cfg.Log.Info("building the task's image (skipped when up to date)", "image", task.Env.Image)
+		if err := BuildImage(ctx, cfg.BuildScript, task.Env.Repo, task.Env.Image); err != nil {
+			return job, "", nil, cleanup, err
+		}
+	}
+	// The Docker backend runs from the image; the repository on disk is
+	// only for the bare runs.
+	repo = task.Env.Repo
+	job.Task.Env.Repo = ""
+	return job, repo, task.Env.Env, cleanup, nil
 }
 
 func pickSpeedJob(tasks []selector.Task, cat []CatalogTask, cfg SpeedConfig) (selector.Job, error) {

@@ -235,11 +235,17 @@ through the selector on the Docker backend; the naive way (a fresh container per
 candidate and per test artifact, base included, the same parallelism); and bare
 on the host (each of the selector's runs, test command only, one at a time),
 whose sum over the cores is the ideal. The task's image is built first if it is
-missing (testdata/images/build.sh go-task).`,
+missing (testdata/images/build.sh go-task).
+
+With --sympy the job is sympy's instead (no --dir): 16 candidates (8 distinct
+changes to sympy/ntheory/digits.py) and 3 generated tests on the SWE-bench
+stand-in image (testdata/images/build.sh swebench), bin/test running the
+changed module's test file; bare runs use the host's /usr/bin/python3 (Debian's
+python3-sympy, as in the image).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cfg.Dir == "" {
-				return fmt.Errorf("speed needs --dir DIR (made by bestpatch bench gen)")
+			if cfg.Dir == "" && !cfg.Sympy {
+				return fmt.Errorf("speed needs --dir DIR (made by bestpatch bench gen), or --sympy")
 			}
 			cfg.Log = (&runtimeFlags{logLevel: level}).logger(cmd.ErrOrStderr())
 			cfg.Timings = &bench.Timings{}
@@ -268,6 +274,7 @@ missing (testdata/images/build.sh go-task).`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.Dir, "dir", "", "a set made by bestpatch bench gen")
 	f.StringVar(&cfg.Task, "task", "", "instance_id to build the job from (default: the first that reaches --distinct)")
+	f.BoolVar(&cfg.Sympy, "sympy", false, "measure the sympy job on the SWE-bench stand-in image instead of a task of --dir")
 	f.IntVar(&cfg.Candidates, "candidates", 16, "candidates in the job")
 	f.IntVar(&cfg.Distinct, "distinct", 8, "distinct changes among them")
 	f.IntVar(&cfg.Tests, "tests", 6, "generated tests the picked task must have (without --task)")
