@@ -45,7 +45,7 @@ vet:
 ## replayed on them (samples used and accuracy over the target confidence); then, on tasks generated
 ## from real Go modules (cached in BENCH_DIR): selection accuracy of every policy against random,
 ## majority vote and oracle, the stop rule's savings curve, one job's wall time against the naive way
-## and the ideal (Docker), and the daemon's latency, throughput and memory. Results in
+## and the ideal (Docker), the same for a sympy job (the SWE-bench stand-in image), and the daemon's latency, throughput and memory. Results in
 ## docs/BENCHMARKS.md.
 BENCH_DIR   ?= $(HOME)/.cache/bestpatch/bench
 BENCH_TASKS ?= 6
@@ -54,6 +54,7 @@ bench: build
 	$(BIN) bench gen --out $(BENCH_DIR)/set --tasks $(BENCH_TASKS) --candidates 16 --seed 1 --log-level warn
 	$(BIN) bench accuracy --dir $(BENCH_DIR)/set --cache-dir $(BENCH_DIR)/runs
 	$(BIN) bench speed --dir $(BENCH_DIR)/set --log-level warn
+	$(BIN) bench speed --sympy --log-level warn
 	$(BIN) bench daemon --dir $(BENCH_DIR)/set --log-level warn
 
 ## bench-micro: Go micro-benchmarks of scoring and the executor.
