@@ -49,7 +49,10 @@ type DaemonConfig struct {
 	Latency int
 	// InFlight jobs at a time for the throughput (32 when zero).
 	InFlight int
-	Log      *slog.Logger
+	// CPUProfile, when set with Binary, is where the daemon writes its CPU
+	// profile (serve --cpu-profile), from its start to its stop.
+	CPUProfile string
+	Log        *slog.Logger
 }
 
 // Latency is the submit-to-verdict time of a series of jobs.
@@ -278,7 +281,11 @@ func connectDaemon(ctx context.Context, cfg DaemonConfig) (*nats.Conn, int, func
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	d, err := startServe(ctx, cfg.Binary, tmp)
+	var extra []string
+	if cfg.CPUProfile != "" {
+		extra = append(extra, "--cpu-profile", cfg.CPUProfile)
+	}
+	d, err := startServe(ctx, cfg.Binary, tmp, extra...)
 	if err != nil {
 		os.RemoveAll(tmp)
 		return nil, 0, nil, err
@@ -333,8 +340,9 @@ type serveProcess struct {
 }
 
 // startServe starts `binary serve` with an embedded NATS server on a free
-// port, its store and result cache under dir, and connects to it.
-func startServe(ctx context.Context, binary, dir string) (*serveProcess, error) {
+// port, its store and result cache under dir, and more flags, and connects
+// to it.
+func startServe(ctx context.Context, binary, dir string, flags ...string) (*serveProcess, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -345,8 +353,9 @@ func startServe(ctx context.Context, binary, dir string) (*serveProcess, error) 
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(binary, "serve", "--listen", addr, "--store-dir", filepath.Join(dir, "store"),
-		"--executor", "local", "--unsafe-local-executor", "--cache-dir", filepath.Join(dir, "cache"), "--log-level", "warn")
+	args := []string{"serve", "--listen", addr, "--store-dir", filepath.Join(dir, "store"),
+		"--executor", "local", "--unsafe-local-executor", "--cache-dir", filepath.Join(dir, "cache"), "--log-level", "warn"}
+	cmd := exec.Command(binary, append(args, flags...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()

@@ -343,6 +343,7 @@ Examples:
 	f.IntVar(&cfg.InFlight, "in-flight", 32, "jobs in flight during the throughput")
 	f.StringVar(&cfg.URL, "nats-url", "", "measure the daemon on this NATS server instead of starting one")
 	f.IntVar(&cfg.PID, "pid", 0, "with --nats-url: the daemon's process, whose memory is reported")
+	f.StringVar(&cfg.CPUProfile, "cpu-profile", "", "write the daemon's CPU profile to this file (serve --cpu-profile)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd

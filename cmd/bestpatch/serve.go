@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -45,6 +46,7 @@ type serveFlags struct {
 	retention     time.Duration
 	replicas      int
 	shutdownGrace time.Duration
+	cpuProfile    string
 }
 
 func newServeCmd() *cobra.Command {
@@ -103,6 +105,7 @@ Examples:
 	fl.DurationVar(&f.retention, "retention", service.DefaultRetention, "how long jobs, results and verdicts are kept")
 	fl.IntVar(&f.replicas, "replicas", 1, "copies of the streams, buckets and object store: 1 on one server, 3 on a JetStream cluster (at most its servers; never fewer than the streams already have)")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 0, "on SIGTERM, let runs in progress finish this long before handing them back to the queue")
+	fl.StringVar(&f.cpuProfile, "cpu-profile", "", "write a CPU profile of the daemon to this file, from start to stop (go tool pprof reads it)")
 	return cmd
 }
 
@@ -116,6 +119,13 @@ func defaultStoreDir() string {
 
 func (f *serveFlags) run(ctx context.Context) error {
 	log := f.runtime.logger(os.Stderr)
+	if f.cpuProfile != "" {
+		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	// The endpoint first: a bad --llm-* flag stops the daemon before it
 	// takes a job.
 	models, err := f.runtime.models()
@@ -365,4 +375,20 @@ func (f *serveFlags) embeddedAuth() (natsserver.Auth, error) {
 	}
 	auth.NKeys = append(auth.NKeys, f.clientNKeys...)
 	return auth, nil
+}
+
+// startCPUProfile profiles this process's CPU into path until stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	out, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		out.Close()
+		return nil, fmt.Errorf("--cpu-profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		out.Close()
+	}, nil
 }
