@@ -80,8 +80,8 @@ func NewAdaptive(in Input, p Policy, effects map[string]string) (*Adaptive, erro
 	for _, r := range v.Ranking {
 		a.order = append(a.order, r.ID)
 	}
-	for _, c := range in.Candidates {
-		cv := newView(c, in.Sources, in.TestFiles)
+	for i, c := range in.Candidates {
+		cv := assessed.views[i]
 		s := assessed.sig[c.ID] // execution-free: ChangedLines is set for the candidates not out
 		a.base[c.ID] = s
 		if patchOut(s.Flags) != "" {

@@ -52,6 +52,26 @@ func isTestChange(f FileChange, tests TestFiles) bool {
 	return tests.Match(f.Path) || (f.OldPath != "" && tests.Match(f.OldPath))
 }
 
+// viewsOf returns each candidate's view, in input order, normalizing each
+// distinct patch text once: the samples of one model often repeat a patch
+// letter for letter, and normalizing is most of the execution-free work.
+// Candidates with the same text share their view's maps and slices, which
+// nothing changes once the view is made.
+func viewsOf(cands []Candidate, sources map[string]string, tests TestFiles) []view {
+	out := make([]view, len(cands))
+	first := make(map[string]int, len(cands)) // patch text: the first candidate with it
+	for i, c := range cands {
+		if j, ok := first[c.Patch]; ok {
+			out[i] = out[j]
+			out[i].id = c.ID
+			continue
+		}
+		first[c.Patch] = i
+		out[i] = newView(c, sources, tests)
+	}
+	return out
+}
+
 func newView(c Candidate, sources map[string]string, tests TestFiles) view {
 	v := view{id: c.ID}
 	norm, err := Normalize(c.Patch, sources)

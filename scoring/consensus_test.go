@@ -3,6 +3,7 @@ package scoring
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -147,5 +148,26 @@ func TestLineLocalization(t *testing.T) {
 	}
 	if v, err := a.Select(mustPolicy(t, PolicyConsensus)); err != nil || v.Chosen == "there" || v.Chosen == "gone" {
 		t.Errorf("consensus chose %q (%v): want one of the candidates editing the shared line", v.Chosen, err)
+	}
+}
+
+// TestViewsOfRepeatedPatches: candidates repeating a patch text get the
+// view their own normalization would give, under their own ID; a text that
+// differs only in whitespace is normalized on its own.
+func TestViewsOfRepeatedPatches(t *testing.T) {
+	spaced := "--- a/pkg/f.py\n+++ b/pkg/f.py\n@@ -1,1 +1,1 @@\n-x = 0\n+x =  1\n"
+	cands := []Candidate{
+		{ID: "a", Patch: onePatch(0)}, {ID: "b", Patch: onePatch(1)}, {ID: "c", Patch: onePatch(0)},
+		{ID: "d", Patch: spaced}, {ID: "e", Patch: "not a patch"}, {ID: "f", Patch: onePatch(1)}, {ID: "g", Patch: "not a patch"},
+	}
+	tests := pythonTests
+	got := viewsOf(cands, nil, tests)
+	if len(got) != len(cands) {
+		t.Fatalf("%d views for %d candidates", len(got), len(cands))
+	}
+	for i, c := range cands {
+		if want := newView(c, nil, tests); !reflect.DeepEqual(got[i], want) {
+			t.Errorf("candidate %s: view\n%+v\nwant\n%+v", c.ID, got[i], want)
+		}
 	}
 }

@@ -46,6 +46,7 @@ func Score(in Input, p Policy) (Verdict, error) {
 // that several policies can rank the same job without recomputing them.
 type Assessment struct {
 	candidates  []Candidate
+	views       []view // by candidate, in input order
 	sig         map[string]*Signals
 	live        []string          // candidates in play, input order
 	outWhy      map[string]string // candidates out before any policy, and why
@@ -83,8 +84,9 @@ func Assess(in Input) (*Assessment, error) {
 		a.baseCases, a.baseWhy = baseEvidence(in.Matrix)
 	}
 	var liveViews []view
-	for _, c := range in.Candidates {
-		cv := newView(c, in.Sources, in.TestFiles)
+	a.views = viewsOf(in.Candidates, in.Sources, in.TestFiles)
+	for i, c := range in.Candidates {
+		cv := a.views[i]
 		s := &Signals{Verifier: c.Verifier, Prior: c.Prior, Flags: flagsOf(cv)}
 		a.sig[c.ID] = s
 		unknownWhy := "no run recorded"

@@ -130,13 +130,24 @@ func (p *Plan) addCandidates(cands []scoring.Candidate) {
 		index[g.key] = i
 	}
 	testFiles := p.job.Task.TestFileMatcher().Patterns()
+	// What each distinct patch text runs, found once: samples repeat.
+	type runPatch struct {
+		patch, key string
+		empty      bool
+	}
+	seen := make(map[string]runPatch, len(cands))
 	var patches []string
 	for _, c := range cands {
-		patch := c.Patch
-		if run, ok := executor.RunPatch(patch, testFiles); ok {
-			patch = run // what the executor applies: test files stripped
+		rp, ok := seen[c.Patch]
+		if !ok {
+			rp.patch = c.Patch
+			if run, ok := executor.RunPatch(c.Patch, testFiles); ok {
+				rp.patch = run // what the executor applies: test files stripped
+			}
+			rp.key, rp.empty = dedupeKey(rp.patch)
+			seen[c.Patch] = rp
 		}
-		full, empty := dedupeKey(patch)
+		patch, full, empty := rp.patch, rp.key, rp.empty
 		if empty {
 			p.empty = append(p.empty, c.ID)
 			continue
