@@ -59,7 +59,7 @@ bench: build
 
 ## bench-micro: Go micro-benchmarks of scoring and the executor.
 bench-micro:
-	$(GO) test -run '^$$' -bench . -benchmem ./scoring/ ./executor/
+	$(GO) test -run '^$$' -bench . -benchmem ./scoring/ ./executor/...
 
 clean:
 	rm -rf bin

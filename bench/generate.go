@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/selector"
 )
 
@@ -114,7 +115,7 @@ func Generate(ctx context.Context, cfg GenConfig) (GenSummary, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Out, workDir), 0o755); err != nil {
 		return GenSummary{}, err
 	}
-	local := executor.NewLocal(executor.LocalConfig{Logger: cfg.Log, TempDir: filepath.Join(cfg.Out, workDir)})
+	local := local.New(local.Config{Logger: cfg.Log, TempDir: filepath.Join(cfg.Out, workDir)})
 	defer local.Close()
 	slots := semaphore.NewWeighted(int64(cfg.Workers))
 

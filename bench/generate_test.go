@@ -15,6 +15,7 @@ import (
 
 	"github.com/bestpatch/bestpatch/bench/accuracy"
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/internal/natsserver"
 	"github.com/bestpatch/bestpatch/internal/runcache"
 	"github.com/bestpatch/bestpatch/internal/testsubject"
@@ -255,7 +256,7 @@ func declared(t *testing.T, repo, name string) bool {
 // random pick.
 func TestAccuracyOnSet(t *testing.T) {
 	dir, cfg, _ := generated(t)
-	local := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	local := local.New(local.Config{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
 	defer local.Close()
 	res, err := Accuracy(context.Background(), AccuracyConfig{Dir: dir, Exec: local, Workers: 2})
 	if err != nil {
@@ -353,7 +354,7 @@ func TestDaemonOnSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	local := local.New(local.Config{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
 	defer local.Close()
 	d, err := service.Start(ctx, service.Config{Conn: nc, Exec: local, Cache: cache, Slots: 2, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {

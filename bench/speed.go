@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/docker"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 )
@@ -257,7 +258,7 @@ func speedJob(ctx context.Context, cfg SpeedConfig) (job selector.Job, repo stri
 			return job, "", nil, cleanup, err
 		}
 		cleanup = func() { os.RemoveAll(tmp) }
-		if err := exportRepo(ctx, SympyImage, executor.DefaultWorkdir, tmp); err != nil {
+		if err := exportRepo(ctx, SympyImage, docker.DefaultWorkdir, tmp); err != nil {
 			return job, "", nil, cleanup, err
 		}
 		job, err = SympyJob(tmp, SympyImage)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/docker"
 	"github.com/bestpatch/bestpatch/internal/testsubject"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
@@ -75,7 +76,7 @@ func SympyJob(repo, image string) (selector.Job, error) {
 	}
 	task := selector.Task{
 		ID:          "sympy__sympy-bestpatch1",
-		Env:         executor.Environment{Image: image, Workdir: executor.DefaultWorkdir},
+		Env:         executor.Environment{Image: image, Workdir: docker.DefaultWorkdir},
 		TestCommand: "PYTHONWARNINGS='ignore::UserWarning,ignore::SyntaxWarning' python3 bin/test -C --verbose",
 		Format:      executor.Sympy,
 		TestArgs:    &selector.TestArgs{Original: []string{sympyDigitsTests}},

@@ -6,25 +6,25 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/docker"
 )
 
 // Timings collects where the Docker backend's runs spent their time: pass
-// Observe as executor.DockerConfig.Observe.
+// Observe as docker.Config.Observe.
 type Timings struct {
 	mu   sync.Mutex
-	runs []executor.RunTiming
+	runs []docker.RunTiming
 }
 
 // Observe records one run's timing.
-func (t *Timings) Observe(rt executor.RunTiming) {
+func (t *Timings) Observe(rt docker.RunTiming) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.runs = append(t.runs, rt)
 }
 
 // take returns the timings recorded since the last take.
-func (t *Timings) take() []executor.RunTiming {
+func (t *Timings) take() []docker.RunTiming {
 	if t == nil {
 		return nil
 	}
@@ -35,7 +35,7 @@ func (t *Timings) take() []executor.RunTiming {
 	return runs
 }
 
-// Steps is the mean time of each step of a set of runs (executor.RunTiming).
+// Steps is the mean time of each step of a set of runs (docker.RunTiming).
 type Steps struct {
 	Runs                             int
 	Ready, Boot, Reset, Apply, Tests time.Duration
@@ -44,7 +44,7 @@ type Steps struct {
 	MadeAhead int
 }
 
-func meanSteps(runs []executor.RunTiming) Steps {
+func meanSteps(runs []docker.RunTiming) Steps {
 	s := Steps{Runs: len(runs)}
 	if len(runs) == 0 {
 		return s

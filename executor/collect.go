@@ -63,12 +63,12 @@ type Collector struct {
 
 	// stdout side
 	output    excerpt
-	outLines  *lineSplitter
+	outLines  *LineSplitter
 	parser    outputParser
 	outWriter io.Writer
 
 	// stderr side
-	errLines  *lineSplitter
+	errLines  *LineSplitter
 	scriptLog excerpt
 	marks     markers
 
@@ -114,9 +114,9 @@ func NewCollector(f Format, st Stage) (*Collector, error) {
 	if !spec.ReadsReport() {
 		c.parser = spec.newParser()
 	}
-	c.outLines = newLineSplitter(MaxLine, c.parser.line)
+	c.outLines = NewLineSplitter(MaxLine, c.parser.line)
 	c.outWriter = io.MultiWriter(&c.output, c.outLines)
-	c.errLines = newLineSplitter(MaxLine, c.markerLine)
+	c.errLines = NewLineSplitter(MaxLine, c.markerLine)
 	return c, nil
 }
 
@@ -191,6 +191,11 @@ var applyMethods = map[string]string{
 	"git-apply-recount": "git apply --recount",
 	"patch-fuzz":        "patch --fuzz",
 }
+
+// Stamps are the script's clock (Unix nanoseconds) at the end of each phase
+// it stamped (only when asked to: BP_TIMES), by phase; nil if none. Valid
+// once Result was called.
+func (c *Collector) Stamps() map[string]int64 { return c.marks.stamps }
 
 // Result ends the streams and classifies the run. Duration is left to the
 // backend.

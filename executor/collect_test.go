@@ -125,7 +125,7 @@ func TestLineSplitter(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []line
-			s := newLineSplitter(5, func(b []byte, tr bool) { got = append(got, line{string(b), tr}) })
+			s := NewLineSplitter(5, func(b []byte, tr bool) { got = append(got, line{string(b), tr}) })
 			for _, w := range tc.writes {
 				if n, err := s.Write([]byte(w)); n != len(w) || err != nil {
 					t.Fatalf("Write = %d, %v", n, err)

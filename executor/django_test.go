@@ -3,6 +3,7 @@ package executor
 import (
 	"flag"
 	"fmt"
+	"github.com/bestpatch/bestpatch/executor/executortest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,39 +16,6 @@ import (
 //
 //	go test ./executor -run 'Live' -update
 var update = flag.Bool("update", false, "rewrite the captured runner outputs in testdata from live runs")
-
-// wantDjango is what the django parser reads from the project in
-// testdata/djangoproject (shapes/tests.py says what each test does).
-var wantDjango = map[string]string{
-	"Area of a unit square is one.":                                            "PASS", // a docstring: its title is the ID
-	"Area of a unit square is two.":                                            "FAIL",
-	"test_error (shapes.tests.AreaTests.test_error)":                           "FAIL", // ERROR: it ran and raised
-	"test_expected_failure (shapes.tests.AreaTests.test_expected_failure)":     "PASS",
-	"test_fail (shapes.tests.AreaTests.test_fail)":                             "FAIL",
-	"test_pass (shapes.tests.AreaTests.test_pass)":                             "PASS",
-	"test_prints (shapes.tests.AreaTests.test_prints)":                         "PASS", // status after the test's output
-	"test_skipped (shapes.tests.AreaTests.test_skipped)":                       "SKIP",
-	"test_subtests (shapes.tests.AreaTests.test_subtests)":                     "FAIL", // a failing subtest
-	"test_unexpected_success (shapes.tests.AreaTests.test_unexpected_success)": "FAIL",
-	"test_warns (shapes.tests.AreaTests.test_warns)":                           "PASS", // status after a logged error
-	"test_square (shapes.tests.PerimeterTests.test_square)":                    "PASS",
-}
-
-// wantDjangoBroken: a module that does not import, a class whose
-// setUpClass fails.
-const wantDjangoBroken = "[shapes.test_broken shapes.test_setup.BrokenSetup]"
-
-// debianPython is Debian's interpreter, which the python3-* packages serve.
-const debianPython = "/usr/bin/python3"
-
-// needPython skips unless Debian's python3 imports module (from the Debian
-// package pkg).
-func needPython(t *testing.T, module, pkg string) {
-	t.Helper()
-	if err := exec.Command(debianPython, "-c", "import "+module).Run(); err != nil {
-		t.Skipf("%s cannot import %s (%v): install the Debian package %s (apt-get install -y %s)", debianPython, module, err, pkg, pkg)
-	}
-}
 
 // runLive runs a command in a copy of a testdata project and returns its
 // merged output, as run.sh merges it.
@@ -85,9 +53,9 @@ func checkParsed(t *testing.T, f Format, out []byte, want map[string]string, wan
 // runtests.py --verbosity 2 prints) on the project in testdata and parses
 // its output; -update rewrites testdata/django-v2.txt from it.
 func TestDjangoLive(t *testing.T) {
-	needPython(t, "django", "python3-django")
-	out := runLive(t, "djangoproject", debianPython, "manage.py", "test", "-v", "2")
-	checkParsed(t, Django, out, wantDjango, wantDjangoBroken)
+	executortest.NeedPython(t, "django", "python3-django")
+	out := runLive(t, "djangoproject", executortest.DebianPython, "manage.py", "test", "-v", "2")
+	checkParsed(t, Django, out, executortest.WantDjango, executortest.WantDjangoBroken)
 	updateCapture(t, "testdata/django-v2.txt", out)
 }
 
@@ -103,7 +71,7 @@ func TestDjangoParser(t *testing.T) {
 		return "\n======================================================================\n" + word + ": " + title + "\n----------------------------------------------------------------------\nTraceback (most recent call last):\nAssertionError\n"
 	}
 	cases := []parseCase{
-		{name: "captured: Django 3.2, Python 3.11", out: string(captured), cases: wantDjango, broken: wantDjangoBroken},
+		{name: "captured: Django 3.2, Python 3.11", out: string(captured), cases: executortest.WantDjango, broken: executortest.WantDjangoBroken},
 		// The forms below are those of Python < 3.11 (no method in the
 		// parentheses), which SWE-bench's Django images run, and the cases
 		// the harness's parse_log_django works around.
@@ -178,56 +146,5 @@ func TestDjangoDirectiveAndOwns(t *testing.T) {
 		if got := spec.Owns(id, src); got != want {
 			t.Errorf("Owns(%q) = %v, want %v", id, got, want)
 		}
-	}
-}
-
-// TestLocalDjango runs Django's runner through the local backend (run.sh
-// merges its stderr, where unittest writes, into the parsed output) with the
-// django format's default test files: a candidate's edit of shapes/tests.py
-// is stripped, so the test it "fixes" still fails.
-func TestLocalDjango(t *testing.T) {
-	needPython(t, "django", "python3-django")
-	files := map[string]string{}
-	root := filepath.Join("testdata", "djangoproject")
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.Contains(p, "__pycache__") {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(root, p)
-		files[filepath.ToSlash(rel)] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo := gitRepo(t, files)
-	spec, err := Django.Spec()
-	if err != nil {
-		t.Fatal(err)
-	}
-	patch := diffAgainst(t, repo, map[string]string{
-		"shapes/tests.py": strings.Replace(files["shapes/tests.py"], "self.assertEqual(2 * 3, 7)", "self.assertEqual(2 * 3, 6)", 1),
-		"shapes/area.py":  "def area(w, h):\n    return w * h\n",
-	})
-	l, _ := newTestLocal(t)
-	res, err := l.Run(t.Context(), Run{
-		Env:       Environment{Repo: repo, Env: map[string]string{"PYTHONDONTWRITEBYTECODE": "1"}},
-		Patch:     patch,
-		TestFiles: spec.TestFiles,
-		Command:   debianPython + " manage.py test -v 2",
-		Format:    Django,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Status != Completed {
-		t.Fatalf("%s: %s\n%s", res.Status, res.Reason, res.Output)
-	}
-	if got := outcomes(res.Cases); fmt.Sprint(got) != fmt.Sprint(wantDjango) {
-		t.Errorf("cases\n got %v\nwant %v", got, wantDjango)
-	}
-	if fmt.Sprint(res.Broken) != wantDjangoBroken || fmt.Sprint(res.Restored) != "[shapes/tests.py]" {
-		t.Errorf("broken %v restored %v, want %s and [shapes/tests.py]", res.Broken, res.Restored, wantDjangoBroken)
 	}
 }

@@ -13,7 +13,8 @@
 // fuzz, each attempt from a clean tree, failing closed), adds the test
 // artifacts, and runs the test command under a hard timeout. The backends
 // differ only in where that script runs and how files get there: a scratch
-// clone on the host (Local) or a container (Docker).
+// clone on the host (package executor/local) or a container (package
+// executor/docker). This package holds what they share and no backend.
 //
 // The pieces every backend shares: NewStage lays out a run's inputs ($BP_DIR)
 // as files to write to a directory or a tar stream; a Collector reads the

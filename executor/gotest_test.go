@@ -3,89 +3,12 @@ package executor
 import (
 	"bytes"
 	"fmt"
+	"github.com/bestpatch/bestpatch/executor/executortest"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 )
-
-// scratchModule is a Go module exercising every shape of `go test -json`
-// output the parser handles: passing, failing, skipping, nested and
-// parallel subtests, a panic inside a subtest, go's own -timeout, a test
-// package that does not compile, a library that does not compile (so its
-// importer does not build either), a missing import, a TestMain that exits
-// before any test, and a package without tests.
-var scratchModule = map[string]string{
-	"go.mod": "module example.com/scratch\n\ngo 1.21\n",
-	"ok/ok_test.go": `package ok
-
-import "testing"
-
-func TestPass(t *testing.T) {}
-func TestFail(t *testing.T) { t.Log("hello"); t.Fatal("boom") }
-func TestSkip(t *testing.T) { t.Skip("not today") }
-func TestSub(t *testing.T) {
-	t.Run("good", func(t *testing.T) {})
-	t.Run("bad case", func(t *testing.T) { t.Error("x") })
-	t.Run("nested", func(t *testing.T) { t.Run("deep", func(t *testing.T) {}) })
-}
-func TestParallel(t *testing.T) {
-	for _, n := range []string{"a", "b"} {
-		t.Run(n, func(t *testing.T) { t.Parallel() })
-	}
-}
-`,
-	"panicky/p_test.go": `package panicky
-
-import "testing"
-
-func TestA(t *testing.T) {}
-func TestB(t *testing.T) { t.Run("inner", func(t *testing.T) { var m map[string]int; m["x"] = 1 }) }
-func TestC(t *testing.T) {}
-`,
-	"timeouty/t_test.go": `package timeouty
-
-import ("testing"; "time")
-
-func TestQuick(t *testing.T) {}
-func TestSlow(t *testing.T) { time.Sleep(time.Hour) }
-func TestNeverReached(t *testing.T) {}
-`,
-	"buildfail/b.go":      "package buildfail\n\nfunc F() int { return 1 }\n",
-	"buildfail/b_test.go": "package buildfail\n\nimport \"testing\"\n\nfunc TestX(t *testing.T) { undefined() }\n",
-	// A test file that compiles, in the package that does not: only the
-	// other file is named by the build errors.
-	"buildfail/fine_test.go": "package buildfail\n\nimport \"testing\"\n\nfunc TestFine(t *testing.T) { t.Log(\"fine_test.go:3: not an error\") }\n",
-	"libfail/lib.go":         "package libfail\n\nfunc F() int { return \"x\" }\n",
-	"uses/u_test.go":         "package uses\n\nimport (\"testing\"; \"example.com/scratch/libfail\")\n\nfunc TestU(t *testing.T) { libfail.F() }\n",
-	"setupfail/s_test.go":    "package setupfail\n\nimport (\"testing\"; \"example.com/scratch/doesnotexist\")\n\nfunc TestS(t *testing.T) { doesnotexist.F() }\n",
-	"mainexit/m_test.go":     "package mainexit\n\nimport (\"os\"; \"testing\")\n\nfunc TestMain(m *testing.M) { os.Exit(3) }\nfunc TestM(t *testing.T) {}\n",
-	"nofiles/n.go":           "package nofiles\n",
-}
-
-// scratchCommand runs the module's tests; go's -timeout is short so that
-// the timeouty package hits it.
-const scratchCommand = "go test -json -timeout 2s ./..."
-
-// wantScratchCases are the cases the scratch module's tests produce.
-var wantScratchCases = map[string]string{
-	"example.com/scratch/ok::TestPass":            "PASS",
-	"example.com/scratch/ok::TestFail":            "FAIL",
-	"example.com/scratch/ok::TestSkip":            "SKIP",
-	"example.com/scratch/ok::TestSub":             "FAIL",
-	"example.com/scratch/ok::TestSub/good":        "PASS",
-	"example.com/scratch/ok::TestSub/bad_case":    "FAIL",
-	"example.com/scratch/ok::TestSub/nested":      "PASS",
-	"example.com/scratch/ok::TestSub/nested/deep": "PASS",
-	"example.com/scratch/ok::TestParallel":        "PASS",
-	"example.com/scratch/ok::TestParallel/a":      "PASS",
-	"example.com/scratch/ok::TestParallel/b":      "PASS",
-	"example.com/scratch/panicky::TestA":          "PASS",
-	"example.com/scratch/panicky::TestB":          "FAIL",
-	"example.com/scratch/panicky::TestB/inner":    "FAIL",
-	"example.com/scratch/timeouty::TestQuick":     "PASS",
-	"example.com/scratch/timeouty::TestSlow":      "FAIL",
-}
 
 var wantScratchBroken = []string{
 	"example.com/scratch/buildfail",
@@ -100,8 +23,8 @@ var wantScratchBroken = []string{
 func goTestOutput(t testing.TB, env ...string) []byte {
 	t.Helper()
 	dir := t.TempDir()
-	writeFiles(t, dir, scratchModule)
-	cmd := exec.Command("bash", "-c", scratchCommand+" 2>&1")
+	executortest.WriteFiles(t, dir, executortest.ScratchModule)
+	cmd := exec.Command("bash", "-c", executortest.ScratchCommand+" 2>&1")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), append([]string{"GOTOOLCHAIN=local"}, env...)...)
 	out, err := cmd.Output()
@@ -124,8 +47,8 @@ func TestGoTestRealOutput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := outcomes(cases); fmt.Sprint(got) != fmt.Sprint(wantScratchCases) {
-				t.Errorf("cases\n got %v\nwant %v", got, wantScratchCases)
+			if got := outcomes(cases); fmt.Sprint(got) != fmt.Sprint(executortest.WantScratchCases) {
+				t.Errorf("cases\n got %v\nwant %v", got, executortest.WantScratchCases)
 			}
 			if fmt.Sprint(broken) != fmt.Sprint(wantScratchBroken) {
 				t.Errorf("broken %v, want %v", broken, wantScratchBroken)
@@ -145,7 +68,7 @@ func TestGoTestBrokenFiles(t *testing.T) {
 			t.Parallel()
 			out := goTestOutput(t, godebug)
 			p := newGoTestParser()
-			s := newLineSplitter(MaxLine, p.line)
+			s := NewLineSplitter(MaxLine, p.line)
 			s.Write(out)
 			s.Close()
 			// fine_test.go, in buildfail too, builds: not named.
@@ -154,29 +77,6 @@ func TestGoTestBrokenFiles(t *testing.T) {
 				t.Errorf("broken files %v, want %v\n%s", got, want, out)
 			}
 		})
-	}
-}
-
-// The whole path, Local backend included, on a real module.
-func TestLocalGoTest(t *testing.T) {
-	t.Parallel()
-	l, _ := newTestLocal(t)
-	repo := gitRepo(t, scratchModule)
-	fix := diffAgainst(t, repo, map[string]string{"libfail/lib.go": "package libfail\n\nfunc F() int { return 1 }\n"})
-	res, err := l.Run(t.Context(), Run{Env: Environment{Repo: repo}, Patch: fix, Command: scratchCommand, Format: GoJSON})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"example.com/scratch/uses::TestU": "PASS"}
-	for k, v := range wantScratchCases {
-		want[k] = v
-	}
-	if res.Status != Completed || res.ExitCode != 1 || fmt.Sprint(outcomes(res.Cases)) != fmt.Sprint(want) {
-		t.Errorf("%s %s exit %d\n got %v\nwant %v", res.Status, res.Reason, res.ExitCode, outcomes(res.Cases), want)
-	}
-	wantBroken := []string{"example.com/scratch/buildfail", "example.com/scratch/mainexit", "example.com/scratch/setupfail"}
-	if fmt.Sprint(res.Broken) != fmt.Sprint(wantBroken) {
-		t.Errorf("broken %v, want %v", res.Broken, wantBroken)
 	}
 }
 
@@ -251,7 +151,7 @@ func BenchmarkParseGoJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		p := newGoTestParser()
-		s := newLineSplitter(MaxLine, p.line)
+		s := NewLineSplitter(MaxLine, p.line)
 		for rest := out; len(rest) > 0; {
 			n := min(len(rest), 32<<10)
 			s.Write(rest[:n])

@@ -3,6 +3,7 @@ package executor
 import (
 	"bytes"
 	"fmt"
+	"github.com/bestpatch/bestpatch/executor/executortest"
 	"io"
 	"os"
 	"os/exec"
@@ -12,9 +13,9 @@ import (
 )
 
 func TestJUnitRealReport(t *testing.T) {
-	py := pytestPython(t)
+	py := executortest.PytestPython(t)
 	dir := t.TempDir()
-	writeFiles(t, dir, pytestSuite)
+	executortest.WriteFiles(t, dir, pytestSuite)
 	cmd := exec.Command(py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--continue-on-collection-errors", "--junitxml=report.xml", "tests")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -2,23 +2,25 @@ package executor
 
 import "bytes"
 
-// lineSplitter is an io.Writer that cuts a stream into lines and hands each
+// LineSplitter is an io.Writer that cuts a stream into lines and hands each
 // to fn without the newline. A line longer than max is cut to its first max
 // bytes (truncated is true) and the rest of it is dropped as it arrives, so a
 // single 100 MB line costs max bytes of memory, not 100 MB.
-type lineSplitter struct {
+type LineSplitter struct {
 	max       int
 	fn        func(line []byte, truncated bool)
 	buf       []byte
 	truncated bool
 }
 
-func newLineSplitter(max int, fn func(line []byte, truncated bool)) *lineSplitter {
-	return &lineSplitter{max: max, fn: fn}
+// NewLineSplitter returns a LineSplitter handing lines of at most max bytes
+// to fn.
+func NewLineSplitter(max int, fn func(line []byte, truncated bool)) *LineSplitter {
+	return &LineSplitter{max: max, fn: fn}
 }
 
 // Write never fails: a stream is always consumed to its end.
-func (s *lineSplitter) Write(p []byte) (int, error) {
+func (s *LineSplitter) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
@@ -41,7 +43,7 @@ func (s *lineSplitter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (s *lineSplitter) emit() {
+func (s *LineSplitter) emit() {
 	line := bytes.TrimSuffix(s.buf, []byte{'\r'})
 	s.fn(line, s.truncated)
 	s.buf = s.buf[:0]
@@ -49,7 +51,7 @@ func (s *lineSplitter) emit() {
 }
 
 // Close hands over a last line that had no newline.
-func (s *lineSplitter) Close() error {
+func (s *LineSplitter) Close() error {
 	if len(s.buf) > 0 || s.truncated {
 		s.emit()
 	}

@@ -1,6 +1,8 @@
 package executor
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -9,53 +11,58 @@ import (
 	"syscall"
 )
 
-// owner identifies the process (and the backend value in it) that creates
+// Owner identifies the process (and the backend value in it) that creates
 // containers or scratch directories, so that a later process can tell its
-// leftovers from those of processes still running.
-type owner struct {
-	host     string
-	pid      int
-	start    string // "" where /proc is not available
-	instance string
+// leftovers from those of processes still running. Both backends label
+// what they make with it.
+type Owner struct {
+	Host     string
+	PID      int
+	Start    string // "" where /proc is not available
+	Instance string
 }
 
-func newOwner() (owner, error) {
+// NewOwner identifies this process, with a fresh instance for one backend
+// value.
+func NewOwner() (Owner, error) {
 	host, err := os.Hostname()
 	if err != nil {
-		return owner{}, fmt.Errorf("read the host name to label what this process creates: %w", err)
+		return Owner{}, fmt.Errorf("read the host name to label what this process creates: %w", err)
 	}
 	pid := os.Getpid()
-	return owner{host: host, pid: pid, start: processStart(pid), instance: newRunID()}, nil
+	return Owner{Host: host, PID: pid, Start: ProcessStart(pid), Instance: NewRunID()}, nil
 }
 
-func (o owner) String() string {
-	return o.host + "/" + strconv.Itoa(o.pid) + "/" + o.instance
+// String is the owner as a label: HOST/PID/INSTANCE (ParseOwner reads it).
+func (o Owner) String() string {
+	return o.Host + "/" + strconv.Itoa(o.PID) + "/" + o.Instance
 }
 
-// parseOwner reads a LabelOwner value; ok is false for a malformed one.
-func parseOwner(label, start string) (o owner, ok bool) {
+// ParseOwner reads what String wrote, with the start time labelled beside
+// it; ok is false for a malformed label.
+func ParseOwner(label, start string) (o Owner, ok bool) {
 	host, rest, ok1 := strings.Cut(label, "/")
 	pidStr, instance, ok2 := strings.Cut(rest, "/")
 	pid, err := strconv.Atoi(pidStr)
 	if !ok1 || !ok2 || err != nil || pid <= 0 || host == "" {
-		return owner{}, false
+		return Owner{}, false
 	}
-	return owner{host: host, pid: pid, start: start, instance: instance}, true
+	return Owner{Host: host, PID: pid, Start: start, Instance: instance}, true
 }
 
-// orphanedOn reports whether what o created is an orphan as seen from host:
+// OrphanedOn reports whether what o created is an orphan as seen from host:
 // o ran on this host and its process is gone (or its PID now belongs to a
 // younger process). What other hosts created is never an orphan here: their
 // owners cannot be checked from this host.
-func (o owner) orphanedOn(host string) bool {
-	if o.host != host {
+func (o Owner) OrphanedOn(host string) bool {
+	if o.Host != host {
 		return false
 	}
-	if !processAlive(o.pid) {
+	if !processAlive(o.PID) {
 		return true
 	}
-	now := processStart(o.pid)
-	return o.start != "" && now != "" && now != o.start
+	now := ProcessStart(o.PID)
+	return o.Start != "" && now != "" && now != o.Start
 }
 
 // processAlive reports whether a process with this PID exists (possibly
@@ -73,9 +80,9 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// processStart returns a process's start time in clock ticks since boot
+// ProcessStart returns a process's start time in clock ticks since boot
 // (field 22 of /proc/PID/stat), or "" where that cannot be read.
-func processStart(pid int) string {
+func ProcessStart(pid int) string {
 	if f := procStat(pid); f != nil {
 		return f[19]
 	}
@@ -100,4 +107,12 @@ func procStat(pid int) []string {
 		return nil
 	}
 	return fields
+}
+
+// NewRunID names one run's container or cgroup: unique across runs, hosts
+// and restarts.
+func NewRunID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
 }

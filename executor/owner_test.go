@@ -1,8 +1,8 @@
 package executor
 
 import (
+	"github.com/bestpatch/bestpatch/executor/executortest"
 	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 )
@@ -10,8 +10,8 @@ import (
 func TestOwnerOrphaned(t *testing.T) {
 	host, _ := os.Hostname()
 	me := os.Getpid()
-	start := processStart(me)
-	dead := deadPID(t)
+	start := ProcessStart(me)
+	dead := executortest.DeadPID(t)
 	for _, tc := range []struct {
 		name  string
 		label string
@@ -25,28 +25,18 @@ func TestOwnerOrphaned(t *testing.T) {
 		{"dead process on another host", "elsewhere/" + strconv.Itoa(dead) + "/i", "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o, ok := parseOwner(tc.label, tc.start)
+			o, ok := ParseOwner(tc.label, tc.start)
 			if !ok {
-				t.Fatalf("parseOwner(%q) failed", tc.label)
+				t.Fatalf("ParseOwner(%q) failed", tc.label)
 			}
-			if got := o.orphanedOn(host); got != tc.want {
+			if got := o.OrphanedOn(host); got != tc.want {
 				t.Errorf("orphanedOn = %v, want %v", got, tc.want)
 			}
 		})
 	}
 	for _, bad := range []string{"", "host", "host/x/i", "host/0/i", "/1/i", "host/1"} {
-		if _, ok := parseOwner(bad, ""); ok {
-			t.Errorf("parseOwner(%q) accepted a malformed label", bad)
+		if _, ok := ParseOwner(bad, ""); ok {
+			t.Errorf("ParseOwner(%q) accepted a malformed label", bad)
 		}
 	}
-}
-
-// deadPID returns the PID of a process that has exited and been reaped.
-func deadPID(t *testing.T) int {
-	t.Helper()
-	cmd := exec.Command("true")
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd.Process.Pid
 }

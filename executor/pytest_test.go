@@ -2,6 +2,7 @@ package executor
 
 import (
 	"fmt"
+	"github.com/bestpatch/bestpatch/executor/executortest"
 	"os"
 	"os/exec"
 	"strings"
@@ -108,9 +109,9 @@ var wantPytestCases = map[string]string{
 // test command does, and returns its output.
 func runPytest(t *testing.T, options string) []byte {
 	t.Helper()
-	py := pytestPython(t)
+	py := executortest.PytestPython(t)
 	dir := t.TempDir()
-	writeFiles(t, dir, pytestSuite)
+	executortest.WriteFiles(t, dir, pytestSuite)
 	cmd := exec.Command("bash", "-c", py+" -m pytest "+options+" -p no:cacheprovider --continue-on-collection-errors tests 2>&1")
 	cmd.Dir = dir
 	out, err := cmd.Output()

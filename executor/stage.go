@@ -167,7 +167,7 @@ func (s Stage) WriteDir(dir string) error {
 // marker. The Docker backend sends it on a container's stdin.
 func (s Stage) Script(dir string) []byte {
 	var b bytes.Buffer
-	q := shellQuote
+	q := ShellQuote
 	fmt.Fprintf(&b, "fail() { printf 'bestpatch:infra=%%s\\n' %s >&2; exit 3; }\n", q("cannot write the run's inputs in "+dir+": the directory must be writable by the run's user"))
 	b.WriteString("command -v mkdir >/dev/null 2>&1 || { printf 'bestpatch:infra=%s\\n' 'missing tools: mkdir: the run'\\''s inputs are written with mkdir; install coreutils in the image' >&2; exit 3; }\n")
 	fmt.Fprintf(&b, "umask 022\nmkdir -p %s || fail\n", q(dir))
@@ -199,8 +199,8 @@ func (s Stage) Script(dir string) []byte {
 	return b.Bytes()
 }
 
-// shellQuote quotes s for POSIX sh.
-func shellQuote(s string) string {
+// ShellQuote quotes s for POSIX sh.
+func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"bytes"
+	"github.com/bestpatch/bestpatch/executor/executortest"
 	"maps"
 	"os"
 	"os/exec"
@@ -74,8 +75,8 @@ func TestNewStageSettled(t *testing.T) {
 		reason      string
 		restored    []string
 	}{
-		{"refused", newFilePatch(".git/hooks/post-checkout", "x"), ApplyFailed, "refused before it was applied: the patch writes \".git/hooks/post-checkout\", inside a .git directory", nil},
-		{"only test files", modify("a_test.go") + modify("b/tests/c.py"), EmptyPatch, "only test files, which were dropped", []string{"a_test.go", "b/tests/c.py"}},
+		{"refused", executortest.NewFilePatch(".git/hooks/post-checkout", "x"), ApplyFailed, "refused before it was applied: the patch writes \".git/hooks/post-checkout\", inside a .git directory", nil},
+		{"only test files", executortest.Modify("a_test.go") + executortest.Modify("b/tests/c.py"), EmptyPatch, "only test files, which were dropped", []string{"a_test.go", "b/tests/c.py"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, err := NewStage(Run{Patch: tc.patch, TestFiles: []string{"*_test.go", "*/tests/*"}, Command: "true", Format: Pytest})
@@ -93,14 +94,14 @@ func TestNewStageSettled(t *testing.T) {
 			}
 		})
 	}
-	st, err := NewStage(Run{Patch: modify("a.go") + modify("a_test.go"), TestFiles: []string{"*_test.go"}, Command: "true", Format: Pytest})
+	st, err := NewStage(Run{Patch: executortest.Modify("a.go") + executortest.Modify("a_test.go"), TestFiles: []string{"*_test.go"}, Command: "true", Format: Pytest})
 	if _, settled := st.Settled(); err != nil || settled || !slices.Equal(st.Undone, []string{"a_test.go"}) {
 		t.Errorf("a fix with a test file: err %v, settled %v, undone %q; want it staged without a_test.go", err, settled, st.Undone)
 	}
 }
 
 func TestStageWriteDir(t *testing.T) {
-	st, err := NewStage(Run{Patch: modify("x"), Tests: []TestPatch{{ID: "t", Patch: "p\n"}}, Command: "true", Format: Pytest})
+	st, err := NewStage(Run{Patch: executortest.Modify("x"), Tests: []TestPatch{{ID: "t", Patch: "p\n"}}, Command: "true", Format: Pytest})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"fmt"
+	"github.com/bestpatch/bestpatch/executor/executortest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,8 +91,8 @@ const wantSympyBroken = "[" + sympyBrokenFile + "]"
 // files added, and parses its output; -update rewrites
 // testdata/sympy-verbose.txt from it.
 func TestSympyLive(t *testing.T) {
-	needPython(t, "sympy", "python3-sympy")
-	src, err := exec.Command(debianPython, "-c", "import os, sympy; print(os.path.dirname(sympy.__file__))").Output()
+	executortest.NeedPython(t, "sympy", "python3-sympy")
+	src, err := exec.Command(executortest.DebianPython, "-c", "import os, sympy; print(os.path.dirname(sympy.__file__))").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func TestSympyLive(t *testing.T) {
 		}
 	}
 	script := fmt.Sprintf("import sympy, sys; sys.exit(not sympy.test(%q, %q, %q, verbose=True))", sympyFixtureFile, sympyBrokenFile, sympyRealFile)
-	cmd := exec.Command(debianPython, "-c", script)
+	cmd := exec.Command(executortest.DebianPython, "-c", script)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
 	out, err := cmd.CombinedOutput()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
@@ -56,10 +57,10 @@ func TestAdversaryTellsTwoCandidatesApart(t *testing.T) {
 	}
 
 	// Run it with each candidate, as the selector does: it must tell them apart.
-	local := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	t.Cleanup(func() { local.Close() })
+	loc := local.New(local.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	t.Cleanup(func() { loc.Close() })
 	run := func(patch string) executor.Result {
-		res, err := local.Run(t.Context(), executor.Run{
+		res, err := loc.Run(t.Context(), executor.Run{
 			Env: executor.Environment{Repo: s.Repo}, Patch: patch, Tests: []executor.TestPatch{test.TestPatch},
 			Command: "go test -json -count=1 -run TestAdversarial .", Format: executor.GoJSON, Timeout: 5 * time.Minute,
 		})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/internal/testsubject"
 )
 
@@ -76,7 +77,7 @@ func TestTestWriterValidatesPytestTests(t *testing.T) {
 		}
 		return reply{status: 400}
 	})
-	runner := &pytestBase{exec: executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), repo: repo}
+	runner := &pytestBase{exec: local.New(local.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), repo: repo}
 	t.Cleanup(func() { runner.exec.Close() })
 	w := &TestWriter{Model: mustEndpoint(t, testConfig(f)).NewSession(), Runner: runner}
 	rep, err := w.Write(t.Context(), TestRequest{Problem: "clamp(x, lo, hi) returns x above hi; it must return hi.", Context: c, Count: 3})
@@ -117,7 +118,7 @@ func TestTestWriterValidatesPytestTests(t *testing.T) {
 }
 
 type pytestBase struct {
-	exec *executor.Local
+	exec *local.Executor
 	repo string
 	runs [][]string
 }

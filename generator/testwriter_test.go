@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/internal/testsubject"
 	"github.com/bestpatch/bestpatch/scoring"
 )
@@ -19,7 +20,7 @@ import (
 // localBase runs the base commit of a local repository with real go test,
 // through the Local executor, as the selector does.
 type localBase struct {
-	exec *executor.Local
+	exec *local.Executor
 	repo string
 
 	mu   sync.Mutex
@@ -157,7 +158,7 @@ func TestTestWriterValidatesOnTheBaseCommit(t *testing.T) {
 		}
 		return reply{status: 400}
 	})
-	runner := &localBase{exec: executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), repo: s.Repo, memo: map[string]executor.Result{}}
+	runner := &localBase{exec: local.New(local.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), repo: s.Repo, memo: map[string]executor.Result{}}
 	t.Cleanup(func() { runner.exec.Close() })
 	session := mustEndpoint(t, testConfig(f)).NewSession()
 	w := &TestWriter{Model: session, Runner: runner, Repairs: 2}

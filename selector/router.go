@@ -16,8 +16,8 @@ var ErrNoBackend = errors.New("no executor for this environment")
 // to Docker, a local checkout to Local. A process that serves many tasks (the
 // daemon, a batch) cannot pick one backend for all of them.
 type Router struct {
-	Docker Executor // executor.Docker
-	Local  Executor // executor.Local
+	Docker Executor // docker.Executor
+	Local  Executor // local.Executor
 	// Remedies end the error of a run whose backend is missing.
 	Remedies Remedies
 }

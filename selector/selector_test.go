@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/internal/runcache"
 	"github.com/bestpatch/bestpatch/internal/testsubject"
 	"github.com/bestpatch/bestpatch/scoring"
@@ -30,7 +31,7 @@ func (c *countingExec) Run(ctx context.Context, r executor.Run) (executor.Result
 }
 
 func newLocal(t *testing.T) selector.Executor {
-	l := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	l := local.New(local.Config{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
 	t.Cleanup(func() { l.Close() })
 	return l
 }

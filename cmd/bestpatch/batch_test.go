@@ -13,7 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/generator"
 	"github.com/bestpatch/bestpatch/internal/natsserver"
 	"github.com/bestpatch/bestpatch/internal/report"
@@ -250,9 +250,9 @@ func TestBatchDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	local := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
-	t.Cleanup(func() { local.Close() })
-	d, err := service.Start(context.Background(), service.Config{Conn: nc, Exec: local, Slots: 2, Log: slog.New(slog.DiscardHandler)})
+	loc := local.New(local.Config{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	t.Cleanup(func() { loc.Close() })
+	d, err := service.Start(context.Background(), service.Config{Conn: nc, Exec: loc, Slots: 2, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

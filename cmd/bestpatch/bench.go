@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bestpatch/bestpatch/bench"
-	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/docker"
 	"github.com/bestpatch/bestpatch/internal/runcache"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
@@ -249,7 +249,7 @@ python3-sympy, as in the image).`,
 			}
 			cfg.Log = (&runtimeFlags{logLevel: level}).logger(cmd.ErrOrStderr())
 			cfg.Timings = &bench.Timings{}
-			exec, closeFn, err := newDockerExecutor(cmd.Context(), executor.DockerConfig{Log: cfg.Log, Observe: cfg.Timings.Observe})
+			exec, closeFn, err := newDockerExecutor(cmd.Context(), docker.Config{Log: cfg.Log, Observe: cfg.Timings.Observe})
 			if err != nil {
 				return err
 			}

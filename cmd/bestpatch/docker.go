@@ -3,15 +3,15 @@ package main
 import (
 	"context"
 
-	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/docker"
 	"github.com/bestpatch/bestpatch/selector"
 )
 
 // newDockerExecutor connects to the engine and sweeps the containers that a
 // crashed bestpatch left behind.
-func newDockerExecutor(ctx context.Context, cfg executor.DockerConfig) (selector.Executor, func(), error) {
+func newDockerExecutor(ctx context.Context, cfg docker.Config) (selector.Executor, func(), error) {
 	log := cfg.Log
-	d, err := executor.NewDocker(ctx, cfg)
+	d, err := docker.New(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -13,7 +13,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/docker"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/generator"
 	"github.com/bestpatch/bestpatch/internal/runcache"
 	"github.com/bestpatch/bestpatch/selector"
@@ -198,7 +199,7 @@ func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, remedi
 	router := selector.Router{Remedies: remedies}
 	var closers []func()
 	if useDocker {
-		d, closeFn, err := newDockerExecutor(ctx, executor.DockerConfig{Log: log})
+		d, closeFn, err := newDockerExecutor(ctx, docker.Config{Log: log})
 		switch {
 		case err == nil:
 			router.Docker = d
@@ -210,7 +211,7 @@ func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, remedi
 		}
 	}
 	if useLocal {
-		l := executor.NewLocal(executor.LocalConfig{Logger: log})
+		l := local.New(local.Config{Logger: log})
 		router.Local = l
 		closers = append(closers, func() { l.Close() })
 	}

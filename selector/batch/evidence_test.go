@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/internal/testsubject"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
@@ -40,7 +41,7 @@ func TestBatchAbstainedInstanceIsRetried(t *testing.T) {
 			cands = append(cands, c)
 		}
 	}
-	l := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	l := local.New(local.Config{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
 	t.Cleanup(func() { l.Close() })
 	journal := filepath.Join(t.TempDir(), "selected.journal.jsonl")
 	runBatch := func() batch.Instance {

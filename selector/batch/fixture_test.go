@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/internal/testsubject"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
@@ -241,7 +242,7 @@ type call struct {
 }
 
 func newRecordingExec(t *testing.T) *recordingExec {
-	l := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	l := local.New(local.Config{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
 	t.Cleanup(func() { l.Close() })
 	return &recordingExec{Executor: l, completed: map[string]bool{}}
 }

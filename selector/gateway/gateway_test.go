@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/internal/natsserver"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/client"
@@ -47,9 +48,9 @@ func setup(t *testing.T, auth gateway.Auth, noDaemon bool) string {
 		return nc
 	}
 	if !noDaemon {
-		local := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
-		t.Cleanup(func() { local.Close() })
-		d, err := service.Start(ctx, service.Config{Conn: conn(), Exec: local, Slots: 2, Name: "d1"})
+		loc := local.New(local.Config{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+		t.Cleanup(func() { loc.Close() })
+		d, err := service.Start(ctx, service.Config{Conn: conn(), Exec: loc, Slots: 2, Name: "d1"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/internal/natsserver"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/client"
@@ -40,10 +40,10 @@ func TestFastTakeOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	local := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
-	defer local.Close()
+	loc := local.New(local.Config{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	defer loc.Close()
 	// No result cache: a job with runs cannot take the fast path here.
-	d, err := Start(ctx, Config{Conn: nc, Exec: local, Slots: 2, Name: "d1", opTimeout: 5 * time.Second})
+	d, err := Start(ctx, Config{Conn: nc, Exec: loc, Slots: 2, Name: "d1", opTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/internal/natsserver"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/client"
@@ -91,8 +91,8 @@ func connect(t testing.TB, url string) *nats.Conn {
 }
 
 // newLocal is the Local executor, its scratch space in the test's temp dir.
-func newLocal(t testing.TB) *executor.Local {
-	l := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+func newLocal(t testing.TB) *local.Executor {
+	l := local.New(local.Config{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
 	t.Cleanup(func() { l.Close() })
 	return l
 }
@@ -164,7 +164,7 @@ func referenceReport(t testing.TB) selector.Report {
 			return
 		}
 		defer os.RemoveAll(dir)
-		l := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: dir})
+		l := local.New(local.Config{Logger: slog.New(slog.DiscardHandler), TempDir: dir})
 		defer l.Close()
 		sel := &selector.Selector{Exec: l, Pool: selector.NewPool(2)}
 		reference.rep, reference.err = sel.Select(context.Background(), exampleJob(t, "reference"))

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/docker"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/client"
@@ -220,7 +221,7 @@ func mustRead(t *testing.T, file string) []byte {
 func TestServeDockerOnlyByDefault(t *testing.T) {
 	needBinary(t)
 	ctx := ctxFor(t, 2*time.Minute)
-	if d, err := executor.NewDocker(ctx, executor.DockerConfig{}); err != nil {
+	if d, err := docker.New(ctx, docker.Config{}); err != nil {
 		t.Skipf("serve's default executor needs a Docker engine: %v", err)
 	} else {
 		d.Close()
@@ -322,8 +323,8 @@ func TestSIGTERMHandsBack(t *testing.T) {
 				// Its containers are gone: none carries its PID as owner.
 				host, _ := os.Hostname()
 				owner := fmt.Sprintf("%s/%d/", host, p.cmd.Process.Pid)
-				out, err := exec.Command("docker", "ps", "-a", "--filter", "label="+executor.LabelOwner,
-					"--format", `{{.Label "`+executor.LabelOwner+`"}}`).Output()
+				out, err := exec.Command("docker", "ps", "-a", "--filter", "label="+docker.LabelOwner,
+					"--format", `{{.Label "`+docker.LabelOwner+`"}}`).Output()
 				if err != nil {
 					t.Fatal(err)
 				}

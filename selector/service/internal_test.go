@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/internal/natsserver"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/client"
@@ -40,9 +41,9 @@ func startInternal(t *testing.T, cfg Config) func() *nats.Conn {
 		t.Cleanup(nc.Close)
 		return nc
 	}
-	local := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
-	t.Cleanup(func() { local.Close() })
-	cfg.Conn, cfg.Exec, cfg.Slots = conn(), local, 2
+	loc := local.New(local.Config{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	t.Cleanup(func() { loc.Close() })
+	cfg.Conn, cfg.Exec, cfg.Slots = conn(), loc, 2
 	d, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

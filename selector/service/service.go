@@ -80,7 +80,7 @@ type Config struct {
 	// Conn is the daemon's NATS connection. The caller owns it: drain it
 	// after Shutdown.
 	Conn *nats.Conn
-	// Exec runs runs (executor.Local, executor.Docker).
+	// Exec runs runs (local.Executor, docker.Executor).
 	Exec selector.Executor
 	// Cache, if set, serves runs already done on this host (by content).
 	Cache selector.Cache

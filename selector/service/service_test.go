@@ -18,7 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go/micro"
 
-	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/internal/metrics"
 	"github.com/bestpatch/bestpatch/internal/runcache"
 	"github.com/bestpatch/bestpatch/scoring"
@@ -41,9 +41,9 @@ func TestAdaptiveMatchesInProcess(t *testing.T) {
 	}
 	job := exampleJob(t, "adaptive")
 	job.Options.Execution = ""
-	local := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
-	defer local.Close()
-	sel := &selector.Selector{Exec: local, Pool: selector.NewPool(1)}
+	loc := local.New(local.Config{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	defer loc.Close()
+	sel := &selector.Selector{Exec: loc, Pool: selector.NewPool(1)}
 	want, err := sel.Select(context.Background(), job)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/internal/natsserver"
 	"github.com/bestpatch/bestpatch/selector/client"
 )
@@ -29,9 +29,9 @@ func startWithDaemon(ctx context.Context, t *testing.T) (*Daemon, *client.Client
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	local := executor.NewLocal(executor.LocalConfig{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
-	t.Cleanup(func() { local.Close() })
-	d, err := Start(ctx, Config{Conn: nc, Exec: local, Slots: 2, Name: "d1"})
+	loc := local.New(local.Config{Logger: slog.New(slog.DiscardHandler), TempDir: t.TempDir()})
+	t.Cleanup(func() { loc.Close() })
+	d, err := Start(ctx, Config{Conn: nc, Exec: loc, Slots: 2, Name: "d1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,6 @@
+// Package docker is the Docker backend of the executor: each run in a fresh,
+// locked-down container of the run's image (Executor), with containers made
+// ahead of need, read-only copies of image directories, concurrency sized
+// from the engine, and a sweep of what killed processes left. It stages
+// inputs and reads results with the shared parts of package executor.
+package docker

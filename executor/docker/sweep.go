@@ -1,0 +1,72 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/bestpatch/bestpatch/executor"
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+)
+
+// Labels on every container of the Docker backend. Sweep acts only on
+// containers that carry LabelOwner.
+const (
+	// LabelRun holds the run's ID (the container is named bestpatch-<ID>).
+	LabelRun = "dev.bestpatch.run"
+	// LabelOwner holds "HOST/PID/INSTANCE": the host name, the process ID
+	// and the random ID of the Docker value that created the container.
+	LabelOwner = "dev.bestpatch.owner"
+	// LabelOwnerStart holds the owner process's start time (clock ticks
+	// since boot, from /proc), so that a reused PID is not taken for the
+	// owner still alive.
+	LabelOwnerStart = "dev.bestpatch.owner.start"
+)
+
+// labels are the labels of run's container made by o.
+func labels(o executor.Owner, run string) map[string]string {
+	l := map[string]string{LabelRun: run, LabelOwner: o.String()}
+	if o.Start != "" {
+		l[LabelOwnerStart] = o.Start
+	}
+	return l
+}
+
+// Sweep removes the containers that this project's labels mark as orphaned:
+// created on this host by a process that is no longer alive (a daemon that
+// crashed or was killed before its deferred removals ran). Containers of
+// live processes, of other hosts, and without the project's owner label are
+// never touched. It returns the names of the containers removed.
+func (d *Executor) Sweep(ctx context.Context) ([]string, error) {
+	list, err := d.cli.ContainerList(ctx, client.ContainerListOptions{
+		All:     true,
+		Filters: make(client.Filters).Add("label", LabelOwner),
+	})
+	if err != nil {
+		return nil, unreachable(d.cli.DaemonHost(), err)
+	}
+	var removed []string
+	var errs []error
+	for _, c := range list.Items {
+		o, ok := executor.ParseOwner(c.Labels[LabelOwner], c.Labels[LabelOwnerStart])
+		if !ok || !o.OrphanedOn(d.owner.Host) {
+			continue
+		}
+		name := c.ID
+		if len(c.Names) > 0 {
+			name = strings.TrimPrefix(c.Names[0], "/")
+		}
+		_, err := d.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		switch {
+		case err == nil:
+			removed = append(removed, name)
+		case cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err):
+			// Gone already, or being removed by the engine.
+		default:
+			errs = append(errs, fmt.Errorf("remove orphaned container %s (owner %s): %w", name, c.Labels[LabelOwner], err))
+		}
+	}
+	return removed, errors.Join(errs...)
+}
