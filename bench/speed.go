@@ -337,6 +337,12 @@ func WriteSpeed(w io.Writer, r SpeedResult) error {
 		r.Cores, r.Ideal.Round(100*time.Millisecond), r.BareSum.Round(100*time.Millisecond), ratio(r.Selector, r.Ideal),
 		r.Workers, r.BareParallel.Round(100*time.Millisecond), r.BareParallelSum.Round(100*time.Millisecond), ratio(r.Selector, r.BareParallel),
 		mean(r.RunSum, r.SelectorRuns), mean(r.BareSum, r.SelectorRuns), mean(r.BareParallelSum, r.SelectorRuns), r.Workers)
+	if err == nil && r.Selector > 0 {
+		// Below 100%: the job's order left slots idle (runs that wait for
+		// the base's results), or the selector's own work between runs.
+		_, err = fmt.Fprintf(w, "  slots busy: %.0f%% (run sum %s over %d slots for %s)\n",
+			100*r.RunSum.Seconds()/(r.Selector.Seconds()*float64(r.Workers)), r.RunSum.Round(100*time.Millisecond), r.Workers, r.Selector.Round(100*time.Millisecond))
+	}
 	if err == nil && r.Steps != nil {
 		_, err = fmt.Fprintf(w, "  per container run (mean): %s\n", r.Steps)
 	}
