@@ -128,6 +128,10 @@ func flagSignal(name Signal, flag, doc string, tune ...float64) SignalDef {
 // state a direction: it belongs to the signal.
 func (d SignalDef) LowerIsBetter() bool { return d.lowerIsBetter }
 
+// InExtra reports whether a candidate's value of the signal is kept in
+// Signals.Extra: the signal has no field of its own, nor is it a flag.
+func (d SignalDef) InExtra() bool { return d.value == nil }
+
 // Value returns a candidate's raw value of the signal (a flag as 1 when
 // set), and whether the candidate has it.
 func (d SignalDef) Value(s Signals) (float64, bool) { return d.read(&s) }

@@ -214,3 +214,58 @@ func TestDuration(t *testing.T) {
 		t.Errorf("marshal: %s", b)
 	}
 }
+
+// TestSignalValuesMatchJSON: the signals map holds exactly the numeric
+// fields of scoring.Signals' JSON, by their JSON names, with every field
+// set and with none.
+func TestSignalValuesMatchJSON(t *testing.T) {
+	var full scoring.Signals
+	(&filler{}).fill(reflect.ValueOf(&full).Elem())
+	for name, s := range map[string]scoring.Signals{"full": full, "empty": {}} {
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fields map[string]any
+		if err := json.Unmarshal(b, &fields); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]float64{}
+		for k, v := range fields {
+			if f, ok := v.(float64); ok {
+				want[k] = f
+			}
+		}
+		if got := signalValues(s); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: signalValues = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestSignalsFromWire: a count must be a whole number, a registered signal
+// without a field lands in Extra, and a name nothing knows is ignored.
+func TestSignalsFromWire(t *testing.T) {
+	tests := []struct {
+		name    string
+		signals map[string]float64
+		want    scoring.Signals
+		wantErr bool
+	}{
+		{"count", map[string]float64{"votes": 3, "regressions": 0, "similarity": 0.5},
+			scoring.Signals{Votes: 3, Regressions: new(int), Similarity: 0.5}, false},
+		{"fractional count", map[string]float64{"votes": 1.5}, scoring.Signals{}, true},
+		{"extra", map[string]float64{string(scoring.SignalBehaviour): 0.25},
+			scoring.Signals{Extra: map[scoring.Signal]float64{scoring.SignalBehaviour: 0.25}}, false},
+		{"unknown", map[string]float64{"no_such_signal": 1}, scoring.Signals{}, false},
+	}
+	for _, tt := range tests {
+		got, err := Ranked{ID: "a", Signals: tt.signals}.signals()
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%s: err %v, want error %v", tt.name, err, tt.wantErr)
+			continue
+		}
+		if err == nil && !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,9 +1,11 @@
 package wire
 
 import (
-	"encoding/json"
 	"fmt"
+	"math"
+	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/generator"
@@ -393,43 +395,116 @@ const (
 	signalCluster = "cluster"
 )
 
-// signalValues are the numeric signals of s that have a value, by their
-// names in scoring.Signals.
-func signalValues(s scoring.Signals) map[string]float64 {
-	out := map[string]float64{}
-	b, err := json.Marshal(s)
-	if err != nil {
-		return out // Signals holds numbers, strings and slices of strings: never an error
+// signalField is a numeric field of scoring.Signals: its JSON name, its
+// index, and how JSON treats it (a pointer is absent when nil, an
+// omitempty number when zero).
+type signalField struct {
+	name      string
+	index     int
+	ptr       bool
+	omitEmpty bool
+}
+
+// signalFields are the numeric fields of scoring.Signals, read from its
+// type once: converting a report's signals walks them instead of encoding
+// and decoding each candidate's signals as JSON.
+var signalFields = func() map[string]signalField {
+	out := map[string]signalField{}
+	t := reflect.TypeFor[scoring.Signals]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" || name == "" {
+			continue
+		}
+		ft, ptr := f.Type, false
+		if ft.Kind() == reflect.Pointer {
+			ft, ptr = ft.Elem(), true
+		}
+		if !numericKind(ft.Kind()) {
+			continue
+		}
+		out[name] = signalField{name: name, index: i, ptr: ptr, omitEmpty: slices.Contains(strings.Split(opts, ","), "omitempty")}
 	}
-	var fields map[string]json.RawMessage
-	_ = json.Unmarshal(b, &fields)
-	for name, raw := range fields {
-		var f float64
-		if json.Unmarshal(raw, &f) == nil {
-			out[name] = f
+	return out
+}()
+
+func numericKind(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+// signalValues are the numeric signals of s that have a value, by their
+// names in scoring.Signals' JSON; a value JSON cannot carry (NaN, ±Inf) is
+// left out.
+func signalValues(s scoring.Signals) map[string]float64 {
+	out := make(map[string]float64, len(signalFields)+len(s.Extra))
+	rv := reflect.ValueOf(s)
+	for _, f := range signalFields {
+		v := rv.Field(f.index)
+		switch {
+		case f.ptr && v.IsNil(), !f.ptr && f.omitEmpty && v.IsZero():
+			continue // absent from the JSON
+		case f.ptr:
+			v = v.Elem()
+		}
+		var val float64
+		if v.CanInt() {
+			val = float64(v.Int())
+		} else {
+			val = v.Float()
+		}
+		if finite(val) {
+			out[f.name] = val
+		}
+	}
+	for name, v := range s.Extra {
+		if finite(v) {
+			out[string(name)] = v
 		}
 	}
 	return out
 }
 
-// signals is the scoring form of the candidate's signals.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// signals is the scoring form of the candidate's signals: a name that is
+// neither a numeric field of scoring.Signals nor a registered signal kept
+// in Signals.Extra is ignored, as a JSON field of no use is.
 func (r Ranked) signals() (scoring.Signals, error) {
-	fields := make(map[string]any, len(r.Signals)+4)
+	s := scoring.Signals{Status: scoring.RunStatus(r.Status), Flags: r.Flags, Key: r.Key, Cluster: r.Cluster}
+	rv := reflect.ValueOf(&s).Elem()
 	for name, v := range r.Signals {
 		switch name {
 		case signalStatus, signalFlags, signalKey, signalCluster:
 			return scoring.Signals{}, fmt.Errorf("signal %q is not a number", name)
 		}
-		fields[name] = v
-	}
-	fields[signalStatus], fields[signalFlags], fields[signalKey], fields[signalCluster] = r.Status, r.Flags, r.Key, r.Cluster
-	b, err := json.Marshal(fields)
-	if err != nil {
-		return scoring.Signals{}, fmt.Errorf("signals: %w", err)
-	}
-	var s scoring.Signals
-	if err := json.Unmarshal(b, &s); err != nil {
-		return scoring.Signals{}, fmt.Errorf("signals: %w", err)
+		f, ok := signalFields[name]
+		if !ok {
+			if d, ok := scoring.LookupSignal(scoring.Signal(name)); ok && d.InExtra() {
+				if s.Extra == nil {
+					s.Extra = map[scoring.Signal]float64{}
+				}
+				s.Extra[d.Name] = v
+			}
+			continue
+		}
+		field := rv.Field(f.index)
+		if f.ptr {
+			field.Set(reflect.New(field.Type().Elem()))
+			field = field.Elem()
+		}
+		if field.CanInt() {
+			if v != math.Trunc(v) || field.OverflowInt(int64(v)) {
+				return scoring.Signals{}, fmt.Errorf("signal %q: %v is not a whole number", name, v)
+			}
+			field.SetInt(int64(v))
+			continue
+		}
+		field.SetFloat(v)
 	}
 	return s, nil
 }
