@@ -45,8 +45,9 @@ vet:
 ## replayed on them (samples used and accuracy over the target confidence); then, on tasks generated
 ## from real Go modules (cached in BENCH_DIR): selection accuracy of every policy against random,
 ## majority vote and oracle, the stop rule's savings curve, one job's wall time against the naive way
-## and the ideal (Docker), the same for a sympy job (the SWE-bench stand-in image), and the daemon's latency, throughput and memory. Results in
-## docs/BENCHMARKS.md.
+## and the ideal (Docker), the same for a sympy job (the SWE-bench stand-in image), the daemon's
+## latency, throughput and memory, and the throughput of one, two and three daemons on a
+## three-server JetStream cluster. Results in docs/BENCHMARKS.md.
 BENCH_DIR   ?= $(HOME)/.cache/bestpatch/bench
 BENCH_TASKS ?= 6
 bench: build
@@ -56,6 +57,7 @@ bench: build
 	$(BIN) bench speed --dir $(BENCH_DIR)/set --log-level warn
 	$(BIN) bench speed --sympy --log-level warn
 	$(BIN) bench daemon --dir $(BENCH_DIR)/set --log-level warn
+	$(BIN) bench scale --log-level warn
 
 ## bench-micro: Go micro-benchmarks of scoring and the executor.
 bench-micro:

@@ -419,7 +419,9 @@ func procStatus(pid int, field string) (int64, error) {
 	return 0, fmt.Errorf("read the daemon's memory: no %s in /proc/%d/status", field, pid)
 }
 
-// WriteDaemon prints a daemon result.
+// WriteDaemon prints a daemon result, with the targets the execution-free
+// p99 (20 ms) and the resident memory after every job (300 MiB) are held
+// to.
 func WriteDaemon(w io.Writer, r DaemonResult) error {
 	ms := func(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
 	mib := func(b int64) string { return fmt.Sprintf("%.0f", float64(b)/(1<<20)) }
@@ -427,19 +429,24 @@ func WriteDaemon(w io.Writer, r DaemonResult) error {
 	for _, b := range r.RSS {
 		rss = append(rss, mib(b))
 	}
+	last := "-"
+	if len(r.RSS) > 0 {
+		last = mib(r.RSS[len(r.RSS)-1])
+	}
 	_, err := fmt.Fprintf(w, `Daemon (bestpatch serve, embedded NATS, over NATS from a client): jobs of %d candidates (%d distinct), policy %s, task %s;
 %d jobs after a warm-up, none executing a run
   submit to verdict, one job at a time                          p50        p99
-    execution-free ("execution": "none"), %4d jobs             %-10s %s
+    execution-free ("execution": "none"),  %4d jobs            %-10s %s   (target: p99 under 20ms)
     every run (%d) from the result cache, %4d jobs               %-10s %s
     the same through client.Run (submit, then the verdict stream) %-10s %s
   throughput, %d jobs (the two kinds alternating), %d in flight: %.1f jobs/s   p50 %s   p99 %s
-  memory of the daemon process: peak (VmHWM) %s MiB; resident (VmRSS) after each tenth of the jobs, MiB: %s
+  memory of the daemon process: resident (VmRSS) after the %d jobs %s MiB (target: under 300 MiB); peak (VmHWM) %s MiB;
+    resident after each tenth of the jobs, MiB: %s
 `, r.Candidates, r.Distinct, r.Policy, r.Task, r.Jobs,
 		r.Free.Jobs, ms(r.Free.P50), ms(r.Free.P99),
 		r.RunsPerJob, r.Cached.Jobs, ms(r.Cached.P50), ms(r.Cached.P99),
 		ms(r.CachedRun.P50), ms(r.CachedRun.P99),
 		r.Burst.Jobs, r.InFlight, r.JobsPerSecond, ms(r.Burst.P50), ms(r.Burst.P99),
-		mib(r.PeakRSS), strings.Join(rss, " "))
+		r.Jobs, last, mib(r.PeakRSS), strings.Join(rss, " "))
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +29,7 @@ injected and their tests hidden, pools of graded candidates, noisy generated
 tests) and measures bestpatch on them. make bench runs every part; results
 are in docs/BENCHMARKS.md.`,
 	}
-	cmd.AddCommand(newBenchGenCmd(), newBenchAccuracyCmd(), newBenchSpeedCmd(), newBenchDaemonCmd())
+	cmd.AddCommand(newBenchGenCmd(), newBenchAccuracyCmd(), newBenchSpeedCmd(), newBenchDaemonCmd(), newBenchScaleCmd())
 	return cmd
 }
 
@@ -344,6 +345,66 @@ Examples:
 	f.StringVar(&cfg.URL, "nats-url", "", "measure the daemon on this NATS server instead of starting one")
 	f.IntVar(&cfg.PID, "pid", 0, "with --nats-url: the daemon's process, whose memory is reported")
 	f.StringVar(&cfg.CPUProfile, "cpu-profile", "", "write the daemon's CPU profile to this file (serve --cpu-profile)")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
+	return cmd
+}
+
+func newBenchScaleCmd() *cobra.Command {
+	var (
+		cfg    bench.ScaleConfig
+		asJSON bool
+		level  string
+	)
+	cmd := &cobra.Command{
+		Use:   "scale",
+		Short: "Throughput of one, two and three daemons sharing one work queue on a JetStream cluster",
+		Long: `scale starts a cluster of --servers embedded NATS servers (clustered
+JetStream: every stream and bucket with --servers replicas), then, for each
+count in --daemons, that many of this binary's serve (local executor, no
+result cache, --workers each), each on its own server, and submits jobs of
+--candidates candidates whose every run executes; each run's test command
+sleeps --run-time, so that what is measured is how the work queue spreads
+the runs over the daemons, not this host's cores. It prints the runs
+executed per second, first submit to last verdict, against the ideal
+(daemons x workers / run time).
+
+Examples:
+  bestpatch bench scale
+  bestpatch bench scale --daemons 1,2,3 --jobs-per-daemon 16 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			bin, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("find this binary to run its serve: %w", err)
+			}
+			tmp, err := os.MkdirTemp("", "bestpatch-scale-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			cfg.Dir = tmp
+			cfg.Start = bench.ServeStarter(bin, tmp)
+			cfg.Log = (&runtimeFlags{logLevel: level}).logger(cmd.ErrOrStderr())
+			res, err := bench.Scale(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
+			return bench.WriteScale(cmd.OutOrStdout(), res)
+		},
+	}
+	f := cmd.Flags()
+	f.IntSliceVar(&cfg.Daemons, "daemons", []int{1, 2, 3}, "numbers of daemons to measure, in order")
+	f.IntVar(&cfg.Servers, "servers", 3, "servers in the JetStream cluster (and replicas of every stream and bucket)")
+	f.IntVar(&cfg.Workers, "workers", 1, "parallel runs per daemon")
+	f.DurationVar(&cfg.RunTime, "run-time", 500*time.Millisecond, "how long each run's test command sleeps")
+	f.IntVar(&cfg.Candidates, "candidates", 5, "candidates per job (each job runs them all and its base)")
+	f.IntVar(&cfg.JobsPerDaemon, "jobs-per-daemon", 8, "jobs submitted at once per daemon, in each measurement")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
