@@ -129,7 +129,13 @@ func Scale(ctx context.Context, cfg ScaleConfig) (ScaleResult, error) {
 	if err != nil {
 		return res, err
 	}
-	servers, err := startCluster(ctx, cfg.Servers, filepath.Join(cfg.Dir, "servers"), cfg.Log)
+	// The servers log their routes' start (errors until all are up) and
+	// their stop: noise, but when debugging.
+	serverLog := slog.New(slog.DiscardHandler)
+	if cfg.Log.Enabled(ctx, slog.LevelDebug) {
+		serverLog = cfg.Log
+	}
+	servers, err := startCluster(ctx, cfg.Servers, filepath.Join(cfg.Dir, "servers"), serverLog)
 	if err != nil {
 		return res, err
 	}
