@@ -27,6 +27,15 @@ type Environment struct {
 	Limits Limits `json:"limits,omitzero"`
 }
 
+// Where says where runs of e happen, for messages: "in Docker image X", or
+// "on the local checkout R (unsandboxed, on this host)".
+func (e Environment) Where() string {
+	if e.Image != "" {
+		return "in Docker image " + e.Image
+	}
+	return "on the local checkout " + e.Repo + " (unsandboxed, on this host)"
+}
+
 // Limits bound the resources of one run's container.
 type Limits struct {
 	MemoryMB int     `json:"memory_mb,omitempty"`

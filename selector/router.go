@@ -12,51 +12,63 @@ import (
 // not have (no Docker engine, or the unsandboxed local executor is off).
 var ErrNoBackend = errors.New("no executor for this environment")
 
-// Router sends each run to the backend for its environment: a Docker image
-// to Docker, a local checkout to Local. A process that serves many tasks (the
-// daemon, a batch) cannot pick one backend for all of them.
-type Router struct {
-	Docker Executor // docker.Executor
-	Local  Executor // local.Executor
-	// Remedies end the error of a run whose backend is missing.
-	Remedies Remedies
+// Route is one executor backend of a Router: the environments it runs and
+// the executor that runs them.
+type Route struct {
+	// Name names the backend in errors: "docker", "local" (the value of
+	// --executor that selects it).
+	Name string
+	// Handles says whether the backend runs an environment.
+	Handles func(executor.Environment) bool
+	// Exec runs what the backend handles; nil when this process does not
+	// have the backend, and a run it handles is then an error.
+	Exec Executor
+	// Remedy ends the error of a run whose backend is missing: how the user
+	// of this process gets it (the flags of the command that made the
+	// Router, which this package does not know). Empty: left out.
+	Remedy string
 }
 
-// Remedies say how the user of a process gets each backend it lacks: the
-// flags of the command that made the Router, which this package does not
-// know. An empty one is left out of the error.
-type Remedies struct {
-	Docker string // e.g. "use --executor docker or auto with a reachable Docker engine"
-	Local  string
+// Router sends each run to the first of its Routes that handles the run's
+// environment. A process that serves many tasks (the daemon, a batch)
+// cannot pick one backend for all of them.
+type Router struct {
+	Routes []Route
+}
+
+// route returns the route for env: the first that handles it. A route
+// without an executor, or none, is an error wrapping ErrNoBackend; the
+// route is returned with it, for its Remedy.
+func (r Router) route(env executor.Environment) (Route, error) {
+	for _, rt := range r.Routes {
+		if !rt.Handles(env) {
+			continue
+		}
+		if rt.Exec == nil {
+			return rt, fmt.Errorf("%w: the task runs %s, and this process has no %s executor", ErrNoBackend, env.Where(), rt.Name)
+		}
+		return rt, nil
+	}
+	return Route{}, fmt.Errorf("%w: the task runs %s, and no executor of this process runs that", ErrNoBackend, env.Where())
 }
 
 // Supports says whether the router has a backend for an environment, and
 // if not, which one is missing (wrapping ErrNoBackend).
 func (r Router) Supports(env executor.Environment) error {
-	switch {
-	case env.Image != "" && r.Docker == nil:
-		return fmt.Errorf("%w: the task runs in Docker image %s, and this process has no Docker executor", ErrNoBackend, env.Image)
-	case env.Image == "" && r.Local == nil:
-		return fmt.Errorf("%w: the task runs on the local checkout %s (unsandboxed, on this host), and this process has no local executor", ErrNoBackend, env.Repo)
-	}
-	return nil
+	_, err := r.route(env)
+	return err
 }
 
 // Run runs a run on the backend for its environment. A run whose backend is
-// missing is an error (ErrNoBackend) that says how to get one, by Remedies.
+// missing is an error (ErrNoBackend) that says how to get one: the route's
+// Remedy.
 func (r Router) Run(ctx context.Context, run executor.Run) (executor.Result, error) {
-	if err := r.Supports(run.Env); err != nil {
-		remedy := r.Remedies.Local
-		if run.Env.Image != "" {
-			remedy = r.Remedies.Docker
-		}
-		if remedy != "" {
-			err = fmt.Errorf("%w: %s", err, remedy)
+	rt, err := r.route(run.Env)
+	if err != nil {
+		if rt.Remedy != "" {
+			err = fmt.Errorf("%w: %s", err, rt.Remedy)
 		}
 		return executor.Result{}, err
 	}
-	if run.Env.Image != "" {
-		return r.Docker.Run(ctx, run)
-	}
-	return r.Local.Run(ctx, run)
+	return rt.Exec.Run(ctx, run)
 }

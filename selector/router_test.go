@@ -16,8 +16,15 @@ func (n namedBackend) Run(context.Context, executor.Run) (executor.Result, error
 }
 
 func TestRouter(t *testing.T) {
-	both := Router{Docker: namedBackend("docker"), Local: namedBackend("local")}
-	remedies := Remedies{Docker: "get an engine", Local: "allow local runs"}
+	image := func(e executor.Environment) bool { return e.Image != "" }
+	everything := func(executor.Environment) bool { return true }
+	docker := func(exec Executor, remedy string) Route {
+		return Route{Name: "docker", Handles: image, Exec: exec, Remedy: remedy}
+	}
+	local := func(exec Executor, remedy string) Route {
+		return Route{Name: "local", Handles: everything, Exec: exec, Remedy: remedy}
+	}
+	both := Router{Routes: []Route{docker(namedBackend("docker"), ""), local(namedBackend("local"), "")}}
 	for _, tc := range []struct {
 		name    string
 		router  Router
@@ -27,11 +34,16 @@ func TestRouter(t *testing.T) {
 	}{
 		{"image to docker", both, executor.Environment{Image: "img"}, "docker", ""},
 		{"repo to local", both, executor.Environment{Repo: "/r"}, "local", ""},
-		{"image without docker", Router{Local: namedBackend("local")}, executor.Environment{Image: "img"}, "", "no Docker executor"},
-		{"repo without local", Router{Docker: namedBackend("docker")}, executor.Environment{Repo: "/r"}, "", "no local executor"},
+		// The first route that handles an environment takes it, even one
+		// that handles every environment.
+		{"first route first", Router{Routes: []Route{local(namedBackend("local"), ""), docker(namedBackend("docker"), "")}}, executor.Environment{Image: "img"}, "local", ""},
+		{"image without docker", Router{Routes: []Route{docker(nil, ""), local(namedBackend("local"), "")}}, executor.Environment{Image: "img"}, "", "runs in Docker image img, and this process has no docker executor"},
+		{"repo without local", Router{Routes: []Route{docker(namedBackend("docker"), ""), local(nil, "")}}, executor.Environment{Repo: "/r"}, "", "on the local checkout /r (unsandboxed, on this host), and this process has no local executor"},
+		{"no route handles it", Router{Routes: []Route{docker(namedBackend("docker"), "get an engine")}}, executor.Environment{Repo: "/r"}, "", "no executor of this process runs that"},
+		{"no routes", Router{}, executor.Environment{Image: "img"}, "", "no executor of this process runs that"},
 		// The remedy is the caller's: the flags differ between commands.
-		{"image without docker, remedy", Router{Local: namedBackend("local"), Remedies: remedies}, executor.Environment{Image: "img"}, "", "no Docker executor: get an engine"},
-		{"repo without local, remedy", Router{Docker: namedBackend("docker"), Remedies: remedies}, executor.Environment{Repo: "/r"}, "", "no local executor: allow local runs"},
+		{"image without docker, remedy", Router{Routes: []Route{docker(nil, "get an engine"), local(namedBackend("local"), "allow local runs")}}, executor.Environment{Image: "img"}, "", "no docker executor: get an engine"},
+		{"repo without local, remedy", Router{Routes: []Route{docker(namedBackend("docker"), "get an engine"), local(nil, "allow local runs")}}, executor.Environment{Repo: "/r"}, "", "no local executor: allow local runs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := tc.router.Run(context.Background(), executor.Run{Env: tc.env})

@@ -151,7 +151,7 @@ make bench generates:
 			if len(tasks) == 0 {
 				return fmt.Errorf("%s holds no task", filepath.Join(dir, bench.TasksFile))
 			}
-			exec, closeFn, err := rt.newExecutor(cmd.Context(), log, rt.remedies(), tasks[0])
+			exec, closeFn, err := rt.newExecutor(cmd.Context(), log, rt.remedy, tasks[0])
 			if err != nil {
 				return err
 			}

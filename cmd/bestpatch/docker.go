@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/bestpatch/bestpatch/executor/docker"
 	"github.com/bestpatch/bestpatch/selector"
@@ -21,4 +22,9 @@ func newDockerExecutor(ctx context.Context, cfg docker.Config) (selector.Executo
 		log.Info("removed orphaned containers", "count", len(removed))
 	}
 	return d, func() { d.Close() }, nil
+}
+
+// openDocker opens the Docker backend for select, batch, bench and serve.
+func openDocker(ctx context.Context, log *slog.Logger) (selector.Executor, func(), error) {
+	return newDockerExecutor(ctx, docker.Config{Log: log})
 }

@@ -13,8 +13,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/bestpatch/bestpatch/executor/docker"
-	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/generator"
 	"github.com/bestpatch/bestpatch/internal/runcache"
 	"github.com/bestpatch/bestpatch/selector"
@@ -142,7 +140,7 @@ func (r *runtimeFlags) selector(ctx context.Context, log *slog.Logger, opts sele
 	closeFn := func() {}
 	if opts.Execution != selector.ExecutionNone {
 		var err error
-		if exec, closeFn, err = r.newExecutor(ctx, log, r.remedies(), tasks...); err != nil {
+		if exec, closeFn, err = r.newExecutor(ctx, log, r.remedy, tasks...); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -163,63 +161,68 @@ func (r *runtimeFlags) selector(ctx context.Context, log *slog.Logger, opts sele
 	return sel, closeFn, nil
 }
 
-// remedies say how a user of select, batch or bench gets a backend that a
+// remedy says how a user of select, batch or bench gets a backend that a
 // run needs and the executor lacks.
-func (r *runtimeFlags) remedies() selector.Remedies {
-	return selector.Remedies{
-		Docker: "use --executor docker or auto with a reachable Docker engine",
-		Local:  "use --executor local or auto (unsandboxed: trusted patches only)",
-	}
+func (r *runtimeFlags) remedy(b backend) string {
+	return "use --executor " + b.name + " or auto " + b.note
 }
 
 // newExecutor returns the executor for jobs on these tasks: a Router over the
-// backends that --executor allows, whose error for a run it cannot run says
-// what to do by remedies (the flags differ between commands). With auto, a
-// backend is connected when a task needs it; with no tasks (the daemon
-// serves whatever comes), both are, and a missing Docker engine is a
-// warning, not an error.
-func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, remedies selector.Remedies, tasks ...selector.Task) (selector.Executor, func(), error) {
-	var useLocal, useDocker, dockerOptional bool
-	switch r.executor {
-	case "local":
-		useLocal = true
-	case "docker":
-		useDocker = true
-	case "auto":
-		if len(tasks) == 0 {
-			useLocal, useDocker, dockerOptional = true, true, true
+// backends (backends.go) that --executor allows, whose error for a run it
+// cannot run says what to do by remedy (the flags differ between commands).
+// With auto, a backend is opened when a task needs it; with no tasks (the
+// daemon serves whatever comes), every one is, and one that cannot be
+// opened (no Docker engine) is a warning, not an error.
+func (r *runtimeFlags) newExecutor(ctx context.Context, log *slog.Logger, remedy func(backend) string, tasks ...selector.Task) (selector.Executor, func(), error) {
+	all := backends()
+	use := make([]bool, len(all))
+	optional := false
+	switch named := slices.IndexFunc(all, func(b backend) bool { return b.name == r.executor }); {
+	case named >= 0:
+		use[named] = true
+	case r.executor == "auto" && len(tasks) == 0:
+		for i := range use {
+			use[i] = true
 		}
+		optional = true
+	case r.executor == "auto":
 		for _, t := range tasks {
-			useDocker = useDocker || t.Env.Image != ""
-			useLocal = useLocal || t.Env.Image == ""
+			if i := slices.IndexFunc(all, func(b backend) bool { return b.handles(t.Env) }); i >= 0 {
+				use[i] = true
+			}
 		}
 	default:
-		return nil, nil, fmt.Errorf("--executor %q is not known: use docker, local or auto", r.executor)
-	}
-	router := selector.Router{Remedies: remedies}
-	var closers []func()
-	if useDocker {
-		d, closeFn, err := newDockerExecutor(ctx, docker.Config{Log: log})
-		switch {
-		case err == nil:
-			router.Docker = d
-			closers = append(closers, closeFn)
-		case dockerOptional:
-			log.Warn("no Docker engine: only tasks on local checkouts can run here", "err", err)
-		default:
-			return nil, nil, err
+		names := make([]string, len(all))
+		for i, b := range all {
+			names[i] = b.name
 		}
+		return nil, nil, fmt.Errorf("--executor %q is not known: use %s or auto", r.executor, strings.Join(names, ", "))
 	}
-	if useLocal {
-		l := local.New(local.Config{Logger: log})
-		router.Local = l
-		closers = append(closers, func() { l.Close() })
-	}
-	return router, func() {
+	var router selector.Router
+	var closers []func()
+	closeAll := func() {
 		for _, c := range closers {
 			c()
 		}
-	}, nil
+	}
+	for i, b := range all {
+		route := selector.Route{Name: b.name, Handles: b.handles, Remedy: remedy(b)}
+		if use[i] {
+			exec, closeFn, err := b.open(ctx, log)
+			switch {
+			case err == nil:
+				route.Exec = exec
+				closers = append(closers, closeFn)
+			case optional:
+				log.Warn("an executor backend cannot be opened: the tasks it runs are refused here", "executor", b.name, "err", err)
+			default:
+				closeAll()
+				return nil, nil, err
+			}
+		}
+		router.Routes = append(router.Routes, route)
+	}
+	return router, closeAll, nil
 }
 
 // noExecFlag registers --no-exec, which sets the jobs' execution option to

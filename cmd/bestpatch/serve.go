@@ -189,7 +189,7 @@ func (f *serveFlags) run(ctx context.Context) error {
 		}
 	}()
 
-	exec, closeExec, err := rt.newExecutor(ctx, log, f.remedies())
+	exec, closeExec, err := rt.newExecutor(ctx, log, f.remedy)
 	if err != nil {
 		return err
 	}
@@ -334,15 +334,16 @@ func (f *serveFlags) executorChoice(log *slog.Logger) (runtimeFlags, error) {
 	return r, nil
 }
 
-// remedies say how the operator gets a backend that a run pulled from the
+// remedy says how the operator gets a backend that a run pulled from the
 // shared queue needs and this daemon lacks: the job was accepted by a daemon
 // that has it, and daemons on one server should run with the same
-// executor flags (docs/DAEMON.md).
-func (f *serveFlags) remedies() selector.Remedies {
-	return selector.Remedies{
-		Docker: "start every daemon on this NATS server with --executor docker or auto and a reachable Docker engine",
-		Local:  "this daemon runs Docker tasks only: if every NATS client is trusted, start every daemon on this NATS server with --unsafe-local-executor (and --executor auto, the default), else give the task an image",
+// executor flags (docs/DAEMON.md). The local backend is off unless
+// --unsafe-local-executor.
+func (f *serveFlags) remedy(b backend) string {
+	if b.name == "local" {
+		return "this daemon runs Docker tasks only: if every NATS client is trusted, start every daemon on this NATS server with --unsafe-local-executor (and --executor auto, the default), else give the task an image"
 	}
+	return "start every daemon on this NATS server with --executor " + b.name + " or auto, " + b.note
 }
 
 // embeddedAuth is the embedded server's authentication, from the same flags

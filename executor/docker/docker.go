@@ -80,6 +80,10 @@ type Executor struct {
 	ro     readOnlyCopies
 }
 
+// Handles says whether env is the Docker backend's to run: it names an
+// image.
+func Handles(env executor.Environment) bool { return env.Image != "" }
+
 // New connects to the engine, negotiating the API version (the
 // engine may be as old as Docker 20.10, API 1.41), and sizes the
 // concurrency from the engine's CPUs and memory. It fails, saying what to

@@ -83,6 +83,10 @@ type snapshot struct {
 	repo string // empty until made
 }
 
+// Handles says whether env is the Local backend's to run: it names no
+// image, so it is a checkout on this host (env.Repo).
+func Handles(env executor.Environment) bool { return env.Image == "" }
+
 // New returns a Local backend.
 //
 // SECURITY: Local runs candidate patches and their tests directly on this
