@@ -7,7 +7,7 @@
 #   python3-django      Django's test runner (executor's django format)
 #   python3-sympy       sympy's test runner (executor's sympy format)
 #   mmdebstrap          the offline Docker test images (testdata/images/build.sh)
-#   chromium            renders the batch report (internal/report)
+#   chromium            renders the batch report (selector/batch/report)
 #
 # The Docker engine is not installed here: the Docker tests skip without
 # one (.ci/run installs and starts it). Run as root, or as a user who may

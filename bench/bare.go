@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bestpatch/bestpatch/bench/testsubject"
 	"github.com/bestpatch/bestpatch/executor"
-	"github.com/bestpatch/bestpatch/internal/testsubject"
 )
 
 // bareFile is where the timing wrapper writes the test command's duration,

@@ -14,11 +14,11 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/bestpatch/bestpatch/bench/accuracy"
+	"github.com/bestpatch/bestpatch/bench/testsubject"
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/internal/natsserver"
 	"github.com/bestpatch/bestpatch/internal/runcache"
-	"github.com/bestpatch/bestpatch/internal/testsubject"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/service"

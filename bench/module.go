@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/bestpatch/bestpatch/internal/testsubject"
+	"github.com/bestpatch/bestpatch/bench/testsubject"
 )
 
 // Module is a real Go module that tasks are made from.

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/bestpatch/bestpatch/internal/testsubject"
+	"github.com/bestpatch/bestpatch/bench/testsubject"
 )
 
 // writeFiles writes files (slash paths relative to dir) under dir.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bestpatch/bestpatch/internal/testsubject"
+	"github.com/bestpatch/bestpatch/bench/testsubject"
 	"github.com/bestpatch/bestpatch/scoring"
 )
 

@@ -22,9 +22,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bestpatch/bestpatch/bench/testsubject"
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/internal/natsserver"
-	"github.com/bestpatch/bestpatch/internal/testsubject"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/client"

@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bestpatch/bestpatch/bench/testsubject"
 	"github.com/bestpatch/bestpatch/executor"
-	"github.com/bestpatch/bestpatch/internal/testsubject"
 )
 
 // Limits of the search for a task. Each trial is one run of the suite.

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bestpatch/bestpatch/bench/testsubject"
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/executor/local"
-	"github.com/bestpatch/bestpatch/internal/testsubject"
 )
 
 // pytestCommand runs Debian's pytest (python3-pytest), whatever python3

@@ -12,10 +12,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/bestpatch/bestpatch/internal/report"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/batch"
+	"github.com/bestpatch/bestpatch/selector/batch/report"
 	"github.com/bestpatch/bestpatch/selector/client"
 )
 

@@ -16,9 +16,9 @@ import (
 	"github.com/bestpatch/bestpatch/executor/local"
 	"github.com/bestpatch/bestpatch/generator"
 	"github.com/bestpatch/bestpatch/internal/natsserver"
-	"github.com/bestpatch/bestpatch/internal/report"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/batch"
+	"github.com/bestpatch/bestpatch/selector/batch/report"
 	"github.com/bestpatch/bestpatch/selector/service"
 )
 

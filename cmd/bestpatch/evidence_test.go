@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bestpatch/bestpatch/bench/testsubject"
 	"github.com/bestpatch/bestpatch/executor"
-	"github.com/bestpatch/bestpatch/internal/testsubject"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 )

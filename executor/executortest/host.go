@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/bestpatch/bestpatch/internal/testsubject"
+	"github.com/bestpatch/bestpatch/bench/testsubject"
 )
 
 // MarkedProcesses lists live processes whose command line holds marker.

@@ -14,8 +14,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/bestpatch/bestpatch/bench/testsubject"
 	"github.com/bestpatch/bestpatch/internal/runcache"
-	"github.com/bestpatch/bestpatch/internal/testsubject"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/batch"
 )

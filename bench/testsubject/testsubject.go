@@ -1,4 +1,5 @@
-// Package testsubject builds selection tasks from real Go modules for tests:
+// Package testsubject builds selection tasks from real Go modules, for the
+// benchmark generator (bench) and as the fixtures of tests that need one:
 // a module from the module proxy, committed into a scratch git repository,
 // with a known bug injected and candidates of known correctness.
 package testsubject

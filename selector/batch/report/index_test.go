@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bestpatch/bestpatch/internal/report"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/batch"
+	"github.com/bestpatch/bestpatch/selector/batch/report"
 )
 
 // resolvedBy labels candidates by instance and candidate ID.

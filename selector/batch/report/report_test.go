@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bestpatch/bestpatch/internal/report"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/batch"
+	"github.com/bestpatch/bestpatch/selector/batch/report"
 )
 
 const fixPatch = "diff --git a/x.go b/x.go\n--- a/x.go\n+++ b/x.go\n@@ -1,1 +1,1 @@\n-x := 1\n+x := 2\n"
