@@ -215,35 +215,61 @@ func TestClusterServerKilled(t *testing.T) {
 	}
 }
 
-// readStream passes every message of a stream to f, in order.
+// readStream passes every message of a stream to f, in order. Right after
+// a server of the cluster stops, a new consumer can be created before it
+// has a leader that answers (fetch: "no responders"), so a read that fails
+// is tried again from the start with a fresh consumer, until ctx ends.
 func readStream(ctx context.Context, t *testing.T, js jetstream.JetStream, stream string, f func(subject string, data []byte)) {
 	t.Helper()
-	st, err := js.Stream(ctx, stream)
-	if err != nil {
-		t.Fatal(err)
+	type msg struct {
+		subject string
+		data    []byte
 	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for n := uint64(0); n < info.State.Msgs; {
-		batch, err := cons.Fetch(int(min(info.State.Msgs-n, 500)), jetstream.FetchMaxWait(5*time.Second))
+	read := func() ([]msg, error) {
+		st, err := js.Stream(ctx, stream)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		got := 0
-		for m := range batch.Messages() {
-			f(m.Subject(), m.Data())
-			got++
+		info, err := st.Info(ctx)
+		if err != nil {
+			return nil, err
 		}
-		if got == 0 {
-			t.Fatalf("stream %s: %d of %d messages read: %v", stream, n, info.State.Msgs, batch.Error())
+		cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+		if err != nil {
+			return nil, err
 		}
-		n += uint64(got)
+		var msgs []msg
+		for n := uint64(0); n < info.State.Msgs; {
+			batch, err := cons.Fetch(int(min(info.State.Msgs-n, 500)), jetstream.FetchMaxWait(5*time.Second))
+			if err != nil {
+				return nil, err
+			}
+			got := 0
+			for m := range batch.Messages() {
+				msgs = append(msgs, msg{m.Subject(), m.Data()})
+				got++
+			}
+			if got == 0 {
+				return nil, fmt.Errorf("%d of %d messages read: %v", n, info.State.Msgs, batch.Error())
+			}
+			n += uint64(got)
+		}
+		return msgs, nil
+	}
+	for {
+		msgs, err := read()
+		if err == nil {
+			for _, m := range msgs {
+				f(m.subject, m.data)
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("stream %s: %v (and the context ended: %v)", stream, err, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+			t.Logf("stream %s: %v; reading again", stream, err)
+		}
 	}
 }
 
