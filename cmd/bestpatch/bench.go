@@ -166,13 +166,7 @@ make bench generates:
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				err = enc.Encode(res)
-			} else {
-				err = bench.WriteAccuracy(cmd.OutOrStdout(), res)
-			}
+			err = writeResult(cmd.OutOrStdout(), asJSON, res, bench.WriteAccuracy)
 			if err != nil {
 				return err
 			}
@@ -260,13 +254,7 @@ python3-sympy, as in the image).`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(res); err != nil {
-					return err
-				}
-			} else if err := bench.WriteSpeed(cmd.OutOrStdout(), res); err != nil {
+			if err := writeResult(cmd.OutOrStdout(), asJSON, res, bench.WriteSpeed); err != nil {
 				return err
 			}
 			return bench.AdaptiveErr([]bench.AdaptiveRow{res.Adaptive})
@@ -328,12 +316,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
-			}
-			return bench.WriteDaemon(cmd.OutOrStdout(), res)
+			return writeResult(cmd.OutOrStdout(), asJSON, res, bench.WriteDaemon)
 		},
 	}
 	f := cmd.Flags()
@@ -390,12 +373,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
-			}
-			return bench.WriteScale(cmd.OutOrStdout(), res)
+			return writeResult(cmd.OutOrStdout(), asJSON, res, bench.WriteScale)
 		},
 	}
 	f := cmd.Flags()
@@ -408,4 +386,15 @@ Examples:
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
+}
+
+// writeResult prints a bench result as indented JSON (--json) or as the
+// bench's text.
+func writeResult[R any](w io.Writer, asJSON bool, res R, text func(io.Writer, R) error) error {
+	if !asJSON {
+		return text(w, res)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
 }
