@@ -56,17 +56,24 @@ var sympyEdits = []sympyEdit{
 // candidates: a model's repeated answers.
 var sympyRepeats = []string{KindExact, KindExact, KindExact, KindPartial + "-1", KindPartial + "-1", KindWrong + "-1", KindWrong + "-2"}
 
-// sympyTests are the job's generated tests: a reproducing one, a weak one
-// (a partial fix passes it) and one that passes on the base.
+// sympyTests are the job's generated tests, two of each kind that a
+// generated set has: reproducing (they fail on the base), weak (a partial
+// fix passes them) and passing on the base (they catch a regression). Six,
+// as the Go job's task has: with fewer, the naive way (a container per
+// candidate per test file) would be measured on a job smaller than the one
+// bestpatch is compared on elsewhere, and its ratio would say less.
 var sympyTests = []struct{ id, file, body string }{
 	{"repro", "sympy/ntheory/tests/test_bp_repro.py", "def test_bp_repro():\n    assert digits(35, 10, 3) == [10, 0, 3, 5]\n    assert digits(35, 10, 2) == [10, 3, 5]\n"},
+	{"repro-negative", "sympy/ntheory/tests/test_bp_repro_negative.py", "def test_bp_repro_negative():\n    assert digits(-35, 10, 4) == [-10, 0, 0, 3, 5]\n    raises(ValueError, lambda: digits(2, 2, 1))\n"},
 	{"weak", "sympy/ntheory/tests/test_bp_weak.py", "def test_bp_weak():\n    assert digits(35, 10, 2) == [10, 3, 5]\n"},
+	{"weak-padding", "sympy/ntheory/tests/test_bp_weak_padding.py", "def test_bp_weak_padding():\n    assert digits(35, 10, 4) == [10, 0, 0, 3, 5]\n"},
 	{"passing", "sympy/ntheory/tests/test_bp_passing.py", "def test_bp_passing():\n    assert digits(27, b=2) == [2, 1, 1, 0, 1, 1]\n"},
+	{"passing-palindromic", "sympy/ntheory/tests/test_bp_passing_palindromic.py", "def test_bp_passing_palindromic():\n    assert is_palindromic(121)\n    assert is_palindromic(0o121, 8)\n    assert not is_palindromic(123)\n"},
 }
 
 // SympyJob builds the sympy speed job from repo, a git copy of the stand-in
 // image's /testbed: 16 candidates (8 distinct changes to digits.py, a no-op
-// and repeats) and 3 generated tests, run by bin/test on the test file of
+// and repeats) and 6 generated tests (sympyTests), run by bin/test on the test file of
 // the changed module and the generated test files, as SWE-bench's harness
 // runs sympy. python3 runs bin/test, so no conda activation is needed.
 func SympyJob(repo, image string) (selector.Job, error) {
@@ -84,7 +91,7 @@ func SympyJob(repo, image string) (selector.Job, error) {
 		Problem:     "digits() pads one zero too few, and refuses a digit count that fits",
 	}
 	for _, gt := range sympyTests {
-		body := "from sympy.ntheory.digits import digits\n\n\n" + gt.body
+		body := "from sympy.ntheory.digits import digits, is_palindromic\nfrom sympy.testing.pytest import raises\n\n\n" + gt.body
 		p, err := testsubject.Diff(repo, testsubject.NewFile(filepath.FromSlash(gt.file), body))
 		if err != nil {
 			return selector.Job{}, fmt.Errorf("sympy job: generated test %s: %w", gt.id, err)

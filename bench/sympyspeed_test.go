@@ -26,9 +26,10 @@ def is_palindromic(n, b=10):
     return _palindromic(digits(n, b), 1)
 `
 
-// The sympy job has 16 candidates making 8 distinct changes, 3 generated
-// tests, and the naive way runs the base and every candidate once per test
-// artifact, each generated test by its own file.
+// The sympy job has 16 candidates making 8 distinct changes, 6 generated
+// tests (as many as the Go job's task), and the naive way runs the base and
+// every candidate once per test artifact, each generated test by its own
+// file.
 func TestSympyJob(t *testing.T) {
 	repo := t.TempDir()
 	if err := testsubject.Repo(repo, map[string]string{sympyDigits: sympyDigitsStub, sympyDigitsTests: "def test_digits():\n    pass\n"}); err != nil {
@@ -45,8 +46,8 @@ func TestSympyJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(job.Candidates) != 16 || plan.Distinct() != 8 || len(job.Task.GeneratedTests) != 3 {
-		t.Errorf("%d candidates, %d distinct, %d generated tests; want 16, 8, 3", len(job.Candidates), plan.Distinct(), len(job.Task.GeneratedTests))
+	if len(job.Candidates) != 16 || plan.Distinct() != 8 || len(job.Task.GeneratedTests) != 6 {
+		t.Errorf("%d candidates, %d distinct, %d generated tests; want 16, 8, 6", len(job.Candidates), plan.Distinct(), len(job.Task.GeneratedTests))
 	}
 	for _, c := range job.Candidates {
 		if !strings.Contains(c.Patch, "+++ b/"+sympyDigits) {
@@ -57,8 +58,8 @@ func TestSympyJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(runs) != 17*4 {
-		t.Fatalf("%d naive runs, want %d", len(runs), 17*4)
+	if len(runs) != 17*7 {
+		t.Fatalf("%d naive runs, want %d", len(runs), 17*7)
 	}
 	want := map[string]int{job.Task.TestCommand + " '" + sympyDigitsTests + "'": 17}
 	for _, gt := range sympyTests {

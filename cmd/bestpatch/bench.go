@@ -233,7 +233,7 @@ whose sum over the cores is the ideal. The task's image is built first if it is
 missing (testdata/images/build.sh go-task).
 
 With --sympy the job is sympy's instead (no --dir): 16 candidates (8 distinct
-changes to sympy/ntheory/digits.py) and 3 generated tests on the SWE-bench
+changes to sympy/ntheory/digits.py) and 6 generated tests on the SWE-bench
 stand-in image (testdata/images/build.sh swebench), bin/test running the
 changed module's test file; bare runs use the host's /usr/bin/python3 (Debian's
 python3-sympy, as in the image).`,
