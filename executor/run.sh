@@ -105,15 +105,30 @@ fi
 stamp apply
 
 if [ -d "$BP_DIR/tests" ]; then
-	for p in "$BP_DIR"/tests/*.patch; do
-		[ -e "$p" ] || continue
-		id=$(cat "${p%.patch}.id")
-		if git apply --whitespace=nowarn "$p" >&2; then
-			mark "test-apply=ok $id"
-		else
-			mark "test-apply=failed $id"
-		fi
-	done
+	set -- "$BP_DIR"/tests/*.patch
+	[ -e "$1" ] || shift $#
+	# All in one git call first: each call costs a process start, 0.3 s in a
+	# busy container on fuse-overlayfs. One stream of all the patches is
+	# applied in order, each on what the earlier ones left, as one at a time
+	# would, and nothing is written unless all apply (git apply of several
+	# files would keep the ones before a failure). When one does not apply,
+	# they go one at a time, from the same tree, so that each is reported;
+	# git's complaint about the stream is dropped, each one's follows.
+	if [ $# -gt 0 ] && cat -- "$@" | git apply --whitespace=nowarn 2>"$BP_DIR/tests.err"; then
+		[ -s "$BP_DIR/tests.err" ] && cat "$BP_DIR/tests.err" >&2
+		for p; do
+			mark "test-apply=ok $(cat "${p%.patch}.id")"
+		done
+	else
+		for p; do
+			id=$(cat "${p%.patch}.id")
+			if git apply --whitespace=nowarn "$p" >&2; then
+				mark "test-apply=ok $id"
+			else
+				mark "test-apply=failed $id"
+			fi
+		done
+	fi
 fi
 
 activate=""

@@ -125,6 +125,56 @@ func TestLocalApply(t *testing.T) {
 	}
 }
 
+// Test patches apply in their order, each on what the earlier ones left,
+// whether they all apply (one step) or one does not (one at a time from the
+// same tree: a patch that applies is applied once, whatever its place).
+func TestLocalTestPatchesInOrder(t *testing.T) {
+	l, _ := newTestLocal(t)
+	repo := executortest.GitRepo(t, map[string]string{"lib.txt": "lib\n"})
+	gen := executor.TestPatch{ID: "gen", Patch: executortest.DiffAgainst(t, repo, map[string]string{"gen_test.go": "generated\n"})}
+	withGen := executortest.GitRepo(t, map[string]string{"lib.txt": "lib\n", "gen_test.go": "generated\n"})
+	extend := executor.TestPatch{ID: "extend", Patch: executortest.DiffAgainst(t, withGen, map[string]string{"gen_test.go": "generated\nextended\n"})}
+	broken := executor.TestPatch{ID: "broken", Patch: strings.ReplaceAll(executortest.DiffAgainst(t, repo, map[string]string{"lib.txt": "other\n"}), "-lib", "-not what the file holds")}
+	check := `g=FAILED; [ "$(cat gen_test.go 2>/dev/null)" = generated ] && g=PASSED
+e=FAILED; [ "$(cat gen_test.go 2>/dev/null)" = "$(printf 'generated\nextended')" ] && e=PASSED
+l=FAILED; [ "$(cat lib.txt)" = lib ] && l=PASSED
+` + `printf '%s\n' '==== short test summary info ====' "$g t::generated" "$e t::extended" "$l t::lib" '==== end ===='`
+	cases := []struct {
+		name     string
+		tests    []executor.TestPatch
+		applied  map[string]bool
+		outcomes map[string]string
+	}{
+		{"all apply", []executor.TestPatch{gen, extend},
+			map[string]bool{"gen": true, "extend": true}, map[string]string{"t::generated": "FAIL", "t::extended": "PASS", "t::lib": "PASS"}},
+		{"the first does not apply", []executor.TestPatch{broken, gen, extend},
+			map[string]bool{"broken": false, "gen": true, "extend": true}, map[string]string{"t::generated": "FAIL", "t::extended": "PASS", "t::lib": "PASS"}},
+		{"the last does not apply", []executor.TestPatch{gen, extend, broken},
+			map[string]bool{"broken": false, "gen": true, "extend": true}, map[string]string{"t::generated": "FAIL", "t::extended": "PASS", "t::lib": "PASS"}},
+		{"out of order", []executor.TestPatch{extend, gen},
+			map[string]bool{"gen": true, "extend": false}, map[string]string{"t::generated": "PASS", "t::extended": "FAIL", "t::lib": "PASS"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := l.Run(t.Context(), executor.Run{
+				Env: executor.Environment{Repo: repo}, Tests: tc.tests, Command: check, Format: executor.Pytest, Timeout: time.Minute,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != executor.Completed {
+				t.Fatalf("status %q, want completed; reason: %s", res.Status, res.Reason)
+			}
+			if fmt.Sprint(res.TestsApplied) != fmt.Sprint(tc.applied) {
+				t.Errorf("tests applied %v, want %v", res.TestsApplied, tc.applied)
+			}
+			if fmt.Sprint(outcomes(res.Cases)) != fmt.Sprint(tc.outcomes) {
+				t.Errorf("cases %v, want %v", outcomes(res.Cases), tc.outcomes)
+			}
+		})
+	}
+}
+
 // The reason of a failed apply quotes git's own complaint.
 func TestLocalApplyFailedQuotesGit(t *testing.T) {
 	l, _ := newTestLocal(t)
