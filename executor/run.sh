@@ -42,7 +42,11 @@ fi
 # a file named '*' is a file, not a glob.
 git() { command git -c safe.directory='*' --literal-pathspecs "$@"; }
 
-base=$(git rev-parse --verify -q HEAD) || { mark "infra=not a git repository: $(pwd)"; exit 3; }
+# The base commit and its tree, in one git call.
+revs=$(git rev-parse HEAD 'HEAD^{tree}' 2>/dev/null) || { mark "infra=not a git repository: $(pwd)"; exit 3; }
+nl='
+'
+base=${revs%%"$nl"*} basetree=${revs#*"$nl"}
 clean() { git reset -q --hard "$base" && git clean -qfd; }
 # BP_CLEAN: the sandbox reset the tree before its run was known (the Docker
 # backend's containers made ahead), so it is clean already.
@@ -87,20 +91,27 @@ if [ -s "$BP_DIR/candidate.patch" ]; then
 		exit 0
 	fi
 	mark "apply=$applied"
-	# Did it change anything? Only the touched paths can have changed; -f
-	# counts them even where .gitignore would hide them.
+	# The tree the candidate leaves, by content: two candidates with the
+	# same tree are the same change, whatever their text; the base's tree
+	# if it changed nothing. Only the touched paths can have changed; -f
+	# counts them even where .gitignore would hide them. They are staged in
+	# an index of the run's own, read from the base's tree, so that the
+	# repository's index stays as the reset left it: unstaging them there
+	# (git reset) would stat every file of the work tree, slow on
+	# fuse-overlayfs.
+	GIT_INDEX_FILE=$BP_DIR/index
+	export GIT_INDEX_FILE
+	git read-tree "$base" || { mark "infra=cannot read the base tree into an index in $BP_DIR"; exit 3; }
 	while IFS= read -r line || [ -n "$line" ]; do
 		git add -A -f -- "${line#* }" >/dev/null 2>&1
 	done <"$BP_DIR/touched"
-	if git diff --cached --quiet "$base"; then
-		git reset -q
+	tree=$(git write-tree)
+	unset GIT_INDEX_FILE
+	if [ "$tree" = "$basetree" ]; then
 		mark "empty"
 		exit 0
 	fi
-	# The tree the candidate leaves, by content: two candidates with the
-	# same tree are the same change, whatever their text.
-	mark "tree=$(git write-tree)"
-	git reset -q
+	mark "tree=$tree"
 fi
 stamp apply
 
