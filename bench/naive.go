@@ -135,16 +135,24 @@ func withArgs(command string, args []string) string {
 }
 
 // runNaive runs the naive way's runs with the given parallelism and returns
-// the wall time.
-func runNaive(ctx context.Context, exec selector.Executor, workers int, runs []executor.Run) (time.Duration, error) {
+// the wall time and the indexes of the runs killed for memory. Such a run
+// is a finished one that failed, as the SWE-bench harness records an
+// instance whose tests ran out of memory and goes on: a candidate's code
+// may allocate without bound. Any other infrastructure failure stops it.
+func runNaive(ctx context.Context, exec selector.Executor, workers int, runs []executor.Run) (time.Duration, []int, error) {
 	start := time.Now()
+	oom := make([]bool, len(runs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
-	for _, r := range runs {
+	for i, r := range runs {
 		g.Go(func() error {
 			res, err := exec.Run(gctx, r)
 			if err != nil {
 				return err
+			}
+			if res.OutOfMemory() {
+				oom[i] = true
+				return nil
 			}
 			if res.Status == executor.Infra {
 				return fmt.Errorf("a naive run failed for infrastructure reasons: %s", res.Reason)
@@ -153,5 +161,11 @@ func runNaive(ctx context.Context, exec selector.Executor, workers int, runs []e
 		})
 	}
 	err := g.Wait()
-	return time.Since(start), err
+	var killed []int
+	for i, k := range oom {
+		if k {
+			killed = append(killed, i)
+		}
+	}
+	return time.Since(start), killed, err
 }

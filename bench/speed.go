@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,6 +65,13 @@ type SpeedResult struct {
 	// test artifact) pair, with the same parallelism.
 	Naive     time.Duration `json:"naive"`
 	NaiveRuns int           `json:"naive_runs"`
+	// SelectorOutOfMemory names the selector's runs killed at their memory
+	// limit: finished runs, whose candidates' rows are infra.
+	SelectorOutOfMemory []string `json:"selector_out_of_memory,omitempty"`
+	// NaiveOutOfMemory names the naive runs killed at their memory limit
+	// (counted as finished, failed runs), each with how the selector's run
+	// of the same candidate ended.
+	NaiveOutOfMemory []string `json:"naive_out_of_memory,omitempty"`
 	// BareSum is the sum of the bare test-command times of the selector's
 	// runs on the host; Ideal is BareSum over the cores.
 	BareSum time.Duration `json:"bare_sum"`
@@ -206,15 +214,23 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	res.Selector, res.SelectorRuns, res.Distinct = rep.Duration, len(rep.Runs), rep.Distinct
 	for _, r := range rep.Runs {
 		res.RunSum += r.Duration
-		if r.Status == executor.Infra {
+		switch {
+		case rep.Results[r.ID].OutOfMemory():
+			// As in the naive way: a finished run, the candidate's row infra.
+			res.SelectorOutOfMemory = append(res.SelectorOutOfMemory, fmt.Sprintf("run %s of %s", r.ID, strings.Join(r.Candidates, " ")))
+		case r.Status == executor.Infra:
 			return res, fmt.Errorf("speed: run %s failed for infrastructure reasons: %s", r.ID, r.Reason)
 		}
 	}
 
 	cfg.Log.Info("speed: the naive way", "runs", len(naive))
 	res.NaiveRuns = len(naive)
-	if res.Naive, err = runNaive(ctx, cfg.Exec, cfg.Workers, naive); err != nil {
+	var killed []int
+	if res.Naive, killed, err = runNaive(ctx, cfg.Exec, cfg.Workers, naive); err != nil {
 		return res, err
+	}
+	for _, i := range killed {
+		res.NaiveOutOfMemory = append(res.NaiveOutOfMemory, naiveRunName(job, rep, i))
 	}
 
 	cfg.Log.Info("speed: bare on the host", "runs", len(rep.Runs))
@@ -317,6 +333,36 @@ func pickSpeedJob(tasks []selector.Task, cat []CatalogTask, cfg SpeedConfig) (se
 	return selector.Job{}, fmt.Errorf("no task in %s makes a speed job: %s", cfg.Dir, strings.Join(reasons, "; "))
 }
 
+// naiveRunName names the i-th of NaiveRuns(job.Task, job.Candidates): its
+// candidate (or the base) and test artifact, and how the selector's runs
+// of that candidate ended in rep.
+func naiveRunName(job selector.Job, rep selector.Report, i int) string {
+	arts := 1 + len(job.Task.GeneratedTests)
+	art := "the original tests"
+	if a := i % arts; a > 0 {
+		art = "generated test " + job.Task.GeneratedTests[a-1].ID
+	}
+	c := i / arts
+	if c == 0 {
+		return "the base, " + art
+	}
+	cand := job.Candidates[c-1]
+	var ended []string
+	for _, r := range rep.Runs {
+		if slices.Contains(r.Candidates, cand.ID) {
+			e := string(r.Status)
+			if r.Reason != "" {
+				e += " (" + r.Reason + ")"
+			}
+			ended = append(ended, e)
+		}
+	}
+	if len(ended) == 0 {
+		ended = []string{"no run of its own"}
+	}
+	return fmt.Sprintf("candidate %s (%s), %s; the selector's runs of it: %s", cand.ID, cand.Model, art, strings.Join(ended, ", "))
+}
+
 // WriteSpeed prints a speed result with its ratios.
 func WriteSpeed(w io.Writer, r SpeedResult) error {
 	ratio := func(a, b time.Duration) string {
@@ -342,6 +388,16 @@ func WriteSpeed(w io.Writer, r SpeedResult) error {
 		// the base's results), or the selector's own work between runs.
 		_, err = fmt.Fprintf(w, "  slots busy: %.0f%% (run sum %s over %d slots for %s)\n",
 			100*r.RunSum.Seconds()/(r.Selector.Seconds()*float64(r.Workers)), r.RunSum.Round(100*time.Millisecond), r.Workers, r.Selector.Round(100*time.Millisecond))
+	}
+	for _, n := range r.SelectorOutOfMemory {
+		if err == nil {
+			_, err = fmt.Fprintf(w, "  selector's run killed at its memory limit (its candidates' row is infra): %s\n", n)
+		}
+	}
+	for _, n := range r.NaiveOutOfMemory {
+		if err == nil {
+			_, err = fmt.Fprintf(w, "  naive run killed at its memory limit (counted as a failed run): %s\n", n)
+		}
 	}
 	if err == nil && r.Steps != nil {
 		_, err = fmt.Fprintf(w, "  per container run (mean): %s\n", r.Steps)

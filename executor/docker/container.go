@@ -256,7 +256,7 @@ wait:
 		res.Reason = fmt.Sprintf("the container ran past the run's timeout plus %s of setup and was killed: the run script itself hung (reset, patch or copy)", d.cfg.SetupGrace)
 	case oomKilled || limits.oomKills > 0:
 		res.Status = executor.Infra
-		res.Reason = fmt.Sprintf("out of memory: a process was killed at the run's memory limit of %d MiB (container exit %d); raise limits.memory_mb if the tests need more", sp.limits.MemoryMB, code)
+		res.Reason = executor.OutOfMemoryReason + fmt.Sprintf("a process was killed at the run's memory limit of %d MiB (container exit %d); raise limits.memory_mb if the tests need more", sp.limits.MemoryMB, code)
 	case limits.pidsMax > 0:
 		res.Status = executor.Infra
 		res.Reason = fmt.Sprintf("process limit reached: forks failed %d times at the run's limit of %d processes (a fork bomb, or tests that need more: raise limits.pids)", limits.pidsMax, sp.limits.PIDs)

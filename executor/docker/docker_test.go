@@ -294,6 +294,9 @@ func TestDockerLimits(t *testing.T) {
 			if res.Status != tc.wantStatus || !strings.Contains(res.Reason, tc.wantReason) {
 				t.Errorf("status %s (%s), want %s with %q", res.Status, res.Reason, tc.wantStatus, tc.wantReason)
 			}
+			if oom := tc.wantReason == "out of memory"; res.OutOfMemory() != oom {
+				t.Errorf("OutOfMemory() = %v, want %v (status %s, reason %q)", res.OutOfMemory(), oom, res.Status, res.Reason)
+			}
 			if left := leftBehind(t, dd); len(left) > 0 {
 				t.Errorf("containers left after the run: %d", len(left))
 			}

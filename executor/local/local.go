@@ -225,7 +225,7 @@ func (l *Executor) run(ctx context.Context, run executor.Run) (executor.Result, 
 		// As on Docker: a process killed for memory says nothing about the
 		// candidate, and the tests' output may still look like a result.
 		res.Status = executor.Infra
-		res.Reason = fmt.Sprintf("out of memory: the kernel's OOM killer killed %d process(es) of the run (exit status %d); the local executor has no memory limit of its own: free memory, run fewer jobs at once, or use the Docker executor",
+		res.Reason = executor.OutOfMemoryReason + fmt.Sprintf("the kernel's OOM killer killed %d process(es) of the run (exit status %d); the local executor has no memory limit of its own: free memory, run fewer jobs at once, or use the Docker executor",
 			kills, res.ExitCode)
 	}
 	return res, nil

@@ -221,6 +221,9 @@ func TestLocalOOM(t *testing.T) {
 			if res.Status != tc.status || !strings.Contains(res.Reason, tc.reason) {
 				t.Errorf("status %s reason %q, want %s saying %q", res.Status, res.Reason, tc.status, tc.reason)
 			}
+			if res.OutOfMemory() != (tc.mode == "hog") {
+				t.Errorf("OutOfMemory() = %v for %s (status %s, reason %q)", res.OutOfMemory(), tc.mode, res.Status, res.Reason)
+			}
 			if len(res.Cases) != 1 {
 				t.Errorf("cases %v: the command went on after the kill and printed its summary, which the result keeps", res.Cases)
 			}
