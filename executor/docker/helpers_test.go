@@ -24,7 +24,7 @@ const (
 
 // newTestDocker returns a Docker backend on the engine of the environment,
 // or skips the test when no engine answers. At the end of the test it
-// checks that no container of this backend is left.
+// checks that no container or volume of this backend is left.
 func newTestDocker(t testing.TB, cfg Config) *Executor {
 	t.Helper()
 	if cfg.Log == nil {
@@ -45,6 +45,10 @@ func newTestDocker(t testing.TB, cfg Config) *Executor {
 		for _, c := range ownedContainers(t, d) {
 			t.Errorf("container left behind: %v (%s)", c.Names, c.State)
 			_, _ = d.cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
+		}
+		for _, v := range ownedVolumes(t, d) {
+			t.Errorf("volume left behind: %s", v.Name)
+			_, _ = d.cli.VolumeRemove(context.Background(), v.Name, client.VolumeRemoveOptions{Force: true})
 		}
 	})
 	return d

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
@@ -44,10 +45,10 @@ type readOnlyCopies struct {
 }
 
 // imageMounts inspects a run's image: a missing image is a permanent
-// error; the paths its label names become read-only mounts of their
-// copies. A copy that cannot be made is logged and left out: the run then
-// reads that path from the image, only slower (and the next run of the
-// image tries again).
+// error; the workdir gets a volume of its own (workdirMount); the paths the
+// image's label names become read-only mounts of their copies. A copy that
+// cannot be made is logged and left out: the run then reads that path from
+// the image, only slower (and the next run of the image tries again).
 func (d *Executor) imageMounts(ctx context.Context, image, workdir string) ([]mount.Mount, error) {
 	ins, err := d.cli.ImageInspect(ctx, image)
 	if err != nil {
@@ -56,19 +57,33 @@ func (d *Executor) imageMounts(ctx context.Context, image, workdir string) ([]mo
 		}
 		return nil, err
 	}
+	mounts := d.readOnlyMounts(ctx, image, ins, workdir)
+	wd, ok, err := d.workdirMount(ctx, ins.ID, workdir)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		mounts = append(slices.Clip(mounts), wd)
+	}
+	return mounts, nil
+}
+
+// readOnlyMounts are the read-only mounts of the copies of the paths the
+// image's label names.
+func (d *Executor) readOnlyMounts(ctx context.Context, image string, ins client.ImageInspectResult, workdir string) []mount.Mount {
 	var label string
 	if ins.Config != nil {
 		label = ins.Config.Labels[LabelReadOnlyPaths]
 	}
 	if label == "" {
-		return nil, nil
+		return nil
 	}
 	known := ins.ID + "\x00" + workdir
 	d.ro.mu.Lock()
 	mounts, ok := d.ro.byImage[known]
 	d.ro.mu.Unlock()
 	if ok {
-		return mounts, nil
+		return mounts
 	}
 	failed := false
 	for _, p := range strings.Fields(label) {
@@ -89,7 +104,7 @@ func (d *Executor) imageMounts(ctx context.Context, image, workdir string) ([]mo
 		d.ro.byImage[known] = mounts
 		d.ro.mu.Unlock()
 	}
-	return mounts, nil
+	return mounts
 }
 
 // readOnlyRefused says why p cannot be mounted read-only over the image,

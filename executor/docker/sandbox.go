@@ -61,7 +61,7 @@ func (d *Executor) makeSandbox(ctx context.Context, sp spec) (sb *sandbox, err e
 		return nil, err
 	}
 	step := time.Now()
-	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: &cfg, HostConfig: sp.host})
+	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: &cfg, HostConfig: withVolumeLabels(sp.host, cfg.Labels)})
 	if err != nil {
 		if ctx.Err() != nil {
 			// The engine may have made it after the request was abandoned:
@@ -151,7 +151,8 @@ func (sb *sandbox) stream(stdout, stderr io.Writer) <-chan error {
 
 // removeUnstarted removes this backend's containers that were created and
 // never started: ones the engine made after their create request was
-// abandoned (a cancelled context), which no run knows.
+// abandoned (a cancelled context), which no run knows; then its volumes
+// that no container uses.
 func (d *Executor) removeUnstarted() {
 	ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
 	defer cancel()
@@ -165,5 +166,11 @@ func (d *Executor) removeUnstarted() {
 	}
 	for _, c := range list.Items {
 		d.removeNow(ctx, &sandbox{id: c.ID, name: c.ID})
+	}
+	// Volumes no container of this backend uses any more (a create that
+	// failed after making its workdir volume).
+	own := make(client.Filters).Add("label", LabelOwner+"="+d.owner.String()).Add("dangling", "true")
+	if err := d.removeVolumes(ctx, own, func(map[string]string) bool { return true }); err != nil {
+		d.log.Warn("cannot remove this backend's unused volumes; the next Sweep removes them", "err", err)
 	}
 }

@@ -68,5 +68,40 @@ func (d *Executor) Sweep(ctx context.Context) ([]string, error) {
 			errs = append(errs, fmt.Errorf("remove orphaned container %s (owner %s): %w", name, c.Labels[LabelOwner], err))
 		}
 	}
+	errs = append(errs, d.removeVolumes(ctx, make(client.Filters).Add("label", LabelOwner), func(l map[string]string) bool {
+		o, ok := executor.ParseOwner(l[LabelOwner], l[LabelOwnerStart])
+		return ok && o.OrphanedOn(d.owner.Host)
+	}))
 	return removed, errors.Join(errs...)
+}
+
+// removeVolumes removes the volumes that filter lists and orphaned says
+// yes to: the workdir volumes (Config.ImageWorkdir) that removed containers
+// left, as when a container was removed without its volumes or its create
+// failed half-way. A volume still in use is left to its container.
+func (d *Executor) removeVolumes(ctx context.Context, filter client.Filters, orphaned func(labels map[string]string) bool) error {
+	list, err := d.cli.VolumeList(ctx, client.VolumeListOptions{Filters: filter})
+	if err != nil {
+		return fmt.Errorf("list the volumes of bestpatch's containers: %w", err)
+	}
+	var errs []error
+	n := 0
+	for _, v := range list.Items {
+		if !orphaned(v.Labels) {
+			continue
+		}
+		_, err := d.cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{})
+		switch {
+		case err == nil:
+			n++
+		case cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err):
+			// Gone already, or in use by a container that still exists.
+		default:
+			errs = append(errs, fmt.Errorf("remove orphaned volume %s (owner %s): %w", v.Name, v.Labels[LabelOwner], err))
+		}
+	}
+	if n > 0 {
+		d.log.Info("removed orphaned volumes", "count", n)
+	}
+	return errors.Join(errs...)
 }

@@ -74,6 +74,20 @@ func TestDockerSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = helper.Wait()
+	// Volumes: one of the dead helper's left without its container (Sweep
+	// removes it), one of a live owner (Sweep leaves it).
+	dead := executor.Owner{Host: d.owner.Host, PID: helper.Process.Pid, Start: "1", Instance: "gone"}
+	vols := map[string]string{}
+	for name, l := range map[string]map[string]string{"orphan": labels(dead, "vol-orphan"), "live": labels(self, "vol-live")} {
+		v, err := d.cli.VolumeCreate(t.Context(), client.VolumeCreateOptions{Labels: l})
+		if err != nil {
+			t.Fatalf("create volume %s: %v", name, err)
+		}
+		t.Cleanup(func() {
+			_, _ = d.cli.VolumeRemove(context.Background(), v.Volume.Name, client.VolumeRemoveOptions{Force: true})
+		})
+		vols[name] = v.Volume.Name
+	}
 
 	removed, err := d.Sweep(t.Context())
 	if err != nil {
@@ -86,6 +100,12 @@ func TestDockerSweep(t *testing.T) {
 		if _, err := d.cli.ContainerInspect(t.Context(), id, client.ContainerInspectOptions{}); err != nil {
 			t.Errorf("Sweep touched a container it must leave alone: %v", err)
 		}
+	}
+	if _, err := d.cli.VolumeInspect(t.Context(), vols["orphan"], client.VolumeInspectOptions{}); err == nil {
+		t.Errorf("Sweep left the dead owner's volume %s", vols["orphan"])
+	}
+	if _, err := d.cli.VolumeInspect(t.Context(), vols["live"], client.VolumeInspectOptions{}); err != nil {
+		t.Errorf("Sweep touched a live owner's volume: %v", err)
 	}
 	if procs := executortest.MarkedProcesses(t, "sleep 98760"); len(procs) > 0 {
 		t.Errorf("the orphan's processes survived the sweep: %v", procs)
