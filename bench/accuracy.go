@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bestpatch/bestpatch/bench/accuracy"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 )
@@ -372,7 +373,7 @@ func ablations() []accuracy.Method {
 					continue
 				}
 				for c, o := range m.Base.Cases[a.ID] {
-					if o == scoring.Fail {
+					if o == outcome.Fail {
 						delete(m.Base.Cases[a.ID], c)
 					}
 				}
@@ -389,9 +390,9 @@ func cloneMatrix(m *scoring.Matrix) *scoring.Matrix {
 	for id, r := range m.Candidates {
 		c.Candidates[id] = r
 	}
-	c.Base.Cases = map[string]map[string]scoring.Outcome{}
+	c.Base.Cases = map[string]map[string]outcome.Outcome{}
 	for a, cs := range m.Base.Cases {
-		c.Base.Cases[a] = map[string]scoring.Outcome{}
+		c.Base.Cases[a] = map[string]outcome.Outcome{}
 		for id, o := range cs {
 			c.Base.Cases[a][id] = o
 		}

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/bestpatch/bestpatch/executor"
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/selector"
 )
 
@@ -27,10 +27,10 @@ type suite struct {
 	log     *slog.Logger
 }
 
-const pass = scoring.Pass
+const pass = outcome.Pass
 
 // outcomes is one run's result by case ID.
-type outcomes map[string]scoring.Outcome
+type outcomes map[string]outcome.Outcome
 
 func (s *suite) run(ctx context.Context, repo, patch string, tests []executor.TestPatch) (executor.Result, outcomes, error) {
 	return s.runCommand(ctx, repo, patch, tests, s.command)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
 
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/testfile"
 )
 
 // MaxPatchBytes caps a candidate patch and each test patch. Real fixes are
@@ -114,13 +114,13 @@ func vetPatch(patch string, isTest func(string) bool) (vetted, error) {
 
 // RunPatch is what a run applies of a candidate patch: the patch as
 // NewStage stages it, vetted and re-serialized, without the entries of test
-// files (matched by testFiles, scoring.TestFiles patterns) and
+// files (matched by testFiles, testfile.Matcher patterns) and
 // .gitattributes. Candidates with the same RunPatch make the same run, so a
 // fix and its test-tampering twin share one. ok is false when the vetting
 // refuses the patch or leaves nothing of it (only test files): the run of
 // the patch as given says why.
 func RunPatch(patch string, testFiles []string) (string, bool) {
-	v, err := vetPatch(withNewline(patch), scoring.NewTestFiles(testFiles...).Match)
+	v, err := vetPatch(withNewline(patch), testfile.NewMatcher(testFiles...).Match)
 	if err != nil || v.patch == "" {
 		return "", false
 	}

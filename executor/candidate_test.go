@@ -2,17 +2,16 @@ package executor
 
 import (
 	"github.com/bestpatch/bestpatch/executor/executortest"
+	"github.com/bestpatch/bestpatch/executor/testfile"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
-
-	"github.com/bestpatch/bestpatch/scoring"
 )
 
 func TestVetPatch(t *testing.T) {
-	isTest := scoring.NewTestFiles("*_test.go", "*/tests/*", "tests/*").Match
+	isTest := testfile.NewMatcher("*_test.go", "*/tests/*", "tests/*").Match
 	gitignoreTamper := executortest.NewFilePatch(".gitignore", "zz_test.go") +
 		executortest.NewFilePatch("zz_test.go", "package lib\n\nimport (\"os\"; \"testing\")\n\nfunc TestMain(m *testing.M) { os.Exit(0) }") +
 		executortest.Modify("lib.go")

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // caseSet gathers parsed cases in first-seen order, one entry per ID. A case
@@ -20,7 +20,7 @@ type caseSet struct {
 	cases []Case
 }
 
-func (s *caseSet) add(id string, o scoring.Outcome) {
+func (s *caseSet) add(id string, o outcome.Outcome) {
 	if s.index == nil {
 		s.index = map[string]int{}
 	}
@@ -33,9 +33,9 @@ func (s *caseSet) add(id string, o scoring.Outcome) {
 	s.cases[i].Outcome = mergeOutcomes(s.cases[i].Outcome, o)
 }
 
-func mergeOutcomes(a, b scoring.Outcome) scoring.Outcome {
-	if (a == scoring.Pass && b == scoring.Error) || (a == scoring.Error && b == scoring.Pass) {
-		return scoring.Fail
+func mergeOutcomes(a, b outcome.Outcome) outcome.Outcome {
+	if (a == outcome.Pass && b == outcome.Error) || (a == outcome.Error && b == outcome.Pass) {
+		return outcome.Fail
 	}
 	if outcomeRank(b) > outcomeRank(a) {
 		return b
@@ -43,15 +43,15 @@ func mergeOutcomes(a, b scoring.Outcome) scoring.Outcome {
 	return a
 }
 
-func outcomeRank(o scoring.Outcome) int {
+func outcomeRank(o outcome.Outcome) int {
 	switch o {
-	case scoring.Fail:
+	case outcome.Fail:
 		return 4
-	case scoring.Error:
+	case outcome.Error:
 		return 3
-	case scoring.Pass:
+	case outcome.Pass:
 		return 2
-	case scoring.Skip:
+	case outcome.Skip:
 		return 1
 	}
 	return 0

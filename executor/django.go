@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // Django is the output of Django's test runner at verbosity 2.
@@ -161,16 +161,16 @@ var djangoReport = regexp.MustCompile(`^(FAIL|ERROR|UNEXPECTED SUCCESS): (.*)$`)
 
 // djangoStatus maps a status word to its outcome; ok is false for text that
 // is not a status.
-func djangoStatus(s string) (o scoring.Outcome, ok bool) {
+func djangoStatus(s string) (o outcome.Outcome, ok bool) {
 	switch {
 	case s == "ok" || s == "OK":
-		return scoring.Pass, true
+		return outcome.Pass, true
 	case s == "FAIL" || s == "ERROR" || s == "unexpected success":
-		return scoring.Fail, true
+		return outcome.Fail, true
 	case s == "expected failure":
-		return scoring.Pass, true
+		return outcome.Pass, true
 	case s == "skipped" || strings.HasPrefix(s, "skipped '") || strings.HasPrefix(s, `skipped "`):
-		return scoring.Skip, true
+		return outcome.Skip, true
 	}
 	return 0, false
 }
@@ -240,12 +240,12 @@ func (p *djangoParser) progress(line string) {
 	desc := line[m[2]:m[3]]
 	rest := line[m[1]+len(" ..."):]
 	if m[8] >= 0 { // a subtest: "test_x (...) (i=2) ... FAIL"
-		if o, ok := djangoStatus(strings.TrimSpace(rest)); ok && o == scoring.Fail {
+		if o, ok := djangoStatus(strings.TrimSpace(rest)); ok && o == outcome.Fail {
 			if p.pending == desc {
 				p.pending = ""
 				p.read++
 			}
-			p.cases.add(p.id(desc), scoring.Fail)
+			p.cases.add(p.id(desc), outcome.Fail)
 		}
 		return
 	}
@@ -296,13 +296,13 @@ func (p *djangoParser) reported(desc string) {
 			p.pending = ""
 		}
 		delete(p.unresolved, desc)
-		p.cases.add(p.id(desc), scoring.Fail)
+		p.cases.add(p.id(desc), outcome.Fail)
 		p.read++
 	default:
 		if _, seen := p.ids[desc]; !seen {
 			p.read++ // not in the progress lines (verbosity 1): the count check says so
 		}
-		p.cases.add(p.id(desc), scoring.Fail)
+		p.cases.add(p.id(desc), outcome.Fail)
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/testfile"
 )
 
 // Format names a test-output format that the executor can parse: one of the
@@ -35,7 +35,7 @@ type FormatSpec struct {
 	// Internal formats serve bestpatch's own runs (listing): never a task's
 	// test_format, and left out of the names an error suggests.
 	Internal bool
-	// TestFiles are the default test-file patterns (scoring.TestFiles
+	// TestFiles are the default test-file patterns (testfile.Matcher
 	// syntax: `*` crosses `/`); a task's test_files replace them.
 	TestFiles []string
 	// TestStyle tells a test writer (package generator) how this format's
@@ -96,8 +96,8 @@ func FormatNames() string {
 func (s *FormatSpec) ReadsReport() bool { return s.newParser == nil }
 
 // TestFileMatcher is the matcher of the format's default test files.
-func (s *FormatSpec) TestFileMatcher() scoring.TestFiles {
-	return scoring.NewTestFiles(s.TestFiles...)
+func (s *FormatSpec) TestFileMatcher() testfile.Matcher {
+	return testfile.NewMatcher(s.TestFiles...)
 }
 
 // Directive turns a test file's repository path into the argument the

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // GoJSON is the output of `go test -json`.
@@ -101,7 +101,7 @@ func newGoTestParser() *goTestParser {
 	return &goTestParser{broken: unitSet{}, pkgs: map[string]*goPackage{}, files: unitSet{}}
 }
 
-var goOutcomes = map[string]scoring.Outcome{"pass": scoring.Pass, "fail": scoring.Fail, "skip": scoring.Skip}
+var goOutcomes = map[string]outcome.Outcome{"pass": outcome.Pass, "fail": outcome.Fail, "skip": outcome.Skip}
 
 var (
 	outputAction = []byte(`"Action":"output"`)
@@ -181,7 +181,7 @@ func (p *goTestParser) packageEvent(ev goEvent, pkg *goPackage) {
 			}
 			sort.Strings(running)
 			for _, t := range running {
-				p.cases.add(ev.Package+"::"+t, scoring.Fail)
+				p.cases.add(ev.Package+"::"+t, outcome.Fail)
 			}
 			pkg.reported = true
 		case !pkg.reported:

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // JUnit is a JUnit XML report file that the test command writes.
@@ -82,7 +82,7 @@ func parseJUnit(r io.Reader, limit int64) ([]Case, error) {
 				if cls != "" {
 					id = cls + "::" + name
 				}
-				cur, caseDepth = &Case{ID: id, Outcome: scoring.Pass}, depth
+				cur, caseDepth = &Case{ID: id, Outcome: outcome.Pass}, depth
 			case cur != nil && depth == caseDepth+1:
 				cur.Outcome = mergeJUnitChild(cur.Outcome, t)
 			}
@@ -98,25 +98,25 @@ func parseJUnit(r io.Reader, limit int64) ([]Case, error) {
 }
 
 // mergeJUnitChild folds one child element of a <testcase> into its outcome.
-func mergeJUnitChild(o scoring.Outcome, child xml.StartElement) scoring.Outcome {
-	var next scoring.Outcome
+func mergeJUnitChild(o outcome.Outcome, child xml.StartElement) outcome.Outcome {
+	var next outcome.Outcome
 	switch child.Name.Local {
 	case "failure":
-		next = scoring.Fail
+		next = outcome.Fail
 	case "error":
-		next = scoring.Error
+		next = outcome.Error
 		if strings.HasPrefix(attr(child, "message"), "failed on teardown") {
-			next = scoring.Fail
+			next = outcome.Fail
 		}
 	case "skipped":
 		if attr(child, "type") == "pytest.xfail" {
 			return o
 		}
-		next = scoring.Skip
+		next = outcome.Skip
 	default:
 		return o // system-out, properties, rerun records: not an outcome
 	}
-	if o == scoring.Pass || outcomeRank(next) > outcomeRank(o) {
+	if o == outcome.Pass || outcomeRank(next) > outcomeRank(o) {
 		return next
 	}
 	return o

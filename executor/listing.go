@@ -3,7 +3,7 @@ package executor
 import (
 	"bytes"
 
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // Listing is the output of a command that lists files, one repository path
@@ -32,7 +32,7 @@ func (p *listingParser) line(line []byte, truncated bool) {
 	if len(line) == 0 || truncated {
 		return
 	}
-	p.cases.add(toValidUTF8(line), scoring.Pass)
+	p.cases.add(toValidUTF8(line), outcome.Pass)
 }
 
 func (p *listingParser) finish() ([]Case, []string, error) { return p.cases.cases, nil, nil }

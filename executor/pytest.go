@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // Pytest is pytest's `-rA` short test summary.
@@ -70,12 +70,12 @@ func newPytestParser() *pytestParser { return &pytestParser{broken: unitSet{}} }
 // brokenFiles: a pytest unit is the file that failed collection.
 func (p *pytestParser) brokenFiles() []string { return p.broken.sorted() }
 
-var pytestOutcomes = map[string]scoring.Outcome{
-	"PASSED": scoring.Pass,
-	"FAILED": scoring.Fail,
-	"ERROR":  scoring.Error,
-	"XFAIL":  scoring.Pass,
-	"XPASS":  scoring.Pass,
+var pytestOutcomes = map[string]outcome.Outcome{
+	"PASSED": outcome.Pass,
+	"FAILED": outcome.Fail,
+	"ERROR":  outcome.Error,
+	"XFAIL":  outcome.Pass,
+	"XPASS":  outcome.Pass,
 }
 
 // pytestTotal matches one count of a totals line: "3 failed", "1 error".
@@ -101,7 +101,7 @@ func (p *pytestParser) line(line []byte, truncated bool) {
 	if !ok {
 		return
 	}
-	outcome, known := pytestOutcomes[string(word)]
+	o, known := pytestOutcomes[string(word)]
 	if !known {
 		return
 	}
@@ -110,11 +110,11 @@ func (p *pytestParser) line(line []byte, truncated bool) {
 		return
 	}
 	p.read++
-	if outcome == scoring.Error && !strings.Contains(id, "::") {
+	if o == outcome.Error && !strings.Contains(id, "::") {
 		p.broken[id] = true
 		return
 	}
-	p.cases.add(id, outcome)
+	p.cases.add(id, o)
 }
 
 // total reads a totals line, if the rule is one.

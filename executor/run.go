@@ -3,7 +3,7 @@ package executor
 import (
 	"time"
 
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // Environment is where runs happen: a Docker image, or a checkout on disk.
@@ -69,7 +69,7 @@ type Run struct {
 	Patch string `json:"patch,omitempty"`
 	// Tests are applied after the candidate; each may fail to apply alone.
 	Tests []TestPatch `json:"tests,omitempty"`
-	// TestFiles are the test-file patterns (scoring.TestFiles): the
+	// TestFiles are the test-file patterns (testfile.Matcher): the
 	// candidate's changes to files that match are dropped before anything is
 	// applied, and reported in Result.Restored.
 	TestFiles []string `json:"test_files,omitempty"`
@@ -114,7 +114,7 @@ type Case struct {
 	// pytest node id, "classname::name" for junit, SWE-bench's description
 	// or docstring title for django, "file::test_name" for sympy.
 	ID      string          `json:"id"`
-	Outcome scoring.Outcome `json:"outcome"`
+	Outcome outcome.Outcome `json:"outcome"`
 }
 
 // Result is what one Run produced.

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/testfile"
 )
 
 // runScript is the script every backend runs; see run.sh's header.
@@ -89,7 +89,7 @@ func NewStage(run Run) (Stage, error) {
 	add("run.sh", 0o755, runScript)
 	add("command", 0o644, []byte(run.Command+"\n"))
 	if run.Patch != "" {
-		v, err := vetPatch(withNewline(run.Patch), scoring.NewTestFiles(run.TestFiles...).Match)
+		v, err := vetPatch(withNewline(run.Patch), testfile.NewMatcher(run.TestFiles...).Match)
 		switch {
 		case err != nil:
 			st.settled = &Result{Status: ApplyFailed, Reason: "the patch was refused before it was applied: " + err.Error()}

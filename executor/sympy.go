@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // Sympy is the verbose output of sympy's own test runner.
@@ -104,19 +104,19 @@ var (
 
 // sympyStatus maps a status mark to its outcome; msg is the word before it
 // (a skip's message).
-func sympyStatus(mark, msg string) (scoring.Outcome, bool) {
+func sympyStatus(mark, msg string) (outcome.Outcome, bool) {
 	switch mark {
 	case "ok", "f", "X":
-		return scoring.Pass, true
+		return outcome.Pass, true
 	case "F", "E":
-		return scoring.Fail, true
+		return outcome.Fail, true
 	case "s", "w", "K":
-		return scoring.Skip, true
+		return outcome.Skip, true
 	case "T":
 		if msg == "Timeout" {
-			return scoring.Skip, true
+			return outcome.Skip, true
 		}
-		return scoring.Error, true
+		return outcome.Error, true
 	}
 	return 0, false
 }
@@ -199,7 +199,7 @@ func (p *sympyParser) test(id, rest string) {
 		mark := fields[len(fields)-1]
 		// A lone mark is a status; after other words only a skip's mark
 		// (its message comes first) or a timeout is.
-		if o, ok := sympyStatus(mark, msg); ok && (len(fields) == 1 || o == scoring.Skip || mark == "T") {
+		if o, ok := sympyStatus(mark, msg); ok && (len(fields) == 1 || o == outcome.Skip || mark == "T") {
 			p.cases.add(id, o)
 			p.read++
 			return
@@ -214,7 +214,7 @@ func (p *sympyParser) failed(id string) {
 		delete(p.unresolved, id)
 		p.read++
 	}
-	p.cases.add(id, scoring.Fail)
+	p.cases.add(id, outcome.Fail)
 }
 
 func (p *sympyParser) leave() {

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/bestpatch/bestpatch/executor"
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // Adversary writes a test that tells two candidates apart, for an
@@ -91,8 +91,8 @@ func (a *Adversary) Distinguish(ctx context.Context, in DistinguishInput) (Test,
 // (one PASS where the other FAILs), i.e. whether it told the two
 // candidates apart. Cases that did not run in either are not evidence.
 func (t Test) Separates(a, b executor.Result) bool {
-	outcomes := func(r executor.Result) map[string]scoring.Outcome {
-		m := map[string]scoring.Outcome{}
+	outcomes := func(r executor.Result) map[string]outcome.Outcome {
+		m := map[string]outcome.Outcome{}
 		for _, c := range t.Cases(r) {
 			m[c.ID] = c.Outcome
 		}
@@ -101,7 +101,7 @@ func (t Test) Separates(a, b executor.Result) bool {
 	oa, ob := outcomes(a), outcomes(b)
 	for id, x := range oa {
 		y, ok := ob[id]
-		if ok && (x == scoring.Pass && y == scoring.Fail || x == scoring.Fail && y == scoring.Pass) {
+		if ok && (x == outcome.Pass && y == outcome.Fail || x == outcome.Fail && y == outcome.Pass) {
 			return true
 		}
 	}

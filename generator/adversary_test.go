@@ -10,7 +10,7 @@ import (
 
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/executor/local"
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 const distinguishingBody = `package uuid
@@ -118,18 +118,18 @@ func TestAdversaryReportsAnswersWithoutATest(t *testing.T) {
 
 func TestSeparates(t *testing.T) {
 	test := Test{Language: Go, Path: "a_test.go", Funcs: []string{"TestA"}}
-	res := func(o scoring.Outcome) executor.Result {
-		return executor.Result{Cases: []executor.Case{{ID: "m::TestA", Outcome: o}, {ID: "m::TestOther", Outcome: scoring.Pass}}}
+	res := func(o outcome.Outcome) executor.Result {
+		return executor.Result{Cases: []executor.Case{{ID: "m::TestA", Outcome: o}, {ID: "m::TestOther", Outcome: outcome.Pass}}}
 	}
 	for _, tc := range []struct {
 		a, b executor.Result
 		want bool
 	}{
-		{res(scoring.Pass), res(scoring.Fail), true},
-		{res(scoring.Fail), res(scoring.Pass), true},
-		{res(scoring.Pass), res(scoring.Pass), false},
-		{res(scoring.Pass), res(scoring.Error), false}, // did not run: no evidence
-		{res(scoring.Pass), executor.Result{}, false},
+		{res(outcome.Pass), res(outcome.Fail), true},
+		{res(outcome.Fail), res(outcome.Pass), true},
+		{res(outcome.Pass), res(outcome.Pass), false},
+		{res(outcome.Pass), res(outcome.Error), false}, // did not run: no evidence
+		{res(outcome.Pass), executor.Result{}, false},
 	} {
 		if got := test.Separates(tc.a, tc.b); got != tc.want {
 			t.Errorf("Separates(%v, %v) = %v, want %v", tc.a.Cases, tc.b.Cases, got, tc.want)

@@ -11,7 +11,7 @@ import (
 	"github.com/sourcegraph/conc/iter"
 
 	"github.com/bestpatch/bestpatch/executor"
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // BaseRunner runs test patches on the base commit (no candidate applied)
@@ -384,17 +384,17 @@ func classify(t Test, res executor.Result) classification {
 		return classification{kind: classDrop, drop: DropNotApplied, detail: "its patch did not apply to the base commit (does " + t.Path + " exist already?)"}
 	}
 	cases := t.Cases(res)
-	count := map[scoring.Outcome]int{}
+	count := map[outcome.Outcome]int{}
 	for _, c := range cases {
 		count[c.Outcome]++
 	}
 	switch {
-	case count[scoring.Fail] > 0:
+	case count[outcome.Fail] > 0:
 		return classification{kind: classReproduces}
-	case count[scoring.Error] > 0:
-		return classification{kind: classErrored, detail: fmt.Sprintf("%d of its test cases could not run (an error before the test body)", count[scoring.Error])}
-	case count[scoring.Pass] > 0:
-		return classification{kind: classDrop, drop: DropPassesOnBase, detail: fmt.Sprintf("all %d of its cases pass on the base commit: it reproduces nothing", count[scoring.Pass])}
+	case count[outcome.Error] > 0:
+		return classification{kind: classErrored, detail: fmt.Sprintf("%d of its test cases could not run (an error before the test body)", count[outcome.Error])}
+	case count[outcome.Pass] > 0:
+		return classification{kind: classDrop, drop: DropPassesOnBase, detail: fmt.Sprintf("all %d of its cases pass on the base commit: it reproduces nothing", count[outcome.Pass])}
 	case len(cases) > 0:
 		return classification{kind: classDrop, drop: DropSkipped, detail: "its cases skip themselves on the base commit"}
 	case t.Broken(res):

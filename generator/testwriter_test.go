@@ -14,7 +14,7 @@ import (
 	"github.com/bestpatch/bestpatch/bench/testsubject"
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/executor/local"
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // localBase runs the base commit of a local repository with real go test,
@@ -225,7 +225,7 @@ func TestTestWriterValidatesOnTheBaseCommit(t *testing.T) {
 			t.Errorf("%s: no cases with the fix", k.ID)
 		}
 		for _, c := range cases {
-			if c.Outcome != scoring.Pass {
+			if c.Outcome != outcome.Pass {
 				t.Errorf("%s: %s is %s with the fix, want PASS", k.ID, c.ID, c.Outcome)
 			}
 		}
@@ -275,7 +275,7 @@ func (failingRunner) RunBase(context.Context, []executor.TestPatch) (executor.Re
 func TestClassify(t *testing.T) {
 	goTest := Test{TestPatch: executor.TestPatch{ID: "gen-1"}, Language: Go, Path: "pkg/a/a_test.go", Funcs: []string{"TestA", "TestB"}}
 	pyTest := Test{TestPatch: executor.TestPatch{ID: "gen-2"}, Language: Python, Path: "tests/test_a.py"}
-	c := func(id string, o scoring.Outcome) executor.Case { return executor.Case{ID: id, Outcome: o} }
+	c := func(id string, o outcome.Outcome) executor.Case { return executor.Case{ID: id, Outcome: o} }
 	for _, tc := range []struct {
 		name string
 		test Test
@@ -283,21 +283,21 @@ func TestClassify(t *testing.T) {
 		kind classKind
 		drop DropReason
 	}{
-		{"go fail reproduces", goTest, executor.Result{Cases: []executor.Case{c("example.com/m/pkg/a::TestA", scoring.Fail), c("example.com/m/pkg/a::TestB", scoring.Pass)}}, classReproduces, ""},
-		{"go subtest fail reproduces", goTest, executor.Result{Cases: []executor.Case{c("example.com/m/pkg/a::TestA/sub", scoring.Fail)}}, classReproduces, ""},
-		{"go all pass", goTest, executor.Result{Cases: []executor.Case{c("example.com/m/pkg/a::TestA", scoring.Pass)}}, classDrop, DropPassesOnBase},
-		{"same name in another package is not ours", goTest, executor.Result{Cases: []executor.Case{c("example.com/m/pkg/b::TestA", scoring.Fail)}}, classDrop, DropDidNotRun},
+		{"go fail reproduces", goTest, executor.Result{Cases: []executor.Case{c("example.com/m/pkg/a::TestA", outcome.Fail), c("example.com/m/pkg/a::TestB", outcome.Pass)}}, classReproduces, ""},
+		{"go subtest fail reproduces", goTest, executor.Result{Cases: []executor.Case{c("example.com/m/pkg/a::TestA/sub", outcome.Fail)}}, classReproduces, ""},
+		{"go all pass", goTest, executor.Result{Cases: []executor.Case{c("example.com/m/pkg/a::TestA", outcome.Pass)}}, classDrop, DropPassesOnBase},
+		{"same name in another package is not ours", goTest, executor.Result{Cases: []executor.Case{c("example.com/m/pkg/b::TestA", outcome.Fail)}}, classDrop, DropDidNotRun},
 		{"go package broken", goTest, executor.Result{Broken: []string{"example.com/m/pkg/a"}}, classBroken, ""},
-		{"go error cases", goTest, executor.Result{Cases: []executor.Case{c("example.com/m/pkg/a::TestA", scoring.Error)}}, classErrored, ""},
-		{"go skipped", goTest, executor.Result{Cases: []executor.Case{c("example.com/m/pkg/a::TestA", scoring.Skip)}}, classDrop, DropSkipped},
+		{"go error cases", goTest, executor.Result{Cases: []executor.Case{c("example.com/m/pkg/a::TestA", outcome.Error)}}, classErrored, ""},
+		{"go skipped", goTest, executor.Result{Cases: []executor.Case{c("example.com/m/pkg/a::TestA", outcome.Skip)}}, classDrop, DropSkipped},
 		{"not applied", goTest, executor.Result{TestsApplied: map[string]bool{"gen-1": false}}, classDrop, DropNotApplied},
-		{"not run", goTest, executor.Result{Cases: []executor.Case{c("example.com/m/pkg/a::TestOther", scoring.Fail)}}, classDrop, DropDidNotRun},
+		{"not run", goTest, executor.Result{Cases: []executor.Case{c("example.com/m/pkg/a::TestOther", outcome.Fail)}}, classDrop, DropDidNotRun},
 		{"timed out", goTest, executor.Result{Status: executor.TimedOut}, classTimedOut, DropTimedOut},
-		{"pytest fail", pyTest, executor.Result{Cases: []executor.Case{c("tests/test_a.py::test_x[1]", scoring.Fail)}}, classReproduces, ""},
-		{"pytest rootdir below the repository", Test{Language: Python, Path: "src/tests/test_a.py"}, executor.Result{Cases: []executor.Case{c("tests/test_a.py::TestK::test_x", scoring.Fail)}}, classReproduces, ""},
-		{"pytest pass", pyTest, executor.Result{Cases: []executor.Case{c("tests/test_a.py::test_x", scoring.Pass)}}, classDrop, DropPassesOnBase},
+		{"pytest fail", pyTest, executor.Result{Cases: []executor.Case{c("tests/test_a.py::test_x[1]", outcome.Fail)}}, classReproduces, ""},
+		{"pytest rootdir below the repository", Test{Language: Python, Path: "src/tests/test_a.py"}, executor.Result{Cases: []executor.Case{c("tests/test_a.py::TestK::test_x", outcome.Fail)}}, classReproduces, ""},
+		{"pytest pass", pyTest, executor.Result{Cases: []executor.Case{c("tests/test_a.py::test_x", outcome.Pass)}}, classDrop, DropPassesOnBase},
 		{"pytest collection error", pyTest, executor.Result{Broken: []string{"tests/test_a.py"}}, classBroken, ""},
-		{"pytest other file", pyTest, executor.Result{Cases: []executor.Case{c("tests/test_b.py::test_x", scoring.Fail)}}, classDrop, DropDidNotRun},
+		{"pytest other file", pyTest, executor.Result{Cases: []executor.Case{c("tests/test_b.py::test_x", outcome.Fail)}}, classDrop, DropDidNotRun},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := classify(tc.test, tc.res)
@@ -325,7 +325,7 @@ func TestClassifyByFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := func(id string, o scoring.Outcome) executor.Case { return executor.Case{ID: id, Outcome: o} }
+	c := func(id string, o outcome.Outcome) executor.Case { return executor.Case{ID: id, Outcome: o} }
 	for _, tc := range []struct {
 		name string
 		test Test
@@ -333,15 +333,15 @@ func TestClassifyByFormat(t *testing.T) {
 		kind classKind
 		drop DropReason
 	}{
-		{"django fail (Python 3.11+)", dj, executor.Result{Cases: []executor.Case{c("test_strip (utils_tests.test_gen.GenTests.test_strip)", scoring.Fail)}}, classReproduces, ""},
-		{"django fail (older Python)", dj, executor.Result{Cases: []executor.Case{c("test_strip (utils_tests.test_gen.GenTests)", scoring.Fail)}}, classReproduces, ""},
-		{"django pass", dj, executor.Result{Cases: []executor.Case{c("test_strip (utils_tests.test_gen.GenTests.test_strip)", scoring.Pass)}}, classDrop, DropPassesOnBase},
-		{"django same method in another module", dj, executor.Result{Cases: []executor.Case{c("test_strip (utils_tests.test_text.T.test_strip)", scoring.Fail)}}, classDrop, DropDidNotRun},
-		{"django docstring title", dj, executor.Result{Cases: []executor.Case{c("Strips the dashes.", scoring.Fail)}}, classDrop, DropDidNotRun},
+		{"django fail (Python 3.11+)", dj, executor.Result{Cases: []executor.Case{c("test_strip (utils_tests.test_gen.GenTests.test_strip)", outcome.Fail)}}, classReproduces, ""},
+		{"django fail (older Python)", dj, executor.Result{Cases: []executor.Case{c("test_strip (utils_tests.test_gen.GenTests)", outcome.Fail)}}, classReproduces, ""},
+		{"django pass", dj, executor.Result{Cases: []executor.Case{c("test_strip (utils_tests.test_gen.GenTests.test_strip)", outcome.Pass)}}, classDrop, DropPassesOnBase},
+		{"django same method in another module", dj, executor.Result{Cases: []executor.Case{c("test_strip (utils_tests.test_text.T.test_strip)", outcome.Fail)}}, classDrop, DropDidNotRun},
+		{"django docstring title", dj, executor.Result{Cases: []executor.Case{c("Strips the dashes.", outcome.Fail)}}, classDrop, DropDidNotRun},
 		{"django import failure", dj, executor.Result{Broken: []string{"utils_tests.test_gen"}}, classBroken, ""},
-		{"sympy fail", sy, executor.Result{Cases: []executor.Case{c("sympy/ntheory/tests/test_gen.py::test_pad", scoring.Fail)}}, classReproduces, ""},
+		{"sympy fail", sy, executor.Result{Cases: []executor.Case{c("sympy/ntheory/tests/test_gen.py::test_pad", outcome.Fail)}}, classReproduces, ""},
 		{"sympy import failure", sy, executor.Result{Broken: []string{"sympy/ntheory/tests/test_gen.py"}}, classBroken, ""},
-		{"sympy other file", sy, executor.Result{Cases: []executor.Case{c("sympy/ntheory/tests/test_digits.py::test_pad", scoring.Fail)}}, classDrop, DropDidNotRun},
+		{"sympy other file", sy, executor.Result{Cases: []executor.Case{c("sympy/ntheory/tests/test_digits.py::test_pad", outcome.Fail)}}, classDrop, DropDidNotRun},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := classify(tc.test, tc.res)

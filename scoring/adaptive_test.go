@@ -6,6 +6,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bestpatch/bestpatch/executor/outcome"
+
+	"github.com/bestpatch/bestpatch/executor/testfile"
 )
 
 // settleWorld is one random job: candidates, the full matrix (every run
@@ -86,13 +90,13 @@ func rowOfKind(r *rand.Rand, base Row, effect string, kind int) Row {
 		return Row{Status: RunUnknown, Reason: "timed out"}
 	}
 	perfect := kind == rowPerfect
-	row := Row{Status: RunOK, Cases: map[string]map[string]Outcome{}}
+	row := Row{Status: RunOK, Cases: map[string]map[string]outcome.Outcome{}}
 	for a, cs := range base.Cases {
-		row.Cases[a] = map[string]Outcome{}
+		row.Cases[a] = map[string]outcome.Outcome{}
 		for c := range cs {
-			o := Pass
+			o := outcome.Pass
 			if !perfect {
-				o = []Outcome{Pass, Pass, Pass, Fail, Fail, Error}[r.IntN(6)]
+				o = []outcome.Outcome{outcome.Pass, outcome.Pass, outcome.Pass, outcome.Fail, outcome.Fail, outcome.Error}[r.IntN(6)]
 			}
 			row.Cases[a][c] = o
 		}
@@ -122,28 +126,28 @@ func randomWorld(r *rand.Rand) settleWorld {
 			patches = append(patches, randomPatch(r, x == 4, x == 5))
 		}
 	}
-	base := Row{Status: RunOK, Cases: map[string]map[string]Outcome{"original": {}}}
+	base := Row{Status: RunOK, Cases: map[string]map[string]outcome.Outcome{"original": {}}}
 	m := &Matrix{Artifacts: []Artifact{{ID: "original"}}, Base: base, Candidates: map[string]Row{}}
 	for k := 0; k < 2+r.IntN(4); k++ {
-		o := Pass
+		o := outcome.Pass
 		if r.IntN(4) == 0 {
-			o = Fail // reproduction evidence among the original cases
+			o = outcome.Fail // reproduction evidence among the original cases
 		}
 		base.Cases["original"][fmt.Sprint("o", k)] = o
 	}
 	for g := 0; g < r.IntN(3); g++ {
 		id := fmt.Sprint("gen", g)
 		m.Artifacts = append(m.Artifacts, Artifact{ID: id, Generated: true})
-		base.Cases[id] = map[string]Outcome{}
+		base.Cases[id] = map[string]outcome.Outcome{}
 		for k := 0; k < 1+r.IntN(3); k++ {
-			base.Cases[id][fmt.Sprint(id, "c", k)] = []Outcome{Fail, Fail, Pass}[r.IntN(3)]
+			base.Cases[id][fmt.Sprint(id, "c", k)] = []outcome.Outcome{outcome.Fail, outcome.Fail, outcome.Pass}[r.IntN(3)]
 		}
 	}
 	if r.IntN(8) == 0 {
 		m.Flaky = map[string][]string{"original": {"o0"}}
 	}
 	w := settleWorld{full: m, effects: map[string]string{}}
-	w.in.TestFiles = NewTestFiles("*_test.go")
+	w.in.TestFiles = testfile.NewMatcher("*_test.go")
 	rows := map[string]Row{} // candidates with one patch share a run
 	for i, p := range patches {
 		c := Candidate{ID: fmt.Sprintf("c%d", i), Patch: p}

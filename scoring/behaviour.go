@@ -3,6 +3,8 @@ package scoring
 import (
 	"sort"
 	"strings"
+
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // Behaviour as evidence, after CodeT's dual execution agreement: candidates
@@ -107,7 +109,7 @@ func behaviourClasses(m *Matrix, ids []string) (classes, bool) {
 			o := row.Cases[r.artifact][r.c] // absent: the zero Outcome, never a pass
 			b.WriteString(string(o))
 			b.WriteByte(0)
-			if o == Pass && counted(r) {
+			if o == outcome.Pass && counted(r) {
 				n++
 			}
 		}

@@ -3,6 +3,8 @@ package scoring
 import (
 	"math"
 	"testing"
+
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // TestBehaviour: candidates with the same outcome on every case are one
@@ -12,7 +14,7 @@ import (
 func TestBehaviour(t *testing.T) {
 	arts := []Artifact{{ID: "orig"}, {ID: "g1", Generated: true}}
 	row := func(o, a, b string) Row {
-		return okRow(map[string]map[string]Outcome{"orig": cases("o=" + o), "g1": cases("a="+a, "b="+b)})
+		return okRow(map[string]map[string]outcome.Outcome{"orig": cases("o=" + o), "g1": cases("a="+a, "b="+b)})
 	}
 	m := &Matrix{Artifacts: arts, Base: row("PASS", "FAIL", "FAIL"), Candidates: map[string]Row{
 		"fix1": row("PASS", "PASS", "PASS"), "fix2": row("PASS", "PASS", "PASS"),
@@ -52,9 +54,9 @@ func TestBehaviour(t *testing.T) {
 	}
 
 	// Without a generated test, the original cases are the ones counted.
-	m2 := &Matrix{Artifacts: arts[:1], Base: okRow(map[string]map[string]Outcome{"orig": cases("o=PASS", "p=FAIL")}), Candidates: map[string]Row{
-		"fix": okRow(map[string]map[string]Outcome{"orig": cases("o=PASS", "p=PASS")}),
-		"no":  okRow(map[string]map[string]Outcome{"orig": cases("o=PASS", "p=FAIL")}),
+	m2 := &Matrix{Artifacts: arts[:1], Base: okRow(map[string]map[string]outcome.Outcome{"orig": cases("o=PASS", "p=FAIL")}), Candidates: map[string]Row{
+		"fix": okRow(map[string]map[string]outcome.Outcome{"orig": cases("o=PASS", "p=PASS")}),
+		"no":  okRow(map[string]map[string]outcome.Outcome{"orig": cases("o=PASS", "p=FAIL")}),
 	}}
 	a2, err := Assess(Input{Candidates: []Candidate{{ID: "fix", Patch: onePatch(0)}, {ID: "no", Patch: onePatch(1)}}, Matrix: m2})
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/bestpatch/bestpatch/executor/testfile"
 )
 
 // view is one candidate as the execution-free signals see it.
@@ -48,7 +50,7 @@ func isScratchFile(f FileChange) bool {
 
 // isTestChange reports whether a file change touches a test file: its path
 // or, for a rename or copy, the path it came from.
-func isTestChange(f FileChange, tests TestFiles) bool {
+func isTestChange(f FileChange, tests testfile.Matcher) bool {
 	return tests.Match(f.Path) || (f.OldPath != "" && tests.Match(f.OldPath))
 }
 
@@ -57,7 +59,7 @@ func isTestChange(f FileChange, tests TestFiles) bool {
 // letter for letter, and normalizing is most of the execution-free work.
 // Candidates with the same text share their view's maps and slices, which
 // nothing changes once the view is made.
-func viewsOf(cands []Candidate, sources map[string]string, tests TestFiles) []view {
+func viewsOf(cands []Candidate, sources map[string]string, tests testfile.Matcher) []view {
 	out := make([]view, len(cands))
 	first := make(map[string]int, len(cands)) // patch text: the first candidate with it
 	for i, c := range cands {
@@ -72,7 +74,7 @@ func viewsOf(cands []Candidate, sources map[string]string, tests TestFiles) []vi
 	return out
 }
 
-func newView(c Candidate, sources map[string]string, tests TestFiles) view {
+func newView(c Candidate, sources map[string]string, tests testfile.Matcher) view {
 	v := view{id: c.ID}
 	norm, err := Normalize(c.Patch, sources)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // twoSites is a patch of m.py editing line 10 (site a) and/or line 50
@@ -58,7 +60,7 @@ func TestEditConsensus(t *testing.T) {
 	// With tests: full2 breaks a case the others keep: it lends no support,
 	// so site b, which only full1 and full2 make, earns full1 nothing.
 	P, F := "PASS", "FAIL"
-	row := func(o string) Row { return okRow(map[string]map[string]Outcome{"orig": cases("t=" + o)}) }
+	row := func(o string) Row { return okRow(map[string]map[string]outcome.Outcome{"orig": cases("t=" + o)}) }
 	m := &Matrix{Artifacts: []Artifact{{ID: "orig"}}, Base: row(P), Candidates: map[string]Row{
 		"full1": row(P), "full2": row(F), "part1": row(P), "part2": row(P), "part3": row(P)}}
 	if a, err = Assess(Input{Candidates: cands, Matrix: m}); err != nil {

@@ -1,6 +1,10 @@
 package scoring
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/bestpatch/bestpatch/executor/outcome"
+)
 
 // TestEffectClusters: candidates whose runs left the same tree are one
 // cluster whatever their text (transitively, through meaning clusters);
@@ -14,7 +18,9 @@ func TestEffectClusters(t *testing.T) {
 	renamed := hunk("m.go", 10, old, []string{"\tif bad := n <= 0; bad {"}) // hoisted's meaning cluster
 	wrong := hunk("m.go", 10, old, []string{"\tif n < 1 {"})
 	cands := []Candidate{{ID: "fix", Patch: fix}, {ID: "spelled", Patch: spelled}, {ID: "hoisted", Patch: hoisted}, {ID: "renamed", Patch: renamed}, {ID: "wrong", Patch: wrong}}
-	cases := func() map[string]map[string]Outcome { return map[string]map[string]Outcome{"orig": cases("a=PASS")} }
+	cases := func() map[string]map[string]outcome.Outcome {
+		return map[string]map[string]outcome.Outcome{"orig": cases("a=PASS")}
+	}
 	row := func(tree string) Row { return Row{Status: RunOK, Tree: tree, Cases: cases()} }
 	for _, tc := range []struct {
 		name  string

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // tamperPatch is onePatch(i) plus an edit to a test file.
@@ -16,25 +18,25 @@ func tamperPatch(i int) string {
 // custom, even when it is the best on every signal and a filter would
 // otherwise keep it alone.
 func TestTamperingRanksBelowEveryCleanCandidate(t *testing.T) {
-	suite := func(fails int) map[string]Outcome {
+	suite := func(fails int) map[string]outcome.Outcome {
 		c := cases("p1=PASS", "p2=PASS")
 		if fails > 0 {
-			c["p1"] = Fail
+			c["p1"] = outcome.Fail
 		}
 		return c
 	}
-	row := func(repro Outcome, fails int) Row {
-		return okRow(map[string]map[string]Outcome{"suite": suite(fails), "repro": {"r": repro}})
+	row := func(repro outcome.Outcome, fails int) Row {
+		return okRow(map[string]map[string]outcome.Outcome{"suite": suite(fails), "repro": {"r": repro}})
 	}
 	m := &Matrix{
 		Artifacts: []Artifact{{ID: "suite"}, {ID: "repro", Generated: true}},
-		Base:      okRow(map[string]map[string]Outcome{"suite": suite(0), "repro": cases("r=FAIL")}),
+		Base:      okRow(map[string]map[string]outcome.Outcome{"suite": suite(0), "repro": cases("r=FAIL")}),
 		Candidates: map[string]Row{
 			// The tamperer passes the reproduction and breaks nothing; the
 			// clean candidates fail the reproduction and break a test.
-			"tamper": row(Pass, 0),
-			"clean1": row(Fail, 1),
-			"clean2": row(Fail, 1),
+			"tamper": row(outcome.Pass, 0),
+			"clean1": row(outcome.Fail, 1),
+			"clean2": row(outcome.Fail, 1),
 		},
 	}
 	cands := []Candidate{
@@ -84,8 +86,8 @@ func TestTamperingRanksBelowEveryCleanCandidate(t *testing.T) {
 // for an execution-free choice chooses, and says it rests on no execution;
 // partial evidence is reported as partial.
 func TestNoEvidenceAbstains(t *testing.T) {
-	suite := func(pairs ...string) map[string]map[string]Outcome {
-		return map[string]map[string]Outcome{"suite": cases(pairs...)}
+	suite := func(pairs ...string) map[string]map[string]outcome.Outcome {
+		return map[string]map[string]outcome.Outcome{"suite": cases(pairs...)}
 	}
 	good := okRow(suite("a=PASS", "b=PASS"))
 	timeout := Row{Status: RunUnknown, Reason: "the tests timed out after 2m"}

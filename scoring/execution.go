@@ -1,6 +1,10 @@
 package scoring
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/bestpatch/bestpatch/executor/outcome"
+)
 
 // executionSignals are the signals read from the outcome matrix for one
 // candidate. Nil pointers mean "no evidence" (unknown run, no such tests).
@@ -68,9 +72,9 @@ func readBase(m *Matrix) (baseTerms, []string) {
 				continue
 			}
 			switch o {
-			case Fail:
+			case outcome.Fail:
 				f++
-			case Pass:
+			case outcome.Pass:
 				p++
 			}
 		}
@@ -97,9 +101,9 @@ func readBase(m *Matrix) (baseTerms, []string) {
 		for c, o := range m.Base.Cases[a.ID] {
 			switch {
 			case flaky.has(a.ID, c):
-			case o == Pass:
+			case o == outcome.Pass:
 				guarded = append(guarded, caseRef{a.ID, c})
-			case o == Fail:
+			case o == outcome.Fail:
 				failing = append(failing, caseRef{a.ID, c})
 			}
 		}
@@ -174,14 +178,14 @@ func readMatrix(m *Matrix, ids []string) (map[string]executionSignals, []string)
 			for _, a := range reproducing {
 				all := true
 				for c, base := range m.Base.Cases[a] {
-					if flaky.has(a, c) || (base != Pass && base != Fail) {
+					if flaky.has(a, c) || (base != outcome.Pass && base != outcome.Fail) {
 						continue
 					}
 					got := row.Cases[a][c] // absent: zero Outcome, never Pass
 					switch {
-					case got == Pass && base == Fail:
+					case got == outcome.Pass && base == outcome.Fail:
 						s.fp++
-					case got == Pass && base == Pass:
+					case got == outcome.Pass && base == outcome.Pass:
 						s.pp++
 					default:
 						all = false
@@ -192,7 +196,7 @@ func readMatrix(m *Matrix, ids []string) (map[string]executionSignals, []string)
 				}
 			}
 			for _, r := range failing {
-				if row.Cases[r.artifact][r.c] == Pass {
+				if row.Cases[r.artifact][r.c] == outcome.Pass {
 					s.fp++
 				}
 			}
@@ -209,7 +213,7 @@ func readMatrix(m *Matrix, ids []string) (map[string]executionSignals, []string)
 			n := 0
 			for _, r := range guarded {
 				switch got, ok := row.Cases[r.artifact][r.c]; {
-				case !ok, got == Fail, got == Error:
+				case !ok, got == outcome.Fail, got == outcome.Error:
 					n++
 				}
 			}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // onePatch returns a distinct, parseable one-line patch.
@@ -13,11 +15,11 @@ func onePatch(i int) string {
 }
 
 // cases builds an artifact's cases from "case=OUTCOME" pairs.
-func cases(pairs ...string) map[string]Outcome {
-	m := map[string]Outcome{}
+func cases(pairs ...string) map[string]outcome.Outcome {
+	m := map[string]outcome.Outcome{}
 	for _, p := range pairs {
 		name, o, _ := strings.Cut(p, "=")
-		v, err := ParseOutcome(o)
+		v, err := outcome.Parse(o)
 		if err != nil {
 			panic(err)
 		}
@@ -26,7 +28,7 @@ func cases(pairs ...string) map[string]Outcome {
 	return m
 }
 
-func okRow(arts map[string]map[string]Outcome) Row { return Row{Status: RunOK, Cases: arts} }
+func okRow(arts map[string]map[string]outcome.Outcome) Row { return Row{Status: RunOK, Cases: arts} }
 
 func ptr[T any](v T) *T { return &v }
 
@@ -35,7 +37,7 @@ func TestFPPP(t *testing.T) {
 	tests := []struct {
 		name      string
 		artifacts []Artifact
-		base      map[string]map[string]Outcome
+		base      map[string]map[string]outcome.Outcome
 		flaky     map[string][]string
 		row       Row
 		want      *float64 // nil: FP/PP absent
@@ -46,39 +48,39 @@ func TestFPPP(t *testing.T) {
 		{
 			name:      "both terms",
 			artifacts: gen,
-			base:      map[string]map[string]Outcome{"g1": cases("a=FAIL", "b=PASS"), "g2": cases("c=FAIL", "d=FAIL", "e=PASS")},
-			row:       okRow(map[string]map[string]Outcome{"g1": cases("a=PASS", "b=PASS"), "g2": cases("c=PASS", "d=FAIL", "e=FAIL")}),
+			base:      map[string]map[string]outcome.Outcome{"g1": cases("a=FAIL", "b=PASS"), "g2": cases("c=FAIL", "d=FAIL", "e=PASS")},
+			row:       okRow(map[string]map[string]outcome.Outcome{"g1": cases("a=PASS", "b=PASS"), "g2": cases("c=PASS", "d=FAIL", "e=FAIL")}),
 			// ΣF = 3, ΣP = 2; FP = 2 (a, c), PP = 1 (b).
 			want: ptr(2.0/3 + 1.0/2), fp: 2, pp: 1, passed: ptr(1),
 		},
 		{
 			name:      "no generated tests at all: absent, nothing to note",
 			artifacts: []Artifact{{ID: "orig"}},
-			base:      map[string]map[string]Outcome{"orig": cases("a=PASS")},
-			row:       okRow(map[string]map[string]Outcome{"orig": cases("a=PASS")}),
+			base:      map[string]map[string]outcome.Outcome{"orig": cases("a=PASS")},
+			row:       okRow(map[string]map[string]outcome.Outcome{"orig": cases("a=PASS")}),
 			want:      nil,
 		},
 		{
 			name:      "no generated test reproduces (ΣF = 0): absent and noted",
 			artifacts: gen,
-			base:      map[string]map[string]Outcome{"g1": cases("a=PASS"), "g2": cases("b=PASS", "c=ERROR")},
-			row:       okRow(map[string]map[string]Outcome{"g1": cases("a=PASS"), "g2": cases("b=PASS", "c=PASS")}),
+			base:      map[string]map[string]outcome.Outcome{"g1": cases("a=PASS"), "g2": cases("b=PASS", "c=ERROR")},
+			row:       okRow(map[string]map[string]outcome.Outcome{"g1": cases("a=PASS"), "g2": cases("b=PASS", "c=PASS")}),
 			want:      nil,
 			note:      "ΣF = 0",
 		},
 		{
 			name:      "no case passes on base (ΣP = 0): PP term left out and noted",
 			artifacts: gen,
-			base:      map[string]map[string]Outcome{"g1": cases("a=FAIL", "b=FAIL")},
-			row:       okRow(map[string]map[string]Outcome{"g1": cases("a=PASS", "b=FAIL")}),
+			base:      map[string]map[string]outcome.Outcome{"g1": cases("a=FAIL", "b=FAIL")},
+			row:       okRow(map[string]map[string]outcome.Outcome{"g1": cases("a=PASS", "b=FAIL")}),
 			want:      ptr(0.5), fp: 1, passed: ptr(0),
 			note: "ΣP = 0",
 		},
 		{
 			name:      "a non-reproducing generated test is left out of both sums",
 			artifacts: gen,
-			base:      map[string]map[string]Outcome{"g1": cases("a=FAIL"), "g2": cases("b=PASS", "c=PASS")},
-			row:       okRow(map[string]map[string]Outcome{"g1": cases("a=PASS"), "g2": cases("b=PASS", "c=PASS")}),
+			base:      map[string]map[string]outcome.Outcome{"g1": cases("a=FAIL"), "g2": cases("b=PASS", "c=PASS")},
+			row:       okRow(map[string]map[string]outcome.Outcome{"g1": cases("a=PASS"), "g2": cases("b=PASS", "c=PASS")}),
 			// g2 has F = 0: filtered out, so ΣP = 0 as well.
 			want: ptr(1.0), fp: 1, passed: ptr(1),
 			note: "generated test g2 reproduces nothing",
@@ -86,31 +88,31 @@ func TestFPPP(t *testing.T) {
 		{
 			name:      "ERROR and SKIP on base count as neither",
 			artifacts: gen[:1],
-			base:      map[string]map[string]Outcome{"g1": cases("a=FAIL", "b=ERROR", "c=SKIP", "d=PASS")},
-			row:       okRow(map[string]map[string]Outcome{"g1": cases("a=PASS", "b=PASS", "c=PASS", "d=PASS")}),
+			base:      map[string]map[string]outcome.Outcome{"g1": cases("a=FAIL", "b=ERROR", "c=SKIP", "d=PASS")},
+			row:       okRow(map[string]map[string]outcome.Outcome{"g1": cases("a=PASS", "b=PASS", "c=PASS", "d=PASS")}),
 			want:      ptr(2.0), fp: 1, pp: 1, passed: ptr(1),
 		},
 		{
 			name:      "a case missing from the candidate's row is ERROR, never a pass",
 			artifacts: gen[:1],
-			base:      map[string]map[string]Outcome{"g1": cases("a=FAIL", "b=PASS")},
-			row:       okRow(map[string]map[string]Outcome{"g1": cases("a=PASS")}),
+			base:      map[string]map[string]outcome.Outcome{"g1": cases("a=FAIL", "b=PASS")},
+			row:       okRow(map[string]map[string]outcome.Outcome{"g1": cases("a=PASS")}),
 			want:      ptr(1.0), fp: 1, passed: ptr(0),
 		},
 		{
 			name:      "flaky cases are quarantined",
 			artifacts: gen[:1],
-			base:      map[string]map[string]Outcome{"g1": cases("a=FAIL", "b=PASS", "f=FAIL")},
+			base:      map[string]map[string]outcome.Outcome{"g1": cases("a=FAIL", "b=PASS", "f=FAIL")},
 			flaky:     map[string][]string{"g1": {"f"}},
-			row:       okRow(map[string]map[string]Outcome{"g1": cases("a=PASS", "b=PASS", "f=FAIL")}),
+			row:       okRow(map[string]map[string]outcome.Outcome{"g1": cases("a=PASS", "b=PASS", "f=FAIL")}),
 			want:      ptr(2.0), fp: 1, pp: 1, passed: ptr(1),
 			note: "1 flaky case(s) quarantined",
 		},
 		{
 			name:      "an original case failing on base is reproduction evidence",
 			artifacts: []Artifact{gen[0], {ID: "orig"}},
-			base:      map[string]map[string]Outcome{"g1": cases("a=FAIL", "b=PASS"), "orig": cases("o1=FAIL", "o2=PASS")},
-			row:       okRow(map[string]map[string]Outcome{"g1": cases("a=PASS", "b=PASS"), "orig": cases("o1=PASS", "o2=PASS")}),
+			base:      map[string]map[string]outcome.Outcome{"g1": cases("a=FAIL", "b=PASS"), "orig": cases("o1=FAIL", "o2=PASS")},
+			row:       okRow(map[string]map[string]outcome.Outcome{"g1": cases("a=PASS", "b=PASS"), "orig": cases("o1=PASS", "o2=PASS")}),
 			// ΣF = 2 (a, o1), ΣP = 1 (b; o2 guards regressions, not PP).
 			want: ptr(2.0/2 + 1.0/1), fp: 2, pp: 1, passed: ptr(1),
 			note: "1 original case(s) fail on base",
@@ -118,14 +120,14 @@ func TestFPPP(t *testing.T) {
 		{
 			name:      "no generated test, an original case failing on base: FP/PP from it alone",
 			artifacts: []Artifact{{ID: "orig"}},
-			base:      map[string]map[string]Outcome{"orig": cases("o1=FAIL", "o2=FAIL", "o3=PASS")},
-			row:       okRow(map[string]map[string]Outcome{"orig": cases("o1=PASS", "o2=FAIL", "o3=PASS")}),
+			base:      map[string]map[string]outcome.Outcome{"orig": cases("o1=FAIL", "o2=FAIL", "o3=PASS")},
+			row:       okRow(map[string]map[string]outcome.Outcome{"orig": cases("o1=PASS", "o2=FAIL", "o3=PASS")}),
 			want:      ptr(0.5), fp: 1,
 		},
 		{
 			name:      "an unknown run has no FP/PP",
 			artifacts: gen[:1],
-			base:      map[string]map[string]Outcome{"g1": cases("a=FAIL")},
+			base:      map[string]map[string]outcome.Outcome{"g1": cases("a=FAIL")},
 			row:       Row{Status: RunUnknown, Reason: "timeout"},
 			want:      nil,
 			note:      "without evidence",
@@ -192,7 +194,7 @@ func mustPolicy(t testing.TB, spec string) Policy {
 
 func TestRegressions(t *testing.T) {
 	arts := []Artifact{{ID: "suite"}, {ID: "other"}}
-	base := okRow(map[string]map[string]Outcome{
+	base := okRow(map[string]map[string]outcome.Outcome{
 		"suite": cases("p1=PASS", "p2=PASS", "p3=PASS", "p4=PASS", "f1=FAIL", "e1=ERROR"),
 		"other": cases("q1=PASS"),
 	})
@@ -205,7 +207,7 @@ func TestRegressions(t *testing.T) {
 	}{
 		{
 			name: "FAIL, ERROR and missing count; SKIP does not; cases not passing on base do not",
-			row: okRow(map[string]map[string]Outcome{
+			row: okRow(map[string]map[string]outcome.Outcome{
 				"suite": cases("p1=FAIL", "p2=ERROR", "p4=SKIP", "f1=FAIL", "e1=FAIL"),
 				"other": cases("q1=PASS"),
 			}),
@@ -213,13 +215,13 @@ func TestRegressions(t *testing.T) {
 		},
 		{
 			name:  "flaky cases are left out",
-			row:   okRow(map[string]map[string]Outcome{"suite": cases("p1=FAIL", "p2=PASS", "p3=PASS", "p4=PASS"), "other": cases("q1=PASS")}),
+			row:   okRow(map[string]map[string]outcome.Outcome{"suite": cases("p1=FAIL", "p2=PASS", "p3=PASS", "p4=PASS"), "other": cases("q1=PASS")}),
 			flaky: map[string][]string{"suite": {"p1"}},
 			want:  ptr(0),
 		},
 		{
 			name: "nothing passes on base: absent",
-			base: &Row{Status: RunOK, Cases: map[string]map[string]Outcome{"suite": cases("f1=FAIL", "e1=ERROR")}},
+			base: &Row{Status: RunOK, Cases: map[string]map[string]outcome.Outcome{"suite": cases("f1=FAIL", "e1=ERROR")}},
 			row:  okRow(nil),
 			want: nil,
 		},
@@ -252,7 +254,7 @@ func TestBaseRunUnknownLeavesExecutionOut(t *testing.T) {
 	m := &Matrix{
 		Artifacts:  []Artifact{{ID: "g", Generated: true}},
 		Base:       Row{Status: RunUnknown, Reason: "docker daemon gone"},
-		Candidates: map[string]Row{"c1": okRow(map[string]map[string]Outcome{"g": cases("a=PASS")})},
+		Candidates: map[string]Row{"c1": okRow(map[string]map[string]outcome.Outcome{"g": cases("a=PASS")})},
 	}
 	v, err := Score(Input{Candidates: []Candidate{{ID: "c1", Patch: onePatch(0)}}, Matrix: m}, mustPolicy(t, PolicyKimi))
 	if err != nil {
@@ -267,7 +269,7 @@ func TestBaseRunUnknownLeavesExecutionOut(t *testing.T) {
 // inherits the base run's passing tests; an unknown run ranks below any run
 // with evidence, even evidence of failure.
 func TestFailClosed(t *testing.T) {
-	gen := map[string]map[string]Outcome{"g": cases("a=FAIL", "b=PASS")}
+	gen := map[string]map[string]outcome.Outcome{"g": cases("a=FAIL", "b=PASS")}
 	m := &Matrix{
 		Artifacts: []Artifact{{ID: "g", Generated: true}},
 		Base:      okRow(gen),
@@ -275,7 +277,7 @@ func TestFailClosed(t *testing.T) {
 			"applyfail": {Status: RunApplyFailed, Reason: "git apply: corrupt patch"},
 			"empty":     {Status: RunEmpty},
 			"unknown":   {Status: RunUnknown, Reason: "timeout"},
-			"weak":      okRow(map[string]map[string]Outcome{"g": cases("a=FAIL", "b=FAIL")}),
+			"weak":      okRow(map[string]map[string]outcome.Outcome{"g": cases("a=FAIL", "b=FAIL")}),
 		},
 	}
 	var cands []Candidate
@@ -319,8 +321,8 @@ func TestOriginalFailingTestDecides(t *testing.T) {
 		}
 		return out
 	}
-	base := okRow(map[string]map[string]Outcome{"original": cases(append(pass(6), "issue=FAIL")...)})
-	fixed := okRow(map[string]map[string]Outcome{"original": cases(append(pass(6), "issue=PASS")...)})
+	base := okRow(map[string]map[string]outcome.Outcome{"original": cases(append(pass(6), "issue=FAIL")...)})
+	fixed := okRow(map[string]map[string]outcome.Outcome{"original": cases(append(pass(6), "issue=PASS")...)})
 	m := &Matrix{Artifacts: []Artifact{{ID: "original"}}, Base: base,
 		Candidates: map[string]Row{"wrong": base, "wrong-again": base, "fix": fixed}}
 	wrong := hunk("text.py", 3, []string{"    return s"}, []string{"    return s.strip('-')"})

@@ -1,5 +1,7 @@
 package scoring
 
+import "github.com/bestpatch/bestpatch/executor/outcome"
+
 // RunStatus says whether a row of the matrix holds test evidence.
 type RunStatus string
 
@@ -44,8 +46,8 @@ type Row struct {
 	// Result.Tree: a hash of the tree, test files stripped); empty when
 	// unknown and on the base row. Candidates with the same tree are one
 	// cluster by effect, whatever their text.
-	Tree  string                        `json:"tree,omitempty"`
-	Cases map[string]map[string]Outcome `json:"cases,omitempty"`
+	Tree  string                                `json:"tree,omitempty"`
+	Cases map[string]map[string]outcome.Outcome `json:"cases,omitempty"`
 }
 
 // Matrix is the outcome matrix of one job: the base run and one row per

@@ -3,6 +3,8 @@ package scoring
 import (
 	"strings"
 	"testing"
+
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 func TestParsePolicy(t *testing.T) {
@@ -56,14 +58,14 @@ func TestParsePolicy(t *testing.T) {
 // signals, and that a job with neither tests nor verifier still gets an
 // answer.
 func TestAutoFollowsTheSignals(t *testing.T) {
-	gen := map[string]map[string]Outcome{"g": cases("r=FAIL"), "suite": cases("p=PASS")}
+	gen := map[string]map[string]outcome.Outcome{"g": cases("r=FAIL"), "suite": cases("p=PASS")}
 	matrix := &Matrix{
 		Artifacts: []Artifact{{ID: "g", Generated: true}, {ID: "suite"}},
 		Base:      okRow(gen),
 		Candidates: map[string]Row{
-			"a": okRow(map[string]map[string]Outcome{"g": cases("r=PASS"), "suite": cases("p=FAIL")}),
-			"b": okRow(map[string]map[string]Outcome{"g": cases("r=PASS"), "suite": cases("p=PASS")}),
-			"c": okRow(map[string]map[string]Outcome{"g": cases("r=FAIL"), "suite": cases("p=PASS")}),
+			"a": okRow(map[string]map[string]outcome.Outcome{"g": cases("r=PASS"), "suite": cases("p=FAIL")}),
+			"b": okRow(map[string]map[string]outcome.Outcome{"g": cases("r=PASS"), "suite": cases("p=PASS")}),
+			"c": okRow(map[string]map[string]outcome.Outcome{"g": cases("r=FAIL"), "suite": cases("p=PASS")}),
 		},
 	}
 	cands := func(verifier bool) []Candidate {
@@ -114,9 +116,9 @@ func TestAutoFollowsTheSignals(t *testing.T) {
 func TestR2EHybridOrder(t *testing.T) {
 	// Six candidates: the verifier keeps the top half (3); among those the
 	// fewest regressions, then the highest FP/PP, then the verifier decide.
-	base := okRow(map[string]map[string]Outcome{"g": cases("r1=FAIL", "r2=FAIL"), "suite": cases("p=PASS")})
+	base := okRow(map[string]map[string]outcome.Outcome{"g": cases("r1=FAIL", "r2=FAIL"), "suite": cases("p=PASS")})
 	row := func(r1, r2, p string) Row {
-		return okRow(map[string]map[string]Outcome{"g": cases("r1="+r1, "r2="+r2), "suite": cases("p=" + p)})
+		return okRow(map[string]map[string]outcome.Outcome{"g": cases("r1="+r1, "r2="+r2), "suite": cases("p=" + p)})
 	}
 	m := &Matrix{
 		Artifacts: []Artifact{{ID: "g", Generated: true}, {ID: "suite"}},

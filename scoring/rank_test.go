@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // sizedPatch changes n lines of its own file, so candidates differ in
@@ -150,20 +152,20 @@ func TestTieRules(t *testing.T) {
 }
 
 func TestAgentlessKeepsMinimumRegressions(t *testing.T) {
-	base := okRow(map[string]map[string]Outcome{
+	base := okRow(map[string]map[string]outcome.Outcome{
 		"suite": cases("p1=PASS", "p2=PASS", "p3=PASS"),
 		"repro": cases("r=FAIL"),
 	})
 	row := func(failing int, reproPasses bool) Row {
 		suite := cases("p1=PASS", "p2=PASS", "p3=PASS")
 		for i := 1; i <= failing; i++ {
-			suite[fmt.Sprintf("p%d", i)] = Fail
+			suite[fmt.Sprintf("p%d", i)] = outcome.Fail
 		}
-		r := Fail
+		r := outcome.Fail
 		if reproPasses {
-			r = Pass
+			r = outcome.Pass
 		}
-		return okRow(map[string]map[string]Outcome{"suite": suite, "repro": {"r": r}})
+		return okRow(map[string]map[string]outcome.Outcome{"suite": suite, "repro": {"r": r}})
 	}
 	m := &Matrix{
 		Artifacts: []Artifact{{ID: "suite"}, {ID: "repro", Generated: true}},

@@ -6,6 +6,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/bestpatch/bestpatch/executor/testfile"
 )
 
 // Input is everything a selection is computed from.
@@ -23,7 +25,7 @@ type Input struct {
 	// defaults). Changes to them are flagged (only_tests, touches_tests) and
 	// left out of the change consensus compares. The zero value matches no
 	// file.
-	TestFiles TestFiles
+	TestFiles testfile.Matcher
 }
 
 // Score ranks the candidates under a policy and returns the verdict. It is

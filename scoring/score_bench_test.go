@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // benchJob is a job of n candidates (a dozen families of related fixes of
@@ -11,17 +13,17 @@ import (
 // original suite of 200 cases.
 func benchJob(n int) Input {
 	var cands []Candidate
-	m := &Matrix{Base: Row{Status: RunOK, Cases: map[string]map[string]Outcome{}}, Candidates: map[string]Row{}}
+	m := &Matrix{Base: Row{Status: RunOK, Cases: map[string]map[string]outcome.Outcome{}}, Candidates: map[string]Row{}}
 	m.Artifacts = append(m.Artifacts, Artifact{ID: "suite"})
-	suite := map[string]Outcome{}
+	suite := map[string]outcome.Outcome{}
 	for c := 0; c < 200; c++ {
-		suite[fmt.Sprintf("TestSuite/%d", c)] = Pass
+		suite[fmt.Sprintf("TestSuite/%d", c)] = outcome.Pass
 	}
 	m.Base.Cases["suite"] = suite
 	for j := 0; j < n; j++ {
 		id := fmt.Sprintf("gen%02d", j)
 		m.Artifacts = append(m.Artifacts, Artifact{ID: id, Generated: true})
-		m.Base.Cases[id] = map[string]Outcome{"a": Fail, "b": Pass, "c": Fail}
+		m.Base.Cases[id] = map[string]outcome.Outcome{"a": outcome.Fail, "b": outcome.Pass, "c": outcome.Fail}
 	}
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("cand%02d", i)
@@ -35,16 +37,16 @@ func benchJob(n int) Input {
 			}
 		}
 		cands = append(cands, Candidate{ID: id, Patch: b.String()})
-		row := Row{Status: RunOK, Cases: map[string]map[string]Outcome{"suite": {}}}
+		row := Row{Status: RunOK, Cases: map[string]map[string]outcome.Outcome{"suite": {}}}
 		for c := range suite {
-			row.Cases["suite"][c] = Pass
+			row.Cases["suite"][c] = outcome.Pass
 		}
 		for j := 0; j < n; j++ {
-			o := Fail
+			o := outcome.Fail
 			if (i+j)%3 == 0 {
-				o = Pass
+				o = outcome.Pass
 			}
-			row.Cases[fmt.Sprintf("gen%02d", j)] = map[string]Outcome{"a": o, "b": Pass, "c": o}
+			row.Cases[fmt.Sprintf("gen%02d", j)] = map[string]outcome.Outcome{"a": o, "b": outcome.Pass, "c": o}
 		}
 		m.Candidates[id] = row
 	}

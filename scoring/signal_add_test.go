@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 // register adds a signal to the registry for the test's duration, as its
@@ -39,7 +41,7 @@ var passedShare = SignalDef{Name: "passed_share", Unit: "[0, 1]", Doc: "the shar
 			for a, cs := range in.matrix.Base.Cases {
 				for c := range cs {
 					total++
-					if row.Cases[a][c] == Pass {
+					if row.Cases[a][c] == outcome.Pass {
 						passed++
 					}
 				}

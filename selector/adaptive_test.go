@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
@@ -18,9 +19,9 @@ import (
 // same run gives the same result whichever plan asks for it.
 type adaptiveWorld struct {
 	seed      uint64
-	originals map[string]scoring.Outcome // base outcome of each original case
+	originals map[string]outcome.Outcome // base outcome of each original case
 	gens      []string                   // generated test IDs
-	genBase   map[string]scoring.Outcome // base outcome of each generated test's case
+	genBase   map[string]outcome.Outcome // base outcome of each generated test's case
 	flaky     string                     // an original case that flips between base runs, or ""
 }
 
@@ -57,12 +58,12 @@ func adaptivePatch(r *rand.Rand) string {
 }
 
 func randomAdaptiveJob(r *rand.Rand) (Job, *adaptiveWorld) {
-	w := &adaptiveWorld{seed: r.Uint64(), originals: map[string]scoring.Outcome{}, genBase: map[string]scoring.Outcome{}}
+	w := &adaptiveWorld{seed: r.Uint64(), originals: map[string]outcome.Outcome{}, genBase: map[string]outcome.Outcome{}}
 	job := Job{ID: "j", Task: Task{ID: "t", Env: executor.Environment{Repo: "/r"}, TestCommand: "go test -json ./...", Format: executor.GoJSON}}
 	for k := 0; k < 2+r.IntN(4); k++ {
-		o := scoring.Pass
+		o := outcome.Pass
 		if r.IntN(5) == 0 {
-			o = scoring.Fail
+			o = outcome.Fail
 		}
 		w.originals[fmt.Sprintf("p::TestO%d", k)] = o
 	}
@@ -73,7 +74,7 @@ func randomAdaptiveJob(r *rand.Rand) (Job, *adaptiveWorld) {
 		id := fmt.Sprintf("g%d", g)
 		w.gens = append(w.gens, id)
 		job.Task.GeneratedTests = append(job.Task.GeneratedTests, GeneratedTest{ID: id, Patch: testPatch("gen_"+id+"_test.go", "TestGen"+strings.ToUpper(id))})
-		w.genBase["p::TestGen"+strings.ToUpper(id)] = []scoring.Outcome{scoring.Fail, scoring.Fail, scoring.Pass}[r.IntN(3)]
+		w.genBase["p::TestGen"+strings.ToUpper(id)] = []outcome.Outcome{outcome.Fail, outcome.Fail, outcome.Pass}[r.IntN(3)]
 	}
 	n := 2 + r.IntN(10)
 	var patches []string
@@ -115,25 +116,25 @@ func (w *adaptiveWorld) result(id string, run executor.Run) executor.Result {
 		res.Tree = fmt.Sprintf("%s/%d", scoring.EffectSignature(run.Patch), variant)
 	}
 	perfect := run.Patch != "" && r.IntN(3) == 0
-	outcome := func(base scoring.Outcome) scoring.Outcome {
+	ended := func(base outcome.Outcome) outcome.Outcome {
 		switch {
 		case run.Patch == "":
 			return base
 		case perfect:
-			return scoring.Pass
+			return outcome.Pass
 		}
-		return []scoring.Outcome{scoring.Pass, scoring.Pass, scoring.Fail, base}[r.IntN(4)]
+		return []outcome.Outcome{outcome.Pass, outcome.Pass, outcome.Fail, base}[r.IntN(4)]
 	}
 	for _, c := range slices.Sorted(mapKeys(w.originals)) {
-		o := outcome(w.originals[c])
+		o := ended(w.originals[c])
 		if c == w.flaky && id == "base/2" {
-			o = scoring.Fail + scoring.Pass - o
+			o = outcome.Fail + outcome.Pass - o
 		}
 		res.Cases = append(res.Cases, executor.Case{ID: c, Outcome: o})
 	}
 	for _, t := range run.Tests {
 		c := "p::TestGen" + strings.ToUpper(t.ID)
-		res.Cases = append(res.Cases, executor.Case{ID: c, Outcome: outcome(w.genBase[c])})
+		res.Cases = append(res.Cases, executor.Case{ID: c, Outcome: ended(w.genBase[c])})
 	}
 	return res
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/generator"
 	"github.com/bestpatch/bestpatch/scoring"
 )
@@ -305,7 +306,7 @@ func unknownRun(results map[string]executor.Result, r AdversarialRound) string {
 func passes(t generator.Test, res executor.Result) int {
 	n := 0
 	for _, c := range t.Cases(res) {
-		if c.Outcome == scoring.Pass {
+		if c.Outcome == outcome.Pass {
 			n++
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/testfile"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector/swebench/logparser"
 )
@@ -79,13 +80,13 @@ type PassToPass struct {
 // changes to them and scoring flags those changes, with this one matcher.
 // A task whose format is not known has no default test files (Validate
 // refuses it).
-func (t Task) TestFileMatcher() scoring.TestFiles {
+func (t Task) TestFileMatcher() testfile.Matcher {
 	if len(t.TestFiles) > 0 {
-		return scoring.NewTestFiles(t.TestFiles...)
+		return testfile.NewMatcher(t.TestFiles...)
 	}
 	spec, err := t.Format.Spec()
 	if err != nil {
-		return scoring.TestFiles{}
+		return testfile.Matcher{}
 	}
 	return spec.TestFileMatcher()
 }

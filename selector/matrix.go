@@ -7,6 +7,8 @@ import (
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/outcome"
+	"github.com/bestpatch/bestpatch/executor/testfile"
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
@@ -78,7 +80,7 @@ func (p *Plan) counts(caseID string) bool {
 		return true
 	}
 	for _, pat := range pats {
-		if scoring.Glob(pat, caseID) {
+		if testfile.Glob(pat, caseID) {
 			return true
 		}
 	}
@@ -88,14 +90,14 @@ func (p *Plan) counts(caseID string) bool {
 // cases sorts a result's cases into artifacts: a case attributed to one of
 // `tests` goes there, any other case to the original suite (if it counts).
 // Only artifacts in `keep` are filled.
-func (p *Plan) cases(res executor.Result, tests []executor.TestPatch, keep map[string]bool, into map[string]map[string]scoring.Outcome) {
+func (p *Plan) cases(res executor.Result, tests []executor.TestPatch, keep map[string]bool, into map[string]map[string]outcome.Outcome) {
 	for _, c := range res.Cases {
 		a := p.attribute(c.ID, tests)
 		if !keep[a] || (a == OriginalArtifact && !p.counts(c.ID)) {
 			continue
 		}
 		if into[a] == nil {
-			into[a] = map[string]scoring.Outcome{}
+			into[a] = map[string]outcome.Outcome{}
 		}
 		into[a][c.ID] = c.Outcome
 	}
@@ -118,7 +120,7 @@ func (p *Plan) matrix(ran int) scoring.Matrix {
 	}
 
 	// The base row.
-	m.Base = scoring.Row{Status: scoring.RunOK, Cases: map[string]map[string]scoring.Outcome{}}
+	m.Base = scoring.Row{Status: scoring.RunOK, Cases: map[string]map[string]outcome.Outcome{}}
 	first := p.results["base/1"]
 	switch why := p.halted(); {
 	case why != "":
@@ -154,7 +156,7 @@ func (p *Plan) matrix(ran int) scoring.Matrix {
 		if r.ID == ref {
 			continue
 		}
-		again := map[string]map[string]scoring.Outcome{}
+		again := map[string]map[string]outcome.Outcome{}
 		p.cases(p.results[r.ID], p.tests, keep, again)
 		for a, cs := range again {
 			for id, o := range cs {
@@ -196,13 +198,13 @@ func (p *Plan) matrix(ran int) scoring.Matrix {
 
 // candidateRow assembles one group's evidence from its evidence run, or
 // from its isolation runs when that run was broken by the candidate.
-func (p *Plan) candidateRow(g *group, kept []executor.TestPatch, keep map[string]bool, expected map[string]map[string]scoring.Outcome) scoring.Row {
+func (p *Plan) candidateRow(g *group, kept []executor.TestPatch, keep map[string]bool, expected map[string]map[string]outcome.Outcome) scoring.Row {
 	run, ok := p.evidenceRun(g)
 	full, recorded := p.results[run.ID]
 	if !ok || !recorded {
 		return scoring.Row{Status: scoring.RunUnknown, Reason: "no result recorded"}
 	}
-	row := scoring.Row{Status: scoring.RunOK, Tree: full.Tree, Cases: map[string]map[string]scoring.Outcome{}}
+	row := scoring.Row{Status: scoring.RunOK, Tree: full.Tree, Cases: map[string]map[string]outcome.Outcome{}}
 	if full.Status != executor.Completed {
 		row.Status, row.Reason = rowStatus(full)
 		if row.Status != scoring.RunUnknown {
@@ -210,7 +212,7 @@ func (p *Plan) candidateRow(g *group, kept []executor.TestPatch, keep map[string
 			return row
 		}
 	}
-	got := map[string]map[string]scoring.Outcome{}
+	got := map[string]map[string]outcome.Outcome{}
 	if len(p.tests) == 0 {
 		p.cases(full, nil, keep, got)
 	} else if orig, isolated := p.results["cand/"+g.key+"/iso/"+OriginalArtifact]; isolated && p.poisoned(full) {
@@ -231,11 +233,11 @@ func (p *Plan) candidateRow(g *group, kept []executor.TestPatch, keep map[string
 	}
 	// Every case the base produced is expected; one that did not run is ERROR.
 	for a, cs := range expected {
-		row.Cases[a] = map[string]scoring.Outcome{}
+		row.Cases[a] = map[string]outcome.Outcome{}
 		for id := range cs {
 			o, ran := got[a][id]
 			if !ran {
-				o = scoring.Error
+				o = outcome.Error
 			}
 			row.Cases[a][id] = o
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector/swebench/logparser"
 )
@@ -39,7 +40,7 @@ func failing(r executor.Result, ids ...string) executor.Result {
 	r.Cases = slices.Clone(r.Cases)
 	for i, c := range r.Cases {
 		if slices.Contains(ids, c.ID) {
-			r.Cases[i].Outcome = scoring.Fail
+			r.Cases[i].Outcome = outcome.Fail
 		}
 	}
 	return r

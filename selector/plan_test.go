@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
@@ -57,7 +58,7 @@ func completed(broken []string, cases ...string) executor.Result {
 	r := executor.Result{Status: executor.Completed, Broken: broken}
 	for _, c := range cases {
 		id, o, _ := strings.Cut(c, "=")
-		out, err := scoring.ParseOutcome(o)
+		out, err := outcome.Parse(o)
 		if err != nil {
 			panic(err)
 		}
@@ -118,7 +119,7 @@ func TestPlanTamperingTwinSharesTheRun(t *testing.T) {
 	res.Tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 	record(t, p, run.ID, res)
 	for _, id := range []string{"tamper", "fix"} {
-		if row := p.Matrix().Candidates[id]; row.Tree != res.Tree || row.Cases[OriginalArtifact]["p::TestA"] != scoring.Pass {
+		if row := p.Matrix().Candidates[id]; row.Tree != res.Tree || row.Cases[OriginalArtifact]["p::TestA"] != outcome.Pass {
 			t.Errorf("%s: row %+v, want the shared run's tree and cases", id, row)
 		}
 	}
@@ -128,7 +129,7 @@ func TestPlanRecordIsFirstWriterWins(t *testing.T) {
 	p := newTestPlan(t, nil, scoring.Candidate{ID: "a", Patch: fixPatch})
 	record(t, p, "base/1", completed(nil, "p::TestA=PASS"))
 	record(t, p, "base/1", completed(nil, "p::TestA=FAIL"))
-	if r, _ := p.Result("base/1"); r.Cases[0].Outcome != scoring.Pass {
+	if r, _ := p.Result("base/1"); r.Cases[0].Outcome != outcome.Pass {
 		t.Fatal("a second result for the same run overwrote the first")
 	}
 	if err := p.Record("cand/nope/all", executor.Result{}); err == nil {
@@ -314,10 +315,10 @@ func TestPlanMatrix(t *testing.T) {
 		t.Fatalf("flaky = %v, want [p::TestAB]", got)
 	}
 	row := m.Candidates["a"]
-	if row.Status != scoring.RunOK || row.Cases["r"]["p::TestGenR"] != scoring.Pass {
+	if row.Status != scoring.RunOK || row.Cases["r"]["p::TestGenR"] != outcome.Pass {
 		t.Fatalf("candidate row = %+v", row)
 	}
-	if row.Cases[OriginalArtifact]["p::TestAB"] != scoring.Error {
+	if row.Cases[OriginalArtifact]["p::TestAB"] != outcome.Error {
 		t.Fatalf("a base case missing from the candidate's run must be ERROR, got %v", row.Cases[OriginalArtifact]["p::TestAB"])
 	}
 	if m.Candidates["e"].Status != scoring.RunEmpty {

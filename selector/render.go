@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
@@ -117,17 +118,17 @@ func (r Report) WriteText(w io.Writer, patches map[string]string) error {
 	return err
 }
 
-func countCell(cases map[string]scoring.Outcome) string {
+func countCell(cases map[string]outcome.Outcome) string {
 	if len(cases) == 0 {
 		return "-"
 	}
-	n := map[scoring.Outcome]int{}
+	n := map[outcome.Outcome]int{}
 	for _, o := range cases {
 		n[o]++
 	}
-	parts := []string{fmt.Sprintf("%d/%d", n[scoring.Pass], n[scoring.Fail])}
-	if n[scoring.Error] > 0 {
-		parts = append(parts, fmt.Sprintf("E%d", n[scoring.Error]))
+	parts := []string{fmt.Sprintf("%d/%d", n[outcome.Pass], n[outcome.Fail])}
+	if n[outcome.Error] > 0 {
+		parts = append(parts, fmt.Sprintf("E%d", n[outcome.Error]))
 	}
 	return strings.Join(parts, " ")
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/bestpatch/bestpatch/bench/testsubject"
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/executor/local"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/internal/runcache"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
@@ -119,10 +120,10 @@ func TestSelectUUID(t *testing.T) {
 	if len(rep.Matrix.Base.Cases[selector.OriginalArtifact]) < 20 {
 		t.Errorf("original suite has %d cases on base: the broken test poisoned it", len(rep.Matrix.Base.Cases[selector.OriginalArtifact]))
 	}
-	if rep.Matrix.Base.Cases["repro"]["github.com/google/uuid::TestReproFourthHyphen"] != scoring.Fail {
+	if rep.Matrix.Base.Cases["repro"]["github.com/google/uuid::TestReproFourthHyphen"] != outcome.Fail {
 		t.Errorf("repro on base = %v, want FAIL", rep.Matrix.Base.Cases["repro"])
 	}
-	if rep.Matrix.Candidates["fix"].Cases["repro"]["github.com/google/uuid::TestReproFourthHyphen"] != scoring.Pass {
+	if rep.Matrix.Candidates["fix"].Cases["repro"]["github.com/google/uuid::TestReproFourthHyphen"] != outcome.Pass {
 		t.Error("repro does not pass with the fix")
 	}
 	// Runs: the first base run, whose build errors name the broken test's
@@ -139,7 +140,7 @@ func TestSelectUUID(t *testing.T) {
 	}
 }
 
-func sameCases(a, b map[string]map[string]scoring.Outcome) bool {
+func sameCases(a, b map[string]map[string]outcome.Outcome) bool {
 	if len(a) != len(b) {
 		return false
 	}

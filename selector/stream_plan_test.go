@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
@@ -48,7 +49,7 @@ func TestPlanExtendKeepsRuns(t *testing.T) {
 		t.Fatalf("the twin joins the fix's run and the empty patch runs nothing; needed %v", ids(r.Needed()))
 	}
 	m := r.Matrix()
-	if m.Candidates["twin"].Cases[OriginalArtifact]["p::TestA"] != scoring.Pass || m.Candidates["empty"].Status != scoring.RunEmpty {
+	if m.Candidates["twin"].Cases[OriginalArtifact]["p::TestA"] != outcome.Pass || m.Candidates["empty"].Status != scoring.RunEmpty {
 		t.Errorf("rows: twin %+v, empty %+v", m.Candidates["twin"], m.Candidates["empty"])
 	}
 	if _, err := r.Extend([]scoring.Candidate{{ID: "fix", Patch: fixPatch}}); err == nil || !strings.Contains(err.Error(), "used twice") {

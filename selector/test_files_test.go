@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/testfile"
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
@@ -48,7 +49,7 @@ func TestOneDefinitionOfTestFiles(t *testing.T) {
 		}
 		// The executor strips what the run's patterns match.
 		run := task.run(editPatch(tc.path), nil)
-		if got := scoring.NewTestFiles(run.TestFiles...).Match(tc.path); got != tc.want {
+		if got := testfile.NewMatcher(run.TestFiles...).Match(tc.path); got != tc.want {
 			t.Errorf("%s: the run's test files %q match %q: %v, want %v", tc.name, run.TestFiles, tc.path, got, tc.want)
 		}
 		// Scoring flags what the same matcher matches.

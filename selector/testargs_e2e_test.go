@@ -8,6 +8,7 @@ import (
 
 	"github.com/bestpatch/bestpatch/bench/testsubject"
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 )
@@ -69,7 +70,7 @@ func TestSelectRelatedTests(t *testing.T) {
 		t.Fatalf("chose %q, want fix\n%+v", rep.Verdict.Chosen, rep.Verdict)
 	}
 	base := rep.Matrix.Base.Cases[selector.OriginalArtifact]
-	if len(base) != 2 || base["pkg/tests/test_mod.py::test_f"] != scoring.Fail || base["pkg/tests/test_mod.py::test_g"] != scoring.Pass {
+	if len(base) != 2 || base["pkg/tests/test_mod.py::test_f"] != outcome.Fail || base["pkg/tests/test_mod.py::test_g"] != outcome.Pass {
 		t.Errorf("base cases %v, want test_mod.py's two cases only", base)
 	}
 	listed := false

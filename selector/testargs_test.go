@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector/swebench/logparser"
 )
@@ -32,7 +33,7 @@ func argsPlan(t *testing.T, args *TestArgs, cands ...scoring.Candidate) *Plan {
 func listing(files ...string) executor.Result {
 	r := executor.Result{Status: executor.Completed}
 	for _, f := range files {
-		r.Cases = append(r.Cases, executor.Case{ID: f, Outcome: scoring.Pass})
+		r.Cases = append(r.Cases, executor.Case{ID: f, Outcome: outcome.Pass})
 	}
 	return r
 }
@@ -187,9 +188,9 @@ func TestPlanRelatedNoneRunsGeneratedTests(t *testing.T) {
 				if want := "./tests/runtests.py --verbosity 2 utils_tests.test_gen"; r.Run.Command != want {
 					t.Fatalf("%s: command %q, want %q (the generated test alone)", r.ID, r.Run.Command, want)
 				}
-				res := executor.Result{Status: executor.Completed, Cases: []executor.Case{{ID: genCase, Outcome: scoring.Fail}}}
+				res := executor.Result{Status: executor.Completed, Cases: []executor.Case{{ID: genCase, Outcome: outcome.Fail}}}
 				if len(r.Candidates) > 0 {
-					res.Cases[0].Outcome = scoring.Pass
+					res.Cases[0].Outcome = outcome.Pass
 				}
 				if isolate && r.ID == "base/1" {
 					res.Broken = []string{"utils_tests.other"} // isolation runs follow

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/testfile"
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
@@ -32,7 +33,7 @@ type SignalAUC struct {
 // pythonTestFiles says which files are test files in the data sets, which
 // carry no task: every SWE-bench repository is Python, so the pytest
 // format's default test files (the executor's registry) stand for them.
-var pythonTestFiles = func() scoring.TestFiles {
+var pythonTestFiles = func() testfile.Matcher {
 	spec, err := executor.Pytest.Spec()
 	if err != nil {
 		panic(err) // a registered format

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bestpatch/bestpatch/executor/testfile"
 	"github.com/bestpatch/bestpatch/scoring"
 )
 
@@ -25,7 +26,7 @@ func testPool(t *testing.T, id string, cands ...struct {
 		cs = append(cs, scoring.Candidate{ID: cid, Model: c.model, Patch: c.patch})
 		correct[cid] = c.right
 	}
-	p, err := NewPool(id, scoring.RepoOf(id), scoring.Input{Candidates: cs, TestFiles: scoring.NewTestFiles("*_test.go")}, correct)
+	p, err := NewPool(id, scoring.RepoOf(id), scoring.Input{Candidates: cs, TestFiles: testfile.NewMatcher("*_test.go")}, correct)
 	if err != nil {
 		t.Fatal(err)
 	}

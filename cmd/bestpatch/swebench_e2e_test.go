@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/generator"
 	"github.com/bestpatch/bestpatch/generator/llmtest"
 	"github.com/bestpatch/bestpatch/scoring"
@@ -81,38 +82,38 @@ type swebenchCase struct {
 	// related is the note that says which original tests ran.
 	related string
 	// cases are the outcomes by row (base or candidate), artifact, case.
-	cases map[string]map[string]map[string]scoring.Outcome
+	cases map[string]map[string]map[string]outcome.Outcome
 }
 
 const (
-	pass = scoring.Pass
-	fail = scoring.Fail
-	skip = scoring.Skip
+	pass = outcome.Pass
+	fail = outcome.Fail
+	skip = outcome.Skip
 )
 
 // outcomes builds a row's cases: original ones, then the generated test's.
-func outcomes(original, generated map[string]scoring.Outcome) map[string]map[string]scoring.Outcome {
-	return map[string]map[string]scoring.Outcome{selector.OriginalArtifact: original, "gen-1": generated}
+func outcomes(original, generated map[string]outcome.Outcome) map[string]map[string]outcome.Outcome {
+	return map[string]map[string]outcome.Outcome{selector.OriginalArtifact: original, "gen-1": generated}
 }
 
 func sympyCase() swebenchCase {
 	const f = "sympy/ntheory/tests/test_digits.py::"
 	const g = "sympy/ntheory/tests/test_digits_padding.py::test_digits_padding"
-	orig := func(digits, palindromic scoring.Outcome) map[string]scoring.Outcome {
-		return map[string]scoring.Outcome{f + "test_digits": digits, f + "test_count_digits": pass, f + "test_is_palindromic": palindromic}
+	orig := func(digits, palindromic outcome.Outcome) map[string]outcome.Outcome {
+		return map[string]outcome.Outcome{f + "test_digits": digits, f + "test_count_digits": pass, f + "test_is_palindromic": palindromic}
 	}
-	wrong := outcomes(orig(fail, pass), map[string]scoring.Outcome{g: fail})
+	wrong := outcomes(orig(fail, pass), map[string]outcome.Outcome{g: fail})
 	return swebenchCase{
 		instance: "sympy__sympy-bestpatch1",
 		genPath:  "sympy/ntheory/tests/test_digits_padding.py",
 		genBody:  "from sympy.ntheory.digits import digits\n\n\ndef test_digits_padding():\n    assert digits(35, 10, 2) == [10, 3, 5]\n    assert digits(35, 10, 3) == [10, 0, 3, 5]\n    assert digits(-7, 2, 5) == [-2, 0, 0, 1, 1, 1]\n",
 		related:  "sympy/ntheory/digits.py -> sympy/ntheory/tests/test_digits.py",
-		cases: map[string]map[string]map[string]scoring.Outcome{
-			"base":               outcomes(orig(fail, pass), map[string]scoring.Outcome{g: fail}),
-			"3/agent-fix":        outcomes(orig(pass, pass), map[string]scoring.Outcome{g: pass}),
+		cases: map[string]map[string]map[string]outcome.Outcome{
+			"base":               outcomes(orig(fail, pass), map[string]outcome.Outcome{g: fail}),
+			"3/agent-fix":        outcomes(orig(pass, pass), map[string]outcome.Outcome{g: pass}),
 			"0/agent-wrong":      wrong,
 			"1/agent-tamper":     wrong, // its edits of test_digits.py undone
-			"2/agent-regression": outcomes(orig(pass, fail), map[string]scoring.Outcome{g: pass}),
+			"2/agent-regression": outcomes(orig(pass, fail), map[string]outcome.Outcome{g: pass}),
 		},
 	}
 }
@@ -123,8 +124,8 @@ func djangoCase() swebenchCase {
 	// test_slugify_strip has a docstring: the runner, and SWE-bench, name it
 	// by its first line.
 	const strip = "slugify() strips leading and trailing dashes and underscores."
-	orig := func(capfirst, stripped scoring.Outcome) map[string]scoring.Outcome {
-		return map[string]scoring.Outcome{
+	orig := func(capfirst, stripped outcome.Outcome) map[string]outcome.Outcome {
+		return map[string]outcome.Outcome{
 			d("test_capfirst"):                   capfirst, // ERROR in the regression: a failure
 			d("test_get_text_list"):              pass,
 			d("test_normalize_newlines"):         pass,
@@ -135,8 +136,8 @@ func djangoCase() swebenchCase {
 			d("test_slugify_transliterates"):     pass, // expected failure
 		}
 	}
-	gen := func(strips scoring.Outcome) map[string]scoring.Outcome {
-		return map[string]scoring.Outcome{g("test_strips_dashes_and_underscores"): strips, g("test_keeps_inner_underscores"): pass}
+	gen := func(strips outcome.Outcome) map[string]outcome.Outcome {
+		return map[string]outcome.Outcome{g("test_strips_dashes_and_underscores"): strips, g("test_keeps_inner_underscores"): pass}
 	}
 	wrong := outcomes(orig(pass, fail), gen(fail))
 	return swebenchCase{
@@ -144,7 +145,7 @@ func djangoCase() swebenchCase {
 		genPath:  "tests/utils_tests/test_slugify_edges.py",
 		genBody:  "from django.test import SimpleTestCase\nfrom django.utils.text import slugify\n\n\nclass SlugifyEdgeTests(SimpleTestCase):\n    def test_strips_dashes_and_underscores(self):\n        self.assertEqual(slugify(\"___This is a test ---\"), \"this-is-a-test\")\n\n    def test_keeps_inner_underscores(self):\n        self.assertEqual(slugify(\"snake_case value\"), \"snake_case-value\")\n",
 		related:  "django/utils/text.py -> utils_tests.test_text",
-		cases: map[string]map[string]map[string]scoring.Outcome{
+		cases: map[string]map[string]map[string]outcome.Outcome{
 			"base":               outcomes(orig(pass, fail), gen(fail)),
 			"3/agent-fix":        outcomes(orig(pass, pass), gen(pass)),
 			"0/agent-wrong":      wrong,
@@ -200,7 +201,7 @@ func TestSWEbenchSelect(t *testing.T) {
 			}
 
 			// Every case, parsed case by case, in every row of the matrix.
-			got := map[string]map[string]map[string]scoring.Outcome{"base": rep.Matrix.Base.Cases}
+			got := map[string]map[string]map[string]outcome.Outcome{"base": rep.Matrix.Base.Cases}
 			for id, row := range rep.Matrix.Candidates {
 				got[id] = row.Cases
 			}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/bestpatch/bestpatch/executor"
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 )
 
 func TestDirRoundTrip(t *testing.T) {
@@ -22,7 +22,7 @@ func TestDirRoundTrip(t *testing.T) {
 		t.Fatalf("empty cache: ok=%v err=%v", ok, err)
 	}
 	want := executor.Result{Status: executor.Completed, Applied: "git-apply",
-		Cases: []executor.Case{{ID: "p::TestA", Outcome: scoring.Pass}, {ID: "p::TestB", Outcome: scoring.Fail}}}
+		Cases: []executor.Case{{ID: "p::TestA", Outcome: outcome.Pass}, {ID: "p::TestB", Outcome: outcome.Fail}}}
 	if err := d.Put(ctx, key, want); err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestDirRoundTrip(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("get after put: ok=%v err=%v", ok, err)
 	}
-	if got.Applied != want.Applied || len(got.Cases) != 2 || got.Cases[1].Outcome != scoring.Fail {
+	if got.Applied != want.Applied || len(got.Cases) != 2 || got.Cases[1].Outcome != outcome.Fail {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }

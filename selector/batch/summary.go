@@ -3,6 +3,7 @@ package batch
 import (
 	"fmt"
 	"github.com/bestpatch/bestpatch/bench/accuracy"
+	"github.com/bestpatch/bestpatch/executor/testfile"
 	"io"
 	"strings"
 
@@ -62,7 +63,7 @@ func Summarize(res *Result, labels *Labels, policy string) (*Summary, error) {
 			}
 			correct[c.ID] = r
 		}
-		input := scoring.Input{Candidates: in.Candidates, Matrix: in.Report.Evidence(), TestFiles: scoring.NewTestFiles(in.Report.TestFiles...)}
+		input := scoring.Input{Candidates: in.Candidates, Matrix: in.Report.Evidence(), TestFiles: testfile.NewMatcher(in.Report.TestFiles...)}
 		p, err := accuracy.NewPool(in.ID, in.Repo, input, correct)
 		if err != nil {
 			return nil, fmt.Errorf("summary: %w", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bestpatch/bestpatch/bench/testsubject"
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/client"
@@ -51,7 +52,7 @@ func TestRelatedTestsThroughTheDaemon(t *testing.T) {
 		t.Fatalf("chose %q", rep.Verdict.Chosen)
 	}
 	base := rep.Matrix.Base.Cases[selector.OriginalArtifact]
-	if len(base) != 2 || base["pkg/tests/test_mod.py::test_f"] != scoring.Fail {
+	if len(base) != 2 || base["pkg/tests/test_mod.py::test_f"] != outcome.Fail {
 		t.Errorf("base cases %v, want test_mod.py's only", base)
 	}
 	if !strings.Contains(strings.Join(rep.Verdict.Notes, "\n"), "pkg/mod.py -> pkg/tests/test_mod.py") {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 )
@@ -137,7 +138,7 @@ func TestSelectionInputsIgnoreTheAnswer(t *testing.T) {
 	a := row("diff --git a/astropy/modeling/tests/test_separable.py b/astropy/modeling/tests/test_separable.py\n", `["astropy/modeling/tests/test_separable.py::test_separable[compound_model6-result6]"]`)
 	b := row("diff --git a/astropy/units/tests/test_units.py b/astropy/units/tests/test_units.py\n", `["astropy/units/tests/test_units.py::test_x"]`)
 	cand := []scoring.Candidate{{ID: "0/m", Patch: "diff --git a/astropy/modeling/separable.py b/astropy/modeling/separable.py\n--- a/astropy/modeling/separable.py\n+++ b/astropy/modeling/separable.py\n@@ -1 +1 @@\n-x\n+y\n"}}
-	listed := executor.Result{Status: executor.Completed, Cases: []executor.Case{{ID: "astropy/modeling/tests/test_separable.py", Outcome: scoring.Pass}}}
+	listed := executor.Result{Status: executor.Completed, Cases: []executor.Case{{ID: "astropy/modeling/tests/test_separable.py", Outcome: outcome.Pass}}}
 	for _, mode := range Modes() {
 		var plans [2]string
 		for i, r := range []Row{a, b} {

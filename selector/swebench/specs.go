@@ -65,7 +65,7 @@ type Repository struct {
 	// LogParser is the harness's log parser of the repository: how the
 	// names in its PASS_TO_PASS lists relate to bestpatch's case IDs.
 	LogParser logparser.Parser
-	// TestFiles are the repository's own test files (scoring.TestFiles
+	// TestFiles are the repository's own test files (testfile.Matcher
 	// patterns): SWE-bench's test directories, and not library code such
 	// as django/test/utils.py or sphinx/testing/util.py.
 	TestFiles []string

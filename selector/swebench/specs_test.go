@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/bestpatch/bestpatch/executor"
-	"github.com/bestpatch/bestpatch/scoring"
+	"github.com/bestpatch/bestpatch/executor/testfile"
 	"github.com/bestpatch/bestpatch/selector/swebench/logparser"
 )
 
@@ -237,7 +237,7 @@ func TestTestFilesAreTheRepositorysOwn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := scoring.NewTestFiles(r.TestFiles...)
+		m := testfile.NewMatcher(r.TestFiles...)
 		for _, f := range c.tests {
 			if !m.Match(f) {
 				t.Errorf("%s: %s is a test file, patterns %q miss it", c.repo, f, r.TestFiles)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 )
@@ -19,7 +20,7 @@ type filler struct{ n int }
 var (
 	timeType     = reflect.TypeFor[time.Time]()
 	durationType = reflect.TypeFor[time.Duration]()
-	outcomeType  = reflect.TypeFor[scoring.Outcome]()
+	outcomeType  = reflect.TypeFor[outcome.Outcome]()
 )
 
 func (f *filler) fill(v reflect.Value) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/generator"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
@@ -560,11 +561,11 @@ func (r Row) toScoring() (scoring.Row, error) {
 		out.Status = scoring.RunNotRun
 	}
 	if r.Cases != nil {
-		out.Cases = make(map[string]map[string]scoring.Outcome, len(r.Cases))
+		out.Cases = make(map[string]map[string]outcome.Outcome, len(r.Cases))
 		for art, cases := range r.Cases {
-			m := make(map[string]scoring.Outcome, len(cases))
+			m := make(map[string]outcome.Outcome, len(cases))
 			for id, o := range cases {
-				v, err := scoring.ParseOutcome(string(o))
+				v, err := outcome.Parse(string(o))
 				if err != nil {
 					return out, fmt.Errorf("case %s: %w", id, err)
 				}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector/batch"
 )
@@ -287,15 +288,15 @@ func buildHeatmap(m scoring.Matrix, order []string) *Heatmap {
 	return h
 }
 
-func outcomeLetter(o scoring.Outcome) byte {
+func outcomeLetter(o outcome.Outcome) byte {
 	switch o {
-	case scoring.Pass:
+	case outcome.Pass:
 		return 'P'
-	case scoring.Fail:
+	case outcome.Fail:
 		return 'F'
-	case scoring.Error:
+	case outcome.Error:
 		return 'E'
-	case scoring.Skip:
+	case outcome.Skip:
 		return 'S'
 	}
 	return '-'

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 	"github.com/bestpatch/bestpatch/selector/batch"
@@ -25,7 +26,7 @@ const fixPatch = "diff --git a/x.go b/x.go\n--- a/x.go\n+++ b/x.go\n@@ -1,1 +1,1
 // could be chosen, one failed.
 func sample(t *testing.T) (*batch.Result, *batch.Summary, *batch.Labels) {
 	t.Helper()
-	P, F, E, S := scoring.Pass, scoring.Fail, scoring.Error, scoring.Skip
+	P, F, E, S := outcome.Pass, outcome.Fail, outcome.Error, outcome.Skip
 	cands := []scoring.Candidate{
 		{ID: "0/a", Model: "a", Patch: fixPatch},
 		{ID: "1/b", Model: "b", Sample: 1, Patch: strings.Replace(fixPatch, "x := 2", "x := 3", 1)},
@@ -33,15 +34,15 @@ func sample(t *testing.T) (*batch.Result, *batch.Summary, *batch.Labels) {
 	}
 	m := scoring.Matrix{
 		Artifacts: []scoring.Artifact{{ID: "original"}, {ID: "repro", Generated: true}},
-		Base: scoring.Row{Status: scoring.RunOK, Cases: map[string]map[string]scoring.Outcome{
+		Base: scoring.Row{Status: scoring.RunOK, Cases: map[string]map[string]outcome.Outcome{
 			"original": {"m::TestA": P, "m::TestB": P, "m::TestC": S},
 			"repro":    {"m::TestRepro": F},
 		}},
 		Flaky: map[string][]string{"original": {"m::TestB"}},
 		Candidates: map[string]scoring.Row{
-			"0/a": {Status: scoring.RunOK, Cases: map[string]map[string]scoring.Outcome{
+			"0/a": {Status: scoring.RunOK, Cases: map[string]map[string]outcome.Outcome{
 				"original": {"m::TestA": P, "m::TestB": P, "m::TestC": S}, "repro": {"m::TestRepro": P}}},
-			"1/b": {Status: scoring.RunOK, Cases: map[string]map[string]scoring.Outcome{
+			"1/b": {Status: scoring.RunOK, Cases: map[string]map[string]outcome.Outcome{
 				"original": {"m::TestA": F, "m::TestB": E, "m::TestC": S}, "repro": {"m::TestRepro": P}}},
 			"2/c": {Status: scoring.RunApplyFailed, Reason: "the patch does not apply"},
 		},
@@ -232,9 +233,9 @@ func TestReportInBrowser(t *testing.T) {
 	if n := strings.Count(dom, `class="cell c-`); n != 16 {
 		t.Errorf("%d heat map cells, want 16 (4 rows x 4 cases)", n)
 	}
-	for outcome, want := range map[string]int{"PASS": 6, "FAIL": 2, "ERROR": 1, "SKIP": 3, "missing": 4} {
-		if n := strings.Count(dom, `data-outcome="`+outcome+`"`); n != want {
-			t.Errorf("%d %s cells, want %d", n, outcome, want)
+	for name, want := range map[string]int{"PASS": 6, "FAIL": 2, "ERROR": 1, "SKIP": 3, "missing": 4} {
+		if n := strings.Count(dom, `data-outcome="`+name+`"`); n != want {
+			t.Errorf("%d %s cells, want %d", n, name, want)
 		}
 	}
 	if !strings.Contains(dom, `class="flaky"`) || !strings.Contains(dom, "no test case ran") {

@@ -1,4 +1,9 @@
-package scoring
+// Package outcome is how one test case ended in one run: PASS, FAIL, ERROR
+// or SKIP, and their names in reports and JSON. The executor reports
+// outcomes and scoring reads them; the type lives here, a leaf that imports
+// only the standard library, so that scoring can use it and stay pure (it
+// must not import the executor, which does I/O).
+package outcome
 
 import (
 	"encoding/json"
@@ -31,8 +36,8 @@ func (o Outcome) String() string {
 	return fmt.Sprintf("Outcome(%d)", o)
 }
 
-// ParseOutcome reads the name written by String.
-func ParseOutcome(s string) (Outcome, error) {
+// Parse reads the name written by String.
+func Parse(s string) (Outcome, error) {
 	for o, name := range outcomeNames {
 		if name == s {
 			return o, nil
@@ -50,7 +55,7 @@ func (o *Outcome) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("test outcome: %w", err)
 	}
-	v, err := ParseOutcome(s)
+	v, err := Parse(s)
 	if err != nil {
 		return err
 	}

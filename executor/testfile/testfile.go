@@ -1,8 +1,13 @@
-package scoring
+// Package testfile says which repository paths are test files (Matcher) and
+// matches the `*` patterns that name them and test cases (Glob). It is a
+// leaf that imports only the standard library: the executor strips test
+// files with it and scoring flags candidates that change them, and scoring
+// must stay pure (it must not import the executor, which does I/O).
+package testfile
 
 import "strings"
 
-// TestFiles says which repository paths are test files. It is the one
+// Matcher says which repository paths are test files. It is the one
 // definition the executor and scoring share: the executor strips a
 // candidate's changes to test files before the tests run, and scoring flags
 // a candidate that changes them (only_tests, touches_tests) and leaves them
@@ -19,17 +24,17 @@ import "strings"
 //
 // The zero value matches nothing. Defaults come from the test format
 // (executor's format registry); a task's test_files replace them.
-type TestFiles struct {
+type Matcher struct {
 	patterns []string
 }
 
-// NewTestFiles returns the matcher of the given patterns.
-func NewTestFiles(patterns ...string) TestFiles {
-	return TestFiles{patterns: append([]string(nil), patterns...)}
+// NewMatcher returns the matcher of the given patterns.
+func NewMatcher(patterns ...string) Matcher {
+	return Matcher{patterns: append([]string(nil), patterns...)}
 }
 
 // Match reports whether path is a test file.
-func (t TestFiles) Match(path string) bool {
+func (t Matcher) Match(path string) bool {
 	base := path[strings.LastIndexByte(path, '/')+1:]
 	for _, p := range t.patterns {
 		if !strings.Contains(p, "/") {
@@ -44,7 +49,7 @@ func (t TestFiles) Match(path string) bool {
 }
 
 // Patterns returns a copy of the patterns.
-func (t TestFiles) Patterns() []string { return append([]string(nil), t.patterns...) }
+func (t Matcher) Patterns() []string { return append([]string(nil), t.patterns...) }
 
 // Glob matches s against a pattern in which `*` stands for any run of
 // characters (including "/") and everything else is literal. Test-file
