@@ -37,15 +37,19 @@ type Router struct {
 }
 
 // route returns the route for env: the first that handles it. A route
-// without an executor, or none, is an error wrapping ErrNoBackend; the
-// route is returned with it, for its Remedy.
+// without an executor, or none, is an error wrapping ErrNoBackend that says
+// how to get the backend: the route's Remedy.
 func (r Router) route(env executor.Environment) (Route, error) {
 	for _, rt := range r.Routes {
 		if !rt.Handles(env) {
 			continue
 		}
 		if rt.Exec == nil {
-			return rt, fmt.Errorf("%w: the task runs %s, and this process has no %s executor", ErrNoBackend, env.Where(), rt.Name)
+			err := fmt.Errorf("%w: the task runs %s, and this process has no %s executor", ErrNoBackend, env.Where(), rt.Name)
+			if rt.Remedy != "" {
+				err = fmt.Errorf("%w: %s", err, rt.Remedy)
+			}
+			return Route{}, err
 		}
 		return rt, nil
 	}
@@ -53,7 +57,9 @@ func (r Router) route(env executor.Environment) (Route, error) {
 }
 
 // Supports says whether the router has a backend for an environment, and
-// if not, which one is missing (wrapping ErrNoBackend).
+// if not, the error Run would return: which backend is missing and how to
+// get it (wrapping ErrNoBackend). The daemon refuses such a job with it when
+// the job is submitted.
 func (r Router) Supports(env executor.Environment) error {
 	_, err := r.route(env)
 	return err
@@ -65,9 +71,6 @@ func (r Router) Supports(env executor.Environment) error {
 func (r Router) Run(ctx context.Context, run executor.Run) (executor.Result, error) {
 	rt, err := r.route(run.Env)
 	if err != nil {
-		if rt.Remedy != "" {
-			err = fmt.Errorf("%w: %s", err, rt.Remedy)
-		}
 		return executor.Result{}, err
 	}
 	return rt.Exec.Run(ctx, run)

@@ -341,7 +341,7 @@ func (f *serveFlags) executorChoice(log *slog.Logger) (runtimeFlags, error) {
 // --unsafe-local-executor.
 func (f *serveFlags) remedy(b backend) string {
 	if b.name == "local" {
-		return "this daemon runs Docker tasks only: if every NATS client is trusted, start every daemon on this NATS server with --unsafe-local-executor (and --executor auto, the default), else give the task an image"
+		return "this daemon runs Docker tasks only: if every NATS client is trusted, start every daemon on this NATS server with --unsafe-local-executor (and --executor auto, the default), else give the task an image (docs/DAEMON.md, Threat model)"
 	}
 	return "start every daemon on this NATS server with --executor " + b.name + " or auto, " + b.note
 }

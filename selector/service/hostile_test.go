@@ -222,11 +222,18 @@ func TestRetriesEnd(t *testing.T) {
 
 // TestRepoJobRefusedWithoutLocal: a daemon whose executor has no local
 // backend (serve without --unsafe-local-executor) answers a job on a
-// local checkout with a 400 that says what to do, and stores nothing.
+// local checkout with a 400 that says what to do (the route's remedy, which
+// serve writes), and stores nothing.
 func TestRepoJobRefusedWithoutLocal(t *testing.T) {
 	ns := startNATS(t)
-	// No backend at all: the refusal happens before anything could run.
-	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1", Exec: selector.Router{}})
+	// The routes without their executors: the refusal happens before
+	// anything could run.
+	const remedy = "start every daemon with --unsafe-local-executor"
+	router := selector.Router{Routes: []selector.Route{
+		{Name: "docker", Handles: func(e executor.Environment) bool { return e.Image != "" }, Remedy: "get a Docker engine"},
+		{Name: "local", Handles: func(executor.Environment) bool { return true }, Remedy: remedy},
+	}}
+	startDaemon(t, ns.ClientURL(), service.Config{Name: "d1", Exec: router})
 	nc := connect(t, ns.ClientURL())
 	c := newClient(t, ns.ClientURL())
 	ctx := ctxFor(t, time.Minute)
@@ -234,7 +241,7 @@ func TestRepoJobRefusedWithoutLocal(t *testing.T) {
 	if !errors.Is(err, selector.ErrInvalidJob) {
 		t.Fatalf("submit: %v, want ErrInvalidJob", err)
 	}
-	for _, want := range []string{`environment "repo"`, "Docker only", "--unsafe-local-executor"} {
+	for _, want := range []string{"on the local checkout", "no local executor", remedy} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q should say %q", err, want)
 		}

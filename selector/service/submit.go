@@ -180,20 +180,17 @@ type environments interface {
 // runnable refuses a job whose environment this daemon will not run: a
 // local checkout when the unsandboxed local executor is off (its
 // test_command would run on the daemon's host), an image without Docker.
+// What to do is the remedy of the missing backend's route, which the
+// command that made the executor wrote (serve's flags).
 func (d *Daemon) runnable(job selector.Job) error {
 	envs, ok := d.cfg.Exec.(environments)
 	if !ok {
 		return nil
 	}
-	err := envs.Supports(job.Task.Env)
-	switch {
-	case err == nil:
-		return nil
-	case job.Task.Env.Image == "":
-		return fmt.Errorf("%w: task %q: environment \"repo\": this daemon runs tasks in Docker only (%w): give the task an \"image\", or, if every NATS client is trusted, start the daemons with --unsafe-local-executor (docs/DAEMON.md, Threat model)", selector.ErrInvalidJob, job.Task.ID, err)
-	default:
-		return fmt.Errorf("%w: task %q: %w: start the daemons with a reachable Docker engine", selector.ErrInvalidJob, job.Task.ID, err)
+	if err := envs.Supports(job.Task.Env); err != nil {
+		return fmt.Errorf("%w: task %q: %w", selector.ErrInvalidJob, job.Task.ID, err)
 	}
+	return nil
 }
 
 // jsonProblem names what is wrong in a JSON document, as the input files'
