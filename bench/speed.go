@@ -238,6 +238,9 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	if err != nil {
 		return res, err
 	}
+	// With the job's results: a run with the tests the base kept (after it
+	// dropped one) is planned only once the base's results are known.
+	plan = plan.WithResults(rep.Results)
 	var runs []executor.Run
 	for _, r := range rep.Runs {
 		pr, ok := plan.Planned(r.ID)
