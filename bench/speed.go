@@ -223,6 +223,13 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 		}
 	}
 
+	// The selector's runs again, for the bare ones: known before the naive
+	// way's minutes, so that a run that cannot be rebuilt stops at once.
+	runs, err := selectorRuns(job, rep)
+	if err != nil {
+		return res, err
+	}
+
 	cfg.Log.Info("speed: the naive way", "runs", len(naive))
 	res.NaiveRuns = len(naive)
 	var killed []int
@@ -233,22 +240,7 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 		res.NaiveOutOfMemory = append(res.NaiveOutOfMemory, naiveRunName(job, rep, i))
 	}
 
-	cfg.Log.Info("speed: bare on the host", "runs", len(rep.Runs))
-	plan, err := selector.NewPlan(job)
-	if err != nil {
-		return res, err
-	}
-	// With the job's results: a run with the tests the base kept (after it
-	// dropped one) is planned only once the base's results are known.
-	plan = plan.WithResults(rep.Results)
-	var runs []executor.Run
-	for _, r := range rep.Runs {
-		pr, ok := plan.Planned(r.ID)
-		if !ok {
-			return res, fmt.Errorf("speed: run %s is not in the job's plan", r.ID)
-		}
-		runs = append(runs, pr.Run)
-	}
+	cfg.Log.Info("speed: bare on the host", "runs", len(runs))
 	if res.BareSum, _, err = bareTimes(ctx, repo, bareEnv, runs, 1); err != nil {
 		return res, err
 	}
@@ -258,6 +250,27 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	}
 	res.Ideal = res.BareSum / time.Duration(res.Cores)
 	return res, nil
+}
+
+// selectorRuns are the runs the selector made for job (rep.Runs), rebuilt
+// from the job's plan holding their results: a run with the tests the base
+// kept (after it dropped one) is planned only once the base's results are
+// known.
+func selectorRuns(job selector.Job, rep selector.Report) ([]executor.Run, error) {
+	plan, err := selector.NewPlan(job)
+	if err != nil {
+		return nil, err
+	}
+	plan = plan.WithResults(rep.Results)
+	var runs []executor.Run
+	for _, r := range rep.Runs {
+		pr, ok := plan.Planned(r.ID)
+		if !ok {
+			return nil, fmt.Errorf("speed: run %s is not in the job's plan", r.ID)
+		}
+		runs = append(runs, pr.Run)
+	}
+	return runs, nil
 }
 
 // speedJob builds the job to measure, with the repository its bare runs
