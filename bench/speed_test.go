@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/outcome"
 	"github.com/bestpatch/bestpatch/scoring"
 	"github.com/bestpatch/bestpatch/selector"
 )
@@ -22,11 +23,11 @@ func (screenExec) Run(_ context.Context, r executor.Run) (executor.Result, error
 		res.Broken, res.BrokenFiles = []string{"p"}, []string{"gen_b_test.go"}
 		return res, nil
 	}
-	res.Cases = []executor.Case{{ID: "p::TestA", Outcome: scoring.Pass}}
+	res.Cases = []executor.Case{{ID: "p::TestA", Outcome: outcome.Pass}}
 	if slices.ContainsFunc(r.Tests, func(t executor.TestPatch) bool { return t.ID == "a" }) {
-		o := scoring.Fail
+		o := outcome.Fail
 		if r.Patch != "" {
-			o = scoring.Pass
+			o = outcome.Pass
 		}
 		res.Cases = append(res.Cases, executor.Case{ID: "p::TestGenA", Outcome: o})
 	}
