@@ -217,10 +217,10 @@ func writeBenchConfidence(w io.Writer, path string, fit *bench.ConfidenceFit) er
 
 func newBenchSpeedCmd() *cobra.Command {
 	var (
-		cfg          bench.SpeedConfig
-		asJSON       bool
-		level        string
-		imageWorkdir bool
+		cfg           bench.SpeedConfig
+		asJSON        bool
+		level         string
+		workdirVolume bool
 	)
 	cmd := &cobra.Command{
 		Use:   "speed --dir DIR",
@@ -245,7 +245,7 @@ python3-sympy, as in the image).`,
 			}
 			cfg.Log = (&runtimeFlags{logLevel: level}).logger(cmd.ErrOrStderr())
 			cfg.Timings = &bench.Timings{}
-			exec, closeFn, err := newDockerExecutor(cmd.Context(), docker.Config{Log: cfg.Log, Observe: cfg.Timings.Observe, ImageWorkdir: imageWorkdir})
+			exec, closeFn, err := newDockerExecutor(cmd.Context(), docker.Config{Log: cfg.Log, Observe: cfg.Timings.Observe, WorkdirVolume: workdirVolume})
 			if err != nil {
 				return err
 			}
@@ -272,7 +272,7 @@ python3-sympy, as in the image).`,
 	f.StringVar(&cfg.BuildScript, "build-script", "testdata/images/build.sh", "builds the task's image when missing (\"\" to skip)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
-	f.BoolVar(&imageWorkdir, "image-workdir", false, "keep each run's workdir in the container's file system instead of a volume of its own (docker.Config.ImageWorkdir), to measure the difference")
+	f.BoolVar(&workdirVolume, "workdir-volume", false, "give each container a fresh volume at the run's workdir, copied from the image (docker.Config.WorkdirVolume), to measure the difference")
 	return cmd
 }
 

@@ -54,18 +54,19 @@ type Config struct {
 	// one run only; removed after 30 s unused and at Close); 0 means
 	// DefaultAhead, a negative value none (every run makes its container).
 	Ahead int
-	// ImageWorkdir keeps each run's workdir in the container's own file
-	// system, on the engine's storage driver, as the image has it. By
-	// default each container gets a fresh anonymous volume at the workdir
-	// instead, which the engine fills with a copy of the image's workdir
-	// when it creates the container and removes with the container: git in
-	// the repository then avoids the storage driver (on fuse-overlayfs git
-	// status took 600 ms on the overlay and 40 ms on a volume). It costs a
-	// copy of the repository per container, made while the container is
-	// created ahead, and that much disk under the engine's root per live
-	// container (docs/DOCKER.md, "The workdir on a volume"). A workdir
-	// that is not a directory in the image stays in the image either way.
-	ImageWorkdir bool
+	// WorkdirVolume gives each container a fresh anonymous volume at the
+	// run's workdir, which the engine fills with a copy of the image's
+	// workdir when it creates the container and removes with the
+	// container: git and the tests then read the repository from an
+	// ordinary file system instead of the storage driver (on
+	// fuse-overlayfs, sympy's per-run git steps 345 -> 117 ms and its test
+	// command 2.9 -> 1.9 s). It costs the copy at every creation and a copy
+	// of the repository on the engine's disk per live container. Off by
+	// default: measured on 2 cores, the copies made creation the
+	// bottleneck (5 of 10 runs waited for their container, the job took
+	// 40 s instead of 18 s; docs/DOCKER.md, "The workdir on a volume"). A
+	// workdir that is not a directory in the image stays in the image.
+	WorkdirVolume bool
 	// Log receives retries and clean-up failures; nil discards them.
 	Log *slog.Logger
 	// Observe, if set, receives where each run's time went (measurements:

@@ -76,7 +76,7 @@ func (d *Executor) Sweep(ctx context.Context) ([]string, error) {
 }
 
 // removeVolumes removes the volumes that filter lists and orphaned says
-// yes to: the workdir volumes (Config.ImageWorkdir) that removed containers
+// yes to: the workdir volumes (Config.WorkdirVolume) that removed containers
 // left, as when a container was removed without its volumes or its create
 // failed half-way. A volume still in use is left to its container.
 func (d *Executor) removeVolumes(ctx context.Context, filter client.Filters, orphaned func(labels map[string]string) bool) error {

@@ -15,7 +15,7 @@ import (
 )
 
 // workdirVolumes decides, once per image and workdir, whether runs get
-// their workdir on a volume of their own (Config.ImageWorkdir;
+// their workdir on a volume of their own (Config.WorkdirVolume;
 // docs/DOCKER.md, "The workdir on a volume").
 type workdirVolumes struct {
 	mu    sync.Mutex
@@ -28,11 +28,10 @@ type workdirVolumes struct {
 // (ContainerRemove's RemoveVolumes). Its git calls then read an ordinary
 // file system instead of the storage driver (fuse-overlayfs here: git
 // status 600 ms on the overlay, 40 ms on the volume). ok is false, and the
-// workdir stays in the image's file system as without the option, when the
-// option is off or the workdir is not a directory in the image (a missing
+// workdir stays in the image's file system, when the option is off or the workdir is not a directory in the image (a missing
 // path, a file, a symbolic link).
 func (d *Executor) workdirMount(ctx context.Context, imageID, workdir string) (m mount.Mount, ok bool, err error) {
-	if d.cfg.ImageWorkdir {
+	if !d.cfg.WorkdirVolume {
 		return mount.Mount{}, false, nil
 	}
 	key := imageID + "\x00" + workdir

@@ -25,9 +25,9 @@ touch %[1]s/bp_marker
 `, workdir) + executortest.Summary(`$m t::mounted`, `$f t::fresh`, `$g t::tree`)
 }
 
-// By default each run's workdir is a volume of its own, a copy of the
-// image's: a separate mount, fresh for every run (a file one run writes is
-// absent in the next), the repository unchanged; with ImageWorkdir, or
+// With WorkdirVolume each run's workdir is a volume of its own, a copy of
+// the image's: a separate mount, fresh for every run (a file one run writes is
+// absent in the next), the repository unchanged; by default, or
 // when the image has no such directory (the run then fails as it always
 // did: no repository), the workdir stays in the image. No
 // volume is left after the runs nor after Close (newTestDocker).
@@ -39,9 +39,9 @@ func TestDockerWorkdirVolume(t *testing.T) {
 		wantMounted bool
 		wantInfra   string // the run fails so, as without a volume
 	}{
-		{name: "default", cfg: Config{}, wantMounted: true},
-		{name: "ImageWorkdir", cfg: Config{ImageWorkdir: true}},
-		{name: "no such directory in the image", cfg: Config{}, workdir: "/bp-nowhere", wantInfra: "not a git repository: /bp-nowhere"},
+		{name: "WorkdirVolume", cfg: Config{WorkdirVolume: true}, wantMounted: true},
+		{name: "default", cfg: Config{}},
+		{name: "no such directory in the image", cfg: Config{WorkdirVolume: true}, workdir: "/bp-nowhere", wantInfra: "not a git repository: /bp-nowhere"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newTestDocker(t, tc.cfg)
