@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,12 @@ type bareRunner struct {
 	repo string // the persistent clone
 	tmp  string
 	env  map[string]string
+	// cpu, when not negative, pins the runs to that one CPU (taskset): a
+	// container runs with one CPU by default (docker.DefaultCPUs), and the
+	// ideal divides the sum by the cores, so a bare run that spread over
+	// every core (go test's parallel build and packages) would be counted
+	// twice over.
+	cpu int
 }
 
 func newBareRunner(tmp, source string, env map[string]string) (*bareRunner, error) {
@@ -37,7 +44,7 @@ func newBareRunner(tmp, source string, env map[string]string) (*bareRunner, erro
 	if _, err := testsubject.Git(tmp, "clone", "-q", source, repo); err != nil {
 		return nil, err
 	}
-	return &bareRunner{repo: repo, tmp: tmp, env: env}, nil
+	return &bareRunner{repo: repo, tmp: tmp, env: env, cpu: -1}, nil
 }
 
 // time runs one run's work bare and returns how long its test command
@@ -59,7 +66,7 @@ func (b *bareRunner) time(ctx context.Context, run executor.Run) (time.Duration,
 	if err := st.WriteDir(dir); err != nil {
 		return 0, err
 	}
-	cmd := exec.CommandContext(ctx, "sh", filepath.Join(dir, "run.sh"))
+	cmd := b.command(ctx, "sh", filepath.Join(dir, "run.sh"))
 	cmd.Dir = b.repo
 	cmd.Env = append(os.Environ(), st.Env(dir)...)
 	for k, v := range b.env {
@@ -82,8 +89,18 @@ func (b *bareRunner) time(ctx context.Context, run executor.Run) (time.Duration,
 	return time.Duration(n), nil
 }
 
+// command is name with args, on the runner's CPU when it has one.
+func (b *bareRunner) command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	if b.cpu < 0 {
+		return exec.CommandContext(ctx, name, args...)
+	}
+	return exec.CommandContext(ctx, "taskset", append([]string{"-c", strconv.Itoa(b.cpu), name}, args...)...)
+}
+
 // bareTimes times runs bare, workers at a time, each worker in a clone of
-// its own: it returns the sum of the test commands' times and the wall time.
+// its own and pinned to a CPU of its own (one CPU a run, as a container has
+// by default): it returns the sum of the test commands' times and the wall
+// time.
 func bareTimes(ctx context.Context, repo string, env map[string]string, runs []executor.Run, workers int) (sum, wall time.Duration, err error) {
 	tmp, err := os.MkdirTemp("", "bestpatch-bare-")
 	if err != nil {
@@ -100,6 +117,7 @@ func bareTimes(ctx context.Context, repo string, env map[string]string, runs []e
 		if err != nil {
 			return 0, 0, err
 		}
+		b.cpu = i % runtime.NumCPU()
 		// One run off the clock: what a clone lacks and a first run makes
 		// (Python's bytecode of ignored files), as the image has it.
 		if len(runs) > 0 {
