@@ -3,9 +3,19 @@ package bench
 import (
 	"context"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
+
+// TestBareEnviron checks that bare runs write Python's bytecode as the
+// image's runs do, whatever the host's shell says, and keep the rest.
+func TestBareEnviron(t *testing.T) {
+	got := bareEnviron([]string{"PATH=/bin", "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1"})
+	if want := []string{"PATH=/bin", "PYTHONUNBUFFERED=1"}; !slices.Equal(got, want) {
+		t.Errorf("bareEnviron: %q, want %q", got, want)
+	}
+}
 
 // TestBareRunnerPinned checks that a pinned bare runner's commands see one
 // CPU, the one a container run gets by default, and an unpinned one's all.
