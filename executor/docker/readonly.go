@@ -13,7 +13,6 @@ import (
 
 	"github.com/bestpatch/bestpatch/executor"
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 	"golang.org/x/sync/singleflight"
@@ -172,26 +171,11 @@ func (d *Executor) makeReadOnlyCopy(ctx context.Context, key, id, p string) (str
 	}
 	// The engine copies the image's content into an empty volume when a
 	// container that mounts it is created.
-	fill := &sandbox{name: "bestpatch-ro-fill-" + executor.NewRunID()}
-	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name: fill.name,
-		Config: &container.Config{
-			Image: id, Entrypoint: []string{"/bin/sh"}, Cmd: []string{"-c", ":"},
-			NetworkDisabled: true, Labels: labels(d.owner, executor.NewRunID()),
-		},
-		HostConfig: &container.HostConfig{
-			NetworkMode: "none", CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
-			Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: data, Target: p}},
-		},
-	})
+	fill, err := d.createIdle(ctx, "bestpatch-ro-fill-", id, []mount.Mount{{Type: mount.TypeVolume, Source: data, Target: p}})
 	if err != nil {
-		if ctx.Err() != nil {
-			d.removeNow(ctx, fill) // by name: the engine may have made it
-		}
 		drop()
 		return "", fmt.Errorf("fill volume %s from %s: %w", data, p, err)
 	}
-	fill.id = created.ID
 	d.removeNow(ctx, fill)
 	markerLabels := map[string]string{LabelReadOnlyVolume: data, LabelReadOnlyOf: of[LabelReadOnlyOf]}
 	if _, err := d.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: marker, Labels: markerLabels}); err != nil {

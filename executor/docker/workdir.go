@@ -61,22 +61,10 @@ func (d *Executor) workdirMount(ctx context.Context, imageID, workdir string) (m
 // link): it stats p in a container created from the image and never
 // started.
 func (d *Executor) imageDir(ctx context.Context, id, p string) (bool, error) {
-	probe := &sandbox{name: "bestpatch-probe-" + executor.NewRunID()}
-	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name: probe.name,
-		Config: &container.Config{
-			Image: id, Entrypoint: []string{"/bin/sh"}, Cmd: []string{"-c", ":"},
-			NetworkDisabled: true, Labels: labels(d.owner, executor.NewRunID()),
-		},
-		HostConfig: &container.HostConfig{NetworkMode: "none", CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"}},
-	})
+	probe, err := d.createIdle(ctx, "bestpatch-probe-", id, nil)
 	if err != nil {
-		if ctx.Err() != nil {
-			d.removeNow(ctx, probe) // by name: the engine may have made it
-		}
 		return false, fmt.Errorf("create a container of image %s to look at %s: %w", id, p, err)
 	}
-	probe.id = created.ID
 	defer d.removeNow(ctx, probe)
 	st, err := d.cli.ContainerStatPath(ctx, probe.id, client.ContainerStatPathOptions{Path: p})
 	if err != nil {
@@ -86,6 +74,33 @@ func (d *Executor) imageDir(ctx context.Context, id, p string) (bool, error) {
 		return false, fmt.Errorf("look at %s in image %s: %w", p, id, err)
 	}
 	return st.Stat.Mode.IsDir() && st.Stat.LinkTarget == "", nil
+}
+
+// createIdle creates a container of image id that is never started, with
+// no network and no capabilities, named prefix plus a run ID: the engine
+// does the work at create (a look at a path, the copy of the image's
+// content into mounted volumes). The caller removes it (removeNow).
+func (d *Executor) createIdle(ctx context.Context, prefix, id string, mounts []mount.Mount) (*sandbox, error) {
+	sb := &sandbox{name: prefix + executor.NewRunID()}
+	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name: sb.name,
+		Config: &container.Config{
+			Image: id, Entrypoint: []string{"/bin/sh"}, Cmd: []string{"-c", ":"},
+			NetworkDisabled: true, Labels: labels(d.owner, executor.NewRunID()),
+		},
+		HostConfig: &container.HostConfig{
+			NetworkMode: "none", CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
+			Mounts: mounts,
+		},
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			d.removeNow(ctx, sb) // by name: the engine may have made it
+		}
+		return nil, err
+	}
+	sb.id = created.ID
+	return sb, nil
 }
 
 // withVolumeLabels returns host with the container's labels on each of its
