@@ -18,7 +18,6 @@ import (
 	"github.com/bestpatch/bestpatch/executor"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 )
 
@@ -135,13 +134,20 @@ func (d *Executor) containerSpec(run executor.Run, st executor.Stage) spec {
 	return sp
 }
 
-// with returns the spec with mounts added (the image's read-only paths).
-func (sp spec) with(mounts []mount.Mount) spec {
-	if len(mounts) == 0 {
+// with returns the spec with what the image adds: its mounts (read-only
+// copies, the workdir volume) and a tmpfs at /tmp.
+func (sp spec) with(su setup) spec {
+	if len(su.mounts) == 0 && !su.tmpfs {
 		return sp
 	}
 	host := *sp.host
-	host.Mounts = append(slices.Clip(host.Mounts), mounts...)
+	host.Mounts = append(slices.Clip(host.Mounts), su.mounts...)
+	if su.tmpfs {
+		// HostConfig.Tmpfs, not a tmpfs mount: the Mounts API takes the
+		// exec option only from API 1.46, and engines as old as 1.41 are
+		// supported.
+		host.Tmpfs = map[string]string{tmpDir: tmpfsOptions(sp.limits.MemoryMB)}
+	}
 	sp.host = &host
 	sp.key = specKey(sp)
 	return sp

@@ -92,6 +92,7 @@ type Executor struct {
 	ready  *ready
 	ro     readOnlyCopies
 	wd     workdirVolumes
+	tmp    tmpDirs
 }
 
 // Handles says whether env is the Docker backend's to run: it names an
@@ -155,6 +156,7 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 	d.ready = newReady(d, cfg.Ahead, readyIdle)
 	d.ro.byKey, d.ro.byImage = map[string]string{}, map[string][]mount.Mount{}
 	d.wd.isDir = map[string]bool{}
+	d.tmp.empty = map[string]bool{}
 	return d, nil
 }
 
@@ -199,11 +201,11 @@ func (d *Executor) Run(ctx context.Context, run executor.Run) (executor.Result, 
 	// a try cap, permanent errors and ctx cancellation in one tested call.
 	res, err := backoff.Retry(ctx, func() (executor.Result, error) {
 		timing = RunTiming{Image: run.Env.Image, Slot: begin.Sub(slotWait)}
-		mounts, err := d.imageMounts(ctx, run.Env.Image, spec.config.WorkingDir)
+		su, err := d.imageSetup(ctx, run.Env.Image, spec.config.WorkingDir, run.Report != "")
 		if err != nil {
 			return executor.Result{}, err
 		}
-		res, err := d.attempt(ctx, run, st, spec.with(mounts), &timing)
+		res, err := d.attempt(ctx, run, st, spec.with(su), &timing)
 		if err != nil && ctx.Err() == nil && !errors.As(err, new(*permanentError)) {
 			d.log.Warn("docker run failed; retrying", "image", run.Env.Image, "err", err)
 		}

@@ -43,28 +43,41 @@ type readOnlyCopies struct {
 	flight  singleflight.Group
 }
 
-// imageMounts inspects a run's image: a missing image is a permanent
+// setup is what a run's container gets from its image besides the spec:
+// the mounts of the image's read-only copies and workdir volume, and
+// whether /tmp is in memory.
+type setup struct {
+	mounts []mount.Mount
+	tmpfs  bool
+}
+
+// imageSetup inspects a run's image: a missing image is a permanent
 // error; the workdir gets a volume of its own (workdirMount); the paths the
 // image's label names become read-only mounts of their copies. A copy that
 // cannot be made is logged and left out: the run then reads that path from
-// the image, only slower (and the next run of the image tries again).
-func (d *Executor) imageMounts(ctx context.Context, image, workdir string) ([]mount.Mount, error) {
+// the image, only slower (and the next run of the image tries again). /tmp
+// is in memory where tmpInMemory says so (report: the run has a report file).
+func (d *Executor) imageSetup(ctx context.Context, image, workdir string, report bool) (setup, error) {
 	ins, err := d.cli.ImageInspect(ctx, image)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
-			return nil, permanent(&imageMissingError{image: image, err: err})
+			return setup{}, permanent(&imageMissingError{image: image, err: err})
 		}
-		return nil, err
+		return setup{}, err
 	}
 	mounts := d.readOnlyMounts(ctx, image, ins, workdir)
 	wd, ok, err := d.workdirMount(ctx, ins.ID, workdir)
 	if err != nil {
-		return nil, err
+		return setup{}, err
 	}
 	if ok {
 		mounts = append(slices.Clip(mounts), wd)
 	}
-	return mounts, nil
+	tmpfs, err := d.tmpInMemory(ctx, ins.ID, report)
+	if err != nil {
+		return setup{}, err
+	}
+	return setup{mounts: mounts, tmpfs: tmpfs}, nil
 }
 
 // readOnlyMounts are the read-only mounts of the copies of the paths the

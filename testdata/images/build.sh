@@ -120,10 +120,12 @@ go_base_dockerfile() {
 		# (a cold cache makes a run 20x slower); entries dated as in go-task.
 		RUN go build std && find /opt/go/cache -type f -exec touch -d @4102444800 {} + && chmod -R a+rwX /opt/go/cache
 		WORKDIR /testbed
-		# Runs only read the toolchain: bestpatch mounts a read-only copy of it
-		# (made once per engine) instead of reading it through the storage
-		# driver in every new container (docs/DOCKER.md, "Read-only paths").
-		LABEL dev.bestpatch.image=go-base dev.bestpatch.readonly-paths=/usr/local/go
+		# Runs only read the toolchain, and may only read the module and build
+		# caches: bestpatch mounts a read-only copy of each (made once per
+		# engine and image) instead of reading them through the storage driver
+		# in every new container (docs/DOCKER.md, "Read-only paths"). A run
+		# still compiles what its candidate changed; go drops the cache writes.
+		LABEL dev.bestpatch.image=go-base dev.bestpatch.readonly-paths="/usr/local/go /opt/go/cache /opt/go/mod"
 	EOF
 }
 

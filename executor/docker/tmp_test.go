@@ -1,0 +1,97 @@
+package docker
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"io"
+	"testing"
+
+	"github.com/bestpatch/bestpatch/executor"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+)
+
+// A run gets a fresh tmpfs at /tmp where the image's /tmp is empty: it can
+// run a program from there, it is no bigger than the run's memory limit,
+// and nothing an earlier run wrote there is left. Where the image keeps
+// files in /tmp, the run sees them and /tmp stays in the image.
+func TestDockerTmpInMemory(t *testing.T) {
+	d := newTestDocker(t, Config{})
+	needImages(t, d, shOnlyImage)
+	ctx := t.Context()
+	// sh-only with a file in /tmp.
+	c, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: &container.Config{Image: shOnlyImage, Cmd: []string{"true"}, Labels: labels(d.owner, executor.NewRunID())}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := "bestpatch/test-tmp:" + executor.NewRunID()[:8]
+	if _, err := d.cli.CopyToContainer(ctx, c.ID, client.CopyToContainerOptions{DestinationPath: "/tmp", Content: tarOf(t, "keep", "kept\n")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.cli.ContainerCommit(ctx, c.ID, client.ContainerCommitOptions{Reference: kept})
+	_, _ = d.cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		d.ready.drain()
+		_, _ = d.cli.ImageRemove(context.Background(), kept, client.ImageRemoveOptions{Force: true})
+	})
+
+	// Each check is a pytest-style line, so the outcomes say which failed.
+	check := `fs=; opts=; while read -r _ at typ o _; do [ "$at" = /tmp ] && fs=$typ opts=$o; done </proc/mounts
+m=FAILED; [ "$fs" = tmpfs ] && m=PASSED
+s=FAILED; case ",$opts," in *,size=65536k,*) s=PASSED ;; esac
+x=FAILED; cp /bin/true /tmp/prog && /tmp/prog && x=PASSED
+l=FAILED; [ ! -e /tmp/left ] && l=PASSED; echo left >/tmp/left
+k=FAILED; [ "$(cat /tmp/keep 2>/dev/null)" = kept ] && k=PASSED
+set -- "$m t::tmpfs" "$s t::size" "$x t::exec" "$l t::fresh" "$k t::kept"; ` + pytestSummary
+	tests := []struct {
+		image string
+		want  map[string]string
+	}{
+		{shOnlyImage, map[string]string{"t::tmpfs": "PASS", "t::size": "PASS", "t::exec": "PASS", "t::fresh": "PASS", "t::kept": "FAIL"}},
+		{kept, map[string]string{"t::tmpfs": "FAIL", "t::size": "FAIL", "t::exec": "PASS", "t::fresh": "PASS", "t::kept": "PASS"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.image, func(t *testing.T) {
+			for i := range 2 { // the second run must not see the first's file
+				res := runOK(t, d, executor.Run{Env: executor.Environment{Image: tt.image, Limits: executor.Limits{MemoryMB: 64}}, Command: check, Format: executor.Pytest})
+				got := outcomes(res.Cases)
+				for id, want := range tt.want {
+					if got[id] != want {
+						t.Errorf("run %d: %s: %s, want %s\n%s", i, id, got[id], want, res.Output)
+					}
+				}
+			}
+		})
+	}
+}
+
+// A run with a report file keeps /tmp in the image, without looking at the
+// image: the report is read from the stopped container.
+func TestTmpInMemoryReport(t *testing.T) {
+	d := &Executor{}
+	got, err := d.tmpInMemory(t.Context(), "sha256:none", true)
+	if err != nil || got {
+		t.Errorf("tmpInMemory with a report = %v, %v; want false, nil", got, err)
+	}
+}
+
+// tarOf is an archive of one file, name, holding content.
+func tarOf(t *testing.T, name, content string) io.Reader {
+	t.Helper()
+	var b bytes.Buffer
+	w := tar.NewWriter(&b)
+	if err := w.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(w, content); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &b
+}
