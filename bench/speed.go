@@ -34,6 +34,13 @@ type SpeedConfig struct {
 	// backend); Workers is the parallelism of both (0: the number of cores).
 	Exec    selector.Executor
 	Workers int
+	// NaiveExec runs the naive way's runs and the warm-up; nil means Exec.
+	// The naive way is a fresh container per pair: when Exec reuses
+	// containers (Reused), NaiveExec must be a backend that does not.
+	NaiveExec selector.Executor
+	// Reused says that Exec reuses containers (docker.Config.Reuse); it is
+	// printed with the result.
+	Reused bool
 	// Timings, if set, is the Docker backend's Observe: the selector's
 	// runs are broken down by step (SpeedResult.Steps).
 	Timings *Timings
@@ -55,9 +62,11 @@ type SpeedResult struct {
 	Tests      int    `json:"generated_tests"`
 	Workers    int    `json:"workers"`
 	// Selector is the wall time of the job through the selector (no cache),
-	// SelectorRuns the containers it ran.
+	// SelectorRuns the runs it made (a container each, unless Reused).
 	Selector     time.Duration `json:"selector"`
 	SelectorRuns int           `json:"selector_runs"`
+	// Reused: the selector's runs reused containers (docker.Config.Reuse).
+	Reused bool `json:"reused,omitempty"`
 	// RunSum is the sum of the selector's run durations (container
 	// lifetime as the executor measures it).
 	RunSum time.Duration `json:"run_sum"`
@@ -178,7 +187,11 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 		return SpeedResult{}, err
 	}
 	task := job.Task
-	res := SpeedResult{Task: task.ID, Image: task.Env.Image, Candidates: len(job.Candidates), Tests: len(task.GeneratedTests), Workers: cfg.Workers, Cores: runtime.NumCPU()}
+	res := SpeedResult{Task: task.ID, Image: task.Env.Image, Candidates: len(job.Candidates), Tests: len(task.GeneratedTests), Workers: cfg.Workers, Cores: runtime.NumCPU(), Reused: cfg.Reused}
+	naiveExec := cfg.NaiveExec
+	if naiveExec == nil {
+		naiveExec = cfg.Exec
+	}
 
 	naive, err := NaiveRuns(task, job.Candidates)
 	if err != nil {
@@ -186,7 +199,7 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	}
 	// Warm up: the image's layers and the engine, outside every clock, with
 	// the naive way's first run (the base and the original tests).
-	if _, err := cfg.Exec.Run(ctx, naive[0]); err != nil {
+	if _, err := naiveExec.Run(ctx, naive[0]); err != nil {
 		return res, err
 	}
 
@@ -233,7 +246,7 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	cfg.Log.Info("speed: the naive way", "runs", len(naive))
 	res.NaiveRuns = len(naive)
 	var killed []int
-	if res.Naive, killed, err = runNaive(ctx, cfg.Exec, cfg.Workers, naive); err != nil {
+	if res.Naive, killed, err = runNaive(ctx, naiveExec, cfg.Workers, naive); err != nil {
 		return res, err
 	}
 	for _, i := range killed {
@@ -387,14 +400,18 @@ func WriteSpeed(w io.Writer, r SpeedResult) error {
 		}
 		return fmt.Sprintf("%.2fx", a.Seconds()/b.Seconds())
 	}
+	sel, unit := "bestpatch (selector, Docker)  ", "containers"
+	if r.Reused {
+		sel, unit = "bestpatch (reused containers)", "runs      "
+	}
 	_, err := fmt.Fprintf(w, `Speed: one job of %d candidates (%d distinct) with %d generated tests, task %s, image %s, %d parallel runs on %d cores
-  bestpatch (selector, Docker)   %8s  %3d containers
+  %s %8s  %3d %s
   naive (container per pair)     %8s  %3d containers   naive / bestpatch = %s
   ideal (bare sum / %d cores)     %8s  bare sum %s      bestpatch / ideal = %s
   bare, %d at a time (wall)       %8s  bare sum %s      bestpatch / bare = %s
   per run: %s in a container (mean of the selector's), %s bare alone, %s bare %d at a time (means)
 `, r.Candidates, r.Distinct, r.Tests, r.Task, r.Image, r.Workers, r.Cores,
-		r.Selector.Round(100*time.Millisecond), r.SelectorRuns,
+		sel, r.Selector.Round(100*time.Millisecond), r.SelectorRuns, unit,
 		r.Naive.Round(100*time.Millisecond), r.NaiveRuns, ratio(r.Naive, r.Selector),
 		r.Cores, r.Ideal.Round(100*time.Millisecond), r.BareSum.Round(100*time.Millisecond), ratio(r.Selector, r.Ideal),
 		r.Workers, r.BareParallel.Round(100*time.Millisecond), r.BareParallelSum.Round(100*time.Millisecond), ratio(r.Selector, r.BareParallel),

@@ -40,8 +40,9 @@ type Steps struct {
 	Runs                             int
 	Ready, Boot, Reset, Apply, Tests time.Duration
 	Command, Exit, Collect, Total    time.Duration
-	// MadeAhead counts the runs whose container was made ahead.
-	MadeAhead int
+	// MadeAhead counts the runs whose container was made ahead; Reused
+	// the runs in a container that served an earlier one.
+	MadeAhead, Reused int
 }
 
 func meanSteps(runs []docker.RunTiming) Steps {
@@ -59,7 +60,10 @@ func meanSteps(runs []docker.RunTiming) Steps {
 		s.Exit += r.Exit
 		s.Collect += r.Collect
 		s.Total += r.Total
-		if r.Create == 0 {
+		switch {
+		case r.Reused:
+			s.Reused++
+		case r.Create == 0:
 			s.MadeAhead++
 		}
 	}
@@ -76,7 +80,12 @@ func (s Steps) String() string {
 	}
 	var b strings.Builder
 	r := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
-	fmt.Fprintf(&b, "ready %s, boot %s, reset %s, apply %s, tests %s, command %s, exit %s, collect %s; outside the command %s of %s (%d of %d containers made ahead)",
-		r(s.Ready), r(s.Boot), r(s.Reset), r(s.Apply), r(s.Tests), r(s.Command), r(s.Exit), r(s.Collect), r(s.Total-s.Command), r(s.Total), s.MadeAhead, s.Runs)
+	fmt.Fprintf(&b, "ready %s, boot %s, reset %s, apply %s, tests %s, command %s, exit %s, collect %s; outside the command %s of %s",
+		r(s.Ready), r(s.Boot), r(s.Reset), r(s.Apply), r(s.Tests), r(s.Command), r(s.Exit), r(s.Collect), r(s.Total-s.Command), r(s.Total))
+	if s.Reused > 0 {
+		fmt.Fprintf(&b, " (%d of %d runs in a container that served an earlier run)", s.Reused, s.Runs)
+	} else {
+		fmt.Fprintf(&b, " (%d of %d containers made ahead)", s.MadeAhead, s.Runs)
+	}
 	return b.String()
 }

@@ -21,7 +21,15 @@ type backend struct {
 	// or what it costs.
 	note string
 	// open makes the backend; its close releases it.
-	open func(ctx context.Context, log *slog.Logger) (exec selector.Executor, close func(), err error)
+	open func(ctx context.Context, o backendOptions) (exec selector.Executor, close func(), err error)
+}
+
+// backendOptions are what the flags say about the backends.
+type backendOptions struct {
+	log *slog.Logger
+	// dockerReuse: the Docker backend's containers serve several runs
+	// (docker.Config.Reuse; --docker-reuse).
+	dockerReuse bool
 }
 
 // backends are the executor backends, in the order the Router asks them
@@ -35,7 +43,7 @@ func backends() []backend {
 
 // openLocal makes the Local backend, which warns that it runs patches on
 // this host.
-func openLocal(_ context.Context, log *slog.Logger) (selector.Executor, func(), error) {
-	l := local.New(local.Config{Logger: log})
+func openLocal(_ context.Context, o backendOptions) (selector.Executor, func(), error) {
+	l := local.New(local.Config{Logger: o.log})
 	return l, func() { l.Close() }, nil
 }

@@ -245,12 +245,22 @@ python3-sympy, as in the image).`,
 			}
 			cfg.Log = (&runtimeFlags{logLevel: level}).logger(cmd.ErrOrStderr())
 			cfg.Timings = &bench.Timings{}
-			exec, closeFn, err := newDockerExecutor(cmd.Context(), docker.Config{Log: cfg.Log, Observe: cfg.Timings.Observe, WorkdirVolume: workdirVolume})
+			exec, closeFn, err := newDockerExecutor(cmd.Context(), docker.Config{Log: cfg.Log, Observe: cfg.Timings.Observe, WorkdirVolume: workdirVolume, Reuse: cfg.Reused})
 			if err != nil {
 				return err
 			}
 			defer closeFn()
 			cfg.Exec = exec
+			if cfg.Reused {
+				// The naive way is a fresh container per pair, whatever the
+				// selector's backend does.
+				naive, closeNaive, err := newDockerExecutor(cmd.Context(), docker.Config{Log: cfg.Log, WorkdirVolume: workdirVolume})
+				if err != nil {
+					return err
+				}
+				defer closeNaive()
+				cfg.NaiveExec = naive
+			}
 			res, err := bench.Speed(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -272,6 +282,7 @@ python3-sympy, as in the image).`,
 	f.StringVar(&cfg.BuildScript, "build-script", "testdata/images/build.sh", "builds the task's image when missing (\"\" to skip)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
+	f.BoolVar(&cfg.Reused, "reuse", false, "the selector's runs reuse containers (docker.Config.Reuse: weaker isolation, docs/DOCKER.md); the naive way still makes a container per pair")
 	f.BoolVar(&workdirVolume, "workdir-volume", false, "give each container a fresh volume at the run's workdir, copied from the image (docker.Config.WorkdirVolume), to measure the difference")
 	return cmd
 }

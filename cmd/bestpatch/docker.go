@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 
 	"github.com/bestpatch/bestpatch/executor/docker"
 	"github.com/bestpatch/bestpatch/selector"
@@ -25,6 +24,9 @@ func newDockerExecutor(ctx context.Context, cfg docker.Config) (selector.Executo
 }
 
 // openDocker opens the Docker backend for select, batch, bench and serve.
-func openDocker(ctx context.Context, log *slog.Logger) (selector.Executor, func(), error) {
-	return newDockerExecutor(ctx, docker.Config{Log: log})
+func openDocker(ctx context.Context, o backendOptions) (selector.Executor, func(), error) {
+	if o.dockerReuse {
+		o.log.Warn("--docker-reuse: a container serves several runs, and what a run writes outside the work tree and /tmp is seen by the next: use it only with trusted candidates (docs/DOCKER.md, \"Reused containers\")")
+	}
+	return newDockerExecutor(ctx, docker.Config{Log: o.log, Reuse: o.dockerReuse})
 }

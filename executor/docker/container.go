@@ -256,23 +256,39 @@ wait:
 	if state != nil {
 		code, oomKilled = state.ExitCode, state.OOMKilled
 	}
+	return d.verdict(res, ending{backstop: backstopHit, code: code, oomKilled: oomKilled, limits: *limits}, sp), nil
+}
+
+// ending is how a run's script ended: killed by the backstop, its exit
+// status, and the limits it hit.
+type ending struct {
+	backstop  bool
+	code      int
+	oomKilled bool // the engine's own report (a fresh container's)
+	limits    limitMarks
+}
+
+// verdict turns what the collector made of a run's output into its result,
+// given how its script ended: a run that outlived the backstop, hit the
+// memory or process limit or filled the disk is not a test failure.
+func (d *Executor) verdict(res executor.Result, e ending, sp spec) executor.Result {
 	switch {
-	case backstopHit:
+	case e.backstop:
 		res.Status = executor.TimedOut
 		res.Reason = fmt.Sprintf("the container ran past the run's timeout plus %s of setup and was killed: the run script itself hung (reset, patch or copy)", d.cfg.SetupGrace)
-	case oomKilled || limits.oomKills > 0:
+	case e.oomKilled || e.limits.oomKills > 0:
 		res.Status = executor.Infra
-		res.Reason = executor.OutOfMemoryReason + fmt.Sprintf("a process was killed at the run's memory limit of %d MiB (container exit %d); raise limits.memory_mb if the tests need more", sp.limits.MemoryMB, code)
-	case limits.pidsMax > 0:
+		res.Reason = executor.OutOfMemoryReason + fmt.Sprintf("a process was killed at the run's memory limit of %d MiB (container exit %d); raise limits.memory_mb if the tests need more", sp.limits.MemoryMB, e.code)
+	case e.limits.pidsMax > 0:
 		res.Status = executor.Infra
-		res.Reason = fmt.Sprintf("process limit reached: forks failed %d times at the run's limit of %d processes (a fork bomb, or tests that need more: raise limits.pids)", limits.pidsMax, sp.limits.PIDs)
+		res.Reason = fmt.Sprintf("process limit reached: forks failed %d times at the run's limit of %d processes (a fork bomb, or tests that need more: raise limits.pids)", e.limits.pidsMax, sp.limits.PIDs)
 	case diskFull(res.Reason) || diskFull(res.Output):
 		res.Status = executor.Infra
 		res.Reason = "the disk is full in the container (No space left on device): free space on the Docker engine's disk (docker system prune) and run again"
-	case res.Status == executor.Infra && code != 0:
-		res.Reason += fmt.Sprintf(" (container exit status %d)", code)
+	case res.Status == executor.Infra && e.code != 0:
+		res.Reason += fmt.Sprintf(" (container exit status %d)", e.code)
 	}
-	return res, nil
+	return res
 }
 
 // payload is what a sandbox reads on stdin for a run: the script that

@@ -67,6 +67,16 @@ type Config struct {
 	// 40 s instead of 18 s; docs/DOCKER.md, "The workdir on a volume"). A
 	// workdir that is not a directory in the image stays in the image.
 	WorkdirVolume bool
+	// Reuse lets a container serve several runs of the same environment
+	// one after another (docker exec), instead of a fresh container per
+	// run: about a quarter of the engine's work per run, and weaker
+	// isolation between the runs of a container (docs/DOCKER.md, "Reused
+	// containers"): the work tree is reset, every process is killed and
+	// /tmp is emptied between runs, but what a run writes elsewhere
+	// (the home directory, installed packages, ignored files in the
+	// repository) is seen by the next. Off by default: for trusted
+	// candidates only, such as a benchmark of known systems.
+	Reuse bool
 	// Log receives retries and clean-up failures; nil discards them.
 	Log *slog.Logger
 	// Observe, if set, receives where each run's time went (measurements:
@@ -93,6 +103,7 @@ type Executor struct {
 	ro     readOnlyCopies
 	wd     workdirVolumes
 	tmp    tmpDirs
+	reuse  workers
 }
 
 // Handles says whether env is the Docker backend's to run: it names an
@@ -157,6 +168,7 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 	d.ro.byKey, d.ro.byImage = map[string]string{}, map[string][]mount.Mount{}
 	d.wd.isDir = map[string]bool{}
 	d.tmp.empty = map[string]bool{}
+	d.reuse = workers{d: d, idle: map[string][]*worker{}}
 	return d, nil
 }
 
@@ -165,6 +177,7 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 // each removes its container when it ends.
 func (d *Executor) Close() error {
 	d.ready.close()
+	d.reuse.close()
 	return d.cli.Close()
 }
 
@@ -205,7 +218,12 @@ func (d *Executor) Run(ctx context.Context, run executor.Run) (executor.Result, 
 		if err != nil {
 			return executor.Result{}, err
 		}
-		res, err := d.attempt(ctx, run, st, spec.with(su), &timing)
+		var res executor.Result
+		if d.cfg.Reuse {
+			res, err = d.attemptReused(ctx, run, st, spec.with(su), su.tmpfs, &timing)
+		} else {
+			res, err = d.attempt(ctx, run, st, spec.with(su), &timing)
+		}
 		if err != nil && ctx.Err() == nil && !errors.As(err, new(*permanentError)) {
 			d.log.Warn("docker run failed; retrying", "image", run.Env.Image, "err", err)
 		}

@@ -34,6 +34,9 @@ type RunTiming struct {
 	Collect time.Duration
 	// Total is the run's whole duration (Result.Duration).
 	Total time.Duration
+	// Reused: the run was an exec in a container that served an earlier
+	// run (Config.Reuse).
+	Reused bool
 }
 
 // Overhead is the run's time outside the test command.

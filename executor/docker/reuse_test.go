@@ -1,0 +1,91 @@
+package docker
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bestpatch/bestpatch/executor"
+)
+
+// With Config.Reuse, runs of one environment share a container, one after
+// another, and each starts from what docs/DOCKER.md ("Reused containers")
+// says: the work tree reset, no process of an earlier run, /tmp empty. What
+// a run writes elsewhere is seen by the next (the weaker isolation the docs
+// state). A run that hits a limit retires its container.
+func TestDockerReuse(t *testing.T) {
+	d := newTestDocker(t, Config{Reuse: true})
+	needImages(t, d, shOnlyImage)
+	env := executor.Environment{Image: shOnlyImage, Limits: executor.Limits{MemoryMB: 64}}
+	// Each run reports what it found, then leaves the same things behind:
+	// a changed and a new file in the repository, a process, a file in
+	// /tmp and one in /root.
+	check := `found() { [ "$1" = yes ] && echo PASSED || echo FAILED; }
+tree=no; [ "$(git status --porcelain)" = "" ] && tree=yes
+n=9876; n=${n}1 # not in this script's own command line
+proc=no; for c in /proc/[0-9]*/cmdline; do case "$(tr '\0' ' ' <"$c" 2>/dev/null)" in *"sleep $n"*) proc=yes ;; esac; done
+tmp=no; [ -e /tmp/left ] && tmp=yes
+home=no; [ -e /root/left ] && home=yes
+echo changed >>lib.txt; echo new >new.txt; echo left >/tmp/left; echo left >/root/left
+sleep "$n" >/dev/null 2>&1 &
+echo "host=$(cat /etc/hostname)"
+set -- "$(found $tree) t::tree_clean" "$(found $proc) t::process_left" "$(found $tmp) t::tmp_left" "$(found $home) t::home_left"; ` + pytestSummary
+	host := func(res executor.Result) string {
+		for l := range strings.Lines(res.Output) {
+			if h, ok := strings.CutPrefix(strings.TrimSpace(l), "host="); ok {
+				return h
+			}
+		}
+		t.Fatalf("no host= line in the output:\n%s", res.Output)
+		return ""
+	}
+	first := runOK(t, d, executor.Run{Env: env, Command: check, Format: executor.Pytest})
+	second := runOK(t, d, executor.Run{Env: env, Command: check, Format: executor.Pytest})
+	if host(first) != host(second) {
+		t.Errorf("the second run was in container %s, the first in %s: not reused", host(second), host(first))
+	}
+	tests := []struct {
+		res  executor.Result
+		want map[string]string
+	}{
+		{first, map[string]string{"t::tree_clean": "PASS", "t::process_left": "FAIL", "t::tmp_left": "FAIL", "t::home_left": "FAIL"}},
+		// The tree, the processes and /tmp are reset; /root is not.
+		{second, map[string]string{"t::tree_clean": "PASS", "t::process_left": "FAIL", "t::tmp_left": "FAIL", "t::home_left": "PASS"}},
+	}
+	for i, tt := range tests {
+		got := outcomes(tt.res.Cases)
+		for id, want := range tt.want {
+			if got[id] != want {
+				t.Errorf("run %d: %s: %s, want %s\n%s", i, id, got[id], want, tt.res.Output)
+			}
+		}
+	}
+
+	// A memory hog is reported as such and its container is not used again.
+	hog := runOK(t, d, executor.Run{Env: env, Command: "head -c 2000m /dev/zero | tail >/dev/null; echo host=$(cat /etc/hostname)", Format: executor.Pytest})
+	if !hog.OutOfMemory() {
+		t.Errorf("memory hog: %s %q, want killed at the memory limit\n%s", hog.Status, hog.Reason, hog.Output)
+	}
+	after := runOK(t, d, executor.Run{Env: env, Command: check, Format: executor.Pytest})
+	if host(after) == host(hog) {
+		t.Errorf("the run after the memory hog used its container %s", host(hog))
+	}
+	if got := outcomes(after.Cases)["t::home_left"]; got != "FAIL" {
+		t.Errorf("after the memory hog: t::home_left %s, want FAIL (a new container)\n%s", got, after.Output)
+	}
+}
+
+// A reused container's run exits with the script's status, and the
+// selector's result of a failing suite is the same as in a fresh container.
+func TestDockerReuseSameResults(t *testing.T) {
+	fresh, reused := newTestDocker(t, Config{}), newTestDocker(t, Config{Reuse: true})
+	needImages(t, fresh, shOnlyImage)
+	run := executor.Run{Env: executor.Environment{Image: shOnlyImage}, Format: executor.Pytest,
+		Command: `set -- "PASSED t::a" "FAILED t::b"; ` + pytestSummary + `; exit 1`}
+	want := runOK(t, fresh, run)
+	for i := range 2 {
+		got := runOK(t, reused, run)
+		if got.Status != want.Status || got.Reason != want.Reason || len(got.Cases) != len(want.Cases) {
+			t.Errorf("reused run %d: %s %q %v; fresh: %s %q %v", i, got.Status, got.Reason, outcomes(got.Cases), want.Status, want.Reason, outcomes(want.Cases))
+		}
+	}
+}
