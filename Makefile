@@ -54,8 +54,8 @@ bench: build
 	$(BIN) eval --stream --data ../shared/data/swebench-lite-candidates.jsonl.gz --data ../shared/data/swebench-verified-candidates.jsonl.gz
 	$(BIN) bench gen --out $(BENCH_DIR)/set --tasks $(BENCH_TASKS) --candidates 16 --seed 1 --log-level warn
 	$(BIN) bench accuracy --dir $(BENCH_DIR)/set --cache-dir $(BENCH_DIR)/runs
-	$(BIN) bench speed --dir $(BENCH_DIR)/set --log-level warn
-	$(BIN) bench speed --sympy --log-level warn
+	$(BIN) bench speed --dir $(BENCH_DIR)/set --reuse --log-level warn
+	$(BIN) bench speed --sympy --reuse --log-level warn
 	$(BIN) bench daemon --dir $(BENCH_DIR)/set --log-level warn
 	$(BIN) bench scale --log-level warn
 

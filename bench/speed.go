@@ -34,13 +34,10 @@ type SpeedConfig struct {
 	// backend); Workers is the parallelism of both (0: the number of cores).
 	Exec    selector.Executor
 	Workers int
-	// NaiveExec runs the naive way's runs and the warm-up; nil means Exec.
-	// The naive way is a fresh container per pair: when Exec reuses
-	// containers (Reused), NaiveExec must be a backend that does not.
-	NaiveExec selector.Executor
-	// Reused says that Exec reuses containers (docker.Config.Reuse); it is
-	// printed with the result.
-	Reused bool
+	// ReusedExec, if set, runs the selector's job a second time, on a
+	// backend whose containers serve several runs (docker.Config.Reuse):
+	// SpeedResult.Reused. Exec must make a fresh container per run.
+	ReusedExec selector.Executor
 	// Timings, if set, is the Docker backend's Observe: the selector's
 	// runs are broken down by step (SpeedResult.Steps).
 	Timings *Timings
@@ -62,11 +59,12 @@ type SpeedResult struct {
 	Tests      int    `json:"generated_tests"`
 	Workers    int    `json:"workers"`
 	// Selector is the wall time of the job through the selector (no cache),
-	// SelectorRuns the runs it made (a container each, unless Reused).
+	// SelectorRuns the containers it ran.
 	Selector     time.Duration `json:"selector"`
 	SelectorRuns int           `json:"selector_runs"`
-	// Reused: the selector's runs reused containers (docker.Config.Reuse).
-	Reused bool `json:"reused,omitempty"`
+	// Reused is the same job on a backend that reuses containers, when
+	// measured (SpeedConfig.ReusedExec).
+	Reused *ReusedSpeed `json:"reused,omitempty"`
 	// RunSum is the sum of the selector's run durations (container
 	// lifetime as the executor measures it).
 	RunSum time.Duration `json:"run_sum"`
@@ -100,6 +98,19 @@ type SpeedResult struct {
 	// execution (policy auto, Workers at a time): the selector above runs
 	// every candidate, so that the ratios compare the same runs.
 	Adaptive AdaptiveRow `json:"adaptive"`
+}
+
+// ReusedSpeed is the selector's job measured again with containers that
+// serve several runs (docker.Config.Reuse).
+type ReusedSpeed struct {
+	// Selector is the job's wall time, Runs its runs and RunSum their sum.
+	Selector time.Duration `json:"selector"`
+	Runs     int           `json:"runs"`
+	RunSum   time.Duration `json:"run_sum"`
+	// SameChoice: it chose the same candidate, with the same ties, as the
+	// job with a fresh container per run.
+	SameChoice bool   `json:"same_choice"`
+	Steps      *Steps `json:"steps,omitempty"`
 }
 
 // speedOrder is the order candidates join a speed job: distinct changes
@@ -187,11 +198,7 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 		return SpeedResult{}, err
 	}
 	task := job.Task
-	res := SpeedResult{Task: task.ID, Image: task.Env.Image, Candidates: len(job.Candidates), Tests: len(task.GeneratedTests), Workers: cfg.Workers, Cores: runtime.NumCPU(), Reused: cfg.Reused}
-	naiveExec := cfg.NaiveExec
-	if naiveExec == nil {
-		naiveExec = cfg.Exec
-	}
+	res := SpeedResult{Task: task.ID, Image: task.Env.Image, Candidates: len(job.Candidates), Tests: len(task.GeneratedTests), Workers: cfg.Workers, Cores: runtime.NumCPU()}
 
 	naive, err := NaiveRuns(task, job.Candidates)
 	if err != nil {
@@ -199,7 +206,7 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	}
 	// Warm up: the image's layers and the engine, outside every clock, with
 	// the naive way's first run (the base and the original tests).
-	if _, err := naiveExec.Run(ctx, naive[0]); err != nil {
+	if _, err := cfg.Exec.Run(ctx, naive[0]); err != nil {
 		return res, err
 	}
 
@@ -236,6 +243,13 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 		}
 	}
 
+	if cfg.ReusedExec != nil {
+		cfg.Log.Info("speed: the selector, containers reused", "task", task.ID)
+		if res.Reused, err = speedReused(ctx, cfg, job, rep); err != nil {
+			return res, err
+		}
+	}
+
 	// The selector's runs again, for the bare ones: known before the naive
 	// way's minutes, so that a run that cannot be rebuilt stops at once.
 	runs, err := selectorRuns(job, rep)
@@ -246,7 +260,7 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	cfg.Log.Info("speed: the naive way", "runs", len(naive))
 	res.NaiveRuns = len(naive)
 	var killed []int
-	if res.Naive, killed, err = runNaive(ctx, naiveExec, cfg.Workers, naive); err != nil {
+	if res.Naive, killed, err = runNaive(ctx, cfg.Exec, cfg.Workers, naive); err != nil {
 		return res, err
 	}
 	for _, i := range killed {
@@ -284,6 +298,30 @@ func selectorRuns(job selector.Job, rep selector.Report) ([]executor.Run, error)
 		runs = append(runs, pr.Run)
 	}
 	return runs, nil
+}
+
+// speedReused runs job again through the selector on cfg.ReusedExec and
+// compares its choice with fresh's.
+func speedReused(ctx context.Context, cfg SpeedConfig, job selector.Job, fresh selector.Report) (*ReusedSpeed, error) {
+	cfg.Timings.take()
+	sel := &selector.Selector{Exec: cfg.ReusedExec, Pool: selector.NewPool(cfg.Workers), Log: cfg.Log}
+	rep, err := sel.Select(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	r := &ReusedSpeed{Selector: rep.Duration, Runs: len(rep.Runs),
+		SameChoice: rep.Verdict.Chosen == fresh.Verdict.Chosen && slices.Equal(rep.Verdict.Ties, fresh.Verdict.Ties)}
+	for _, run := range rep.Runs {
+		r.RunSum += run.Duration
+		if run.Status == executor.Infra && !rep.Results[run.ID].OutOfMemory() {
+			return nil, fmt.Errorf("speed: run %s failed for infrastructure reasons in a reused container: %s", run.ID, run.Reason)
+		}
+	}
+	if runs := cfg.Timings.take(); len(runs) > 0 {
+		st := meanSteps(runs)
+		r.Steps = &st
+	}
+	return r, nil
 }
 
 // speedJob builds the job to measure, with the repository its bare runs
@@ -400,18 +438,14 @@ func WriteSpeed(w io.Writer, r SpeedResult) error {
 		}
 		return fmt.Sprintf("%.2fx", a.Seconds()/b.Seconds())
 	}
-	sel, unit := "bestpatch (selector, Docker)  ", "containers"
-	if r.Reused {
-		sel, unit = "bestpatch (reused containers)", "runs      "
-	}
 	_, err := fmt.Fprintf(w, `Speed: one job of %d candidates (%d distinct) with %d generated tests, task %s, image %s, %d parallel runs on %d cores
-  %s %8s  %3d %s
+  bestpatch (selector, Docker)   %8s  %3d containers
   naive (container per pair)     %8s  %3d containers   naive / bestpatch = %s
   ideal (bare sum / %d cores)     %8s  bare sum %s      bestpatch / ideal = %s
   bare, %d at a time (wall)       %8s  bare sum %s      bestpatch / bare = %s
   per run: %s in a container (mean of the selector's), %s bare alone, %s bare %d at a time (means)
 `, r.Candidates, r.Distinct, r.Tests, r.Task, r.Image, r.Workers, r.Cores,
-		sel, r.Selector.Round(100*time.Millisecond), r.SelectorRuns, unit,
+		r.Selector.Round(100*time.Millisecond), r.SelectorRuns,
 		r.Naive.Round(100*time.Millisecond), r.NaiveRuns, ratio(r.Naive, r.Selector),
 		r.Cores, r.Ideal.Round(100*time.Millisecond), r.BareSum.Round(100*time.Millisecond), ratio(r.Selector, r.Ideal),
 		r.Workers, r.BareParallel.Round(100*time.Millisecond), r.BareParallelSum.Round(100*time.Millisecond), ratio(r.Selector, r.BareParallel),
@@ -434,6 +468,17 @@ func WriteSpeed(w io.Writer, r SpeedResult) error {
 	}
 	if err == nil && r.Steps != nil {
 		_, err = fmt.Fprintf(w, "  per container run (mean): %s\n", r.Steps)
+	}
+	if u := r.Reused; err == nil && u != nil {
+		same := "no"
+		if u.SameChoice {
+			same = "yes"
+		}
+		_, err = fmt.Fprintf(w, "  reused containers (--reuse)    %8s  %3d runs         reused / ideal = %s; same choice and ties: %s; slots busy %.0f%%\n",
+			u.Selector.Round(100*time.Millisecond), u.Runs, ratio(u.Selector, r.Ideal), same, 100*u.RunSum.Seconds()/(u.Selector.Seconds()*float64(r.Workers)))
+		if err == nil && u.Steps != nil {
+			_, err = fmt.Fprintf(w, "  per reused run (mean): %s\n", u.Steps)
+		}
 	}
 	if a := r.Adaptive; err == nil && a.Tasks > 0 {
 		same := "yes"

@@ -221,6 +221,7 @@ func newBenchSpeedCmd() *cobra.Command {
 		asJSON        bool
 		level         string
 		workdirVolume bool
+		reuse         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "speed --dir DIR",
@@ -237,7 +238,12 @@ With --sympy the job is sympy's instead (no --dir): 16 candidates (8 distinct
 changes to sympy/ntheory/digits.py) and 6 generated tests on the SWE-bench
 stand-in image (testdata/images/build.sh swebench), bin/test running the
 changed module's test file; bare runs use the host's /usr/bin/python3 (Debian's
-python3-sympy, as in the image).`,
+python3-sympy, as in the image).
+
+With --reuse the selector's job runs a second time on a Docker backend whose
+containers serve several runs one after another (--docker-reuse; weaker
+isolation, docs/DOCKER.md "Reused containers"), printed against the same ideal
+with whether it made the same choice.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Dir == "" && !cfg.Sympy {
@@ -245,21 +251,19 @@ python3-sympy, as in the image).`,
 			}
 			cfg.Log = (&runtimeFlags{logLevel: level}).logger(cmd.ErrOrStderr())
 			cfg.Timings = &bench.Timings{}
-			exec, closeFn, err := newDockerExecutor(cmd.Context(), docker.Config{Log: cfg.Log, Observe: cfg.Timings.Observe, WorkdirVolume: workdirVolume, Reuse: cfg.Reused})
+			exec, closeFn, err := newDockerExecutor(cmd.Context(), docker.Config{Log: cfg.Log, Observe: cfg.Timings.Observe, WorkdirVolume: workdirVolume})
 			if err != nil {
 				return err
 			}
 			defer closeFn()
 			cfg.Exec = exec
-			if cfg.Reused {
-				// The naive way is a fresh container per pair, whatever the
-				// selector's backend does.
-				naive, closeNaive, err := newDockerExecutor(cmd.Context(), docker.Config{Log: cfg.Log, WorkdirVolume: workdirVolume})
+			if reuse {
+				reused, closeReused, err := newDockerExecutor(cmd.Context(), docker.Config{Log: cfg.Log, Observe: cfg.Timings.Observe, WorkdirVolume: workdirVolume, Reuse: true})
 				if err != nil {
 					return err
 				}
-				defer closeNaive()
-				cfg.NaiveExec = naive
+				defer closeReused()
+				cfg.ReusedExec = reused
 			}
 			res, err := bench.Speed(cmd.Context(), cfg)
 			if err != nil {
@@ -282,7 +286,7 @@ python3-sympy, as in the image).`,
 	f.StringVar(&cfg.BuildScript, "build-script", "testdata/images/build.sh", "builds the task's image when missing (\"\" to skip)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
-	f.BoolVar(&cfg.Reused, "reuse", false, "the selector's runs reuse containers (docker.Config.Reuse: weaker isolation, docs/DOCKER.md); the naive way still makes a container per pair")
+	f.BoolVar(&reuse, "reuse", false, "measure the selector's job a second time with containers that serve several runs (--docker-reuse, docker.Config.Reuse: weaker isolation, docs/DOCKER.md)")
 	f.BoolVar(&workdirVolume, "workdir-volume", false, "give each container a fresh volume at the run's workdir, copied from the image (docker.Config.WorkdirVolume), to measure the difference")
 	return cmd
 }

@@ -136,14 +136,15 @@ func (d *Executor) makeWorker(ctx context.Context, sp spec) (*worker, error) {
 	if err := d.slots.pace(ctx); err != nil {
 		return nil, err
 	}
-	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: k.name, Config: &cfg, HostConfig: withVolumeLabels(&host, cfg.Labels)})
+	created, err := d.create(ctx, client.ContainerCreateOptions{Name: k.name, Config: &cfg, HostConfig: withVolumeLabels(&host, cfg.Labels)})
 	if err != nil {
-		if ctx.Err() != nil {
-			d.removeNow(ctx, &sandbox{id: k.name, name: k.name})
-		}
 		return nil, fmt.Errorf("create container %s from %s: %w", k.name, cfg.Image, err)
 	}
 	k.id = created.ID
+	if err := ctx.Err(); err != nil {
+		d.removeNow(ctx, &sandbox{id: k.id, name: k.name})
+		return nil, err
+	}
 	if _, err := d.cli.ContainerStart(ctx, k.id, client.ContainerStartOptions{}); err != nil {
 		d.removeNow(ctx, &sandbox{id: k.id, name: k.name})
 		return nil, fmt.Errorf("start container %s: %w", k.name, err)

@@ -61,13 +61,8 @@ func (d *Executor) makeSandbox(ctx context.Context, sp spec) (sb *sandbox, err e
 		return nil, err
 	}
 	step := time.Now()
-	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: &cfg, HostConfig: withVolumeLabels(sp.host, cfg.Labels)})
+	created, err := d.create(ctx, client.ContainerCreateOptions{Name: name, Config: &cfg, HostConfig: withVolumeLabels(sp.host, cfg.Labels)})
 	if err != nil {
-		if ctx.Err() != nil {
-			// The engine may have made it after the request was abandoned:
-			// remove it by name.
-			d.removeNow(ctx, &sandbox{id: name, name: name})
-		}
 		return nil, fmt.Errorf("create container %s from %s: %w", name, cfg.Image, err)
 	}
 	sb = &sandbox{id: created.ID, name: name, create: time.Since(step)}
@@ -76,6 +71,9 @@ func (d *Executor) makeSandbox(ctx context.Context, sp spec) (sb *sandbox, err e
 			d.removeNow(ctx, sb)
 		}
 	}()
+	if err := ctx.Err(); err != nil {
+		return sb, err
+	}
 	att, err := d.cli.ContainerAttach(ctx, sb.id, client.ContainerAttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
 	if err != nil {
 		return sb, fmt.Errorf("attach to container %s: %w", name, err)
@@ -107,6 +105,16 @@ func (d *Executor) makeSandbox(ctx context.Context, sp spec) (sb *sandbox, err e
 	sb.start = time.Since(step)
 	sb.made = time.Now()
 	return sb, nil
+}
+
+// create creates a container, letting the engine finish even when ctx
+// ends meanwhile (bounded by removeTimeout): an abandoned create request
+// can still make the container after the caller looked for it, which then
+// outlives every clean-up; finished, it is known and the caller removes it.
+func (d *Executor) create(ctx context.Context, opts client.ContainerCreateOptions) (client.ContainerCreateResult, error) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+	defer cancel()
+	return d.cli.ContainerCreate(cctx, opts)
 }
 
 // removeNow removes a sandbox's container, with a context of its own so

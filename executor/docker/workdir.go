@@ -82,7 +82,7 @@ func (d *Executor) imageDir(ctx context.Context, id, p string) (bool, error) {
 // content into mounted volumes). The caller removes it (removeNow).
 func (d *Executor) createIdle(ctx context.Context, prefix, id string, mounts []mount.Mount) (*sandbox, error) {
 	sb := &sandbox{name: prefix + executor.NewRunID()}
-	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+	created, err := d.create(ctx, client.ContainerCreateOptions{
 		Name: sb.name,
 		Config: &container.Config{
 			Image: id, Entrypoint: []string{"/bin/sh"}, Cmd: []string{"-c", ":"},
@@ -94,12 +94,13 @@ func (d *Executor) createIdle(ctx context.Context, prefix, id string, mounts []m
 		},
 	})
 	if err != nil {
-		if ctx.Err() != nil {
-			d.removeNow(ctx, sb) // by name: the engine may have made it
-		}
 		return nil, err
 	}
 	sb.id = created.ID
+	if err := ctx.Err(); err != nil {
+		d.removeNow(ctx, sb)
+		return nil, err
+	}
 	return sb, nil
 }
 
