@@ -111,3 +111,16 @@ func TestExecutorFlag(t *testing.T) {
 		})
 	}
 }
+
+// serve refuses --docker-reuse: its jobs come from every NATS client, and a
+// reused container would let one job's runs see another's leftovers.
+func TestServeRefusesDockerReuse(t *testing.T) {
+	f := serveFlags{runtime: runtimeFlags{executor: "docker", dockerReuse: true}}
+	if _, err := f.executorChoice(slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "--docker-reuse is refused by serve") {
+		t.Errorf("executorChoice with --docker-reuse: %v, want the refusal", err)
+	}
+	f.runtime.dockerReuse = false
+	if _, err := f.executorChoice(slog.New(slog.DiscardHandler)); err != nil {
+		t.Errorf("executorChoice without --docker-reuse: %v", err)
+	}
+}

@@ -317,6 +317,8 @@ func (f *serveFlags) natsOptions(log *slog.Logger) ([]nats.Option, error) {
 func (f *serveFlags) executorChoice(log *slog.Logger) (runtimeFlags, error) {
 	r := f.runtime
 	switch {
+	case r.dockerReuse:
+		return r, errors.New("--docker-reuse is refused by serve: a daemon runs the jobs of every NATS client, and in a reused container one job's runs see what another job's runs wrote outside the work tree; use it with select or batch on trusted candidates")
 	case r.executor == "local" && !f.unsafeLocal:
 		return r, errors.New("--executor local runs every job's patches and test_command on this host, unsandboxed, as this user: anyone who can submit a job could run code here. Use --executor docker, or, if every NATS client is trusted, add --unsafe-local-executor")
 	case r.executor == "auto" && !f.unsafeLocal:
