@@ -29,8 +29,10 @@ import (
 // it only waits, which reaps the orphans that runs leave, and it cannot be
 // killed from inside the container (the kernel spares a namespace's init
 // the signals it has no handler for), so that each run can end by killing
-// every other process (kill -9 -1).
-const keeperScript = `while :; do sleep 86400 & wait $!; done`
+// every other process (kill -9 -1). Without sleep it would spin: it exits
+// instead, and the run fails in the engine (an image without coreutils
+// fails run.sh's own tool check anyway).
+const keeperScript = `command -v sleep >/dev/null 2>&1 || exit 3; while :; do sleep 86400 & wait $!; done`
 
 // workers are the reused containers waiting for their next run, by spec
 // key.

@@ -3,6 +3,7 @@ package docker
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
 )
@@ -87,5 +88,34 @@ func TestDockerReuseSameResults(t *testing.T) {
 		if got.Status != want.Status || got.Reason != want.Reason || len(got.Cases) != len(want.Cases) {
 			t.Errorf("reused run %d: %s %q %v; fresh: %s %q %v", i, got.Status, got.Reason, outcomes(got.Cases), want.Status, want.Reason, outcomes(want.Cases))
 		}
+	}
+}
+
+// A reused container whose image lacks sleep (here: hidden from PATH) does
+// not spin: its keeper exits, and the run is an infrastructure failure
+// (after the retries), its containers removed.
+func TestDockerReuseWithoutSleep(t *testing.T) {
+	d := newTestDocker(t, Config{Reuse: true, Retries: -1})
+	needImages(t, d, shOnlyImage)
+	res := runOK(t, d, executor.Run{Env: executor.Environment{Image: shOnlyImage, Env: map[string]string{"PATH": "/nonexistent"}}, Command: "true", Format: executor.Pytest})
+	if res.Status != executor.Infra {
+		t.Errorf("status %s %q, want infra", res.Status, res.Reason)
+	}
+	// The keeper exits at once; a spinning one would run until Close.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var running []string
+		for _, c := range ownedContainers(t, d) {
+			if c.State == "running" {
+				running = append(running, c.Names...)
+			}
+		}
+		if len(running) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("containers %v still running 10 s after a run without sleep: a keeper that spins", running)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
