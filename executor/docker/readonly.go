@@ -229,3 +229,68 @@ func (d *Executor) readOnlyMarker(ctx context.Context, marker string) (string, b
 	}
 	return vol, true, nil
 }
+
+// sweepReadOnlyCopies removes the read-only copies (and their markers) of
+// images the engine no longer has: each rebuild of an image would
+// otherwise leave its copies behind (a Go toolchain's is about 250 MB).
+// Markers go first, so that no process finds a marker whose copy is being
+// removed; a copy still mounted is left to the next sweep.
+func (d *Executor) sweepReadOnlyCopies(ctx context.Context) error {
+	list, err := d.cli.VolumeList(ctx, client.VolumeListOptions{Filters: make(client.Filters).Add("label", LabelReadOnlyOf)})
+	if err != nil {
+		return fmt.Errorf("list the read-only copies of image paths: %w", err)
+	}
+	gone := map[string]bool{} // image ID -> the engine no longer has it
+	imageGone := func(id string) (bool, error) {
+		if g, ok := gone[id]; ok {
+			return g, nil
+		}
+		_, err := d.cli.ImageInspect(ctx, id)
+		switch {
+		case cerrdefs.IsNotFound(err):
+			gone[id] = true
+		case err != nil:
+			return false, err
+		default:
+			gone[id] = false
+		}
+		return gone[id], nil
+	}
+	var markers, copies []string
+	var errs []error
+	for _, v := range list.Items {
+		id, _, ok := strings.Cut(v.Labels[LabelReadOnlyOf], ":/")
+		if !ok {
+			continue
+		}
+		g, err := imageGone(id)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("inspect image %s of volume %s: %w", id, v.Name, err))
+			continue
+		}
+		if !g {
+			continue
+		}
+		if v.Labels[LabelReadOnlyVolume] != "" {
+			markers = append(markers, v.Name)
+		} else {
+			copies = append(copies, v.Name)
+		}
+	}
+	n := 0
+	for _, name := range append(markers, copies...) {
+		_, err := d.cli.VolumeRemove(ctx, name, client.VolumeRemoveOptions{})
+		switch {
+		case err == nil:
+			n++
+		case cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err):
+			// Gone already, or still mounted.
+		default:
+			errs = append(errs, fmt.Errorf("remove volume %s, a read-only copy of a path of a removed image: %w", name, err))
+		}
+	}
+	if n > 0 {
+		d.log.Info("removed the read-only copies of images that are gone", "volumes", n)
+	}
+	return errors.Join(errs...)
+}

@@ -93,3 +93,68 @@ set -- "$c t::content" "$w t::not_writable" "$m t::mounted_ro"; ` + pytestSummar
 		t.Errorf("volumes %v, want one copy and its marker", got)
 	}
 }
+
+// Sweep removes the read-only copies of an image the engine no longer has,
+// markers included, and keeps those of an image it still has.
+func TestDockerSweepReadOnlyCopies(t *testing.T) {
+	d := newTestDocker(t, Config{})
+	needImages(t, d, shOnlyImage)
+	ctx := t.Context()
+	// Two labelled images made from sh-only; the first is removed.
+	image := func() (ref, id string) {
+		c, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: &container.Config{Image: shOnlyImage, Cmd: []string{"true"}, Labels: labels(d.owner, executor.NewRunID())}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref = "bestpatch/test-readonly-sweep:" + executor.NewRunID()[:8]
+		_, err = d.cli.ContainerCommit(ctx, c.ID, client.ContainerCommitOptions{Reference: ref, Changes: []string{"LABEL " + LabelReadOnlyPaths + "=/opt/outside"}})
+		_, _ = d.cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins, err := d.cli.ImageInspect(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runOK(t, d, executor.Run{Env: executor.Environment{Image: ref}, Command: "true", Format: executor.Pytest})
+		return ref, ins.ID
+	}
+	copies := func(id string) []string {
+		list, err := d.cli.VolumeList(context.Background(), client.VolumeListOptions{Filters: make(client.Filters).Add("label", LabelReadOnlyOf+"="+id+":/opt/outside")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, v := range list.Items {
+			names = append(names, v.Name)
+		}
+		return names
+	}
+	gone, goneID := image()
+	kept, keptID := image()
+	t.Cleanup(func() {
+		d.ready.drain()
+		for _, id := range []string{goneID, keptID} {
+			for _, v := range copies(id) {
+				_, _ = d.cli.VolumeRemove(context.Background(), v, client.VolumeRemoveOptions{Force: true})
+			}
+		}
+		_, _ = d.cli.ImageRemove(context.Background(), kept, client.ImageRemoveOptions{Force: true})
+	})
+	if len(copies(goneID)) != 2 || len(copies(keptID)) != 2 {
+		t.Fatalf("before: copies %v and %v, want a copy and its marker each", copies(goneID), copies(keptID))
+	}
+	d.ready.drain() // the containers made ahead mount the copies
+	if _, err := d.cli.ImageRemove(ctx, gone, client.ImageRemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := copies(goneID); len(got) != 0 {
+		t.Errorf("after Sweep: the removed image's copies %v are left", got)
+	}
+	if got := copies(keptID); len(got) != 2 {
+		t.Errorf("after Sweep: the kept image's copies are %v, want a copy and its marker", got)
+	}
+}

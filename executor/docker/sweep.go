@@ -38,7 +38,9 @@ func labels(o executor.Owner, run string) map[string]string {
 // created on this host by a process that is no longer alive (a daemon that
 // crashed or was killed before its deferred removals ran). Containers of
 // live processes, of other hosts, and without the project's owner label are
-// never touched. It returns the names of the containers removed.
+// never touched. It also removes the read-only copies of image paths whose
+// image is gone (docs/DOCKER.md, "Read-only paths"). It returns the names
+// of the containers removed.
 func (d *Executor) Sweep(ctx context.Context) ([]string, error) {
 	list, err := d.cli.ContainerList(ctx, client.ContainerListOptions{
 		All:     true,
@@ -71,7 +73,7 @@ func (d *Executor) Sweep(ctx context.Context) ([]string, error) {
 	errs = append(errs, d.removeVolumes(ctx, make(client.Filters).Add("label", LabelOwner), func(l map[string]string) bool {
 		o, ok := executor.ParseOwner(l[LabelOwner], l[LabelOwnerStart])
 		return ok && o.OrphanedOn(d.owner.Host)
-	}))
+	}), d.sweepReadOnlyCopies(ctx))
 	return removed, errors.Join(errs...)
 }
 
