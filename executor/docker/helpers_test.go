@@ -1,9 +1,13 @@
 package docker
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"os/exec"
+	"path"
 	"testing"
 
 	"github.com/bestpatch/bestpatch/executor"
@@ -117,4 +121,76 @@ func outcomes(cases []executor.Case) map[string]string {
 		m[c.ID] = c.Outcome.String()
 	}
 	return m
+}
+
+// derivedImage commits a container of sh-only as a new image, with the
+// Dockerfile changes given and, when file is not empty, that file (an
+// absolute path) holding content; the image is removed when the test ends
+// (after the cleanups registered later). It returns its reference and ID.
+func derivedImage(t *testing.T, d *Executor, file, content string, changes ...string) (ref, id string) {
+	t.Helper()
+	ctx := t.Context()
+	c, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: &container.Config{Image: shOnlyImage, Cmd: []string{"true"}, Labels: labels(d.owner, executor.NewRunID())}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_, _ = d.cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
+	}()
+	if file != "" {
+		if _, err := d.cli.CopyToContainer(ctx, c.ID, client.CopyToContainerOptions{DestinationPath: path.Dir(file), Content: tarOf(t, path.Base(file), content)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref = "bestpatch/test-derived:" + executor.NewRunID()[:8]
+	if _, err := d.cli.ContainerCommit(ctx, c.ID, client.ContainerCommitOptions{Reference: ref, Changes: changes}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = d.cli.ImageRemove(context.Background(), ref, client.ImageRemoveOptions{Force: true}) })
+	ins, err := d.cli.ImageInspect(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref, ins.ID
+}
+
+// tarOf is an archive of one file, name, holding content.
+func tarOf(t *testing.T, name, content string) io.Reader {
+	t.Helper()
+	var b bytes.Buffer
+	w := tar.NewWriter(&b)
+	if err := w.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(w, content); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &b
+}
+
+// copyVolumes lists the volumes of image id's read-only copy of p: the
+// copy and its marker.
+func copyVolumes(t testing.TB, d *Executor, id, p string) []string {
+	t.Helper()
+	list, err := d.cli.VolumeList(context.Background(), client.VolumeListOptions{Filters: make(client.Filters).Add("label", LabelReadOnlyOf+"="+id+":"+p)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, v := range list.Items {
+		names = append(names, v.Name)
+	}
+	return names
+}
+
+// removeReadOnlyCopies removes image id's read-only copies of p, once no
+// container made ahead mounts them.
+func removeReadOnlyCopies(d *Executor, t testing.TB, id, p string) {
+	d.ready.drain() // a volume in use by a container cannot go
+	for _, v := range copyVolumes(t, d, id, p) {
+		_, _ = d.cli.VolumeRemove(context.Background(), v, client.VolumeRemoveOptions{Force: true})
+	}
 }

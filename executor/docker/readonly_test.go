@@ -1,12 +1,10 @@
 package docker
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/bestpatch/bestpatch/executor"
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
 
@@ -41,40 +39,9 @@ func TestReadOnlyRefused(t *testing.T) {
 func TestDockerReadOnlyPaths(t *testing.T) {
 	d := newTestDocker(t, Config{})
 	needImages(t, d, shOnlyImage)
-	ctx := t.Context()
 	// A labelled image made from sh-only, whose /opt/outside holds target.txt.
-	c, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: &container.Config{Image: shOnlyImage, Cmd: []string{"true"}, Labels: labels(d.owner, executor.NewRunID())}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	image := "bestpatch/test-readonly:" + executor.NewRunID()[:8]
-	_, err = d.cli.ContainerCommit(ctx, c.ID, client.ContainerCommitOptions{Reference: image, Changes: []string{"LABEL " + LabelReadOnlyPaths + `="/opt/outside /tmp/refused"`}})
-	_, _ = d.cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ins, err := d.cli.ImageInspect(ctx, image)
-	if err != nil {
-		t.Fatal(err)
-	}
-	copies := func() []string {
-		list, err := d.cli.VolumeList(context.Background(), client.VolumeListOptions{Filters: make(client.Filters).Add("label", LabelReadOnlyOf+"="+ins.ID+":/opt/outside")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, v := range list.Items {
-			names = append(names, v.Name)
-		}
-		return names
-	}
-	t.Cleanup(func() {
-		d.ready.drain() // a volume in use by a container cannot go
-		for _, v := range copies() {
-			_, _ = d.cli.VolumeRemove(context.Background(), v, client.VolumeRemoveOptions{Force: true})
-		}
-		_, _ = d.cli.ImageRemove(context.Background(), image, client.ImageRemoveOptions{Force: true})
-	})
+	image, imageID := derivedImage(t, d, "", "", "LABEL "+LabelReadOnlyPaths+`="/opt/outside /tmp/refused"`)
+	t.Cleanup(func() { removeReadOnlyCopies(d, t, imageID, "/opt/outside") })
 
 	check := `c=FAILED; [ "$(cat /opt/outside/target.txt)" = outside ] && c=PASSED
 w=FAILED; touch /opt/outside/new 2>/dev/null || w=PASSED
@@ -89,7 +56,7 @@ set -- "$c t::content" "$w t::not_writable" "$m t::mounted_ro"; ` + pytestSummar
 		}
 	}
 	// One copy and its marker: the second backend found the first's.
-	if got := copies(); len(got) != 2 {
+	if got := copyVolumes(t, d, imageID, "/opt/outside"); len(got) != 2 {
 		t.Errorf("volumes %v, want one copy and its marker", got)
 	}
 }
@@ -100,47 +67,17 @@ func TestDockerSweepReadOnlyCopies(t *testing.T) {
 	d := newTestDocker(t, Config{})
 	needImages(t, d, shOnlyImage)
 	ctx := t.Context()
-	// Two labelled images made from sh-only; the first is removed.
+	// Two labelled images made from sh-only, each run once; the first is
+	// removed.
 	image := func() (ref, id string) {
-		c, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: &container.Config{Image: shOnlyImage, Cmd: []string{"true"}, Labels: labels(d.owner, executor.NewRunID())}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref = "bestpatch/test-readonly-sweep:" + executor.NewRunID()[:8]
-		_, err = d.cli.ContainerCommit(ctx, c.ID, client.ContainerCommitOptions{Reference: ref, Changes: []string{"LABEL " + LabelReadOnlyPaths + "=/opt/outside"}})
-		_, _ = d.cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ins, err := d.cli.ImageInspect(ctx, ref)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ref, id = derivedImage(t, d, "", "", "LABEL "+LabelReadOnlyPaths+"=/opt/outside")
+		t.Cleanup(func() { removeReadOnlyCopies(d, t, id, "/opt/outside") })
 		runOK(t, d, executor.Run{Env: executor.Environment{Image: ref}, Command: "true", Format: executor.Pytest})
-		return ref, ins.ID
+		return ref, id
 	}
-	copies := func(id string) []string {
-		list, err := d.cli.VolumeList(context.Background(), client.VolumeListOptions{Filters: make(client.Filters).Add("label", LabelReadOnlyOf+"="+id+":/opt/outside")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, v := range list.Items {
-			names = append(names, v.Name)
-		}
-		return names
-	}
+	copies := func(id string) []string { return copyVolumes(t, d, id, "/opt/outside") }
 	gone, goneID := image()
-	kept, keptID := image()
-	t.Cleanup(func() {
-		d.ready.drain()
-		for _, id := range []string{goneID, keptID} {
-			for _, v := range copies(id) {
-				_, _ = d.cli.VolumeRemove(context.Background(), v, client.VolumeRemoveOptions{Force: true})
-			}
-		}
-		_, _ = d.cli.ImageRemove(context.Background(), kept, client.ImageRemoveOptions{Force: true})
-	})
+	_, keptID := image()
 	if len(copies(goneID)) != 2 || len(copies(keptID)) != 2 {
 		t.Fatalf("before: copies %v and %v, want a copy and its marker each", copies(goneID), copies(keptID))
 	}

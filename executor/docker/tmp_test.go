@@ -1,15 +1,9 @@
 package docker
 
 import (
-	"archive/tar"
-	"bytes"
-	"context"
-	"io"
 	"testing"
 
 	"github.com/bestpatch/bestpatch/executor"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 )
 
 // A run gets a fresh tmpfs at /tmp where the image's /tmp is empty: it can
@@ -19,25 +13,9 @@ import (
 func TestDockerTmpInMemory(t *testing.T) {
 	d := newTestDocker(t, Config{})
 	needImages(t, d, shOnlyImage)
-	ctx := t.Context()
 	// sh-only with a file in /tmp.
-	c, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: &container.Config{Image: shOnlyImage, Cmd: []string{"true"}, Labels: labels(d.owner, executor.NewRunID())}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kept := "bestpatch/test-tmp:" + executor.NewRunID()[:8]
-	if _, err := d.cli.CopyToContainer(ctx, c.ID, client.CopyToContainerOptions{DestinationPath: "/tmp", Content: tarOf(t, "keep", "kept\n")}); err != nil {
-		t.Fatal(err)
-	}
-	_, err = d.cli.ContainerCommit(ctx, c.ID, client.ContainerCommitOptions{Reference: kept})
-	_, _ = d.cli.ContainerRemove(context.Background(), c.ID, client.ContainerRemoveOptions{Force: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		d.ready.drain()
-		_, _ = d.cli.ImageRemove(context.Background(), kept, client.ImageRemoveOptions{Force: true})
-	})
+	kept, _ := derivedImage(t, d, "/tmp/keep", "kept\n")
+	t.Cleanup(d.ready.drain)
 
 	// Each check is a pytest-style line, so the outcomes say which failed.
 	check := `fs=; opts=; while read -r _ at typ o _; do [ "$at" = /tmp ] && fs=$typ opts=$o; done </proc/mounts
@@ -77,21 +55,4 @@ func TestTmpInMemoryReport(t *testing.T) {
 	if err != nil || got {
 		t.Errorf("tmpInMemory with a report = %v, %v; want false, nil", got, err)
 	}
-}
-
-// tarOf is an archive of one file, name, holding content.
-func tarOf(t *testing.T, name, content string) io.Reader {
-	t.Helper()
-	var b bytes.Buffer
-	w := tar.NewWriter(&b)
-	if err := w.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content))}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.WriteString(w, content); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return &b
 }
