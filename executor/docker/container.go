@@ -188,14 +188,14 @@ func (d *Executor) attempt(ctx context.Context, run executor.Run, st executor.St
 	}
 	limits := &limitMarks{}
 	stderr := io.MultiWriter(coll.Stderr(), executor.NewLineSplitter(executor.MaxLine, limits.line))
-	copied := sb.stream(coll.Stdout(), stderr)
+	copied := stream(sb.att, coll.Stdout(), stderr)
 
 	// The backstop: run.sh kills the tests at the timeout; this kills the
 	// container if the script itself hangs (a reset or patch that never ends).
 	backstop := time.NewTimer(st.Timeout + d.cfg.SetupGrace)
 	defer backstop.Stop()
 	started := time.Now()
-	sent := sb.send(d.payload(st))
+	sent := send(sb.att, d.payload(st))
 	backstopHit := false
 	var exit waitOutcome
 wait:
@@ -295,9 +295,14 @@ func (d *Executor) verdict(res executor.Result, e ending, sp spec) executor.Resu
 // writes the stage and the container script into $BP_DIR, then runs the
 // container script with stdin closed.
 func (d *Executor) payload(st executor.Stage) []byte {
+	return append(stageScript(st), fmt.Sprintf("exec /bin/sh %s </dev/null\n", executor.ShellQuote(stageDir+"/"+containerFile))...)
+}
+
+// stageScript is the script that writes the stage and the container script
+// into $BP_DIR: the start of every run's payload.
+func stageScript(st executor.Stage) []byte {
 	st.Files = append(slices.Clip(st.Files), executor.StagedFile{Path: containerFile, Mode: 0o644, Data: []byte(containerScript)})
-	script := st.Script(stageDir)
-	return append(script, fmt.Sprintf("exec /bin/sh %s </dev/null\n", executor.ShellQuote(stageDir+"/"+containerFile))...)
+	return st.Script(stageDir)
 }
 
 // readReport copies $BP_DIR/report.xml out of the stopped container into

@@ -220,7 +220,7 @@ func (d *Executor) Run(ctx context.Context, run executor.Run) (executor.Result, 
 		}
 		var res executor.Result
 		if d.cfg.Reuse {
-			res, err = d.attemptReused(ctx, run, st, spec.with(su), su.tmpfs, &timing)
+			res, err = d.attemptReused(ctx, run, st, spec.with(su), &timing)
 		} else {
 			res, err = d.attempt(ctx, run, st, spec.with(su), &timing)
 		}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
 )
 
@@ -168,8 +167,7 @@ func (d *Executor) reusedPayload(st executor.Stage, tmpfs bool) []byte {
 	} else {
 		b.WriteString("rm -rf " + executor.ShellQuote(stageDir) + "\n")
 	}
-	st.Files = append(slices.Clip(st.Files), executor.StagedFile{Path: containerFile, Mode: 0o644, Data: []byte(containerScript)})
-	b.Write(st.Script(stageDir))
+	b.Write(stageScript(st))
 	fmt.Fprintf(&b, "/bin/sh %s </dev/null\ncode=$?\nkill -9 -1 2>/dev/null\nexit $code\n", executor.ShellQuote(stageDir+"/"+containerFile))
 	return []byte(b.String())
 }
@@ -178,7 +176,7 @@ func (d *Executor) reusedPayload(st executor.Stage, tmpfs bool) []byte {
 // worker of the run's spec (or make one), exec the run in it, stream its
 // output, and hand the worker back, or remove it when the run hit a limit,
 // timed out, or anything failed.
-func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st executor.Stage, sp spec, tmpfs bool, tm *RunTiming) (res executor.Result, err error) {
+func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st executor.Stage, sp spec, tm *RunTiming) (res executor.Result, err error) {
 	step := time.Now()
 	k := d.reuse.take(sp.key)
 	tm.Reused = k != nil
@@ -217,20 +215,10 @@ func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st execu
 	defer att.Close()
 	limits := &limitMarks{}
 	stderr := io.MultiWriter(coll.Stderr(), executor.NewLineSplitter(executor.MaxLine, limits.line))
-	copied := make(chan error, 1)
-	go func() {
-		_, err := stdcopy.StdCopy(coll.Stdout(), stderr, att.Reader)
-		copied <- err
-	}()
+	copied := stream(att.HijackedResponse, coll.Stdout(), stderr)
 	started := time.Now()
-	sent := make(chan error, 1)
-	go func() {
-		_, err := att.Conn.Write(d.reusedPayload(st, tmpfs))
-		if cerr := att.CloseWrite(); err == nil {
-			err = cerr
-		}
-		sent <- err
-	}()
+	_, tmpfs := sp.host.Tmpfs[tmpDir]
+	sent := send(att.HijackedResponse, d.reusedPayload(st, tmpfs))
 
 	backstop := time.NewTimer(st.Timeout + d.cfg.SetupGrace)
 	defer backstop.Stop()

@@ -133,13 +133,14 @@ func (d *Executor) removeNow(ctx context.Context, sb *sandbox) {
 	}
 }
 
-// send writes the run's stage to the sandbox's stdin and closes it: the
-// sandbox then runs. A write that fails is reported on the returned channel.
-func (sb *sandbox) send(script []byte) <-chan error {
+// send writes a run's stage to a container's or an exec's stdin and closes
+// it: the script then runs. A write that fails is reported on the returned
+// channel.
+func send(att client.HijackedResponse, script []byte) <-chan error {
 	sent := make(chan error, 1)
 	go func() {
-		_, err := sb.att.Conn.Write(script)
-		if cerr := sb.att.CloseWrite(); err == nil {
+		_, err := att.Conn.Write(script)
+		if cerr := att.CloseWrite(); err == nil {
 			err = cerr
 		}
 		sent <- err
@@ -147,11 +148,11 @@ func (sb *sandbox) send(script []byte) <-chan error {
 	return sent
 }
 
-// stream copies the sandbox's output until its streams close.
-func (sb *sandbox) stream(stdout, stderr io.Writer) <-chan error {
+// stream copies a container's or an exec's output until its streams close.
+func stream(att client.HijackedResponse, stdout, stderr io.Writer) <-chan error {
 	copied := make(chan error, 1)
 	go func() {
-		_, err := stdcopy.StdCopy(stdout, stderr, sb.att.Reader)
+		_, err := stdcopy.StdCopy(stdout, stderr, att.Reader)
 		copied <- err
 	}()
 	return copied

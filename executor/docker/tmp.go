@@ -8,7 +8,6 @@ import (
 	"io"
 	"sync"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 )
 
@@ -54,38 +53,31 @@ func (d *Executor) tmpInMemory(ctx context.Context, id string, report bool) (boo
 }
 
 // imageDirEmpty says whether p is an empty directory in image id (not a
-// symbolic link): it reads p's archive from a container created from the
-// image and never started, up to its second entry.
+// symbolic link): it reads p's archive up to its second entry.
 func (d *Executor) imageDirEmpty(ctx context.Context, id, p string) (bool, error) {
-	probe, err := d.createIdle(ctx, "bestpatch-probe-", id, nil)
-	if err != nil {
-		return false, fmt.Errorf("create a container of image %s to look at %s: %w", id, p, err)
-	}
-	defer d.removeNow(ctx, probe)
-	out, err := d.cli.CopyFromContainer(ctx, probe.id, client.CopyFromContainerOptions{SourcePath: p})
-	if err != nil {
-		if cerrdefs.IsNotFound(err) {
+	return d.lookInImage(ctx, id, p, func(cid string) (bool, error) {
+		out, err := d.cli.CopyFromContainer(ctx, cid, client.CopyFromContainerOptions{SourcePath: p})
+		if err != nil {
+			return false, err
+		}
+		defer out.Content.Close()
+		if !out.Stat.Mode.IsDir() || out.Stat.LinkTarget != "" {
 			return false, nil
 		}
-		return false, fmt.Errorf("look at %s in image %s: %w", p, id, err)
-	}
-	defer out.Content.Close()
-	if !out.Stat.Mode.IsDir() || out.Stat.LinkTarget != "" {
-		return false, nil
-	}
-	// The archive's first entry is the directory itself.
-	tr := tar.NewReader(out.Content)
-	for n := 0; ; n++ {
-		if _, err := tr.Next(); err != nil {
-			if errors.Is(err, io.EOF) {
-				return n <= 1, nil
+		// The archive's first entry is the directory itself.
+		tr := tar.NewReader(out.Content)
+		for n := 0; ; n++ {
+			if _, err := tr.Next(); err != nil {
+				if errors.Is(err, io.EOF) {
+					return n <= 1, nil
+				}
+				return false, err
 			}
-			return false, fmt.Errorf("read %s of image %s: %w", p, id, err)
+			if n >= 1 {
+				return false, nil
+			}
 		}
-		if n >= 1 {
-			return false, nil
-		}
-	}
+	})
 }
 
 // tmpfsOptions are the mount options of a run's /tmp: executable, as the

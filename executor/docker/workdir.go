@@ -28,8 +28,9 @@ type workdirVolumes struct {
 // (ContainerRemove's RemoveVolumes). Its git calls then read an ordinary
 // file system instead of the storage driver (fuse-overlayfs here: git
 // status 600 ms on the overlay, 40 ms on the volume). ok is false, and the
-// workdir stays in the image's file system, when the option is off or the workdir is not a directory in the image (a missing
-// path, a file, a symbolic link).
+// workdir stays in the image's file system, when the option is off or the
+// workdir is not a directory in the image (a missing path, a file, a
+// symbolic link).
 func (d *Executor) workdirMount(ctx context.Context, imageID, workdir string) (m mount.Mount, ok bool, err error) {
 	if !d.cfg.WorkdirVolume {
 		return mount.Mount{}, false, nil
@@ -58,22 +59,34 @@ func (d *Executor) workdirMount(ctx context.Context, imageID, workdir string) (m
 }
 
 // imageDir says whether p is a directory in image id (not a symbolic
-// link): it stats p in a container created from the image and never
-// started.
+// link).
 func (d *Executor) imageDir(ctx context.Context, id, p string) (bool, error) {
+	return d.lookInImage(ctx, id, p, func(cid string) (bool, error) {
+		st, err := d.cli.ContainerStatPath(ctx, cid, client.ContainerStatPathOptions{Path: p})
+		if err != nil {
+			return false, err
+		}
+		return st.Stat.Mode.IsDir() && st.Stat.LinkTarget == "", nil
+	})
+}
+
+// lookInImage answers a question about path p in image id with look, run
+// on a container created from the image and never started: false when p
+// is missing in the image.
+func (d *Executor) lookInImage(ctx context.Context, id, p string, look func(container string) (bool, error)) (bool, error) {
 	probe, err := d.createIdle(ctx, "bestpatch-probe-", id, nil)
 	if err != nil {
 		return false, fmt.Errorf("create a container of image %s to look at %s: %w", id, p, err)
 	}
 	defer d.removeNow(ctx, probe)
-	st, err := d.cli.ContainerStatPath(ctx, probe.id, client.ContainerStatPathOptions{Path: p})
-	if err != nil {
-		if cerrdefs.IsNotFound(err) {
-			return false, nil
-		}
+	ok, err := look(probe.id)
+	switch {
+	case cerrdefs.IsNotFound(err):
+		return false, nil
+	case err != nil:
 		return false, fmt.Errorf("look at %s in image %s: %w", p, id, err)
 	}
-	return st.Stat.Mode.IsDir() && st.Stat.LinkTarget == "", nil
+	return ok, nil
 }
 
 // createIdle creates a container of image id that is never started, with
