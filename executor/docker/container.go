@@ -195,7 +195,7 @@ func (d *Executor) attempt(ctx context.Context, run executor.Run, st executor.St
 	backstop := time.NewTimer(st.Timeout + d.cfg.SetupGrace)
 	defer backstop.Stop()
 	started := time.Now()
-	sent := send(sb.att, d.payload(st))
+	sent := send(sb.att, d.payload(st), true)
 	backstopHit := false
 	var exit waitOutcome
 wait:

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
+	"github.com/bestpatch/bestpatch/executor/executortest"
+	"github.com/moby/moby/client"
 )
 
 // With Config.Reuse, runs of one environment share a container, one after
@@ -30,19 +32,10 @@ echo changed >>lib.txt; echo new >new.txt; echo left >/tmp/left; echo left >/roo
 sleep "$n" >/dev/null 2>&1 &
 echo "host=$(cat /etc/hostname)"
 set -- "$(found $tree) t::tree_clean" "$(found $proc) t::process_left" "$(found $tmp) t::tmp_left" "$(found $home) t::home_left"; ` + pytestSummary
-	host := func(res executor.Result) string {
-		for l := range strings.Lines(res.Output) {
-			if h, ok := strings.CutPrefix(strings.TrimSpace(l), "host="); ok {
-				return h
-			}
-		}
-		t.Fatalf("no host= line in the output:\n%s", res.Output)
-		return ""
-	}
 	first := runOK(t, d, executor.Run{Env: env, Command: check, Format: executor.Pytest})
 	second := runOK(t, d, executor.Run{Env: env, Command: check, Format: executor.Pytest})
-	if host(first) != host(second) {
-		t.Errorf("the second run was in container %s, the first in %s: not reused", host(second), host(first))
+	if hostLine(t, first) != hostLine(t, second) {
+		t.Errorf("the second run was in container %s, the first in %s: not reused", hostLine(t, second), hostLine(t, first))
 	}
 	tests := []struct {
 		res  executor.Result
@@ -67,8 +60,8 @@ set -- "$(found $tree) t::tree_clean" "$(found $proc) t::process_left" "$(found 
 		t.Errorf("memory hog: %s %q, want killed at the memory limit\n%s", hog.Status, hog.Reason, hog.Output)
 	}
 	after := runOK(t, d, executor.Run{Env: env, Command: check, Format: executor.Pytest})
-	if host(after) == host(hog) {
-		t.Errorf("the run after the memory hog used its container %s", host(hog))
+	if hostLine(t, after) == hostLine(t, hog) {
+		t.Errorf("the run after the memory hog used its container %s", hostLine(t, hog))
 	}
 	if got := outcomes(after.Cases)["t::home_left"]; got != "FAIL" {
 		t.Errorf("after the memory hog: t::home_left %s, want FAIL (a new container)\n%s", got, after.Output)
@@ -76,46 +69,79 @@ set -- "$(found $tree) t::tree_clean" "$(found $proc) t::process_left" "$(found 
 }
 
 // A reused container's run exits with the script's status, and the
-// selector's result of a failing suite is the same as in a fresh container.
+// selector's result of a failing suite is the same as in a fresh container,
+// to the byte of its output: lines that look like the keeper's marks and
+// output without a final newline included.
 func TestDockerReuseSameResults(t *testing.T) {
 	fresh, reused := newTestDocker(t, Config{}), newTestDocker(t, Config{Reuse: true})
 	needImages(t, fresh, shOnlyImage)
 	run := executor.Run{Env: executor.Environment{Image: shOnlyImage}, Format: executor.Pytest,
-		Command: `set -- "PASSED t::a" "FAILED t::b"; ` + pytestSummary + `; exit 1`}
+		Command: `echo bestpatch:run-start:00; echo bestpatch:run-end:00:0:0; echo bestpatch:run-end:00:0:0 >&2; set -- "PASSED t::a" "FAILED t::b"; ` + pytestSummary + `; printf 'no newline'; exit 1`}
 	want := runOK(t, fresh, run)
 	for i := range 2 {
 		got := runOK(t, reused, run)
 		if got.Status != want.Status || got.Reason != want.Reason || len(got.Cases) != len(want.Cases) {
 			t.Errorf("reused run %d: %s %q %v; fresh: %s %q %v", i, got.Status, got.Reason, outcomes(got.Cases), want.Status, want.Reason, outcomes(want.Cases))
 		}
+		if got.Output != want.Output {
+			t.Errorf("reused run %d output:\n%q\nfresh:\n%q", i, got.Output, want.Output)
+		}
 	}
 }
 
-// A reused container whose image lacks sleep (here: hidden from PATH) does
-// not spin: its keeper exits, and the run is an infrastructure failure
-// (after the retries), its containers removed.
-func TestDockerReuseWithoutSleep(t *testing.T) {
+// A reused container whose keeper is gone while it waits (here: killed from
+// outside) is not given a run: the next run gets a new container, without
+// a retry.
+func TestDockerReuseKeeperGone(t *testing.T) {
 	d := newTestDocker(t, Config{Reuse: true, Retries: -1})
 	needImages(t, d, shOnlyImage)
-	res := runOK(t, d, executor.Run{Env: executor.Environment{Image: shOnlyImage, Env: map[string]string{"PATH": "/nonexistent"}}, Command: "true", Format: executor.Pytest})
-	if res.Status != executor.Infra {
-		t.Errorf("status %s %q, want infra", res.Status, res.Reason)
+	run := executor.Run{Env: executor.Environment{Image: shOnlyImage}, Format: executor.Pytest,
+		Command: `echo "host=$(cat /etc/hostname)"; set -- "PASSED t::a"; ` + pytestSummary}
+	first := runOK(t, d, run)
+	for _, c := range ownedContainers(t, d) {
+		if _, err := d.cli.ContainerKill(t.Context(), c.ID, client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+			t.Fatalf("kill %s: %v", c.ID, err)
+		}
 	}
-	// The keeper exits at once; a spinning one would run until Close.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var running []string
-		for _, c := range ownedContainers(t, d) {
-			if c.State == "running" {
-				running = append(running, c.Names...)
-			}
-		}
-		if len(running) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("containers %v still running 10 s after a run without sleep: a keeper that spins", running)
-		}
-		time.Sleep(100 * time.Millisecond)
+	second := runOK(t, d, run)
+	if second.Status != executor.Completed {
+		t.Fatalf("run after the keeper was killed: %s %q, want completed\n%s", second.Status, second.Reason, second.Output)
 	}
+	if hostLine(t, second) == hostLine(t, first) {
+		t.Errorf("the run after the kill was in the killed container %s", hostLine(t, first))
+	}
+}
+
+// A reused container whose run script hangs (git's fsmonitor hook, before
+// run.sh arms the test timeout) is killed at the backstop and removed; the
+// next run gets a new container.
+func TestDockerReuseBackstop(t *testing.T) {
+	d := newTestDocker(t, Config{Reuse: true, SetupGrace: 2 * time.Second})
+	needImages(t, d, shOnlyImage)
+	hang := runOK(t, d, executor.Run{
+		Env:     executor.Environment{Image: shOnlyImage, Env: map[string]string{"GIT_CONFIG_PARAMETERS": "'core.fsmonitor'='sleep 98764; :'"}},
+		Command: "true", Format: executor.Pytest, Timeout: time.Second,
+	})
+	if hang.Status != executor.TimedOut || !strings.Contains(hang.Reason, "run script itself hung") {
+		t.Errorf("hung script: %s %q, want timed out at the backstop", hang.Status, hang.Reason)
+	}
+	if procs := executortest.MarkedProcesses(t, "sleep 98764"); len(procs) > 0 {
+		t.Errorf("processes left after the backstop: %v", procs)
+	}
+	next := runOK(t, d, executor.Run{Env: executor.Environment{Image: shOnlyImage}, Format: executor.Pytest, Command: `set -- "PASSED t::a"; ` + pytestSummary})
+	if next.Status != executor.Completed {
+		t.Errorf("run after the backstop: %s %q, want completed", next.Status, next.Reason)
+	}
+}
+
+// hostLine is the host= line a run printed: its container's name.
+func hostLine(t *testing.T, res executor.Result) string {
+	t.Helper()
+	for l := range strings.Lines(res.Output) {
+		if h, ok := strings.CutPrefix(strings.TrimSpace(l), "host="); ok {
+			return h
+		}
+	}
+	t.Fatalf("no host= line in the output:\n%s", res.Output)
+	return ""
 }

@@ -133,22 +133,24 @@ func (d *Executor) removeNow(ctx context.Context, sb *sandbox) {
 	}
 }
 
-// send writes a run's stage to a container's or an exec's stdin and closes
-// it: the script then runs. A write that fails is reported on the returned
-// channel.
-func send(att client.HijackedResponse, script []byte) <-chan error {
+// send writes a run's stage to a container's stdin, then, when closeWrite,
+// closes it: a fresh container's script then runs (a reused container's
+// keeper reads on). A write that fails is reported on the returned channel.
+func send(att client.HijackedResponse, script []byte, closeWrite bool) <-chan error {
 	sent := make(chan error, 1)
 	go func() {
 		_, err := att.Conn.Write(script)
-		if cerr := att.CloseWrite(); err == nil {
-			err = cerr
+		if closeWrite {
+			if cerr := att.CloseWrite(); err == nil {
+				err = cerr
+			}
 		}
 		sent <- err
 	}()
 	return sent
 }
 
-// stream copies a container's or an exec's output until its streams close.
+// stream copies a fresh container's output until its streams close.
 func stream(att client.HijackedResponse, stdout, stderr io.Writer) <-chan error {
 	copied := make(chan error, 1)
 	go func() {
