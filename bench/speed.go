@@ -62,6 +62,9 @@ type SpeedResult struct {
 	// SelectorRuns the containers it ran.
 	Selector     time.Duration `json:"selector"`
 	SelectorRuns int           `json:"selector_runs"`
+	// AheadDropped counts the runs the selector made ahead on an idle slot
+	// and dropped (selector.Report.AheadDropped): not in SelectorRuns.
+	AheadDropped int `json:"ahead_dropped,omitempty"`
 	// Reused is the same job on a backend that reuses containers, when
 	// measured (SpeedConfig.ReusedExec).
 	Reused *ReusedSpeed `json:"reused,omitempty"`
@@ -104,9 +107,10 @@ type SpeedResult struct {
 // serve several runs (docker.Config.Reuse).
 type ReusedSpeed struct {
 	// Selector is the job's wall time, Runs its runs and RunSum their sum.
-	Selector time.Duration `json:"selector"`
-	Runs     int           `json:"runs"`
-	RunSum   time.Duration `json:"run_sum"`
+	Selector     time.Duration `json:"selector"`
+	Runs         int           `json:"runs"`
+	AheadDropped int           `json:"ahead_dropped,omitempty"`
+	RunSum       time.Duration `json:"run_sum"`
 	// SameChoice: it chose the same candidate, with the same ties, as the
 	// job with a fresh container per run.
 	SameChoice bool   `json:"same_choice"`
@@ -231,7 +235,7 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 		st := meanSteps(runs)
 		res.Steps = &st
 	}
-	res.Selector, res.SelectorRuns, res.Distinct = rep.Duration, len(rep.Runs), rep.Distinct
+	res.Selector, res.SelectorRuns, res.Distinct, res.AheadDropped = rep.Duration, len(rep.Runs), rep.Distinct, rep.AheadDropped
 	for _, r := range rep.Runs {
 		res.RunSum += r.Duration
 		switch {
@@ -309,7 +313,7 @@ func speedReused(ctx context.Context, cfg SpeedConfig, job selector.Job, fresh s
 	if err != nil {
 		return nil, err
 	}
-	r := &ReusedSpeed{Selector: rep.Duration, Runs: len(rep.Runs),
+	r := &ReusedSpeed{Selector: rep.Duration, Runs: len(rep.Runs), AheadDropped: rep.AheadDropped,
 		SameChoice: rep.Verdict.Chosen == fresh.Verdict.Chosen && slices.Equal(rep.Verdict.Ties, fresh.Verdict.Ties)}
 	for _, run := range rep.Runs {
 		r.RunSum += run.Duration
@@ -450,6 +454,9 @@ func WriteSpeed(w io.Writer, r SpeedResult) error {
 		r.Cores, r.Ideal.Round(100*time.Millisecond), r.BareSum.Round(100*time.Millisecond), ratio(r.Selector, r.Ideal),
 		r.Workers, r.BareParallel.Round(100*time.Millisecond), r.BareParallelSum.Round(100*time.Millisecond), ratio(r.Selector, r.BareParallel),
 		mean(r.RunSum, r.SelectorRuns), mean(r.BareSum, r.SelectorRuns), mean(r.BareParallelSum, r.SelectorRuns), r.Workers)
+	if err == nil && r.AheadDropped > 0 {
+		_, err = fmt.Fprintf(w, "  runs made ahead on an idle slot and dropped (the base showed they were not needed; not in the containers above): %d\n", r.AheadDropped)
+	}
 	if err == nil && r.Selector > 0 {
 		// Below 100%: the job's order left slots idle (runs that wait for
 		// the base's results), or the selector's own work between runs.
@@ -476,6 +483,9 @@ func WriteSpeed(w io.Writer, r SpeedResult) error {
 		}
 		_, err = fmt.Fprintf(w, "  reused containers (--reuse)    %8s  %3d runs         reused / ideal = %s; same choice and ties: %s; slots busy %.0f%%\n",
 			u.Selector.Round(100*time.Millisecond), u.Runs, ratio(u.Selector, r.Ideal), same, 100*u.RunSum.Seconds()/(u.Selector.Seconds()*float64(r.Workers)))
+		if err == nil && u.AheadDropped > 0 {
+			_, err = fmt.Fprintf(w, "  reused: runs made ahead and dropped: %d\n", u.AheadDropped)
+		}
 		if err == nil && u.Steps != nil {
 			_, err = fmt.Fprintf(w, "  per reused run (mean): %s\n", u.Steps)
 		}

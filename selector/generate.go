@@ -103,7 +103,7 @@ type baseRunner struct {
 
 func (b baseRunner) RunBase(ctx context.Context, tests []executor.TestPatch) (executor.Result, error) {
 	r := b.job.Task.generatedRun("", tests)
-	_, res, err := b.s.runOne(ctx, b.pool, b.job.ID, PlannedRun{ID: "gen/base", Key: RunKey(r), Run: r}, func() bool { return true })
+	_, res, err := b.s.runOne(ctx, b.job.ID, PlannedRun{ID: "gen/base", Key: RunKey(r), Run: r}, b.pool.slot, true)
 	return res, err
 }
 
@@ -250,7 +250,7 @@ func (s *Selector) adversarial(ctx context.Context, sess *generator.Session, pla
 		results := map[string]executor.Result{}
 		for name, patch := range map[string]string{"base": "", "a": a.patch, "b": b.patch} {
 			run := job.Task.generatedRun(patch, []executor.TestPatch{t.TestPatch})
-			_, res, err := s.runOne(ctx, s.pool(), job.ID, PlannedRun{ID: "adv/" + name, Key: RunKey(run), Run: run}, func() bool { return true })
+			_, res, err := s.runOne(ctx, job.ID, PlannedRun{ID: "adv/" + name, Key: RunKey(run), Run: run}, s.pool().slot, true)
 			if err != nil {
 				r.Note = "run failed: " + err.Error()
 				gen.Adversarial = append(gen.Adversarial, r)

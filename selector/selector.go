@@ -40,6 +40,14 @@ func NewPool(n int) *Pool {
 	return &Pool{sem: semaphore.NewWeighted(int64(n)), size: n}
 }
 
+// slot takes a slot, waiting for one, and returns its release.
+func (p *Pool) slot(ctx context.Context) (func(), error) {
+	if err := p.sem.Acquire(ctx, 1); err != nil {
+		return nil, err
+	}
+	return func() { p.sem.Release(1) }, nil
+}
+
 // Size is the number of worker slots.
 func (p *Pool) Size() int { return p.size }
 
@@ -80,7 +88,10 @@ type Report struct {
 	Matrix  scoring.Matrix  `json:"matrix"`
 	// Dropped lists generated tests left out, with the reason.
 	Dropped map[string]string `json:"dropped_tests,omitempty"`
-	Runs    []RunRecord       `json:"runs"`
+	// AheadDropped counts the runs made ahead on idle slots (Plan.Ahead)
+	// that the job did not need, cancelled or discarded: not in Runs.
+	AheadDropped int         `json:"runs_ahead_dropped,omitempty"`
+	Runs         []RunRecord `json:"runs"`
 	// Distinct is the number of distinct normalized candidates.
 	Distinct int `json:"distinct"`
 	// NotRun counts the distinct candidates whose runs were not made
@@ -152,7 +163,7 @@ func (s *Selector) Select(ctx context.Context, job Job) (Report, error) {
 	s.emit(Event{Kind: EventAccepted, Job: job.ID, Candidates: len(job.Candidates), Distinct: plan.Distinct()})
 	log.Info("job accepted", "candidates", len(job.Candidates), "distinct", plan.Distinct(), "generated_tests", len(job.Task.GeneratedTests))
 
-	records, err := s.execute(ctx, plan)
+	records, dropped, err := s.execute(ctx, plan)
 	if err != nil {
 		kind := EventFailed
 		if errors.Is(err, context.Canceled) {
@@ -182,6 +193,7 @@ func (s *Selector) Select(ctx context.Context, job Job) (Report, error) {
 		rep.Generation = gen
 	}
 	rep.Runs = records
+	rep.AheadDropped = dropped
 	rep.Results = plan.results
 	rep.Duration = time.Since(start)
 	if why := rep.Verdict.Abstained; why != "" && !rep.Verdict.SampleMore {
@@ -245,58 +257,153 @@ func Score(plan *Plan) (Report, error) {
 	}, nil
 }
 
-// execute runs the plan's needed runs through the pool until the plan is done.
-func (s *Selector) execute(ctx context.Context, plan *Plan) ([]RunRecord, error) {
+// execute runs the plan's needed runs through the pool until the plan is
+// done, and the runs it may need ahead on slots that would otherwise idle
+// (Plan.Ahead). It returns the records of the runs whose results the plan
+// took, and how many runs made ahead it dropped.
+func (s *Selector) execute(ctx context.Context, plan *Plan) ([]RunRecord, int, error) {
 	pool := s.pool()
 	var (
-		mu       sync.Mutex
-		started  = map[string]bool{}
-		records  []RunRecord
-		firstErr error
-		wg       conc.WaitGroup
+		mu      sync.Mutex
+		started = map[string]bool{}
+		ahead   = map[string]*aheadRun{} // started ahead, not yet taken or dropped
+		dropped int
+		records []RunRecord
+		// aheadStarted counts the runs started ahead.
+		aheadStarted int
+		firstErr     error
+		wg           conc.WaitGroup
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// dispatch starts every needed run not started yet; call with mu held.
+	fail := func(err error) {
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+	}
+	// record gives the plan a run's result; call with mu held.
+	record := func(id string, rec RunRecord, res executor.Result) bool {
+		records = append(records, rec)
+		if err := plan.Record(id, res); err != nil {
+			fail(err)
+			return false
+		}
+		return true
+	}
+	// dispatch takes the finished runs made ahead that the plan now needs,
+	// drops the ones it will not, starts every needed run not started yet,
+	// then runs ahead on free slots; call with mu held.
 	var dispatch func()
 	dispatch = func() {
-		for _, r := range plan.Needed() {
+		if firstErr != nil {
+			return
+		}
+		needed := plan.Needed()
+		for _, r := range needed {
+			if a := ahead[r.ID]; a != nil && a.key == r.Key {
+				a.needed = true
+				if a.done {
+					delete(ahead, r.ID)
+					s.emitTaken(plan.job.ID, a)
+					if record(r.ID, a.rec, a.res) {
+						dispatch()
+					}
+					return
+				}
+			}
+		}
+		guess := plan.Ahead()
+		for id, a := range ahead {
+			if !a.needed && !slices.ContainsFunc(guess, func(r PlannedRun) bool { return r.ID == id }) {
+				delete(ahead, id)
+				a.cancel()
+				dropped++
+				started[id] = false // a needed run of that ID (other tests) starts afresh
+				s.logger().Debug("run made ahead dropped: the base showed it is not needed", "job", plan.job.ID, "run", id)
+			}
+		}
+		for _, r := range needed {
 			if started[r.ID] {
 				continue
 			}
 			started[r.ID] = true
+			// A free slot is taken now, before any run ahead can take it;
+			// else the run waits for one in its goroutine.
+			held := pool.sem.TryAcquire(1)
 			wg.Go(func() {
-				// A run queued for a slot may stop being needed while it waits
-				// (the base showed that a generated test does not compile, so
-				// the optimistic candidate run would be poisoned): check again.
-				stillNeeded := func() bool {
+				slot := func(ctx context.Context) (func(), error) {
+					if held {
+						return func() {}, nil
+					}
+					if err := pool.sem.Acquire(ctx, 1); err != nil {
+						return nil, err
+					}
+					// A run queued for a slot may stop being needed while it
+					// waits (the base showed that a generated test does not
+					// compile, so the optimistic candidate run would be
+					// poisoned): check again.
 					mu.Lock()
-					defer mu.Unlock()
-					return slices.ContainsFunc(plan.Needed(), func(n PlannedRun) bool { return n.ID == r.ID })
+					still := slices.ContainsFunc(plan.Needed(), func(n PlannedRun) bool { return n.ID == r.ID })
+					mu.Unlock()
+					if !still {
+						pool.sem.Release(1)
+						return nil, errNotNeeded
+					}
+					return func() { pool.sem.Release(1) }, nil
 				}
-				rec, res, err := s.runOne(ctx, pool, plan.job.ID, r, stillNeeded)
+				rec, res, err := s.runOne(ctx, plan.job.ID, r, slot, true)
+				if held {
+					pool.sem.Release(1)
+				}
 				mu.Lock()
 				defer mu.Unlock()
 				if errors.Is(err, errNotNeeded) {
 					return
 				}
 				if err != nil {
-					if firstErr == nil {
-						firstErr = err
-						cancel()
+					fail(err)
+					return
+				}
+				if record(r.ID, rec, res) {
+					dispatch()
+				}
+			})
+		}
+		for _, r := range guess {
+			// At most one run ahead per slot the base leaves idle: in a job
+			// whose base breaks (a generated test that does not compile),
+			// that bounds the runs dropped.
+			if started[r.ID] || aheadStarted >= pool.Size()-1 || !pool.sem.TryAcquire(1) {
+				continue
+			}
+			started[r.ID] = true
+			aheadStarted++
+			actx, acancel := context.WithCancel(ctx)
+			a := &aheadRun{key: r.Key, cancel: acancel}
+			ahead[r.ID] = a
+			wg.Go(func() {
+				defer acancel()
+				held := func(context.Context) (func(), error) { return func() {}, nil }
+				rec, res, err := s.runOne(actx, plan.job.ID, r, held, false)
+				pool.sem.Release(1)
+				mu.Lock()
+				defer mu.Unlock()
+				if ahead[r.ID] != a {
+					return // dropped meanwhile
+				}
+				if err != nil {
+					// Not dropped, so not cancelled by the plan: the job's end
+					// or a failure that the run would meet as a needed run.
+					delete(ahead, r.ID)
+					if ctx.Err() == nil {
+						fail(err)
 					}
 					return
 				}
-				records = append(records, rec)
-				if err := plan.Record(r.ID, res); err != nil && firstErr == nil {
-					firstErr = err
-					cancel()
-					return
-				}
-				if firstErr == nil {
-					dispatch()
-				}
+				a.done, a.rec, a.res = true, rec, res
+				dispatch()
 			})
 		}
 	}
@@ -304,52 +411,75 @@ func (s *Selector) execute(ctx context.Context, plan *Plan) ([]RunRecord, error)
 	dispatch()
 	mu.Unlock()
 	if r := wg.WaitAndRecover(); r != nil {
-		return nil, fmt.Errorf("job %s: a run panicked: %v", plan.job.ID, r.Value)
+		return nil, 0, fmt.Errorf("job %s: a run panicked: %v", plan.job.ID, r.Value)
 	}
 	if firstErr != nil {
-		return nil, firstErr
+		return nil, 0, firstErr
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return records, nil
+	return records, dropped, nil
+}
+
+// aheadRun is a run made ahead (Plan.Ahead) until the plan takes or drops
+// it.
+type aheadRun struct {
+	key    string
+	cancel context.CancelFunc
+	// needed: the plan lists it, and takes its result when it is done.
+	needed, done bool
+	rec          RunRecord
+	res          executor.Result
+}
+
+// emitTaken reports a run made ahead once the plan takes it: its events
+// are held until then, so that a run dropped leaves no trace in a job's
+// progress.
+func (s *Selector) emitTaken(jobID string, a *aheadRun) {
+	s.emit(Event{Kind: EventRunStarted, Job: jobID, Run: a.rec.ID})
+	s.emit(Event{Kind: EventRunFinished, Job: jobID, Run: a.rec.ID, Status: string(a.res.Status), Seconds: a.rec.Duration.Seconds(), Cached: a.rec.Cached})
 }
 
 // errNotNeeded: the run was dropped from the plan before it got a slot.
 var errNotNeeded = errors.New("run no longer needed")
 
 // runOne runs one planned run: from the cache if it has it (and the run is
-// not Fresh), else through the executor in a pool slot.
-func (s *Selector) runOne(ctx context.Context, pool *Pool, jobID string, r PlannedRun, stillNeeded func() bool) (RunRecord, executor.Result, error) {
+// not Fresh), else through the executor in a slot that slot takes (it
+// returns the slot's release). With events, it reports the run's start and
+// finish as they happen.
+func (s *Selector) runOne(ctx context.Context, jobID string, r PlannedRun, slot func(context.Context) (func(), error), events bool) (RunRecord, executor.Result, error) {
 	rec := RunRecord{ID: r.ID, Candidates: r.Candidates}
 	cache := RunCache{Cache: s.Cache, Log: s.logger().With("run", r.ID)}
 	res, cached, err := cache.Do(ctx, r, func(ctx context.Context) (executor.Result, error) {
-		if err := pool.sem.Acquire(ctx, 1); err != nil {
+		release, err := slot(ctx)
+		if err != nil {
 			return executor.Result{}, err
 		}
-		defer pool.sem.Release(1)
-		if !stillNeeded() {
-			return executor.Result{}, errNotNeeded
-		}
+		defer release()
 		if s.Exec == nil {
 			return executor.Result{}, fmt.Errorf("job %s: run %s: no executor configured (only execution-free jobs run without one)", jobID, r.ID)
 		}
-		s.emit(Event{Kind: EventRunStarted, Job: jobID, Run: r.ID})
+		if events {
+			s.emit(Event{Kind: EventRunStarted, Job: jobID, Run: r.ID})
+		}
 		begin := time.Now()
 		res, err := s.Exec.Run(ctx, r.Run)
 		if err != nil {
 			return res, fmt.Errorf("job %s: run %s: %w", jobID, r.ID, err)
 		}
 		rec.Duration = time.Since(begin)
-		s.emit(Event{Kind: EventRunFinished, Job: jobID, Run: r.ID, Status: string(res.Status), Seconds: rec.Duration.Seconds()})
-		s.logger().Debug("run finished", "job", jobID, "run", r.ID, "status", res.Status, "applied", res.Applied, "cases", len(res.Cases), "seconds", rec.Duration.Seconds())
+		if events {
+			s.emit(Event{Kind: EventRunFinished, Job: jobID, Run: r.ID, Status: string(res.Status), Seconds: rec.Duration.Seconds()})
+		}
+		s.logger().Debug("run finished", "job", jobID, "run", r.ID, "status", res.Status, "applied", res.Applied, "cases", len(res.Cases), "seconds", rec.Duration.Seconds(), "ahead", !events)
 		return res, nil
 	})
 	if err != nil {
 		return rec, res, err
 	}
 	rec.Status, rec.Applied, rec.Reason, rec.Cached = res.Status, res.Applied, res.Reason, cached
-	if cached {
+	if cached && events {
 		s.emit(Event{Kind: EventRunFinished, Job: jobID, Run: r.ID, Status: string(res.Status), Cached: true})
 	}
 	return rec, res, nil

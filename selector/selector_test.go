@@ -129,9 +129,14 @@ func TestSelectUUID(t *testing.T) {
 	// Runs: the first base run, whose build errors name the broken test's
 	// file; two more base runs with the kept tests (the uuid package did
 	// not build in the first, so its cases need two runs to show flakiness);
-	// one run per distinct candidate: 2 + D + 1.
-	if n := exec.runs.Load(); n != 3+4 {
-		t.Errorf("%d runs reached the executor, want 7 (2 + D + 1, D = 4)", n)
+	// one run per distinct candidate: 2 + D + 1. While the first base run
+	// ran, the other slot ran a candidate ahead with every generated test,
+	// dropped once the base showed one does not compile.
+	if len(rep.Runs) != 3+4 || rep.AheadDropped != 1 {
+		t.Errorf("%d runs, %d made ahead and dropped; want 7 (2 + D + 1, D = 4) and 1", len(rep.Runs), rep.AheadDropped)
+	}
+	if n := exec.runs.Load(); n != int64(len(rep.Runs)+rep.AheadDropped) {
+		t.Errorf("%d runs reached the executor, want %d: the runs and the ones dropped", n, len(rep.Runs)+rep.AheadDropped)
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -26,6 +26,8 @@ type Stream struct {
 	mu      sync.Mutex
 	plan    *Plan
 	records []RunRecord
+	// aheadDropped counts the runs made ahead that the job did not need.
+	aheadDropped int
 	// last is the report after the last append, with its standing; nil
 	// before the first candidate. before is the verdict on the candidates
 	// before the last append (nil before the second): the stop rule asks
@@ -127,7 +129,7 @@ func (st *Stream) Close(ctx context.Context) (Report, error) {
 // it and sets the standing verdict. Call with mu held.
 func (st *Stream) advance(ctx context.Context) error {
 	id := st.plan.job.ID
-	records, err := st.sel.execute(ctx, st.plan)
+	records, dropped, err := st.sel.execute(ctx, st.plan)
 	if err != nil {
 		kind := EventFailed
 		if errors.Is(err, context.Canceled) {
@@ -137,6 +139,7 @@ func (st *Stream) advance(ctx context.Context) error {
 		return err
 	}
 	st.records = append(st.records, records...)
+	st.aheadDropped += dropped
 	if len(st.plan.job.Candidates) == 0 {
 		return nil
 	}
@@ -148,6 +151,7 @@ func (st *Stream) advance(ctx context.Context) error {
 	standing := st.rule.Recommend(rep.Verdict, st.before, len(st.plan.job.Candidates))
 	rep.Standing = &standing
 	rep.Runs = append([]RunRecord(nil), st.records...)
+	rep.AheadDropped = st.aheadDropped
 	rep.Duration = time.Since(st.start)
 	st.last = &rep
 	st.sel.logger().Info("standing verdict", "job", id, "samples", standing.Samples, "choice", standing.Choice,
