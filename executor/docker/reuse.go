@@ -46,6 +46,15 @@ type worker struct {
 	timer  *time.Timer
 }
 
+// ownLimits returns a run's own limit events, given the container's counts
+// after it (they only grow): the counts less the ones before it, which it
+// then keeps for the next run.
+func (k *worker) ownLimits(after limitMarks) limitMarks {
+	own := limitMarks{pidsMax: max(0, after.pidsMax-k.limits.pidsMax), oomKills: max(0, after.oomKills-k.limits.oomKills)}
+	k.limits = after
+	return own
+}
+
 // alive reports whether the worker's keeper is still there to read a run.
 func (k *worker) alive() bool {
 	select {
@@ -221,6 +230,10 @@ func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st execu
 			k.sb.att.Close() // the streams end even if the kill failed
 			<-k.ended
 		case <-ctx.Done():
+			if d.stopRun(ctx, k, sp, outEnd, errEnd) {
+				own := k.ownLimits(*limits)
+				keep = own == (limitMarks{}) && k.out.strays()+k.errs.strays() == strays
+			}
 			return executor.Result{}, ctx.Err()
 		}
 	}
@@ -243,10 +256,7 @@ func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st execu
 	res = coll.Result()
 	tm.Collect = time.Since(exited)
 	tm.scriptSteps(coll.Stamps(), started, exited)
-	// The run's own limit events: the container's counts less the ones
-	// before it.
-	own := limitMarks{pidsMax: max(0, limits.pidsMax-k.limits.pidsMax), oomKills: max(0, limits.oomKills-k.limits.oomKills)}
-	k.limits = *limits
+	own := k.ownLimits(*limits)
 	res = d.verdict(res, ending{backstop: backstopHit, code: end.code, oomKilled: oomKilled, limits: own}, sp)
 	stray := k.out.strays() + k.errs.strays() - strays
 	if end.left > 0 || stray > 0 {
@@ -255,3 +265,38 @@ func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st execu
 	keep = end.err == nil && !backstopHit && own.pidsMax == 0 && own.oomKills == 0 && end.left == 0 && stray == 0
 	return res, nil
 }
+
+// stopRunWait bounds how long a cancelled run's container may take to reach
+// its end marks before it is removed instead.
+const stopRunWait = 5 * time.Second
+
+// stopRun ends a cancelled run in its reused container and reports whether
+// the container can serve again: one exec kills every process but the
+// keeper (which the exec cannot kill: it is the namespace's init), the
+// keeper then reaps them and prints its end marks. An exec costs the engine
+// far less than removing the container and making another, which the next
+// run would wait for (a run made ahead and dropped is cancelled so).
+func (d *Executor) stopRun(ctx context.Context, k *worker, sp spec, outEnd, errEnd <-chan runEnd) bool {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopRunWait)
+	defer cancel()
+	ex, err := d.cli.ExecCreate(sctx, k.sb.id, client.ExecCreateOptions{Cmd: []string{"/bin/sh", "-c", "kill -9 -1"}, User: sp.config.User})
+	if err != nil {
+		return false
+	}
+	if _, err := d.cli.ExecStart(sctx, ex.ID, client.ExecStartOptions{Detach: true}); err != nil {
+		return false
+	}
+	clean := true
+	for outEnd != nil || errEnd != nil {
+		select {
+		case e := <-outEnd:
+			clean, outEnd = clean && e.err == nil && e.left == 0, nil
+		case e := <-errEnd:
+			clean, errEnd = clean && e.err == nil && e.left == 0, nil
+		case <-sctx.Done():
+			return false
+		}
+	}
+	return clean
+}
+

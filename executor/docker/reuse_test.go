@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +133,30 @@ func TestDockerReuseBackstop(t *testing.T) {
 	next := runOK(t, d, executor.Run{Env: executor.Environment{Image: shOnlyImage}, Format: executor.Pytest, Command: `set -- "PASSED t::a"; ` + pytestSummary})
 	if next.Status != executor.Completed {
 		t.Errorf("run after the backstop: %s %q, want completed", next.Status, next.Reason)
+	}
+}
+
+// A run cancelled in a reused container is stopped there (its processes
+// killed, the keeper's end marks read) and the container serves the next
+// run: a run made ahead and dropped costs no new container.
+func TestDockerReuseCancel(t *testing.T) {
+	d := newTestDocker(t, Config{Reuse: true})
+	needImages(t, d, shOnlyImage)
+	// The same timeout for all: it is part of the container's environment.
+	run := executor.Run{Env: executor.Environment{Image: shOnlyImage}, Format: executor.Pytest, Timeout: time.Hour,
+		Command: `echo "host=$(cat /etc/hostname)"; set -- "PASSED t::a"; ` + pytestSummary}
+	first := runOK(t, d, run)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := d.Run(ctx, executor.Run{Env: run.Env, Format: executor.Pytest, Command: "sleep 98765", Timeout: run.Timeout}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("cancelled run: %v, want context.DeadlineExceeded", err)
+	}
+	if procs := executortest.MarkedProcesses(t, "sleep 98765"); len(procs) > 0 {
+		t.Errorf("processes left after the cancelled run: %v", procs)
+	}
+	next := runOK(t, d, run)
+	if hostLine(t, next) != hostLine(t, first) {
+		t.Errorf("the run after the cancelled one was in container %s, not %s: the container was not kept", hostLine(t, next), hostLine(t, first))
 	}
 }
 
