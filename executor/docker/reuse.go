@@ -299,4 +299,3 @@ func (d *Executor) stopRun(ctx context.Context, k *worker, sp spec, outEnd, errE
 	}
 	return clean
 }
-
