@@ -47,6 +47,14 @@ revs=$(git rev-parse HEAD 'HEAD^{tree}' 2>/dev/null) || { mark "infra=not a git 
 nl='
 '
 base=${revs%%"$nl"*} basetree=${revs#*"$nl"}
+# slurp sets $text to a file's content without its final newlines, as
+# $(cat) would, with shell builtins: a process start per file read costs
+# more than the read.
+slurp() {
+	text=""
+	while IFS= read -r _line || [ -n "$_line" ]; do text="$text$_line$nl"; done <"$1"
+	while :; do case $text in *"$nl") text=${text%"$nl"} ;; *) break ;; esac; done
+}
 clean() { git reset -q --hard "$base" && git clean -qfd; }
 # BP_CLEAN: the sandbox reset the tree before its run was known (the Docker
 # backend's containers made ahead), so it is clean already.
@@ -128,11 +136,13 @@ if [ -d "$BP_DIR/tests" ]; then
 	if [ $# -gt 0 ] && cat -- "$@" | git apply --whitespace=nowarn 2>"$BP_DIR/tests.err"; then
 		[ -s "$BP_DIR/tests.err" ] && cat "$BP_DIR/tests.err" >&2
 		for p; do
-			mark "test-apply=ok $(cat "${p%.patch}.id")"
+			slurp "${p%.patch}.id"
+			mark "test-apply=ok $text"
 		done
 	else
 		for p; do
-			id=$(cat "${p%.patch}.id")
+			slurp "${p%.patch}.id"
+			id=$text
 			if git apply --whitespace=nowarn "$p" >&2; then
 				mark "test-apply=ok $id"
 			else
@@ -143,7 +153,9 @@ if [ -d "$BP_DIR/tests" ]; then
 fi
 
 activate=""
-[ -s "$BP_DIR/activate" ] && activate=$(cat "$BP_DIR/activate")
+[ -s "$BP_DIR/activate" ] && slurp "$BP_DIR/activate" && activate=$text
+slurp "$BP_DIR/command"
+testcmd=$text
 # The test command is written for bash (SWE-bench's `source ...activate`);
 # an image without bash runs it with sh, and says so.
 shell=bash
@@ -157,7 +169,7 @@ limit=${BP_TIMEOUT:-1800}
 [ -n "${BP_REPORT:-}" ] && rm -f -- "$BP_REPORT" # a stale report must not count
 start=$(date +%s)
 stamp command
-timeout -s KILL "$limit" "$shell" -c "${activate:+$activate && }$(cat "$BP_DIR/command")" 2>&1
+timeout -s KILL "$limit" "$shell" -c "${activate:+$activate && }$testcmd" 2>&1
 code=$?
 stamp end
 if [ "$code" -eq 137 ] && [ $(($(date +%s) - start)) -ge "$limit" ]; then

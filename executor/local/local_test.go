@@ -211,6 +211,30 @@ func TestLocalCommitAndEnvironment(t *testing.T) {
 	}
 }
 
+// run.sh reads the command and test IDs with shell builtins, not cat: a
+// command of several lines, with backslashes, quotes, tabs and blank lines,
+// runs as written, and trailing newlines are dropped as $(cat) drops them.
+func TestLocalCommandReadAsWritten(t *testing.T) {
+	l, _ := newTestLocal(t)
+	repo := executortest.GitRepo(t, map[string]string{"v.txt": "one\n"})
+	cmd := "a='x\\y'\n\n\tb=\"  two  words\"\nprintf '%s\\n' '=== short test summary info ===' \"PASSED t::$a\" \"PASSED t::[$b]\" '=== end ==='\n\n\n"
+	res, err := l.Run(t.Context(), executor.Run{Env: executor.Environment{Repo: repo}, Command: cmd, Format: executor.Pytest,
+		Tests: []executor.TestPatch{{ID: "id with  spaces\\", Patch: executortest.NewFilePatch("t.txt", "t")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range res.Cases {
+		ids = append(ids, c.ID)
+	}
+	if want := []string{`t::x\y`, "t::[  two  words]"}; res.Status != executor.Completed || !slices.Equal(ids, want) {
+		t.Errorf("%s %q, want cases %q; output: %s", res.Status, ids, want, res.Output)
+	}
+	if ok, known := res.TestsApplied["id with  spaces\\"]; !ok || !known {
+		t.Errorf("test patch applied: %v (known %v), want its ID read as written: %v", ok, known, res.TestsApplied)
+	}
+}
+
 func TestLocalBadInputs(t *testing.T) {
 	l, tmp := newTestLocal(t)
 	repo := executortest.GitRepo(t, map[string]string{"a.txt": "a\n"})
