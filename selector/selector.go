@@ -419,7 +419,9 @@ func (s *Selector) execute(ctx context.Context, plan *Plan) ([]RunRecord, int, e
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
-	return records, dropped, nil
+	// A run made ahead that the plan listed and then stopped needing is
+	// neither taken nor dropped above: it counts as dropped.
+	return records, dropped + len(ahead), nil
 }
 
 // aheadRun is a run made ahead (Plan.Ahead) until the plan takes or drops

@@ -119,7 +119,8 @@ func (w *workers) put(key string, k *worker, idle time.Duration) {
 }
 
 // retire removes a worker that must not serve again (its run hit a limit,
-// timed out or was cancelled, or the engine failed it).
+// timed out, left a process or output behind, was cancelled and could not
+// be stopped in place, or the engine failed it).
 func (w *workers) retire(ctx context.Context, k *worker) {
 	w.wg.Go(func() { w.d.removeNow(context.WithoutCancel(ctx), k.sb) })
 }
