@@ -25,8 +25,9 @@ import (
 // printed once every other process in the container is gone.
 //
 // The nonce guards against output that happens to look like a mark, not
-// against a hostile run: one that reads the keeper's memory can forge its
-// end. Reused containers are for trusted candidates (docs/DOCKER.md).
+// against a hostile run: one that reads the keeper's memory or input
+// (/proc/1, the same user's) can forge its end. Reused containers are for
+// trusted candidates (docs/DOCKER.md).
 
 // keeperCommand is a reused container's command: the shell that reads its
 // runs on stdin, and exits (ending the container) when the connection
