@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,36 @@ func TestDockerReuseCancel(t *testing.T) {
 	next := runOK(t, d, run)
 	if hostLine(t, next) != hostLine(t, first) {
 		t.Errorf("the run after the cancelled one was in container %s, not %s: the container was not kept", hostLine(t, next), hostLine(t, first))
+	}
+}
+
+// What a run prints cannot break a reused container's framing: 100 MB of
+// output (a long line, then a result), lines that look like the keeper's
+// marks, and a process left writing after the run are all handled, and
+// the container serves the next run with a clean result.
+func TestDockerReuseOutputLimits(t *testing.T) {
+	d := newTestDocker(t, Config{Reuse: true})
+	needImages(t, d, shOnlyImage)
+	env := executor.Environment{Image: shOnlyImage}
+	for _, tc := range []struct {
+		name, cmd string
+		want      map[string]string
+	}{
+		{"a 100 MB line", "head -c 100000000 /dev/zero | tr '\\0' a; echo; " + executortest.Summary("PASSED t::after_the_long_line"),
+			map[string]string{"t::after_the_long_line": "PASS"}},
+		{"lookalike marks", "echo bestpatch:run-end:0:0:0 >&2; printf 'bestpatch:run-start:\\n' >&2; " + executortest.Summary("PASSED t::a"),
+			map[string]string{"t::a": "PASS"}},
+		{"a process left writing", "(while :; do echo late; done) & " + executortest.Summary("PASSED t::b"),
+			map[string]string{"t::b": "PASS"}},
+		{"after", executortest.Summary("PASSED t::c"), map[string]string{"t::c": "PASS"}},
+	} {
+		res := runOK(t, d, executor.Run{Env: env, Command: tc.cmd, Format: executor.Pytest})
+		if res.Status != executor.Completed || fmt.Sprint(outcomes(res.Cases)) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: %s %q, cases %v, want completed with %v", tc.name, res.Status, res.Reason, outcomes(res.Cases), tc.want)
+		}
+		if n := len(res.Output); n > 2*executor.ExcerptHalf+200 {
+			t.Errorf("%s: output excerpt of %d bytes", tc.name, n)
+		}
 	}
 }
 
