@@ -48,10 +48,14 @@ vet:
 ## and the ideal (Docker), the same for a sympy job (the SWE-bench stand-in image), the daemon's
 ## latency, throughput and memory, and the throughput of one, two and three daemons on a
 ## three-server JetStream cluster. Results in docs/BENCHMARKS.md.
+## The labelled candidate sets come from the project's shared data, beside the checkout.
 BENCH_DIR   ?= $(HOME)/.cache/bestpatch/bench
 BENCH_TASKS ?= 6
+SHARED_DATA ?= ../shared/data
+BENCH_SETS  := $(SHARED_DATA)/swebench-lite-candidates.jsonl.gz $(SHARED_DATA)/swebench-verified-candidates.jsonl.gz
 bench: build
-	$(BIN) eval --stream --data ../shared/data/swebench-lite-candidates.jsonl.gz --data ../shared/data/swebench-verified-candidates.jsonl.gz
+	@for f in $(BENCH_SETS); do test -r "$$f" || { echo "make bench: $$f is missing: the labelled SWE-bench candidate sets are the project's shared data (shared/data beside the checkout); run make bench SHARED_DATA=DIR with the folder that holds them"; exit 2; }; done
+	$(BIN) eval --stream $(addprefix --data ,$(BENCH_SETS))
 	$(BIN) bench gen --out $(BENCH_DIR)/set --tasks $(BENCH_TASKS) --candidates 16 --seed 1 --log-level warn
 	$(BIN) bench accuracy --dir $(BENCH_DIR)/set --cache-dir $(BENCH_DIR)/runs
 	$(BIN) bench speed --dir $(BENCH_DIR)/set --reuse --log-level warn
