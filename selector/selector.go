@@ -89,7 +89,8 @@ type Report struct {
 	// Dropped lists generated tests left out, with the reason.
 	Dropped map[string]string `json:"dropped_tests,omitempty"`
 	// AheadDropped counts the runs made ahead on idle slots (Plan.Ahead)
-	// that the job did not need, cancelled or discarded: not in Runs.
+	// that the job did not need, cancelled or discarded: not in Runs. Wire
+	// v1 (frozen) does not carry it; the daemon's workers make none.
 	AheadDropped int         `json:"runs_ahead_dropped,omitempty"`
 	Runs         []RunRecord `json:"runs"`
 	// Distinct is the number of distinct normalized candidates.
@@ -277,6 +278,9 @@ func (s *Selector) execute(ctx context.Context, plan *Plan) ([]RunRecord, int, e
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	// taken is the slot of a run whose slot dispatch took: its goroutine
+	// releases it after the run, also when the cache served the run.
+	taken := func(context.Context) (func(), error) { return func() {}, nil }
 	fail := func(err error) {
 		if firstErr == nil {
 			firstErr = err
@@ -335,7 +339,7 @@ func (s *Selector) execute(ctx context.Context, plan *Plan) ([]RunRecord, int, e
 			wg.Go(func() {
 				slot := func(ctx context.Context) (func(), error) {
 					if held {
-						return func() {}, nil
+						return taken(ctx)
 					}
 					if err := pool.sem.Acquire(ctx, 1); err != nil {
 						return nil, err
@@ -385,8 +389,7 @@ func (s *Selector) execute(ctx context.Context, plan *Plan) ([]RunRecord, int, e
 			ahead[r.ID] = a
 			wg.Go(func() {
 				defer acancel()
-				held := func(context.Context) (func(), error) { return func() {}, nil }
-				rec, res, err := s.runOne(actx, plan.job.ID, r, held, false)
+				rec, res, err := s.runOne(actx, plan.job.ID, r, taken, false)
 				pool.sem.Release(1)
 				mu.Lock()
 				defer mu.Unlock()
