@@ -209,10 +209,13 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 		return res, err
 	}
 	// Warm up: the image's layers and the engine, outside every clock, with
-	// the naive way's first run (the base and the original tests).
+	// the naive way's first run (the base and the original tests); the
+	// containers it leads the backend to make ahead are made before the
+	// clock starts.
 	if _, err := cfg.Exec.Run(ctx, naive[0]); err != nil {
 		return res, err
 	}
+	settle(cfg.Exec)
 
 	cfg.Log.Info("speed: the selector", "task", task.ID)
 	cfg.Timings.take()
@@ -249,6 +252,13 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 
 	if cfg.ReusedExec != nil {
 		cfg.Log.Info("speed: the selector, containers reused", "task", task.ID)
+		// The same warm-up on the second backend, and the first backend's
+		// removals done, so that neither is on this job's clock.
+		if _, err := cfg.ReusedExec.Run(ctx, naive[0]); err != nil {
+			return res, err
+		}
+		settle(cfg.Exec)
+		settle(cfg.ReusedExec)
 		if res.Reused, err = speedReused(ctx, cfg, job, rep); err != nil {
 			return res, err
 		}
@@ -281,6 +291,14 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	}
 	res.Ideal = res.BareSum / time.Duration(res.Cores)
 	return res, nil
+}
+
+// settle waits for the background work of a backend that has any (the
+// Docker backend's containers made ahead and removals).
+func settle(e selector.Executor) {
+	if s, ok := e.(interface{ Settle() }); ok {
+		s.Settle()
+	}
 }
 
 // selectorRuns are the runs the selector made for job (rep.Runs), rebuilt

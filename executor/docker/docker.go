@@ -53,6 +53,8 @@ type Config struct {
 	// environment a run used (created, started, work tree reset, each for
 	// one run only; removed after 30 s unused and at Close); 0 means
 	// DefaultAhead, a negative value none (every run makes its container).
+	// With Reuse, it is how many reused containers are kept for each
+	// environment a run used, made in the background.
 	Ahead int
 	// WorkdirVolume gives each container a fresh anonymous volume at the
 	// run's workdir, which the engine fills with a copy of the image's
@@ -68,7 +70,8 @@ type Config struct {
 	// workdir that is not a directory in the image stays in the image.
 	WorkdirVolume bool
 	// Reuse lets a container serve several runs of the same environment
-	// one after another (docker exec), instead of a fresh container per
+	// one after another (its keeper reads each run on the container's
+	// attach connection, keeper.go), instead of a fresh container per
 	// run: about a quarter of the engine's work per run, and weaker
 	// isolation between the runs of a container (docs/DOCKER.md, "Reused
 	// containers"): the work tree is reset, every process is killed and
@@ -168,7 +171,7 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 	d.ro.byKey, d.ro.byImage = map[string]string{}, map[string][]mount.Mount{}
 	d.wd.isDir = map[string]bool{}
 	d.tmp.empty = map[string]bool{}
-	d.reuse = workers{d: d, idle: map[string][]*worker{}}
+	d.reuse = newWorkers(d, cfg.Ahead)
 	return d, nil
 }
 
@@ -176,9 +179,19 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 // way and releases the engine connection. Runs in progress are not stopped;
 // each removes its container when it ends.
 func (d *Executor) Close() error {
-	d.ready.close()
+	// Reused containers first: ready.close then removes the containers of
+	// makes that close cancelled before they started.
 	d.reuse.close()
+	d.ready.close()
 	return d.cli.Close()
+}
+
+// Settle waits for the background work started so far: the containers
+// being made ahead and the removals. For measurements, which must not
+// count it against the next job.
+func (d *Executor) Settle() {
+	d.ready.settle()
+	d.reuse.settle()
 }
 
 // APIVersion is the Engine API version negotiated with the engine.

@@ -23,14 +23,27 @@ import (
 // directory, the language's installed packages, ignored files in the work
 // tree) is seen by the next run of that container.
 
-// workers are the reused containers waiting for their next run, by spec
-// key.
+// workers are the reused containers of every spec: the idle ones wait for
+// their next run. As the fresh containers' ready pool does (ready.go),
+// Config.Ahead of them are kept for each spec a run used, made in the
+// background, so that a job's first runs do not wait for the engine to make
+// and start a container.
 type workers struct {
-	d      *Executor
+	d     *Executor
+	ahead int
+	// life ends the background makes at close.
+	life   context.Context
+	stop   context.CancelFunc
 	mu     sync.Mutex
 	idle   map[string][]*worker
+	live   map[string]int // by spec key: idle, serving a run or being made
 	closed bool
-	wg     sync.WaitGroup // removals
+	wg     sync.WaitGroup // background makes and removals
+}
+
+func newWorkers(d *Executor, ahead int) workers {
+	life, stop := context.WithCancel(context.Background())
+	return workers{d: d, ahead: ahead, life: life, stop: stop, idle: map[string][]*worker{}, live: map[string]int{}}
 }
 
 // worker is one reused container: its sandbox (the attach connection its
@@ -38,6 +51,7 @@ type workers struct {
 // container's whole life.
 type worker struct {
 	sb        *sandbox
+	key       string // its spec's
 	out, errs *runStream
 	ended     chan struct{} // closed when the container's streams end
 	// limits are the container's cgroup counts after its last run: the
@@ -85,18 +99,70 @@ func (w *workers) take(ctx context.Context, key string) *worker {
 		if k.alive() {
 			return k
 		}
-		w.wg.Go(func() { w.d.removeNow(context.WithoutCancel(ctx), k.sb) })
+		w.remove(context.WithoutCancel(ctx), k)
 	}
 }
 
-// put hands a worker back for the next run of spec key; it is removed
-// after idle unused, or at once after Close.
-func (w *workers) put(key string, k *worker, idle time.Duration) {
-	d := w.d
+// remove removes a worker in the background; call with w.mu held.
+func (w *workers) remove(ctx context.Context, k *worker) {
+	w.gone(k.key)
+	w.wg.Go(func() { w.d.removeNow(ctx, k.sb) })
+}
+
+// gone counts a worker of spec key removed, or never made; call with w.mu
+// held.
+func (w *workers) gone(key string) {
+	if w.live[key]--; w.live[key] <= 0 {
+		delete(w.live, key)
+	}
+}
+
+// making counts a worker of spec key about to be made for a run.
+func (w *workers) making(key string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.live[key]++
+}
+
+// unmade counts a worker that could not be made.
+func (w *workers) unmade(key string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.gone(key)
+}
+
+// fill starts making workers of spec sp in the background until ahead of
+// them are alive or being made.
+func (w *workers) fill(sp spec) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
-		w.wg.Go(func() { d.removeNow(context.Background(), k.sb) })
+		return
+	}
+	for w.live[sp.key] < w.ahead {
+		w.live[sp.key]++
+		w.wg.Go(func() {
+			k, err := w.d.makeWorker(w.life, sp)
+			if err != nil {
+				w.unmade(sp.key)
+				if w.life.Err() == nil {
+					w.d.log.Warn("cannot make a reused container ahead; the next run makes its own", "image", sp.config.Image, "err", err)
+				}
+				return
+			}
+			w.put(k, readyIdle)
+		})
+	}
+}
+
+// put hands a worker back for the next run of its spec; it is removed
+// after idle unused, or at once after Close.
+func (w *workers) put(k *worker, idle time.Duration) {
+	key := k.key
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		w.remove(context.Background(), k)
 		return
 	}
 	k.timer = time.AfterFunc(idle, func() {
@@ -112,7 +178,7 @@ func (w *workers) put(key string, k *worker, idle time.Duration) {
 			delete(w.idle, key)
 		}
 		if !w.closed {
-			w.wg.Go(func() { d.removeNow(context.Background(), k.sb) })
+			w.remove(context.Background(), k)
 		}
 	})
 	w.idle[key] = append(w.idle[key], k)
@@ -122,12 +188,19 @@ func (w *workers) put(key string, k *worker, idle time.Duration) {
 // timed out, left a process or output behind, was cancelled and could not
 // be stopped in place, or the engine failed it).
 func (w *workers) retire(ctx context.Context, k *worker) {
-	w.wg.Go(func() { w.d.removeNow(context.WithoutCancel(ctx), k.sb) })
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.remove(context.WithoutCancel(ctx), k)
 }
 
-// close removes the idle workers and waits for every removal.
+// settle waits for the background makes and removals started so far.
+func (w *workers) settle() { w.wg.Wait() }
+
+// close stops making workers, removes the idle ones and waits for every
+// make and removal.
 func (w *workers) close() {
 	d := w.d
+	w.stop()
 	w.mu.Lock()
 	w.closed = true
 	var all []*worker
@@ -155,7 +228,7 @@ func (d *Executor) makeWorker(ctx context.Context, sp spec) (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &worker{sb: sb, out: &runStream{}, errs: &runStream{}, ended: make(chan struct{})}
+	k := &worker{sb: sb, key: sp.key, out: &runStream{}, errs: &runStream{}, ended: make(chan struct{})}
 	go func() {
 		_, err := stdcopy.StdCopy(k.out, k.errs, sb.att.Reader)
 		k.out.end(err)
@@ -175,18 +248,22 @@ func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st execu
 	k := d.reuse.take(ctx, sp.key)
 	tm.Reused = k != nil
 	if k == nil {
+		d.reuse.making(sp.key)
 		if k, err = d.makeWorker(ctx, sp); err != nil {
+			d.reuse.unmade(sp.key)
 			return executor.Result{}, err
 		}
 		tm.Create = time.Since(step)
 	}
 	tm.Ready = time.Since(step)
+	d.reuse.fill(sp)
 	keep := false
 	defer func() {
 		if keep {
-			d.reuse.put(sp.key, k, readyIdle)
+			d.reuse.put(k, readyIdle)
 		} else {
 			d.reuse.retire(ctx, k)
+			d.reuse.fill(sp) // its replacement, off the next run's path
 		}
 	}()
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +20,9 @@ import (
 // a run writes elsewhere is seen by the next (the weaker isolation the docs
 // state). A run that hits a limit retires its container.
 func TestDockerReuse(t *testing.T) {
-	d := newTestDocker(t, Config{Reuse: true})
+	// One container, none made ahead: which container serves a run is then
+	// known.
+	d := newTestDocker(t, Config{Reuse: true, Ahead: -1})
 	needImages(t, d, shOnlyImage)
 	env := executor.Environment{Image: shOnlyImage, Limits: executor.Limits{MemoryMB: 64}}
 	// Each run reports what it found, then leaves the same things behind:
@@ -92,6 +95,77 @@ func TestDockerReuseSameResults(t *testing.T) {
 	}
 }
 
+// Reused containers are made ahead as fresh ones are (Config.Ahead): after
+// an environment's first run, Ahead of them wait, so that two runs at once
+// make none; one retired (here: a memory hog's) is replaced in the
+// background; with Ahead negative, only the runs make containers.
+func TestDockerReuseAhead(t *testing.T) {
+	var mu sync.Mutex
+	var timings []RunTiming
+	observe := func(rt RunTiming) {
+		mu.Lock()
+		timings = append(timings, rt)
+		mu.Unlock()
+	}
+	env := executor.Environment{Image: shOnlyImage, Limits: executor.Limits{MemoryMB: 64}}
+	run := executor.Run{Env: env, Format: executor.Pytest, Command: `echo "host=$(cat /etc/hostname)"; set -- "PASSED t::a"; ` + pytestSummary}
+	alive := func(d *Executor) int {
+		n := 0
+		for _, c := range ownedContainers(t, d) {
+			if c.State == "running" {
+				n++
+			}
+		}
+		return n
+	}
+
+	t.Run("made ahead", func(t *testing.T) {
+		d := newTestDocker(t, Config{Reuse: true, Observe: observe})
+		needImages(t, d, shOnlyImage)
+		runOK(t, d, run)
+		d.Settle()
+		if n := alive(d); n != DefaultAhead {
+			t.Fatalf("%d reused containers after the first run, want %d", n, DefaultAhead)
+		}
+		mu.Lock()
+		timings = nil
+		mu.Unlock()
+		var wg sync.WaitGroup
+		hosts := make([]string, 2)
+		for i := range hosts {
+			wg.Go(func() { hosts[i] = hostLine(t, runOK(t, d, run)) })
+		}
+		wg.Wait()
+		if hosts[0] == hosts[1] {
+			t.Errorf("two runs at once in one container %s", hosts[0])
+		}
+		mu.Lock()
+		for _, tm := range timings {
+			if !tm.Reused || tm.Create != 0 {
+				t.Errorf("a run at once with another made its container (%+v): want both in containers made ahead", tm)
+			}
+		}
+		mu.Unlock()
+		hog := runOK(t, d, executor.Run{Env: env, Format: executor.Pytest, Command: "head -c 2000m /dev/zero | tail >/dev/null"})
+		if !hog.OutOfMemory() {
+			t.Fatalf("memory hog: %s %q, want killed at the memory limit", hog.Status, hog.Reason)
+		}
+		d.Settle()
+		if n := alive(d); n != DefaultAhead {
+			t.Errorf("%d reused containers after one was retired, want %d (a replacement made)", n, DefaultAhead)
+		}
+	})
+	t.Run("ahead off", func(t *testing.T) {
+		d := newTestDocker(t, Config{Reuse: true, Ahead: -1})
+		needImages(t, d, shOnlyImage)
+		runOK(t, d, run)
+		d.Settle()
+		if n := alive(d); n != 1 {
+			t.Errorf("%d reused containers after one run with Ahead -1, want 1", n)
+		}
+	})
+}
+
 // A reused container whose keeper is gone while it waits (here: killed from
 // outside) is not given a run: the next run gets a new container, without
 // a retry.
@@ -141,7 +215,7 @@ func TestDockerReuseBackstop(t *testing.T) {
 // killed, the keeper's end marks read) and the container serves the next
 // run: a run made ahead and dropped costs no new container.
 func TestDockerReuseCancel(t *testing.T) {
-	d := newTestDocker(t, Config{Reuse: true})
+	d := newTestDocker(t, Config{Reuse: true, Ahead: -1}) // one container: the next run can only use it if it was kept
 	needImages(t, d, shOnlyImage)
 	// The same timeout for all: it is part of the container's environment.
 	run := executor.Run{Env: executor.Environment{Image: shOnlyImage}, Format: executor.Pytest, Timeout: time.Hour,
