@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -45,6 +46,11 @@ type SpeedConfig struct {
 	// (testdata/images/build.sh); empty assumes the image exists.
 	BuildScript string
 	Log         *slog.Logger
+	// Rounds is how many times the job is measured through the selector
+	// (and with reused containers) and its runs bare, one after the other;
+	// the medians are reported (0: one). On a shared 2-core machine one
+	// job's time moves by 10-20% between measurements.
+	Rounds int
 	// Sympy measures the sympy job (SympyJob, on SympyImage, built by
 	// BuildScript's swebench target when missing) instead of a task of Dir.
 	Sympy bool
@@ -58,10 +64,19 @@ type SpeedResult struct {
 	Distinct   int    `json:"distinct"`
 	Tests      int    `json:"generated_tests"`
 	Workers    int    `json:"workers"`
-	// Selector is the wall time of the job through the selector (no cache),
-	// SelectorRuns the containers it ran.
-	Selector     time.Duration `json:"selector"`
-	SelectorRuns int           `json:"selector_runs"`
+	// Rounds is how many times the job and its bare runs were measured
+	// (SpeedConfig.Rounds).
+	Rounds int `json:"rounds"`
+	// Selector is the median wall time of the job through the selector (no
+	// cache), SelectorRange the shortest and the longest, SelectorRuns the
+	// containers of the median round. Every figure of the selector's below
+	// is that round's, but Steps, which are over every round's runs.
+	Selector      time.Duration    `json:"selector"`
+	SelectorRange [2]time.Duration `json:"selector_range"`
+	SelectorRuns  int              `json:"selector_runs"`
+	// ChoiceVaried: a round chose another candidate, or other ties, than
+	// the first (flaky tests).
+	ChoiceVaried bool `json:"choice_varied,omitempty"`
 	// AheadDropped counts the runs the selector made ahead on an idle slot
 	// and dropped (selector.Report.AheadDropped): not in SelectorRuns.
 	AheadDropped int `json:"ahead_dropped,omitempty"`
@@ -83,8 +98,10 @@ type SpeedResult struct {
 	// of the same candidate ended.
 	NaiveOutOfMemory []string `json:"naive_out_of_memory,omitempty"`
 	// BareSum is the sum of the bare test-command times of the selector's
-	// runs on the host; Ideal is BareSum over the cores.
-	BareSum time.Duration `json:"bare_sum"`
+	// runs on the host (the median of the rounds', BareRange the least and
+	// the most); Ideal is BareSum over the cores.
+	BareSum   time.Duration    `json:"bare_sum"`
+	BareRange [2]time.Duration `json:"bare_range"`
 	// BareParallel is the wall time of the same bare runs done Workers at
 	// a time (a clone each), BareParallelSum the sum of their test-command
 	// times then: the job with no sandbox at all, at the selector's
@@ -106,13 +123,15 @@ type SpeedResult struct {
 // ReusedSpeed is the selector's job measured again with containers that
 // serve several runs (docker.Config.Reuse).
 type ReusedSpeed struct {
-	// Selector is the job's wall time, Runs its runs and RunSum their sum.
-	Selector     time.Duration `json:"selector"`
-	Runs         int           `json:"runs"`
-	AheadDropped int           `json:"ahead_dropped,omitempty"`
-	RunSum       time.Duration `json:"run_sum"`
-	// SameChoice: it chose the same candidate, with the same ties, as the
-	// job with a fresh container per run.
+	// Selector is the job's median wall time, Range the shortest and the
+	// longest; Runs are the median round's runs and RunSum their sum.
+	Selector     time.Duration    `json:"selector"`
+	Range        [2]time.Duration `json:"range"`
+	Runs         int              `json:"runs"`
+	AheadDropped int              `json:"ahead_dropped,omitempty"`
+	RunSum       time.Duration    `json:"run_sum"`
+	// SameChoice: every round chose the same candidate, with the same
+	// ties, as the job with a fresh container per run.
 	SameChoice bool   `json:"same_choice"`
 	Steps      *Steps `json:"steps,omitempty"`
 }
@@ -217,14 +236,58 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	}
 	settle(cfg.Exec)
 
-	cfg.Log.Info("speed: the selector", "task", task.ID)
-	cfg.Timings.take()
-	sel := &selector.Selector{Exec: cfg.Exec, Pool: selector.NewPool(cfg.Workers), Log: cfg.Log}
-	job.Options.Execution = selector.ExecutionAll
-	rep, err := sel.Select(ctx, job)
-	if err != nil {
-		return res, err
+	// Rounds: each measures the job through the selector, then again with
+	// reused containers, then its runs bare, one after the other, so that
+	// the medians compare times taken under the same conditions.
+	var fresh, reused []speedRound
+	var bare []time.Duration
+	var runs []executor.Run
+	for i := range max(cfg.Rounds, 1) {
+		cfg.Log.Info("speed: the selector", "task", task.ID, "round", i+1)
+		settle(cfg.Exec)
+		f, err := selectorRound(ctx, cfg, cfg.Exec, job)
+		if err != nil {
+			return res, err
+		}
+		fresh = append(fresh, f)
+		if i == 0 {
+			// The selector's runs again, for the bare ones: known before
+			// the naive way's minutes, so that a run that cannot be
+			// rebuilt stops at once.
+			if runs, err = selectorRuns(job, f.rep); err != nil {
+				return res, err
+			}
+		}
+		if cfg.ReusedExec != nil {
+			cfg.Log.Info("speed: the selector, containers reused", "task", task.ID, "round", i+1)
+			if i == 0 {
+				// The same warm-up as the first backend's.
+				if _, err := cfg.ReusedExec.Run(ctx, naive[0]); err != nil {
+					return res, err
+				}
+			}
+			// The first backend's removals done, so that they are not on
+			// this job's clock.
+			settle(cfg.Exec)
+			settle(cfg.ReusedExec)
+			u, err := selectorRound(ctx, cfg, cfg.ReusedExec, job)
+			if err != nil {
+				return res, err
+			}
+			reused = append(reused, u)
+		}
+		settle(cfg.Exec)
+		settle(cfg.ReusedExec)
+		cfg.Log.Info("speed: bare on the host", "runs", len(runs), "round", i+1)
+		sum, _, err := bareTimes(ctx, repo, bareEnv, runs, 1)
+		if err != nil {
+			return res, err
+		}
+		bare = append(bare, sum)
 	}
+	res.Rounds = len(fresh)
+	f := fresh[medianRound(fresh)]
+	rep := f.rep
 	var tally adaptiveTally
 	if err := tally.add(job, rep.Results, []int{cfg.Workers}); err != nil {
 		return res, err
@@ -234,11 +297,10 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 			res.Adaptive = r
 		}
 	}
-	if runs := cfg.Timings.take(); len(runs) > 0 {
-		st := meanSteps(runs)
-		res.Steps = &st
-	}
+	res.Steps = allSteps(fresh)
 	res.Selector, res.SelectorRuns, res.Distinct, res.AheadDropped = rep.Duration, len(rep.Runs), rep.Distinct, rep.AheadDropped
+	res.SelectorRange = spread(fresh)
+	res.ChoiceVaried = !sameChoices(fresh, fresh[0].rep)
 	for _, r := range rep.Runs {
 		res.RunSum += r.Duration
 		switch {
@@ -249,27 +311,23 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 			return res, fmt.Errorf("speed: run %s failed for infrastructure reasons: %s", r.ID, r.Reason)
 		}
 	}
-
-	if cfg.ReusedExec != nil {
-		cfg.Log.Info("speed: the selector, containers reused", "task", task.ID)
-		// The same warm-up on the second backend, and the first backend's
-		// removals done, so that neither is on this job's clock.
-		if _, err := cfg.ReusedExec.Run(ctx, naive[0]); err != nil {
-			return res, err
+	if len(reused) > 0 {
+		u := reused[medianRound(reused)]
+		res.Reused = &ReusedSpeed{Selector: u.rep.Duration, Range: spread(reused), Runs: len(u.rep.Runs), AheadDropped: u.rep.AheadDropped,
+			SameChoice: sameChoices(reused, rep), Steps: allSteps(reused)}
+		for _, run := range u.rep.Runs {
+			res.Reused.RunSum += run.Duration
 		}
-		settle(cfg.Exec)
-		settle(cfg.ReusedExec)
-		if res.Reused, err = speedReused(ctx, cfg, job, rep); err != nil {
-			return res, err
+		for _, r := range reused {
+			for _, run := range r.rep.Runs {
+				if run.Status == executor.Infra && !r.rep.Results[run.ID].OutOfMemory() {
+					return res, fmt.Errorf("speed: run %s failed for infrastructure reasons in a reused container: %s", run.ID, run.Reason)
+				}
+			}
 		}
 	}
-
-	// The selector's runs again, for the bare ones: known before the naive
-	// way's minutes, so that a run that cannot be rebuilt stops at once.
-	runs, err := selectorRuns(job, rep)
-	if err != nil {
-		return res, err
-	}
+	slices.Sort(bare)
+	res.BareSum, res.BareRange = bare[len(bare)/2], [2]time.Duration{bare[0], bare[len(bare)-1]}
 
 	cfg.Log.Info("speed: the naive way", "runs", len(naive))
 	res.NaiveRuns = len(naive)
@@ -281,10 +339,6 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 		res.NaiveOutOfMemory = append(res.NaiveOutOfMemory, naiveRunName(job, rep, i))
 	}
 
-	cfg.Log.Info("speed: bare on the host", "runs", len(runs))
-	if res.BareSum, _, err = bareTimes(ctx, repo, bareEnv, runs, 1); err != nil {
-		return res, err
-	}
 	cfg.Log.Info("speed: bare on the host, in parallel", "runs", len(runs), "workers", cfg.Workers)
 	if res.BareParallelSum, res.BareParallel, err = bareTimes(ctx, repo, bareEnv, runs, cfg.Workers); err != nil {
 		return res, err
@@ -322,28 +376,69 @@ func selectorRuns(job selector.Job, rep selector.Report) ([]executor.Run, error)
 	return runs, nil
 }
 
-// speedReused runs job again through the selector on cfg.ReusedExec and
-// compares its choice with fresh's.
-func speedReused(ctx context.Context, cfg SpeedConfig, job selector.Job, fresh selector.Report) (*ReusedSpeed, error) {
+// speedRound is one measurement of the job through the selector: its
+// report and its runs' timings.
+type speedRound struct {
+	rep   selector.Report
+	steps []docker.RunTiming
+}
+
+// selectorRound runs job through the selector on exec, every candidate
+// executed (no adaptive stop: the ratios compare the same runs).
+func selectorRound(ctx context.Context, cfg SpeedConfig, exec selector.Executor, job selector.Job) (speedRound, error) {
 	cfg.Timings.take()
-	sel := &selector.Selector{Exec: cfg.ReusedExec, Pool: selector.NewPool(cfg.Workers), Log: cfg.Log}
+	sel := &selector.Selector{Exec: exec, Pool: selector.NewPool(cfg.Workers), Log: cfg.Log}
+	job.Options.Execution = selector.ExecutionAll
 	rep, err := sel.Select(ctx, job)
 	if err != nil {
-		return nil, err
+		return speedRound{}, err
 	}
-	r := &ReusedSpeed{Selector: rep.Duration, Runs: len(rep.Runs), AheadDropped: rep.AheadDropped,
-		SameChoice: rep.Verdict.Chosen == fresh.Verdict.Chosen && slices.Equal(rep.Verdict.Ties, fresh.Verdict.Ties)}
-	for _, run := range rep.Runs {
-		r.RunSum += run.Duration
-		if run.Status == executor.Infra && !rep.Results[run.ID].OutOfMemory() {
-			return nil, fmt.Errorf("speed: run %s failed for infrastructure reasons in a reused container: %s", run.ID, run.Reason)
+	return speedRound{rep: rep, steps: cfg.Timings.take()}, nil
+}
+
+// medianRound is the index of the round whose job took the median time
+// (the lower middle of an even count).
+func medianRound(rounds []speedRound) int {
+	idx := make([]int, len(rounds))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(rounds[a].rep.Duration, rounds[b].rep.Duration) })
+	return idx[(len(idx)-1)/2]
+}
+
+// spread is the shortest and the longest job of the rounds.
+func spread(rounds []speedRound) [2]time.Duration {
+	lo, hi := rounds[0].rep.Duration, rounds[0].rep.Duration
+	for _, r := range rounds[1:] {
+		lo, hi = min(lo, r.rep.Duration), max(hi, r.rep.Duration)
+	}
+	return [2]time.Duration{lo, hi}
+}
+
+// sameChoices reports whether every round chose what want chose, with the
+// same ties.
+func sameChoices(rounds []speedRound, want selector.Report) bool {
+	for _, r := range rounds {
+		if r.rep.Verdict.Chosen != want.Verdict.Chosen || !slices.Equal(r.rep.Verdict.Ties, want.Verdict.Ties) {
+			return false
 		}
 	}
-	if runs := cfg.Timings.take(); len(runs) > 0 {
-		st := meanSteps(runs)
-		r.Steps = &st
+	return true
+}
+
+// allSteps is the mean of each step over every round's runs, or nil when
+// the backend reported none.
+func allSteps(rounds []speedRound) *Steps {
+	var all []docker.RunTiming
+	for _, r := range rounds {
+		all = append(all, r.steps...)
 	}
-	return r, nil
+	if len(all) == 0 {
+		return nil
+	}
+	st := meanSteps(all)
+	return &st
 }
 
 // speedJob builds the job to measure, with the repository its bare runs
@@ -460,18 +555,21 @@ func WriteSpeed(w io.Writer, r SpeedResult) error {
 		}
 		return fmt.Sprintf("%.2fx", a.Seconds()/b.Seconds())
 	}
-	_, err := fmt.Fprintf(w, `Speed: one job of %d candidates (%d distinct) with %d generated tests, task %s, image %s, %d parallel runs on %d cores
-  bestpatch (selector, Docker)   %8s  %3d containers
+	_, err := fmt.Fprintf(w, `Speed: one job of %d candidates (%d distinct) with %d generated tests, task %s, image %s, %d parallel runs on %d cores; medians of %d rounds
+  bestpatch (selector, Docker)   %8s  %3d containers   rounds %s
   naive (container per pair)     %8s  %3d containers   naive / bestpatch = %s
-  ideal (bare sum / %d cores)     %8s  bare sum %s      bestpatch / ideal = %s
+  ideal (bare sum / %d cores)     %8s  bare sum %s      bestpatch / ideal = %s; bare sums %s
   bare, %d at a time (wall)       %8s  bare sum %s      bestpatch / bare = %s
   per run: %s in a container (mean of the selector's), %s bare alone, %s bare %d at a time (means)
-`, r.Candidates, r.Distinct, r.Tests, r.Task, r.Image, r.Workers, r.Cores,
-		r.Selector.Round(100*time.Millisecond), r.SelectorRuns,
+`, r.Candidates, r.Distinct, r.Tests, r.Task, r.Image, r.Workers, r.Cores, r.Rounds,
+		r.Selector.Round(100*time.Millisecond), r.SelectorRuns, span(r.SelectorRange),
 		r.Naive.Round(100*time.Millisecond), r.NaiveRuns, ratio(r.Naive, r.Selector),
-		r.Cores, r.Ideal.Round(100*time.Millisecond), r.BareSum.Round(100*time.Millisecond), ratio(r.Selector, r.Ideal),
+		r.Cores, r.Ideal.Round(100*time.Millisecond), r.BareSum.Round(100*time.Millisecond), ratio(r.Selector, r.Ideal), span(r.BareRange),
 		r.Workers, r.BareParallel.Round(100*time.Millisecond), r.BareParallelSum.Round(100*time.Millisecond), ratio(r.Selector, r.BareParallel),
 		mean(r.RunSum, r.SelectorRuns), mean(r.BareSum, r.SelectorRuns), mean(r.BareParallelSum, r.SelectorRuns), r.Workers)
+	if err == nil && r.ChoiceVaried {
+		_, err = fmt.Fprintf(w, "  the choice or its ties varied between rounds (flaky tests?): the figures are the median round's\n")
+	}
 	if err == nil && r.AheadDropped > 0 {
 		_, err = fmt.Fprintf(w, "  runs made ahead on an idle slot and dropped (the base showed they were not needed; not in the containers above): %d\n", r.AheadDropped)
 	}
@@ -499,8 +597,8 @@ func WriteSpeed(w io.Writer, r SpeedResult) error {
 		if u.SameChoice {
 			same = "yes"
 		}
-		_, err = fmt.Fprintf(w, "  reused containers (--reuse)    %8s  %3d runs         reused / ideal = %s; same choice and ties: %s; slots busy %.0f%%\n",
-			u.Selector.Round(100*time.Millisecond), u.Runs, ratio(u.Selector, r.Ideal), same, 100*u.RunSum.Seconds()/(u.Selector.Seconds()*float64(r.Workers)))
+		_, err = fmt.Fprintf(w, "  reused containers (--reuse)    %8s  %3d runs         reused / ideal = %s; rounds %s; same choice and ties: %s; slots busy %.0f%%\n",
+			u.Selector.Round(100*time.Millisecond), u.Runs, ratio(u.Selector, r.Ideal), span(u.Range), same, 100*u.RunSum.Seconds()/(u.Selector.Seconds()*float64(r.Workers)))
 		if err == nil && u.AheadDropped > 0 {
 			_, err = fmt.Fprintf(w, "  reused: runs made ahead and dropped: %d\n", u.AheadDropped)
 		}
@@ -517,6 +615,11 @@ func WriteSpeed(w io.Writer, r SpeedResult) error {
 			a.Workers, a.Made, a.Runs, a.NotRun, a.Candidates, a.Adaptive.Round(100*time.Millisecond), a.Time.Round(100*time.Millisecond), same)
 	}
 	return err
+}
+
+// span prints the shortest and the longest of a set of measurements.
+func span(r [2]time.Duration) string {
+	return r[0].Round(10*time.Millisecond).String() + "-" + r[1].Round(10*time.Millisecond).String()
 }
 
 func mean(sum time.Duration, n int) time.Duration {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/executor/outcome"
@@ -72,5 +73,42 @@ func TestSelectorRuns(t *testing.T) {
 		if r.ID == kept && (len(runs[i].Tests) != 1 || runs[i].Tests[0].ID != "a") {
 			t.Errorf("run %s rebuilt with tests %v, want a only", r.ID, runs[i].Tests)
 		}
+	}
+}
+
+// The rounds of a speed measurement are summed up by the round whose job
+// took the median time (the lower middle of an even count), the shortest
+// and longest, and whether every round chose alike.
+func TestSpeedRounds(t *testing.T) {
+	round := func(ms int, chosen string, ties ...string) speedRound {
+		var rep selector.Report
+		rep.Duration = time.Duration(ms) * time.Millisecond
+		rep.Verdict.Chosen, rep.Verdict.Ties = chosen, ties
+		return speedRound{rep: rep}
+	}
+	for _, tc := range []struct {
+		name   string
+		rounds []speedRound
+		median int
+		spread [2]time.Duration
+		same   bool
+	}{
+		{"one", []speedRound{round(300, "c1")}, 0, [2]time.Duration{300 * time.Millisecond, 300 * time.Millisecond}, true},
+		{"odd", []speedRound{round(500, "c1"), round(200, "c1"), round(300, "c1")}, 2, [2]time.Duration{200 * time.Millisecond, 500 * time.Millisecond}, true},
+		{"even: the lower middle", []speedRound{round(400, "c1"), round(100, "c1"), round(300, "c1"), round(200, "c1")}, 3, [2]time.Duration{100 * time.Millisecond, 400 * time.Millisecond}, true},
+		{"another choice", []speedRound{round(200, "c1"), round(300, "c2")}, 0, [2]time.Duration{200 * time.Millisecond, 300 * time.Millisecond}, false},
+		{"other ties", []speedRound{round(200, "c1", "c3"), round(300, "c1")}, 0, [2]time.Duration{200 * time.Millisecond, 300 * time.Millisecond}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := medianRound(tc.rounds); got != tc.median {
+				t.Errorf("median round %d, want %d", got, tc.median)
+			}
+			if got := spread(tc.rounds); got != tc.spread {
+				t.Errorf("spread %v, want %v", got, tc.spread)
+			}
+			if got := sameChoices(tc.rounds, tc.rounds[0].rep); got != tc.same {
+				t.Errorf("same choices %v, want %v", got, tc.same)
+			}
+		})
 	}
 }

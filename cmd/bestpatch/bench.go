@@ -231,8 +231,11 @@ from a set made by bench gen and measures it three ways, one after the other:
 through the selector on the Docker backend; the naive way (a fresh container per
 candidate and per test artifact, base included, the same parallelism); and bare
 on the host (each of the selector's runs, test command only, one at a time),
-whose sum over the cores is the ideal. The task's image is built first if it is
-missing (testdata/images/build.sh go-task).
+whose sum over the cores is the ideal. The job and its bare runs are measured
+--rounds times, one round after the other, and the medians compared (a job's
+time moves by 10-20% between measurements on a shared machine); the naive way
+once. The task's image is built first if it is missing
+(testdata/images/build.sh go-task).
 
 With --sympy the job is sympy's instead (no --dir): 16 candidates (8 distinct
 changes to sympy/ntheory/digits.py) and 6 generated tests on the SWE-bench
@@ -283,6 +286,7 @@ with whether it made the same choice.`,
 	f.IntVar(&cfg.Distinct, "distinct", 8, "distinct changes among them")
 	f.IntVar(&cfg.Tests, "tests", 6, "generated tests the picked task must have (without --task)")
 	f.IntVar(&cfg.Workers, "workers", 0, "parallel runs, the same for both ways (default: the number of cores)")
+	f.IntVar(&cfg.Rounds, "rounds", 5, "times the job and its bare runs are measured; the medians are compared")
 	f.StringVar(&cfg.BuildScript, "build-script", "testdata/images/build.sh", "builds the task's image when missing (\"\" to skip)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")

@@ -53,8 +53,7 @@ type Config struct {
 	// environment a run used (created, started, work tree reset, each for
 	// one run only; removed after 30 s unused and at Close); 0 means
 	// DefaultAhead, a negative value none (every run makes its container).
-	// With Reuse, it is how many reused containers are kept for each
-	// environment a run used, made in the background.
+	// With Reuse, it is how many idle reused containers are kept so.
 	Ahead int
 	// WorkdirVolume gives each container a fresh anonymous volume at the
 	// run's workdir, which the engine fills with a copy of the image's

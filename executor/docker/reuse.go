@@ -25,9 +25,10 @@ import (
 
 // workers are the reused containers of every spec: the idle ones wait for
 // their next run. As the fresh containers' ready pool does (ready.go),
-// Config.Ahead of them are kept for each spec a run used, made in the
-// background, so that a job's first runs do not wait for the engine to make
-// and start a container.
+// Config.Ahead idle ones are kept for each spec a run used, made in the
+// background, so that a job's first runs, and a run after one whose
+// container is being stopped, do not wait for the engine to make and start
+// a container.
 type workers struct {
 	d     *Executor
 	ahead int
@@ -36,14 +37,14 @@ type workers struct {
 	stop   context.CancelFunc
 	mu     sync.Mutex
 	idle   map[string][]*worker
-	live   map[string]int // by spec key: idle, serving a run or being made
+	making map[string]int // by spec key: background makes under way
 	closed bool
 	wg     sync.WaitGroup // background makes and removals
 }
 
 func newWorkers(d *Executor, ahead int) workers {
 	life, stop := context.WithCancel(context.Background())
-	return workers{d: d, ahead: ahead, life: life, stop: stop, idle: map[string][]*worker{}, live: map[string]int{}}
+	return workers{d: d, ahead: ahead, life: life, stop: stop, idle: map[string][]*worker{}, making: map[string]int{}}
 }
 
 // worker is one reused container: its sandbox (the attach connection its
@@ -105,46 +106,27 @@ func (w *workers) take(ctx context.Context, key string) *worker {
 
 // remove removes a worker in the background; call with w.mu held.
 func (w *workers) remove(ctx context.Context, k *worker) {
-	w.gone(k.key)
 	w.wg.Go(func() { w.d.removeNow(ctx, k.sb) })
 }
 
-// gone counts a worker of spec key removed, or never made; call with w.mu
-// held.
-func (w *workers) gone(key string) {
-	if w.live[key]--; w.live[key] <= 0 {
-		delete(w.live, key)
-	}
-}
-
-// making counts a worker of spec key about to be made for a run.
-func (w *workers) making(key string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.live[key]++
-}
-
-// unmade counts a worker that could not be made.
-func (w *workers) unmade(key string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.gone(key)
-}
-
 // fill starts making workers of spec sp in the background until ahead of
-// them are alive or being made.
+// them are idle or being made.
 func (w *workers) fill(sp spec) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
 		return
 	}
-	for w.live[sp.key] < w.ahead {
-		w.live[sp.key]++
+	for len(w.idle[sp.key])+w.making[sp.key] < w.ahead {
+		w.making[sp.key]++
 		w.wg.Go(func() {
 			k, err := w.d.makeWorker(w.life, sp)
+			w.mu.Lock()
+			if w.making[sp.key]--; w.making[sp.key] == 0 {
+				delete(w.making, sp.key)
+			}
+			w.mu.Unlock()
 			if err != nil {
-				w.unmade(sp.key)
 				if w.life.Err() == nil {
 					w.d.log.Warn("cannot make a reused container ahead; the next run makes its own", "image", sp.config.Image, "err", err)
 				}
@@ -248,9 +230,7 @@ func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st execu
 	k := d.reuse.take(ctx, sp.key)
 	tm.Reused = k != nil
 	if k == nil {
-		d.reuse.making(sp.key)
 		if k, err = d.makeWorker(ctx, sp); err != nil {
-			d.reuse.unmade(sp.key)
 			return executor.Result{}, err
 		}
 		tm.Create = time.Since(step)
@@ -263,7 +243,6 @@ func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st execu
 			d.reuse.put(k, readyIdle)
 		} else {
 			d.reuse.retire(ctx, k)
-			d.reuse.fill(sp) // its replacement, off the next run's path
 		}
 	}()
 

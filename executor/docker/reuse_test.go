@@ -96,9 +96,10 @@ func TestDockerReuseSameResults(t *testing.T) {
 }
 
 // Reused containers are made ahead as fresh ones are (Config.Ahead): after
-// an environment's first run, Ahead of them wait, so that two runs at once
-// make none; one retired (here: a memory hog's) is replaced in the
-// background; with Ahead negative, only the runs make containers.
+// an environment's first run, Ahead more of them wait, so that two runs at
+// once make none, nor does the run after one whose container was retired
+// (here: a memory hog's); with Ahead negative, only the runs make
+// containers.
 func TestDockerReuseAhead(t *testing.T) {
 	var mu sync.Mutex
 	var timings []RunTiming
@@ -124,8 +125,8 @@ func TestDockerReuseAhead(t *testing.T) {
 		needImages(t, d, shOnlyImage)
 		runOK(t, d, run)
 		d.Settle()
-		if n := alive(d); n != DefaultAhead {
-			t.Fatalf("%d reused containers after the first run, want %d", n, DefaultAhead)
+		if n := alive(d); n != 1+DefaultAhead {
+			t.Fatalf("%d reused containers after the first run, want %d (its own and %d made ahead)", n, 1+DefaultAhead, DefaultAhead)
 		}
 		mu.Lock()
 		timings = nil
@@ -146,14 +147,22 @@ func TestDockerReuseAhead(t *testing.T) {
 			}
 		}
 		mu.Unlock()
-		hog := runOK(t, d, executor.Run{Env: env, Format: executor.Pytest, Command: "head -c 2000m /dev/zero | tail >/dev/null"})
+		hog := runOK(t, d, executor.Run{Env: env, Format: executor.Pytest, Command: `echo "host=$(cat /etc/hostname)"; head -c 2000m /dev/zero | tail >/dev/null`})
 		if !hog.OutOfMemory() {
 			t.Fatalf("memory hog: %s %q, want killed at the memory limit", hog.Status, hog.Reason)
 		}
 		d.Settle()
-		if n := alive(d); n != DefaultAhead {
-			t.Errorf("%d reused containers after one was retired, want %d (a replacement made)", n, DefaultAhead)
+		mu.Lock()
+		timings = nil
+		mu.Unlock()
+		if next := runOK(t, d, run); hostLine(t, next) == hostLine(t, hog) {
+			t.Errorf("the run after the memory hog used its container %s", hostLine(t, hog))
 		}
+		mu.Lock()
+		if len(timings) != 1 || timings[0].Create != 0 {
+			t.Errorf("the run after a retired container made its own (%+v): want one made ahead", timings)
+		}
+		mu.Unlock()
 	})
 	t.Run("ahead off", func(t *testing.T) {
 		d := newTestDocker(t, Config{Reuse: true, Ahead: -1})
