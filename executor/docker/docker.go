@@ -106,6 +106,9 @@ type Executor struct {
 	wd     workdirVolumes
 	tmp    tmpDirs
 	reuse  workers
+	// stopCommand stops a cancelled run in a reused container (reuse.go);
+	// tests slow it down.
+	stopCommand []string
 }
 
 // Handles says whether env is the Docker backend's to run: it names an
@@ -165,6 +168,8 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		owner: own,
 		slots: newSlots(info.Info.NCPU, info.Info.MemTotal, cfg.MaxRuns, cfg.CreateGap),
 		log:   log,
+
+		stopCommand: stopCommand,
 	}
 	d.ready = newReady(d, cfg.Ahead, readyIdle)
 	d.ro.byKey, d.ro.byImage = map[string]string{}, map[string][]mount.Mount{}

@@ -323,6 +323,11 @@ func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st execu
 	return res, nil
 }
 
+// stopCommand is the exec that stops a cancelled run in a reused
+// container: it kills every process it may (not the keeper, the
+// namespace's init).
+var stopCommand = []string{"/bin/sh", "-c", "kill -9 -1"}
+
 // stopRunWait bounds how long a cancelled run's container may take to reach
 // its end marks before it is removed instead.
 const stopRunWait = 5 * time.Second
@@ -336,7 +341,7 @@ const stopRunWait = 5 * time.Second
 func (d *Executor) stopRun(ctx context.Context, k *worker, sp spec, outEnd, errEnd <-chan runEnd) bool {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopRunWait)
 	defer cancel()
-	ex, err := d.cli.ExecCreate(sctx, k.sb.id, client.ExecCreateOptions{Cmd: []string{"/bin/sh", "-c", "kill -9 -1"}, User: sp.config.User})
+	ex, err := d.cli.ExecCreate(sctx, k.sb.id, client.ExecCreateOptions{Cmd: d.stopCommand, User: sp.config.User})
 	if err != nil {
 		return false
 	}
@@ -354,5 +359,21 @@ func (d *Executor) stopRun(ctx context.Context, k *worker, sp spec, outEnd, errE
 			return false
 		}
 	}
-	return clean
+	// The run may have ended on its own before the kill ran: the kill must
+	// not reach the container's next run, so the container serves again
+	// only once the exec is over.
+	for {
+		ins, err := d.cli.ExecInspect(sctx, ex.ID, client.ExecInspectOptions{})
+		if err != nil {
+			return false
+		}
+		if !ins.Running {
+			return clean
+		}
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-sctx.Done():
+			return false
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bestpatch/bestpatch/executor"
 	"github.com/bestpatch/bestpatch/executor/executortest"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
 
@@ -241,6 +242,44 @@ func TestDockerReuseCancel(t *testing.T) {
 	next := runOK(t, d, run)
 	if hostLine(t, next) != hostLine(t, first) {
 		t.Errorf("the run after the cancelled one was in container %s, not %s: the container was not kept", hostLine(t, next), hostLine(t, first))
+	}
+}
+
+// A run cancelled just as it ends on its own (a run made ahead and dropped,
+// say) may have its end marks read before the kill that stops it has run:
+// that kill must not reach the container's next run. The kill is slowed
+// down here, as a busy engine would start it late.
+func TestDockerReuseStopAfterEnd(t *testing.T) {
+	d := newTestDocker(t, Config{Reuse: true, Ahead: -1})
+	d.stopCommand = []string{"/bin/sh", "-c", "sleep 0.3; kill -9 -1"}
+	needImages(t, d, shOnlyImage)
+	run := executor.Run{Env: executor.Environment{Image: shOnlyImage}, Format: executor.Pytest,
+		Command: `echo "host=$(cat /etc/hostname)"; sleep 1; set -- "PASSED t::a"; ` + pytestSummary}
+	first := runOK(t, d, run)
+	for i := range 3 {
+		var k *worker
+		d.reuse.mu.Lock()
+		for _, list := range d.reuse.idle {
+			k = list[0]
+		}
+		d.reuse.mu.Unlock()
+		if k == nil {
+			t.Fatalf("round %d: no idle reused container", i)
+		}
+		// Both streams' end marks are in already: the run ended.
+		outEnd, errEnd := make(chan runEnd, 1), make(chan runEnd, 1)
+		outEnd <- runEnd{}
+		errEnd <- runEnd{}
+		if !d.stopRun(t.Context(), k, spec{config: &container.Config{}}, outEnd, errEnd) {
+			t.Fatalf("round %d: the container of a run that had ended could not be stopped in place", i)
+		}
+		next := runOK(t, d, run)
+		if next.Status != executor.Completed || outcomes(next.Cases)["t::a"] != "PASS" {
+			t.Fatalf("round %d: the run after a stop: %s %q, want completed with t::a passing\n%s", i, next.Status, next.Reason, next.Output)
+		}
+		if hostLine(t, next) != hostLine(t, first) {
+			t.Fatalf("round %d: the run after a stop was in container %s, not %s", i, hostLine(t, next), hostLine(t, first))
+		}
 	}
 }
 
