@@ -237,11 +237,13 @@ func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st execu
 	}
 	tm.Ready = time.Since(step)
 	d.reuse.fill(sp)
-	keep := false
+	keep, stopping := false, false
 	defer func() {
-		if keep {
+		switch {
+		case stopping: // the stop hands it back
+		case keep:
 			d.reuse.put(k, readyIdle)
-		} else {
+		default:
 			d.reuse.retire(ctx, k)
 		}
 	}()
@@ -287,10 +289,22 @@ func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st execu
 			k.sb.att.Close() // the streams end even if the kill failed
 			<-k.ended
 		case <-ctx.Done():
-			if d.stopRun(ctx, k, sp, outEnd, errEnd) {
-				own := k.ownLimits(*limits)
-				keep = own == (limitMarks{}) && k.out.strays()+k.errs.strays() == strays
-			}
+			// Stopped in the background: the caller's slot is free at once
+			// (a run made ahead and dropped holds one that a needed run
+			// waits for), and the container is handed back once stopped.
+			stopping = true
+			d.reuse.wg.Go(func() {
+				ok := d.stopRun(ctx, k, sp, outEnd, errEnd)
+				if ok {
+					own := k.ownLimits(*limits)
+					ok = own == (limitMarks{}) && k.out.strays()+k.errs.strays() == strays
+				}
+				if ok {
+					d.reuse.put(k, readyIdle)
+				} else {
+					d.reuse.retire(ctx, k)
+				}
+			})
 			return executor.Result{}, ctx.Err()
 		}
 	}
@@ -333,7 +347,8 @@ var stopCommand = []string{"/bin/sh", "-c", "kill -9 -1"}
 const stopRunWait = 5 * time.Second
 
 // stopRun ends a cancelled run in its reused container and reports whether
-// the container can serve again: one exec kills every process but the
+// the container can serve again (it runs in the background, off the
+// cancelled run's slot): one exec kills every process but the
 // keeper (which the exec cannot kill: it is the namespace's init), the
 // keeper then reaps them and prints its end marks. An exec costs the engine
 // far less than removing the container and making another, which the next

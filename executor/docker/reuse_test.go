@@ -221,9 +221,10 @@ func TestDockerReuseBackstop(t *testing.T) {
 	}
 }
 
-// A run cancelled in a reused container is stopped there (its processes
-// killed, the keeper's end marks read) and the container serves the next
-// run: a run made ahead and dropped costs no new container.
+// A run cancelled in a reused container is stopped there, in the
+// background (its processes killed, the keeper's end marks read), and the
+// container serves the next run: a run made ahead and dropped costs no new
+// container, and its Run returns without waiting for the stop.
 func TestDockerReuseCancel(t *testing.T) {
 	d := newTestDocker(t, Config{Reuse: true, Ahead: -1}) // one container: the next run can only use it if it was kept
 	needImages(t, d, shOnlyImage)
@@ -236,6 +237,7 @@ func TestDockerReuseCancel(t *testing.T) {
 	if _, err := d.Run(ctx, executor.Run{Env: run.Env, Format: executor.Pytest, Command: "sleep 98765", Timeout: run.Timeout}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("cancelled run: %v, want context.DeadlineExceeded", err)
 	}
+	d.Settle() // the run is stopped in the background
 	if procs := executortest.MarkedProcesses(t, "sleep 98765"); len(procs) > 0 {
 		t.Errorf("processes left after the cancelled run: %v", procs)
 	}
