@@ -33,7 +33,7 @@ type runtimeFlags struct {
 
 func (r *runtimeFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&r.executor, "executor", "auto", "where runs happen: docker, local (runs patches on this host, unsandboxed), or auto (docker for tasks with an image, local for a repo)")
-	f.BoolVar(&r.dockerReuse, "docker-reuse", false, "let a Docker container serve several runs one after another (about 4x less engine work a run; weaker isolation: what a run writes outside the work tree and /tmp is seen by the next; trusted candidates only, docs/DOCKER.md)")
+	f.BoolVar(&r.dockerReuse, "docker-reuse", false, "let a Docker container serve several runs one after another (no engine call per run once its container is made; weaker isolation: what a run writes outside the work tree and /tmp is seen by the next; trusted candidates only, docs/DOCKER.md)")
 	f.IntVar(&r.workers, "workers", 0, "parallel runs (default: the number of cores)")
 	f.StringVar(&r.cacheDir, "cache-dir", defaultCacheDir(), "result cache: finished runs are never run again")
 	f.BoolVar(&r.noCache, "no-cache", false, "run everything again, ignoring and not writing the result cache")

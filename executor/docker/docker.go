@@ -71,7 +71,7 @@ type Config struct {
 	// Reuse lets a container serve several runs of the same environment
 	// one after another (its keeper reads each run on the container's
 	// attach connection, keeper.go), instead of a fresh container per
-	// run: about a quarter of the engine's work per run, and weaker
+	// run: no engine call per run once the container is made, and weaker
 	// isolation between the runs of a container (docs/DOCKER.md, "Reused
 	// containers"): the work tree is reset, every process is killed and
 	// /tmp is emptied between runs, but what a run writes elsewhere
