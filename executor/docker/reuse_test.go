@@ -185,6 +185,7 @@ func TestDockerReuseKeeperGone(t *testing.T) {
 	run := executor.Run{Env: executor.Environment{Image: shOnlyImage}, Format: executor.Pytest,
 		Command: `echo "host=$(cat /etc/hostname)"; set -- "PASSED t::a"; ` + pytestSummary}
 	first := runOK(t, d, run)
+	d.Settle() // the containers made ahead are made: every one is killed
 	for _, c := range ownedContainers(t, d) {
 		if _, err := d.cli.ContainerKill(t.Context(), c.ID, client.ContainerKillOptions{Signal: "KILL"}); err != nil {
 			t.Fatalf("kill %s: %v", c.ID, err)
