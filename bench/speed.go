@@ -244,7 +244,6 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	var runs []executor.Run
 	for i := range max(cfg.Rounds, 1) {
 		cfg.Log.Info("speed: the selector", "task", task.ID, "round", i+1)
-		settle(cfg.Exec)
 		f, err := selectorRound(ctx, cfg, cfg.Exec, job)
 		if err != nil {
 			return res, err
@@ -301,29 +300,25 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 	res.Selector, res.SelectorRuns, res.Distinct, res.AheadDropped = rep.Duration, len(rep.Runs), rep.Distinct, rep.AheadDropped
 	res.SelectorRange = spread(fresh)
 	res.ChoiceVaried = !sameChoices(fresh, fresh[0].rep)
+	if err := infraFailed(fresh, ""); err != nil {
+		return res, err
+	}
 	for _, r := range rep.Runs {
 		res.RunSum += r.Duration
-		switch {
-		case rep.Results[r.ID].OutOfMemory():
+		if rep.Results[r.ID].OutOfMemory() {
 			// As in the naive way: a finished run, the candidate's row infra.
 			res.SelectorOutOfMemory = append(res.SelectorOutOfMemory, fmt.Sprintf("run %s of %s", r.ID, strings.Join(r.Candidates, " ")))
-		case r.Status == executor.Infra:
-			return res, fmt.Errorf("speed: run %s failed for infrastructure reasons: %s", r.ID, r.Reason)
 		}
 	}
 	if len(reused) > 0 {
+		if err := infraFailed(reused, " in a reused container"); err != nil {
+			return res, err
+		}
 		u := reused[medianRound(reused)]
 		res.Reused = &ReusedSpeed{Selector: u.rep.Duration, Range: spread(reused), Runs: len(u.rep.Runs), AheadDropped: u.rep.AheadDropped,
 			SameChoice: sameChoices(reused, rep), Steps: allSteps(reused)}
 		for _, run := range u.rep.Runs {
 			res.Reused.RunSum += run.Duration
-		}
-		for _, r := range reused {
-			for _, run := range r.rep.Runs {
-				if run.Status == executor.Infra && !r.rep.Results[run.ID].OutOfMemory() {
-					return res, fmt.Errorf("speed: run %s failed for infrastructure reasons in a reused container: %s", run.ID, run.Reason)
-				}
-			}
 		}
 	}
 	slices.Sort(bare)
@@ -394,6 +389,20 @@ func selectorRound(ctx context.Context, cfg SpeedConfig, exec selector.Executor,
 		return speedRound{}, err
 	}
 	return speedRound{rep: rep, steps: cfg.Timings.take()}, nil
+}
+
+// infraFailed is the error of the first run of any round that failed for
+// infrastructure reasons (a run killed at its memory limit is a finished
+// run, as in the naive way): a round with one measured no real job.
+func infraFailed(rounds []speedRound, where string) error {
+	for _, r := range rounds {
+		for _, run := range r.rep.Runs {
+			if run.Status == executor.Infra && !r.rep.Results[run.ID].OutOfMemory() {
+				return fmt.Errorf("speed: run %s failed for infrastructure reasons%s: %s", run.ID, where, run.Reason)
+			}
+		}
+	}
+	return nil
 }
 
 // medianRound is the index of the round whose job took the median time

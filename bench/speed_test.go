@@ -112,3 +112,31 @@ func TestSpeedRounds(t *testing.T) {
 		})
 	}
 }
+
+// A run that failed for infrastructure reasons in any round, not only the
+// median one, fails the measurement; one killed at its memory limit is a
+// finished run.
+func TestSpeedInfraFailed(t *testing.T) {
+	round := func(status executor.Status, reason string) speedRound {
+		var rep selector.Report
+		rep.Runs = []selector.RunRecord{{ID: "base/1", Status: executor.Completed}, {ID: "cand/x", Status: status, Reason: reason}}
+		rep.Results = map[string]executor.Result{"cand/x": {Status: status, Reason: reason}}
+		return speedRound{rep: rep}
+	}
+	ok := round(executor.Completed, "")
+	for _, tc := range []struct {
+		name   string
+		rounds []speedRound
+		fails  bool
+	}{
+		{"all completed", []speedRound{ok, ok, ok}, false},
+		{"infra in a round that is not the median", []speedRound{ok, round(executor.Infra, "the engine failed"), ok}, true},
+		{"killed at its memory limit", []speedRound{ok, round(executor.Infra, executor.OutOfMemoryReason+" of 64 MiB"), ok}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := infraFailed(tc.rounds, ""); (err != nil) != tc.fails {
+				t.Errorf("infraFailed: %v, want an error: %v", err, tc.fails)
+			}
+		})
+	}
+}
