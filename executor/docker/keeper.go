@@ -52,10 +52,32 @@ while :; do
 done
 `
 
+// keeperInit is what a reused container's keeper reads first: the commit
+// its work tree starts from, which every reset returns to (a run that
+// commits or checks out moves HEAD, and a reset to HEAD would keep that).
+const keeperInit = "bp_base=$(git -c safe.directory='*' rev-parse --verify -q HEAD 2>/dev/null)\n"
+
+// keeperReset is what the keeper does after a run, once its processes are
+// gone: reset the work tree to the container's first commit and clean it,
+// as run.sh's first step would, and export BP_CLEAN so that the next
+// run's run.sh skips that step. $bp_dirty is 1 when it could not (a run
+// left a stale index lock, say): that container serves no other run,
+// which would otherwise fail for what this one left.
+const keeperReset = `bp_dirty=1
+unset BP_CLEAN
+if [ -n "${bp_base:-}" ] \
+	&& git -c safe.directory='*' reset -q --hard "$bp_base" >/dev/null 2>&1 \
+	&& git -c safe.directory='*' clean -qfd >/dev/null 2>&1; then
+	BP_CLEAN=1
+	export BP_CLEAN
+	bp_dirty=0
+fi
+`
+
 // runMarks are the marks of one run in a reused container.
 type runMarks struct {
 	start []byte // a line
-	end   []byte // the end mark's prefix, then "<status>:<processes left>\n"
+	end   []byte // the end mark's prefix, then "<status>:<processes left>:<dirty>\n"
 }
 
 func newRunMarks() runMarks {
@@ -73,7 +95,8 @@ func newRunMarks() runMarks {
 // read the keeper's input, and the stage's own failures exit only the
 // subshell) /tmp emptied (wholly when it is the container's own tmpfs, else
 // the stage), the stage written and the container script run; then every
-// process left killed and the end marks.
+// process left killed, the work tree reset for the next run and the end
+// marks.
 func keeperRun(st executor.Stage, tmpfs bool, m runMarks) []byte {
 	var b strings.Builder
 	start := executor.ShellQuote(strings.TrimSuffix(string(m.start), "\n"))
@@ -86,8 +109,9 @@ func keeperRun(st executor.Stage, tmpfs bool, m runMarks) []byte {
 	b.Write(stageScript(st))
 	fmt.Fprintf(&b, "exec /bin/sh %s\n) </dev/null\n", executor.ShellQuote(stageDir+"/"+containerFile))
 	b.WriteString(keeperReap)
+	b.WriteString(keeperReset)
 	end := executor.ShellQuote(strings.TrimPrefix(string(m.end), "\n"))
-	fmt.Fprintf(&b, "printf '\\n%%s%%s:%%s\\n' %s \"$bp_code\" \"$bp_left\"; printf '\\n%%s%%s:%%s\\n' %s \"$bp_code\" \"$bp_left\" >&2\n", end, end)
+	fmt.Fprintf(&b, "printf '\\n%%s%%s:%%s:%%s\\n' %s \"$bp_code\" \"$bp_left\" \"$bp_dirty\"; printf '\\n%%s%%s:%%s:%%s\\n' %s \"$bp_code\" \"$bp_left\" \"$bp_dirty\" >&2\n", end, end)
 	return []byte(b.String())
 }
 
@@ -95,7 +119,9 @@ func keeperRun(st executor.Stage, tmpfs bool, m runMarks) []byte {
 type runEnd struct {
 	code int // the container script's exit status
 	left int // processes still there after the kill
-	err  error
+	// dirty: the work tree could not be reset after the run.
+	dirty bool
+	err   error
 }
 
 // errKeeperGone is a reused container's streams ending before a run's end
@@ -212,13 +238,15 @@ func (s *runStream) end(err error) {
 	s.pending = nil
 }
 
-// parseRunEnd reads an end mark's "<status>:<processes left>".
+// parseRunEnd reads an end mark's "<status>:<processes left>:<dirty>".
 func parseRunEnd(s string) runEnd {
-	code, left, _ := strings.Cut(s, ":")
+	code, rest, _ := strings.Cut(s, ":")
+	left, dirty, _ := strings.Cut(rest, ":")
 	c, err1 := strconv.Atoi(code)
 	l, err2 := strconv.Atoi(left)
-	if err := errors.Join(err1, err2); err != nil {
+	d, err3 := strconv.Atoi(dirty)
+	if err := errors.Join(err1, err2, err3); err != nil {
 		return runEnd{err: fmt.Errorf("a reused container's end mark %q: %w", s, err)}
 	}
-	return runEnd{code: c, left: l}
+	return runEnd{code: c, left: l, dirty: d != 0}
 }

@@ -11,7 +11,8 @@ import (
 // outside them.
 func TestRunStream(t *testing.T) {
 	m := newRunMarks()
-	mark := func(code, left string) string { return string(m.end) + code + ":" + left + "\n" }
+	mark := func(code, left string) string { return string(m.end) + code + ":" + left + ":0\n" }
+	dirtyMark := string(m.end) + "0:0:1\n"
 	other := newRunMarks()
 	tests := []struct {
 		name      string
@@ -24,6 +25,7 @@ func TestRunStream(t *testing.T) {
 		{name: "no final newline", stream: string(m.start) + "out" + mark("1", "0"), want: "out", wantEnd: runEnd{code: 1}},
 		{name: "empty", stream: string(m.start) + mark("0", "0"), want: ""},
 		{name: "stray around", stream: "left\n" + string(m.start) + "out\n" + mark("0", "2") + "late", want: "out\n", wantEnd: runEnd{left: 2}, wantStray: 9},
+		{name: "tree not reset", stream: string(m.start) + "out\n" + dirtyMark, want: "out\n", wantEnd: runEnd{dirty: true}},
 		{name: "another run's marks", stream: string(m.start) + string(other.start) + string(other.end) + "0:0\nout\n" + mark("3", "0"), want: string(other.start) + string(other.end) + "0:0\nout\n", wantEnd: runEnd{code: 3}},
 	}
 	for _, tt := range tests {
@@ -83,5 +85,30 @@ func TestRunStreamGone(t *testing.T) {
 	}
 	if end := <-s.begin(newRunMarks(), &got); !errors.Is(end.err, errKeeperGone) {
 		t.Errorf("a run begun after the end: %+v, want errKeeperGone", end)
+	}
+}
+
+// An end mark holds the status, the processes left and whether the tree
+// was reset; anything else is an error, not a clean end.
+func TestParseRunEnd(t *testing.T) {
+	for _, tt := range []struct {
+		in      string
+		want    runEnd
+		wantErr bool
+	}{
+		{in: "0:0:0", want: runEnd{}},
+		{in: "3:2:1", want: runEnd{code: 3, left: 2, dirty: true}},
+		{in: "0:0", wantErr: true},
+		{in: "0:x:0", wantErr: true},
+		{in: "", wantErr: true},
+	} {
+		got := parseRunEnd(tt.in)
+		if (got.err != nil) != tt.wantErr {
+			t.Errorf("parseRunEnd(%q) error %v, want error %v", tt.in, got.err, tt.wantErr)
+			continue
+		}
+		if got.err == nil && got != tt.want {
+			t.Errorf("parseRunEnd(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
 	}
 }

@@ -18,8 +18,9 @@ import (
 // one spec one after another, each as a block of script its keeper reads
 // (keeper.go), which costs the engine nothing, where a container's life
 // costs it about 330 ms of CPU on this machine's fuse-overlayfs. Between
-// runs the work tree is reset by run.sh, every process but the keeper is
-// killed and /tmp is emptied; what a run writes elsewhere (the home
+// runs every process but the keeper is killed, the keeper resets the work
+// tree to the container's first commit (so run.sh skips its own reset)
+// and /tmp is emptied; what a run writes elsewhere (the home
 // directory, the language's installed packages, ignored files in the work
 // tree) is seen by the next run of that container.
 
@@ -217,6 +218,10 @@ func (d *Executor) makeWorker(ctx context.Context, sp spec) (*worker, error) {
 		k.errs.end(err)
 		close(k.ended)
 	}()
+	if err := <-send(sb.att, []byte(keeperInit), false); err != nil {
+		d.removeNow(ctx, sb)
+		return nil, fmt.Errorf("send container %s its keeper's first line: %w", sb.name, err)
+	}
 	return k, nil
 }
 
@@ -330,10 +335,10 @@ func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st execu
 	own := k.ownLimits(*limits)
 	res = d.verdict(res, ending{backstop: backstopHit, code: end.code, oomKilled: oomKilled, limits: own}, sp)
 	stray := k.out.strays() + k.errs.strays() - strays
-	if end.left > 0 || stray > 0 {
-		d.log.Warn("a run left processes or output behind in a reused container; it is removed", "container", k.sb.name, "processes", end.left, "stray_bytes", stray)
+	if end.left > 0 || stray > 0 || end.dirty {
+		d.log.Warn("a run left processes, output or a work tree git cannot reset behind in a reused container; it is removed", "container", k.sb.name, "processes", end.left, "stray_bytes", stray, "tree_not_reset", end.dirty)
 	}
-	keep = end.err == nil && !backstopHit && own.pidsMax == 0 && own.oomKills == 0 && end.left == 0 && stray == 0
+	keep = end.err == nil && !backstopHit && own.pidsMax == 0 && own.oomKills == 0 && end.left == 0 && !end.dirty && stray == 0
 	return res, nil
 }
 
@@ -367,9 +372,9 @@ func (d *Executor) stopRun(ctx context.Context, k *worker, sp spec, outEnd, errE
 	for outEnd != nil || errEnd != nil {
 		select {
 		case e := <-outEnd:
-			clean, outEnd = clean && e.err == nil && e.left == 0, nil
+			clean, outEnd = clean && e.err == nil && e.left == 0 && !e.dirty, nil
 		case e := <-errEnd:
-			clean, errEnd = clean && e.err == nil && e.left == 0, nil
+			clean, errEnd = clean && e.err == nil && e.left == 0 && !e.dirty, nil
 		case <-sctx.Done():
 			return false
 		}

@@ -17,9 +17,12 @@ import (
 
 // With Config.Reuse, runs of one environment share a container, one after
 // another, and each starts from what docs/DOCKER.md ("Reused containers")
-// says: the work tree reset, no process of an earlier run, /tmp empty. What
-// a run writes elsewhere is seen by the next (the weaker isolation the docs
-// state). A run that hits a limit retires its container.
+// says: the work tree reset (to the container's first commit, even after a
+// run that commits), no process of an earlier run, /tmp empty. What a run
+// writes elsewhere is seen by the next (the weaker isolation the docs
+// state). A run after a run finds its tree reset already, by the keeper at
+// the end of the run before (BP_CLEAN: run.sh skips its own reset); the
+// first run of a container does not. A run that hits a limit retires its container.
 func TestDockerReuse(t *testing.T) {
 	// One container, none made ahead: which container serves a run is then
 	// known.
@@ -27,10 +30,13 @@ func TestDockerReuse(t *testing.T) {
 	needImages(t, d, shOnlyImage)
 	env := executor.Environment{Image: shOnlyImage, Limits: executor.Limits{MemoryMB: 64}}
 	// Each run reports what it found, then leaves the same things behind:
-	// a changed and a new file in the repository, a process, a file in
-	// /tmp and one in /root.
+	// a commit, a changed and a new file in the repository, a process, a
+	// file in /tmp and one in /root.
 	check := `found() { [ "$1" = yes ] && echo PASSED || echo FAILED; }
 tree=no; [ "$(git status --porcelain)" = "" ] && tree=yes
+committed=no; [ -e committed.txt ] && committed=yes
+clean=no; [ "${BP_CLEAN:-}" = 1 ] && clean=yes
+echo committed >committed.txt; git add committed.txt && git -c user.name=bp -c user.email=bp@example.com commit -qm committed >/dev/null
 n=9876; n=${n}1 # not in this script's own command line
 proc=no; for c in /proc/[0-9]*/cmdline; do case "$(tr '\0' ' ' <"$c" 2>/dev/null)" in *"sleep $n"*) proc=yes ;; esac; done
 tmp=no; [ -e /tmp/left ] && tmp=yes
@@ -38,7 +44,7 @@ home=no; [ -e /root/left ] && home=yes
 echo changed >>lib.txt; echo new >new.txt; echo left >/tmp/left; echo left >/root/left
 sleep "$n" >/dev/null 2>&1 &
 echo "host=$(cat /etc/hostname)"
-set -- "$(found $tree) t::tree_clean" "$(found $proc) t::process_left" "$(found $tmp) t::tmp_left" "$(found $home) t::home_left"; ` + pytestSummary
+set -- "$(found $tree) t::tree_clean" "$(found $committed) t::commit_left" "$(found $clean) t::reset_ahead" "$(found $proc) t::process_left" "$(found $tmp) t::tmp_left" "$(found $home) t::home_left"; ` + pytestSummary
 	first := runOK(t, d, executor.Run{Env: env, Command: check, Format: executor.Pytest})
 	second := runOK(t, d, executor.Run{Env: env, Command: check, Format: executor.Pytest})
 	if hostLine(t, first) != hostLine(t, second) {
@@ -48,9 +54,10 @@ set -- "$(found $tree) t::tree_clean" "$(found $proc) t::process_left" "$(found 
 		res  executor.Result
 		want map[string]string
 	}{
-		{first, map[string]string{"t::tree_clean": "PASS", "t::process_left": "FAIL", "t::tmp_left": "FAIL", "t::home_left": "FAIL"}},
-		// The tree, the processes and /tmp are reset; /root is not.
-		{second, map[string]string{"t::tree_clean": "PASS", "t::process_left": "FAIL", "t::tmp_left": "FAIL", "t::home_left": "PASS"}},
+		{first, map[string]string{"t::tree_clean": "PASS", "t::commit_left": "FAIL", "t::reset_ahead": "FAIL", "t::process_left": "FAIL", "t::tmp_left": "FAIL", "t::home_left": "FAIL"}},
+		// The tree (the commit too), the processes and /tmp are reset,
+		// the tree before the run; /root is not.
+		{second, map[string]string{"t::tree_clean": "PASS", "t::commit_left": "FAIL", "t::reset_ahead": "PASS", "t::process_left": "FAIL", "t::tmp_left": "FAIL", "t::home_left": "PASS"}},
 	}
 	for i, tt := range tests {
 		got := outcomes(tt.res.Cases)
@@ -72,6 +79,26 @@ set -- "$(found $tree) t::tree_clean" "$(found $proc) t::process_left" "$(found 
 	}
 	if got := outcomes(after.Cases)["t::home_left"]; got != "FAIL" {
 		t.Errorf("after the memory hog: t::home_left %s, want FAIL (a new container)\n%s", got, after.Output)
+	}
+}
+
+// A run that leaves the repository so that git cannot reset it (a stale
+// index lock) retires its container: the keeper's reset after it fails,
+// and the next run, in another container, completes from a clean tree
+// instead of failing for the earlier run.
+func TestDockerReuseResetFails(t *testing.T) {
+	d := newTestDocker(t, Config{Reuse: true, Ahead: -1})
+	needImages(t, d, shOnlyImage)
+	env := executor.Environment{Image: shOnlyImage}
+	lock := runOK(t, d, executor.Run{Env: env, Format: executor.Pytest,
+		Command: `touch .git/index.lock; echo "host=$(cat /etc/hostname)"; set -- "PASSED t::a"; ` + pytestSummary})
+	after := runOK(t, d, executor.Run{Env: env, Format: executor.Pytest,
+		Command: `echo "host=$(cat /etc/hostname)"; ok=FAILED; [ ! -e .git/index.lock ] && [ -z "$(git status --porcelain)" ] && ok=PASSED; set -- "$ok t::clean"; ` + pytestSummary})
+	if after.Status != executor.Completed || outcomes(after.Cases)["t::clean"] != "PASS" {
+		t.Fatalf("the run after a stale lock: %s (%s) %v, want completed from a clean tree\n%s", after.Status, after.Reason, outcomes(after.Cases), after.Output)
+	}
+	if hostLine(t, after) == hostLine(t, lock) {
+		t.Errorf("the run after a stale lock used its container %s", hostLine(t, lock))
 	}
 }
 
