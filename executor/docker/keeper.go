@@ -54,8 +54,12 @@ done
 
 // keeperInit is what a reused container's keeper reads first: the commit
 // its work tree starts from, which every reset returns to (a run that
-// commits or checks out moves HEAD, and a reset to HEAD would keep that).
-const keeperInit = "bp_base=$(git -c safe.directory='*' rev-parse --verify -q HEAD 2>/dev/null)\n"
+// commits or checks out moves HEAD, and a reset to HEAD would keep that),
+// then the reset itself, as a fresh container's boot does (sandboxBoot):
+// the container is made before its first run is known, so its first run
+// skips run.sh's reset too. A failure here only leaves BP_CLEAN unset:
+// run.sh then resets, and says what is wrong.
+const keeperInit = "bp_base=$(git -c safe.directory='*' rev-parse --verify -q HEAD 2>/dev/null)\n" + keeperReset
 
 // keeperReset is what the keeper does after a run, once its processes are
 // gone: reset the work tree to the container's first commit and clean it,
