@@ -220,7 +220,7 @@ func (d *Executor) makeWorker(ctx context.Context, sp spec) (*worker, error) {
 	}()
 	if err := <-send(sb.att, []byte(keeperInit), false); err != nil {
 		d.removeNow(ctx, sb)
-		return nil, fmt.Errorf("send container %s its keeper's first line: %w", sb.name, err)
+		return nil, fmt.Errorf("send container %s its keeper's first block (its base commit, the reset): %w", sb.name, err)
 	}
 	return k, nil
 }
