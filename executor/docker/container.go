@@ -170,8 +170,8 @@ func specKey(sp spec) string {
 // engine failed (retryable unless permanent) or ctx ended.
 func (d *Executor) attempt(ctx context.Context, run executor.Run, st executor.Stage, sp spec, tm *RunTiming) (res executor.Result, err error) {
 	step := time.Now()
-	sb := d.ready.take(sp.key)
-	if sb == nil {
+	sb, ok := d.ready.take(sp.key)
+	if !ok {
 		if sb, err = d.makeSandbox(ctx, sp); err != nil {
 			return executor.Result{}, err
 		}

@@ -101,11 +101,11 @@ type Executor struct {
 	// set them (a shared GOCACHE volume), see docs/DOCKER.md for why runs
 	// share nothing by default.
 	mounts []mount.Mount
-	ready  *ready
+	ready  *pool[*sandbox]
 	ro     readOnlyCopies
 	wd     workdirVolumes
 	tmp    tmpDirs
-	reuse  workers
+	reuse  *pool[*worker]
 	// stopCommand stops a cancelled run in a reused container (reuse.go);
 	// tests slow it down.
 	stopCommand []string
@@ -171,7 +171,7 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 
 		stopCommand: stopCommand,
 	}
-	d.ready = newReady(d, cfg.Ahead, readyIdle)
+	d.ready = newReady(d, cfg.Ahead)
 	d.ro.byKey, d.ro.byImage = map[string]string{}, map[string][]mount.Mount{}
 	d.wd.isDir = map[string]bool{}
 	d.tmp.empty = map[string]bool{}
@@ -183,10 +183,11 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 // way and releases the engine connection. Runs in progress are not stopped;
 // each removes its container when it ends.
 func (d *Executor) Close() error {
-	// Reused containers first: ready.close then removes the containers of
-	// makes that close cancelled before they started.
 	d.reuse.close()
 	d.ready.close()
+	// Then the containers of makes that close cancelled before they
+	// started.
+	d.removeUnstarted()
 	return d.cli.Close()
 }
 

@@ -67,6 +67,37 @@ func leftBehind(t testing.TB, d *Executor) []container.Summary {
 	return ownedContainers(t, d)
 }
 
+// drain removes a pool's idle containers and waits for every make and
+// removal under way, until none is left idle; the pool stays open.
+func (p *pool[T]) drain() {
+	for {
+		p.settle()
+		p.mu.Lock()
+		left := p.takeAll()
+		busy := len(p.making) > 0
+		p.mu.Unlock()
+		if len(left) == 0 && !busy {
+			return
+		}
+		for _, v := range left {
+			p.cfg.remove(context.Background(), v)
+		}
+	}
+}
+
+// waiting lists the idle containers.
+func (p *pool[T]) waiting() []T {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var all []T
+	for _, list := range p.idle {
+		for _, one := range list {
+			all = append(all, one.v)
+		}
+	}
+	return all
+}
+
 // ownedContainers lists the containers this backend value created.
 func ownedContainers(t testing.TB, d *Executor) []container.Summary {
 	t.Helper()

@@ -72,7 +72,7 @@ func TestDockerReadyIdle(t *testing.T) {
 			// An hour while the containers are made: under load, making the
 			// second can take longer than a short idle time, which would
 			// remove the first before it is counted.
-			d.ready.idle = time.Hour
+			d.ready.cfg.idle = time.Hour
 			runOK(t, d, executor.Run{Env: executor.Environment{Image: shOnlyImage}, Command: `set -- "PASSED t::x"; ` + pytestSummary, Format: executor.Pytest})
 			d.ready.settle()
 			want := DefaultAhead
@@ -84,9 +84,9 @@ func TestDockerReadyIdle(t *testing.T) {
 			}
 			// Then their idle time runs out now: the expiry path itself removes them.
 			d.ready.mu.Lock()
-			for _, list := range d.ready.spares {
-				for _, s := range list {
-					s.timer.Reset(10 * time.Millisecond)
+			for _, list := range d.ready.idle {
+				for _, one := range list {
+					one.timer.Reset(10 * time.Millisecond)
 				}
 			}
 			d.ready.mu.Unlock()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/bestpatch/bestpatch/executor"
@@ -24,28 +22,21 @@ import (
 // directory, the language's installed packages, ignored files in the work
 // tree) is seen by the next run of that container.
 
-// workers are the reused containers of every spec: the idle ones wait for
-// their next run. As the fresh containers' ready pool does (ready.go),
-// Config.Ahead idle ones are kept for each spec a run used, made in the
-// background, so that a job's first runs, and a run after one whose
-// container is being stopped, do not wait for the engine to make and start
-// a container.
-type workers struct {
-	d     *Executor
-	ahead int
-	// life ends the background makes at close.
-	life   context.Context
-	stop   context.CancelFunc
-	mu     sync.Mutex
-	idle   map[string][]*worker
-	making map[string]int // by spec key: background makes under way
-	closed bool
-	wg     sync.WaitGroup // background makes and removals
-}
-
-func newWorkers(d *Executor, ahead int) workers {
-	life, stop := context.WithCancel(context.Background())
-	return workers{d: d, ahead: ahead, life: life, stop: stop, idle: map[string][]*worker{}, making: map[string]int{}}
+// newWorkers is the pool of reused containers (workers): Config.Ahead idle
+// ones are kept for each spec a run used, made in the background, so that a
+// job's first runs, and a run after one whose container is being stopped,
+// do not wait for the engine to make and start a container. A worker goes
+// back to the pool after each run it may follow with another; the one
+// that went idle last is taken first (its file system's caches are the
+// warmest), and one whose keeper is gone (it exited, or the container was
+// killed while idle) is removed instead.
+func newWorkers(d *Executor, ahead int) *pool[*worker] {
+	return newPool(poolConfig[*worker]{
+		d: d, ahead: ahead, idle: readyIdle, newest: true, what: "a reused container",
+		make:   d.makeWorker,
+		remove: func(ctx context.Context, k *worker) { d.removeNow(ctx, k.sb) },
+		usable: (*worker).alive,
+	})
 }
 
 // worker is one reused container: its sandbox (the attach connection its
@@ -59,7 +50,6 @@ type worker struct {
 	// limits are the container's cgroup counts after its last run: the
 	// counters only grow, so a run's own are the difference.
 	limits limitMarks
-	timer  *time.Timer
 }
 
 // ownLimits returns a run's own limit events, given the container's counts
@@ -79,124 +69,6 @@ func (k *worker) alive() bool {
 	default:
 		return true
 	}
-}
-
-// take returns an idle worker of spec key whose keeper is still there, or
-// nil; the ones whose keeper is gone (it exited, or the container was
-// killed while idle) are removed.
-func (w *workers) take(ctx context.Context, key string) *worker {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for {
-		list := w.idle[key]
-		if len(list) == 0 {
-			return nil
-		}
-		k := list[len(list)-1] // the most recent: its file system's cache is the warmest
-		w.idle[key] = list[:len(list)-1]
-		if len(w.idle[key]) == 0 {
-			delete(w.idle, key)
-		}
-		k.timer.Stop()
-		if k.alive() {
-			return k
-		}
-		w.remove(context.WithoutCancel(ctx), k)
-	}
-}
-
-// remove removes a worker in the background; call with w.mu held.
-func (w *workers) remove(ctx context.Context, k *worker) {
-	w.wg.Go(func() { w.d.removeNow(ctx, k.sb) })
-}
-
-// fill starts making workers of spec sp in the background until ahead of
-// them are idle or being made.
-func (w *workers) fill(sp spec) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return
-	}
-	for len(w.idle[sp.key])+w.making[sp.key] < w.ahead {
-		w.making[sp.key]++
-		w.wg.Go(func() {
-			k, err := w.d.makeWorker(w.life, sp)
-			w.mu.Lock()
-			if w.making[sp.key]--; w.making[sp.key] == 0 {
-				delete(w.making, sp.key)
-			}
-			w.mu.Unlock()
-			if err != nil {
-				if w.life.Err() == nil {
-					w.d.log.Warn("cannot make a reused container ahead; the next run makes its own", "image", sp.config.Image, "err", err)
-				}
-				return
-			}
-			w.put(k, readyIdle)
-		})
-	}
-}
-
-// put hands a worker back for the next run of its spec; it is removed
-// after idle unused, or at once after Close.
-func (w *workers) put(k *worker, idle time.Duration) {
-	key := k.key
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		w.remove(context.Background(), k)
-		return
-	}
-	k.timer = time.AfterFunc(idle, func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		list := w.idle[key]
-		i := slices.Index(list, k)
-		if i < 0 {
-			return // taken meanwhile
-		}
-		w.idle[key] = slices.Delete(list, i, i+1)
-		if len(w.idle[key]) == 0 {
-			delete(w.idle, key)
-		}
-		if !w.closed {
-			w.remove(context.Background(), k)
-		}
-	})
-	w.idle[key] = append(w.idle[key], k)
-}
-
-// retire removes a worker that must not serve again (its run hit a limit,
-// timed out, left a process or output behind, was cancelled and could not
-// be stopped in place, or the engine failed it).
-func (w *workers) retire(ctx context.Context, k *worker) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.remove(context.WithoutCancel(ctx), k)
-}
-
-// settle waits for the background makes and removals started so far.
-func (w *workers) settle() { w.wg.Wait() }
-
-// close stops making workers, removes the idle ones and waits for every
-// make and removal.
-func (w *workers) close() {
-	d := w.d
-	w.stop()
-	w.mu.Lock()
-	w.closed = true
-	var all []*worker
-	for _, list := range w.idle {
-		all = append(all, list...)
-	}
-	w.idle = map[string][]*worker{}
-	w.mu.Unlock()
-	for _, k := range all {
-		k.timer.Stop()
-		d.removeNow(context.Background(), k.sb)
-	}
-	w.wg.Wait()
 }
 
 // makeWorker makes a reused container of spec sp: the run's own settings,
@@ -232,9 +104,9 @@ func (d *Executor) makeWorker(ctx context.Context, sp spec) (*worker, error) {
 // anything failed.
 func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st executor.Stage, sp spec, tm *RunTiming) (res executor.Result, err error) {
 	step := time.Now()
-	k := d.reuse.take(ctx, sp.key)
-	tm.Reused = k != nil
-	if k == nil {
+	k, ok := d.reuse.take(sp.key)
+	tm.Reused = ok
+	if !ok {
 		if k, err = d.makeWorker(ctx, sp); err != nil {
 			return executor.Result{}, err
 		}
@@ -247,9 +119,9 @@ func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st execu
 		switch {
 		case stopping: // the stop hands it back
 		case keep:
-			d.reuse.put(k, readyIdle)
+			d.reuse.put(k.key, k)
 		default:
-			d.reuse.retire(ctx, k)
+			d.reuse.discard(ctx, k)
 		}
 	}()
 
@@ -298,16 +170,16 @@ func (d *Executor) attemptReused(ctx context.Context, run executor.Run, st execu
 			// (a run made ahead and dropped holds one that a needed run
 			// waits for), and the container is handed back once stopped.
 			stopping = true
-			d.reuse.wg.Go(func() {
+			d.reuse.background(func() {
 				ok := d.stopRun(ctx, k, sp, outEnd, errEnd)
 				if ok {
 					own := k.ownLimits(*limits)
 					ok = own == (limitMarks{}) && k.out.strays()+k.errs.strays() == strays
 				}
 				if ok {
-					d.reuse.put(k, readyIdle)
+					d.reuse.put(k.key, k)
 				} else {
-					d.reuse.retire(ctx, k)
+					d.reuse.discard(ctx, k)
 				}
 			})
 			return executor.Result{}, ctx.Err()

@@ -292,7 +292,7 @@ func TestDockerReuseStopAfterEnd(t *testing.T) {
 		var k *worker
 		d.reuse.mu.Lock()
 		for _, list := range d.reuse.idle {
-			k = list[0]
+			k = list[0].v
 		}
 		d.reuse.mu.Unlock()
 		if k == nil {
