@@ -322,7 +322,8 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 		}
 	}
 	slices.Sort(bare)
-	res.BareSum, res.BareRange = bare[len(bare)/2], [2]time.Duration{bare[0], bare[len(bare)-1]}
+	// The lower middle of an even count, as medianRound.
+	res.BareSum, res.BareRange = bare[(len(bare)-1)/2], [2]time.Duration{bare[0], bare[len(bare)-1]}
 
 	cfg.Log.Info("speed: the naive way", "runs", len(naive))
 	res.NaiveRuns = len(naive)

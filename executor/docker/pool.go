@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -35,7 +36,7 @@ type pool[T comparable] struct {
 
 // poolConfig is what a pool holds and how it makes, checks and removes one.
 type poolConfig[T any] struct {
-	d     *Executor
+	log   *slog.Logger
 	ahead int
 	idle  time.Duration
 	// newest takes the container that went idle last (its file system's
@@ -109,7 +110,7 @@ func (p *pool[T]) fill(sp spec) {
 			p.mu.Unlock()
 			if err != nil {
 				if p.life.Err() == nil {
-					p.cfg.d.log.Warn("cannot make "+p.cfg.what+" ahead; the next run makes its own", "image", sp.config.Image, "err", err)
+					p.cfg.log.Warn("cannot make "+p.cfg.what+" ahead; the next run makes its own", "image", sp.config.Image, "err", err)
 				}
 				return
 			}
@@ -122,13 +123,12 @@ func (p *pool[T]) fill(sp spec) {
 // time unused, or at once after close.
 func (p *pool[T]) put(key string, v T) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
 		p.mu.Unlock()
-		p.cfg.remove(context.Background(), v) // close waits for the caller
-		p.mu.Lock()
+		p.cfg.remove(context.Background(), v)
 		return
 	}
+	defer p.mu.Unlock()
 	one := &idleOne[T]{v: v}
 	one.timer = time.AfterFunc(p.cfg.idle, func() { p.expire(key, one) })
 	p.idle[key] = append(p.idle[key], one)

@@ -55,8 +55,7 @@ func (f *fakeContainers) removedSorted() []int {
 }
 
 func newFakePool(f *fakeContainers, ahead int, newest bool, idle time.Duration) *pool[int] {
-	d := &Executor{log: slog.New(slog.DiscardHandler)}
-	return newPool(poolConfig[int]{d: d, ahead: ahead, idle: idle, newest: newest, what: "a test container",
+	return newPool(poolConfig[int]{log: slog.New(slog.DiscardHandler), ahead: ahead, idle: idle, newest: newest, what: "a test container",
 		make: f.make, remove: f.remove, usable: f.usable})
 }
 

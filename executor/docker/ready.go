@@ -7,7 +7,7 @@ package docker
 // oldest is taken first.
 func newReady(d *Executor, ahead int) *pool[*sandbox] {
 	return newPool(poolConfig[*sandbox]{
-		d: d, ahead: ahead, idle: readyIdle, what: "a container",
+		log: d.log, ahead: ahead, idle: readyIdle, what: "a container",
 		make:   d.makeSandbox,
 		remove: d.removeNow,
 	})

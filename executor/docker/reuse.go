@@ -32,7 +32,7 @@ import (
 // killed while idle) is removed instead.
 func newWorkers(d *Executor, ahead int) *pool[*worker] {
 	return newPool(poolConfig[*worker]{
-		d: d, ahead: ahead, idle: readyIdle, newest: true, what: "a reused container",
+		log: d.log, ahead: ahead, idle: readyIdle, newest: true, what: "a reused container",
 		make:   d.makeWorker,
 		remove: func(ctx context.Context, k *worker) { d.removeNow(ctx, k.sb) },
 		usable: (*worker).alive,
