@@ -54,6 +54,10 @@ type SpeedConfig struct {
 	// Sympy measures the sympy job (SympyJob, on SympyImage, built by
 	// BuildScript's swebench target when missing) instead of a task of Dir.
 	Sympy bool
+	// StorageDriver is the engine's storage driver, printed with the
+	// figures: it moves every one of a run in a container (docs/DOCKER.md,
+	// "The engine's storage driver").
+	StorageDriver string
 }
 
 // SpeedResult is one measurement: the same job three ways.
@@ -64,6 +68,8 @@ type SpeedResult struct {
 	Distinct   int    `json:"distinct"`
 	Tests      int    `json:"generated_tests"`
 	Workers    int    `json:"workers"`
+	// StorageDriver is SpeedConfig.StorageDriver.
+	StorageDriver string `json:"storage_driver,omitempty"`
 	// Rounds is how many times the job and its bare runs were measured
 	// (SpeedConfig.Rounds).
 	Rounds int `json:"rounds"`
@@ -221,7 +227,7 @@ func Speed(ctx context.Context, cfg SpeedConfig) (SpeedResult, error) {
 		return SpeedResult{}, err
 	}
 	task := job.Task
-	res := SpeedResult{Task: task.ID, Image: task.Env.Image, Candidates: len(job.Candidates), Tests: len(task.GeneratedTests), Workers: cfg.Workers, Cores: runtime.NumCPU()}
+	res := SpeedResult{Task: task.ID, Image: task.Env.Image, Candidates: len(job.Candidates), Tests: len(task.GeneratedTests), Workers: cfg.Workers, Cores: runtime.NumCPU(), StorageDriver: cfg.StorageDriver}
 
 	naive, err := NaiveRuns(task, job.Candidates)
 	if err != nil {
@@ -557,6 +563,14 @@ func naiveRunName(job selector.Job, rep selector.Report, i int) string {
 	return fmt.Sprintf("candidate %s (%s), %s; the selector's runs of it: %s", cand.ID, cand.Model, art, strings.Join(ended, ", "))
 }
 
+// driverNote names the engine's storage driver in the header, when known.
+func driverNote(driver string) string {
+	if driver == "" {
+		return ""
+	}
+	return ", storage driver " + driver
+}
+
 // WriteSpeed prints a speed result with its ratios.
 func WriteSpeed(w io.Writer, r SpeedResult) error {
 	ratio := func(a, b time.Duration) string {
@@ -565,13 +579,13 @@ func WriteSpeed(w io.Writer, r SpeedResult) error {
 		}
 		return fmt.Sprintf("%.2fx", a.Seconds()/b.Seconds())
 	}
-	_, err := fmt.Fprintf(w, `Speed: one job of %d candidates (%d distinct) with %d generated tests, task %s, image %s, %d parallel runs on %d cores; medians of %d rounds
+	_, err := fmt.Fprintf(w, `Speed: one job of %d candidates (%d distinct) with %d generated tests, task %s, image %s, %d parallel runs on %d cores%s; medians of %d rounds
   bestpatch (selector, Docker)   %8s  %3d containers   rounds %s
   naive (container per pair)     %8s  %3d containers   naive / bestpatch = %s
   ideal (bare sum / %d cores)     %8s  bare sum %s      bestpatch / ideal = %s; bare sums %s
   bare, %d at a time (wall)       %8s  bare sum %s      bestpatch / bare = %s
   per run: %s in a container (mean of the selector's), %s bare alone, %s bare %d at a time (means)
-`, r.Candidates, r.Distinct, r.Tests, r.Task, r.Image, r.Workers, r.Cores, r.Rounds,
+`, r.Candidates, r.Distinct, r.Tests, r.Task, r.Image, r.Workers, r.Cores, driverNote(r.StorageDriver), r.Rounds,
 		r.Selector.Round(100*time.Millisecond), r.SelectorRuns, span(r.SelectorRange),
 		r.Naive.Round(100*time.Millisecond), r.NaiveRuns, ratio(r.Naive, r.Selector),
 		r.Cores, r.Ideal.Round(100*time.Millisecond), r.BareSum.Round(100*time.Millisecond), ratio(r.Selector, r.Ideal), span(r.BareRange),

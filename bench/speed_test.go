@@ -140,3 +140,23 @@ func TestSpeedInfraFailed(t *testing.T) {
 		})
 	}
 }
+
+// The header names the engine's storage driver when the backend read it:
+// every figure of a run in a container moves with it.
+func TestWriteSpeedStorageDriver(t *testing.T) {
+	for _, tc := range []struct {
+		driver, want string
+	}{
+		{"fuse-overlayfs", "on 2 cores, storage driver fuse-overlayfs; medians of 5 rounds"},
+		{"", "on 2 cores; medians of 5 rounds"},
+	} {
+		var b strings.Builder
+		r := SpeedResult{Task: "t", Image: "i", Workers: 2, Cores: 2, Rounds: 5, StorageDriver: tc.driver, Selector: time.Second, Ideal: time.Second}
+		if err := WriteSpeed(&b, r); err != nil {
+			t.Fatal(err)
+		}
+		if header, _, _ := strings.Cut(b.String(), "\n"); !strings.HasSuffix(header, tc.want) {
+			t.Errorf("driver %q: header %q, want it to end with %q", tc.driver, header, tc.want)
+		}
+	}
+}

@@ -260,6 +260,9 @@ with whether it made the same choice.`,
 			}
 			defer closeFn()
 			cfg.Exec = exec
+			if d, ok := exec.(interface{ StorageDriver() string }); ok {
+				cfg.StorageDriver = d.StorageDriver()
+			}
 			if reuse {
 				reused, closeReused, err := newDockerExecutor(cmd.Context(), docker.Config{Log: cfg.Log, Observe: cfg.Timings.Observe, WorkdirVolume: workdirVolume, Reuse: true})
 				if err != nil {

@@ -97,6 +97,8 @@ type Executor struct {
 	owner executor.Owner
 	slots *slots
 	log   *slog.Logger
+	// driver is the engine's storage driver (StorageDriver).
+	driver string
 	// mounts are added to every container; only the strategy measurements
 	// set them (a shared GOCACHE volume), see docs/DOCKER.md for why runs
 	// share nothing by default.
@@ -162,12 +164,16 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 	if cfg.Ahead == 0 {
 		cfg.Ahead = DefaultAhead
 	}
+	if advice := storageAdvice(info.Info.Driver); advice != "" {
+		log.Warn("the engine's storage driver makes runs slower", "engine", cli.DaemonHost(), "driver", info.Info.Driver, "why", advice)
+	}
 	d := &Executor{
-		cli:   cli,
-		cfg:   cfg,
-		owner: own,
-		slots: newSlots(info.Info.NCPU, info.Info.MemTotal, cfg.MaxRuns, cfg.CreateGap),
-		log:   log,
+		cli:    cli,
+		cfg:    cfg,
+		owner:  own,
+		slots:  newSlots(info.Info.NCPU, info.Info.MemTotal, cfg.MaxRuns, cfg.CreateGap),
+		log:    log,
+		driver: info.Info.Driver,
 
 		stopCommand: stopCommand,
 	}
