@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -91,9 +92,9 @@ type markers struct {
 	exitSeen      bool
 	exitCode      int
 	reportMissing bool
-	// stamps are the script's clock (Unix nanoseconds) at each phase's end,
-	// when it was asked for them (BP_TIMES).
-	stamps map[string]int64
+	// stamps are when each phase's end mark arrived, when the script was
+	// asked for them (BP_TIMES).
+	stamps map[string]time.Time
 }
 
 // NewCollector returns a collector for a run of stage st in format f.
@@ -175,13 +176,10 @@ func (c *Collector) markerLine(line []byte, _ bool) {
 	case "report":
 		m.reportMissing = strings.HasPrefix(val, "missing")
 	case "t":
-		phase, ns, _ := strings.Cut(val, " ")
-		if n, err := strconv.ParseInt(ns, 10, 64); err == nil {
-			if m.stamps == nil {
-				m.stamps = map[string]int64{}
-			}
-			m.stamps[phase] = n
+		if m.stamps == nil {
+			m.stamps = map[string]time.Time{}
 		}
+		m.stamps[val] = time.Now()
 	}
 }
 
@@ -192,10 +190,11 @@ var applyMethods = map[string]string{
 	"patch-fuzz":        "patch --fuzz",
 }
 
-// Stamps are the script's clock (Unix nanoseconds) at the end of each phase
-// it stamped (only when asked to: BP_TIMES), by phase; nil if none. Valid
-// once Result was called.
-func (c *Collector) Stamps() map[string]int64 { return c.marks.stamps }
+// Stamps are when the end mark of each phase the script marked (only when
+// asked to: BP_TIMES) arrived, by phase; nil if none. The marks come on
+// the script's stderr as it runs, so a phase's time is the gap between two
+// of them. Valid once Result was called.
+func (c *Collector) Stamps() map[string]time.Time { return c.marks.stamps }
 
 // Result ends the streams and classifies the run. Duration is left to the
 // backend.

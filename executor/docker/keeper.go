@@ -78,11 +78,19 @@ if [ -n "${bp_base:-}" ] \
 fi
 `
 
-// runMarks are the marks of one run in a reused container.
+// runMarks are the marks of one run in a reused container. The end mark
+// starts with an ASCII record separator rather than a newline, so that it
+// needs no line of its own (the run's last line may lack its newline) and
+// a stream holds back only a trailing part that may begin it: a complete
+// line of the run passes on when it arrives, which the step marks of a
+// measured run rely on (RunTiming).
 type runMarks struct {
 	start []byte // a line
 	end   []byte // the end mark's prefix, then "<status>:<processes left>:<dirty>\n"
 }
+
+// endMarkLead begins an end mark (runMarks).
+const endMarkLead = "\x1e"
 
 func newRunMarks() runMarks {
 	var b [16]byte
@@ -90,7 +98,7 @@ func newRunMarks() runMarks {
 	nonce := hex.EncodeToString(b[:])
 	return runMarks{
 		start: []byte("bestpatch:run-start:" + nonce + "\n"),
-		end:   []byte("\nbestpatch:run-end:" + nonce + ":"),
+		end:   []byte(endMarkLead + "bestpatch:run-end:" + nonce + ":"),
 	}
 }
 
@@ -114,8 +122,8 @@ func keeperRun(st executor.Stage, tmpfs bool, m runMarks) []byte {
 	fmt.Fprintf(&b, "exec /bin/sh %s\n) </dev/null\n", executor.ShellQuote(stageDir+"/"+containerFile))
 	b.WriteString(keeperReap)
 	b.WriteString(keeperReset)
-	end := executor.ShellQuote(strings.TrimPrefix(string(m.end), "\n"))
-	fmt.Fprintf(&b, "printf '\\n%%s%%s:%%s:%%s\\n' %s \"$bp_code\" \"$bp_left\" \"$bp_dirty\"; printf '\\n%%s%%s:%%s:%%s\\n' %s \"$bp_code\" \"$bp_left\" \"$bp_dirty\" >&2\n", end, end)
+	end := executor.ShellQuote(string(m.end))
+	fmt.Fprintf(&b, "printf '%%s%%s:%%s:%%s\\n' %s \"$bp_code\" \"$bp_left\" \"$bp_dirty\"; printf '%%s%%s:%%s:%%s\\n' %s \"$bp_code\" \"$bp_left\" \"$bp_dirty\" >&2\n", end, end)
 	return []byte(b.String())
 }
 
@@ -201,7 +209,7 @@ func (s *runStream) Write(p []byte) (int, error) {
 		default:
 			i := bytes.Index(s.pending, r.marks.end)
 			if i < 0 {
-				if n := len(s.pending) - (len(r.marks.end) - 1); n > 0 {
+				if n := len(s.pending) - markBegun(s.pending, r.marks.end); n > 0 {
 					_, _ = r.sink.Write(s.pending[:n])
 					s.pending = append(s.pending[:0], s.pending[n:]...)
 				}
@@ -219,6 +227,17 @@ func (s *runStream) Write(p []byte) (int, error) {
 			s.pending = append(s.pending[:0], rest[nl+1:]...)
 		}
 	}
+}
+
+// markBegun returns the length of the longest end of p that begins mark
+// (short of all of it): what a stream must hold back until it knows.
+func markBegun(p, mark []byte) int {
+	for i := max(0, len(p)-(len(mark)-1)); i < len(p); i++ {
+		if p[i] == mark[0] && bytes.HasPrefix(mark, p[i:]) {
+			return len(p) - i
+		}
+	}
+	return 0
 }
 
 // end records that the stream ended (err nil at EOF): the current run, if

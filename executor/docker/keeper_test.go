@@ -112,3 +112,27 @@ func TestParseRunEnd(t *testing.T) {
 		}
 	}
 }
+
+// A complete line of the run passes on when it arrives, before the run's
+// end: a measured run's step marks are timed by their arrival
+// (RunTiming). Only a trailing part that may begin the end mark waits.
+func TestRunStreamPassesLines(t *testing.T) {
+	m := newRunMarks()
+	s := &runStream{}
+	var got bytes.Buffer
+	done := s.begin(m, &got)
+	for _, step := range []struct{ write, want string }{
+		{string(m.start) + "bestpatch:t=command\n", "bestpatch:t=command\n"},
+		{"out", "bestpatch:t=command\nout"},
+		{"\n" + string(m.end[:5]), "bestpatch:t=command\nout\n"},
+		{string(m.end[5:]) + "0:0:0\n", "bestpatch:t=command\nout\n"},
+	} {
+		_, _ = s.Write([]byte(step.write))
+		if got.String() != step.want {
+			t.Errorf("after %q: passed on %q, want %q", step.write, got.String(), step.want)
+		}
+	}
+	if end := <-done; end != (runEnd{}) {
+		t.Errorf("end %+v, want a clean one", end)
+	}
+}

@@ -7,9 +7,8 @@ import (
 // RunTiming is where the time of one Docker run went, for measurements
 // (Config.Observe). Each field is one step on the run's critical
 // path, in order; a step a run did not reach is zero. The script's steps
-// come from run.sh's own clock (the container shares the host's kernel
-// clock), so Boot is the time from the start request to the script's first
-// line.
+// are the gaps between its step marks as they arrive on its stderr, so Boot
+// is the time from the start request to the script's first mark.
 type RunTiming struct {
 	Image string
 	// Slot is the wait for a concurrency slot; Ready the wait for a
@@ -42,15 +41,11 @@ type RunTiming struct {
 // Overhead is the run's time outside the test command.
 func (t RunTiming) Overhead() time.Duration { return t.Total - t.Command }
 
-// scriptSteps fills the script's steps from its stamps (Unix nanoseconds
-// at the end of each step), given the host's clock when the start request
-// was sent and when the engine reported the exit.
-func (t *RunTiming) scriptSteps(stamps map[string]int64, started, exited time.Time) {
-	at := func(name string) (time.Time, bool) {
-		ns, ok := stamps[name]
-		return time.Unix(0, ns), ok
-	}
-	prev, ok := at("begin")
+// scriptSteps fills the script's steps from its stamps (when the end mark
+// of each step arrived), given when the run was sent and when the engine
+// reported the exit.
+func (t *RunTiming) scriptSteps(stamps map[string]time.Time, started, exited time.Time) {
+	prev, ok := stamps["begin"]
 	if !ok {
 		return
 	}
@@ -59,7 +54,7 @@ func (t *RunTiming) scriptSteps(stamps map[string]int64, started, exited time.Ti
 		name string
 		d    *time.Duration
 	}{{"reset", &t.Reset}, {"apply", &t.Apply}, {"command", &t.Tests}, {"end", &t.Command}} {
-		next, ok := at(s.name)
+		next, ok := stamps[s.name]
 		if !ok {
 			return
 		}
