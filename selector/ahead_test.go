@@ -75,8 +75,8 @@ func TestSelectRunsAhead(t *testing.T) {
 		t.Errorf("chose %s ties %v; the job that waited chose %s ties %v", rep.Verdict.Chosen, rep.Verdict.Ties, waited.Verdict.Chosen, waited.Verdict.Ties)
 	}
 	for id, row := range waited.Matrix.Candidates {
-		if !sameCases(rep.Matrix.Candidates[id].Cases, row.Cases) {
-			t.Errorf("candidate %s: cases differ from the job that waited", id)
+		if got := rep.Matrix.Candidates[id].Cases; !sameCases(got, row.Cases) {
+			t.Errorf("candidate %s: cases differ from the job that waited:\n%v\nwaited:\n%v", id, got, row.Cases)
 		}
 	}
 	mu.Lock()
