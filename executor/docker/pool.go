@@ -78,17 +78,26 @@ func (p *pool[T]) take(key string) (T, bool) {
 		if p.cfg.newest {
 			i = len(list) - 1
 		}
-		one := list[i]
-		p.idle[key] = slices.Delete(list, i, i+1)
-		if len(p.idle[key]) == 0 {
-			delete(p.idle, key)
-		}
+		one := p.unidle(key, i)
 		one.timer.Stop()
 		if p.cfg.usable == nil || p.cfg.usable(one.v) {
 			return one.v, true
 		}
 		p.wg.Go(func() { p.cfg.remove(context.Background(), one.v) })
 	}
+}
+
+// unidle takes the i-th idle container of spec key out of the pool; call
+// with p.mu held.
+func (p *pool[T]) unidle(key string, i int) *idleOne[T] {
+	list := p.idle[key]
+	one := list[i]
+	if list = slices.Delete(list, i, i+1); len(list) == 0 {
+		delete(p.idle, key)
+	} else {
+		p.idle[key] = list
+	}
+	return one
 }
 
 // fill starts making containers of spec sp in the background until ahead
@@ -138,15 +147,11 @@ func (p *pool[T]) put(key string, v T) {
 func (p *pool[T]) expire(key string, one *idleOne[T]) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	list := p.idle[key]
-	i := slices.Index(list, one)
+	i := slices.Index(p.idle[key], one)
 	if i < 0 {
 		return // taken meanwhile
 	}
-	p.idle[key] = slices.Delete(list, i, i+1)
-	if len(p.idle[key]) == 0 {
-		delete(p.idle, key)
-	}
+	p.unidle(key, i)
 	if !p.closed {
 		p.wg.Go(func() { p.cfg.remove(context.Background(), one.v) })
 	}
